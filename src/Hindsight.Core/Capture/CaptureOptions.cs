@@ -1,0 +1,38 @@
+namespace Hindsight.Capture;
+
+/// <summary>Settings of a capture worker (<c>hindsight run</c>).</summary>
+public sealed class CaptureOptions
+{
+    /// <summary>Npgsql connection string of the tracked (source) database.</summary>
+    public required string SourceConnectionString { get; init; }
+
+    /// <summary>Npgsql connection string of the store; null means the source database itself.</summary>
+    public string? StoreConnectionString { get; init; }
+
+    /// <summary>Logical replication slot to read.</summary>
+    public string Slot { get; init; } = "hindsight";
+
+    /// <summary>Publication naming the tracked tables.</summary>
+    public string Publication { get; init; } = "hindsight";
+
+    /// <summary>Changes buffered in memory before they are written to the store (bounds memory).</summary>
+    public int BatchSize { get; init; } = 2000;
+
+    /// <summary>Most changes written in one store transaction before it is committed and the slot acknowledged.</summary>
+    public int MaxChangesPerStoreTransaction { get; init; } = 50_000;
+
+    /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
+    public int ContextSizeLimit { get; init; } = 64 * 1024;
+
+    /// <summary>Column patterns left out of images (<c>table.column</c>, <c>schema.table.column</c>, <c>*.column</c>).</summary>
+    public IReadOnlyList<string> IgnoreColumns { get; init; } = [];
+
+    /// <summary>Column patterns whose values are never stored; a keyed digest shows whether they changed.</summary>
+    public IReadOnlyList<string> RedactColumns { get; init; } = [];
+
+    /// <summary>First wait before reconnecting after the source or the store went away.</summary>
+    public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait between reconnection attempts.</summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+}

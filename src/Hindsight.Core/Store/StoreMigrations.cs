@@ -1,0 +1,140 @@
+using Npgsql;
+
+namespace Hindsight.Store;
+
+/// <summary>
+/// Versioned, forward-only migrations of the change store (schema <c>hindsight</c>).
+/// Applied by <c>hindsight setup</c>; each runs once, in its own transaction, recorded in
+/// <c>hindsight.schema_migrations</c>. Never edit a released migration: append a new one.
+/// </summary>
+public static class StoreMigrations
+{
+    /// <summary>The schema that holds the store. It is never captured.</summary>
+    public const string Schema = "hindsight";
+
+    /// <summary>The migrations, in order. The index + 1 is the version.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        // 1: the change table, its idempotency key and the indexes the queries need (design §2, §4).
+        """
+        CREATE TABLE hindsight.changes (
+            id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            database        text        NOT NULL,
+            schema          text        NOT NULL,
+            "table"         text        NOT NULL,
+            primary_key     text,
+            operation       text        NOT NULL CHECK (operation IN ('CREATE','UPDATE','DELETE','TRUNCATE','SNAPSHOT')),
+            before          jsonb       NOT NULL DEFAULT '{}',
+            after           jsonb       NOT NULL DEFAULT '{}',
+            context         jsonb       NOT NULL DEFAULT '{}',
+            committed_at    timestamptz NOT NULL,
+            transaction_id  bigint      NOT NULL,
+            position        bigint      NOT NULL,
+            commit_lsn      bigint      NOT NULL,
+            ordinal         int         NOT NULL,
+            queued_at       timestamptz NOT NULL,
+            created_at      timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT changes_exactly_once UNIQUE (database, commit_lsn, ordinal)
+        );
+        CREATE INDEX changes_record_idx ON hindsight.changes ("table", primary_key, committed_at);
+        CREATE INDEX changes_committed_at_idx ON hindsight.changes (committed_at);
+        CREATE INDEX changes_context_idx ON hindsight.changes USING gin (context jsonb_path_ops);
+        CREATE INDEX changes_before_idx ON hindsight.changes USING gin (before jsonb_path_ops);
+        CREATE INDEX changes_after_idx ON hindsight.changes USING gin (after jsonb_path_ops);
+
+        -- Where each worker stands: the last source commit whose changes are durable here.
+        -- Updated in the same store transaction as the changes, so it is exact after any crash.
+        CREATE TABLE hindsight.progress (
+            slot             text        NOT NULL,
+            database         text        NOT NULL,
+            last_commit_lsn  bigint      NOT NULL DEFAULT 0,
+            last_end_lsn     bigint      NOT NULL DEFAULT 0,
+            stored_changes   bigint      NOT NULL DEFAULT 0,
+            stored_transactions bigint   NOT NULL DEFAULT 0,
+            last_committed_at timestamptz,
+            updated_at       timestamptz NOT NULL DEFAULT now(),
+            last_error       text,
+            PRIMARY KEY (slot, database)
+        );
+
+        -- Changes of large transactions that PostgreSQL streams before they commit. They are
+        -- moved into hindsight.changes when the commit arrives and dropped on abort; the table
+        -- is emptied whenever a worker starts, because PostgreSQL streams an unacknowledged
+        -- transaction again from its first change.
+        CREATE UNLOGGED TABLE hindsight.staged_changes (
+            slot            text        NOT NULL,
+            top_xid         bigint      NOT NULL,
+            sub_xid         bigint      NOT NULL,
+            seq             bigint      NOT NULL,
+            schema          text        NOT NULL,
+            "table"         text        NOT NULL,
+            primary_key     text,
+            operation       text        NOT NULL,
+            before          jsonb       NOT NULL,
+            after           jsonb       NOT NULL,
+            context         jsonb       NOT NULL,
+            position        bigint      NOT NULL,
+            queued_at       timestamptz NOT NULL
+        );
+        CREATE INDEX staged_changes_xid_idx ON hindsight.staged_changes (slot, top_xid, seq);
+
+        -- Installation settings (e.g. the key that makes redacted values comparable).
+        CREATE TABLE hindsight.settings (
+            name   text PRIMARY KEY,
+            value  text NOT NULL
+        );
+        INSERT INTO hindsight.settings (name, value)
+        VALUES ('redaction_key', encode(sha256(gen_random_uuid()::text::bytea || clock_timestamp()::text::bytea), 'hex'));
+        """,
+    ];
+
+    /// <summary>The version a fully migrated store is at.</summary>
+    public static int LatestVersion => All.Count;
+
+    /// <summary>Creates the schema if needed and applies every migration not applied yet. Idempotent.</summary>
+    /// <returns>The versions applied by this call.</returns>
+    public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource store, CancellationToken ct = default)
+    {
+        var applied = new List<int>();
+        await using var conn = await store.OpenConnectionAsync(ct);
+        await using (var cmd = new NpgsqlCommand(
+            """
+            CREATE SCHEMA IF NOT EXISTS hindsight;
+            CREATE TABLE IF NOT EXISTS hindsight.schema_migrations (
+                version int PRIMARY KEY,
+                applied_at timestamptz NOT NULL DEFAULT now());
+            """, conn))
+            await cmd.ExecuteNonQueryAsync(ct);
+
+        for (var version = 1; version <= All.Count; version++)
+        {
+            await using var tx = await conn.BeginTransactionAsync(ct);
+            // Serialises concurrent setups: the second waits, then sees the version as applied.
+            await using (var lockCmd = new NpgsqlCommand("LOCK TABLE hindsight.schema_migrations IN EXCLUSIVE MODE", conn, tx))
+                await lockCmd.ExecuteNonQueryAsync(ct);
+            await using (var check = new NpgsqlCommand("SELECT 1 FROM hindsight.schema_migrations WHERE version = $1", conn, tx))
+            {
+                check.Parameters.AddWithValue(version);
+                if (await check.ExecuteScalarAsync(ct) is not null) { await tx.RollbackAsync(ct); continue; }
+            }
+            await using (var migrate = new NpgsqlCommand(All[version - 1], conn, tx))
+                await migrate.ExecuteNonQueryAsync(ct);
+            await using (var record = new NpgsqlCommand("INSERT INTO hindsight.schema_migrations (version) VALUES ($1)", conn, tx))
+            {
+                record.Parameters.AddWithValue(version);
+                await record.ExecuteNonQueryAsync(ct);
+            }
+            await tx.CommitAsync(ct);
+            applied.Add(version);
+        }
+        return applied;
+    }
+
+    /// <summary>The version the store is at, or 0 when it has no store schema.</summary>
+    public static async Task<int> CurrentVersionAsync(NpgsqlDataSource store, CancellationToken ct = default)
+    {
+        await using var cmd = store.CreateCommand(
+            "SELECT CASE WHEN to_regclass('hindsight.schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations) END");
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+    }
+}
