@@ -33,7 +33,7 @@ public static class StoreMigrations
             commit_lsn      bigint      NOT NULL,
             ordinal         int         NOT NULL,
             queued_at       timestamptz NOT NULL,
-            created_at      timestamptz NOT NULL DEFAULT now(),
+            created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
             CONSTRAINT changes_exactly_once UNIQUE (database, commit_lsn, ordinal)
         );
         CREATE INDEX changes_record_idx ON hindsight.changes ("table", primary_key, committed_at);

@@ -1,0 +1,64 @@
+using Hindsight.Capture.Rendering;
+using Npgsql;
+using Npgsql.Replication.PgOutput.Messages;
+
+namespace Hindsight.Capture;
+
+/// <summary>
+/// Turns pgoutput relation messages into <see cref="RelationInfo"/>: column types resolved in the
+/// type catalog and the primary key read from <c>pg_index.indisprimary</c> (under REPLICA IDENTITY
+/// FULL pgoutput flags every column as key, so its flags cannot tell the primary key).
+/// </summary>
+public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
+{
+    private readonly Dictionary<uint, RelationInfo> _relations = new();
+
+    /// <summary>The type catalog used to resolve column types.</summary>
+    public PgTypeCatalog Types => types;
+
+    /// <summary>Records a relation message (sent before first use and again after any schema change).</summary>
+    public async ValueTask<RelationInfo> RegisterAsync(RelationMessage message, CancellationToken ct)
+    {
+        var columns = new RelationColumn[message.Columns.Count];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var c = message.Columns[i];
+            columns[i] = new RelationColumn(c.ColumnName, await types.ResolveAsync(c.DataTypeId, ct));
+        }
+        var keyNames = await PrimaryKeyColumnsAsync(message.RelationId, ct);
+        var key = new List<int>(keyNames.Count);
+        foreach (var name in keyNames)
+        {
+            var index = Array.FindIndex(columns, c => c.Name == name);
+            if (index < 0) { key.Clear(); break; } // key column not published (column list): no usable key
+            key.Add(index);
+        }
+        var info = new RelationInfo(message.RelationId, message.Namespace, message.RelationName, columns, key.ToArray(),
+            message.ReplicaIdentity == RelationMessage.ReplicaIdentitySetting.AllColumns);
+        _relations[message.RelationId] = info;
+        return info;
+    }
+
+    /// <summary>The last registered description of a relation.</summary>
+    public RelationInfo Get(uint relationId) =>
+        _relations.TryGetValue(relationId, out var r) ? r
+            : throw new InvalidOperationException($"relation {relationId} used before its relation message");
+
+    private async Task<List<string>> PrimaryKeyColumnsAsync(uint relationId, CancellationToken ct)
+    {
+        await using var cmd = source.CreateCommand(
+            """
+            SELECT a.attname
+            FROM pg_index i
+            JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indrelid = $1 AND i.indisprimary
+            ORDER BY k.n
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = relationId, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
+        var names = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+        return names;
+    }
+}

@@ -1,0 +1,127 @@
+using System.Threading.Channels;
+using Hindsight.Model;
+using Npgsql.Replication;
+using Npgsql.Replication.PgOutput;
+using Npgsql.Replication.PgOutput.Messages;
+
+namespace Hindsight.Capture;
+
+/// <summary>
+/// Capture: reads pgoutput messages from the slot and copies each one into a <see cref="CaptureEvent"/>
+/// on a bounded channel, which Stitch consumes on another thread. The channel's bound is what keeps
+/// memory flat when the store is slower than the WAL.
+/// </summary>
+/// <remarks>
+/// pgoutput is forward-only in Npgsql: a message is invalid once the next one is read, and every
+/// value must be read once, old tuple before new tuple. So everything is copied here, in order.
+/// </remarks>
+public sealed class ReplicationReader(
+    LogicalReplicationConnection connection, RelationCatalog relations, CaptureOptions options)
+{
+    /// <summary>Prefixes of logical decoding messages that carry application context (design §3).</summary>
+    public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { "hindsight", "_bemi" };
+
+    /// <summary>Reads until cancelled or the connection fails, writing events to <paramref name="output"/>.</summary>
+    public async Task RunAsync(ChannelWriter<CaptureEvent> output, CancellationToken ct)
+    {
+        var slot = new PgOutputReplicationSlot(options.Slot);
+        var replicationOptions = new PgOutputReplicationOptions(
+            options.Publication, PgOutputProtocolVersion.V2, binary: false,
+            streamingMode: PgOutputStreamingMode.On, messages: true);
+
+        await foreach (var message in connection.StartReplication(slot, replicationOptions, ct))
+        {
+            var ev = await CopyAsync(message, ct);
+            if (ev is not null) await output.WriteAsync(ev, ct);
+        }
+    }
+
+    private async ValueTask<CaptureEvent?> CopyAsync(PgOutputReplicationMessage message, CancellationToken ct)
+    {
+        var position = (ulong)message.WalStart;
+        switch (message)
+        {
+            case BeginMessage b:
+                return new BeginEvent(b.TransactionXid, (ulong)b.TransactionFinalLsn, b.TransactionCommitTimestamp);
+            case CommitMessage c:
+                return new CommitEvent((ulong)c.CommitLsn, (ulong)c.TransactionEndLsn, c.TransactionCommitTimestamp);
+            case RelationMessage r:
+                await relations.RegisterAsync(r, ct);
+                return null;
+            case InsertMessage i:
+                return new RowEvent(i.TransactionXid, relations.Get(i.Relation.RelationId), Operation.Create,
+                    null, false, await ReadTupleAsync(i.NewRow, ct), position, DateTime.UtcNow);
+            case FullUpdateMessage fu:
+            {
+                var old = await ReadTupleAsync(fu.OldRow, ct);
+                return new RowEvent(fu.TransactionXid, relations.Get(fu.Relation.RelationId), Operation.Update,
+                    old, false, await ReadTupleAsync(fu.NewRow, ct), position, DateTime.UtcNow);
+            }
+            case IndexUpdateMessage iu:
+            {
+                var key = await ReadTupleAsync(iu.Key, ct);
+                return new RowEvent(iu.TransactionXid, relations.Get(iu.Relation.RelationId), Operation.Update,
+                    key, true, await ReadTupleAsync(iu.NewRow, ct), position, DateTime.UtcNow);
+            }
+            case UpdateMessage u: // DefaultUpdateMessage: no old tuple
+                return new RowEvent(u.TransactionXid, relations.Get(u.Relation.RelationId), Operation.Update,
+                    null, false, await ReadTupleAsync(u.NewRow, ct), position, DateTime.UtcNow);
+            case FullDeleteMessage fd:
+                return new RowEvent(fd.TransactionXid, relations.Get(fd.Relation.RelationId), Operation.Delete,
+                    await ReadTupleAsync(fd.OldRow, ct), false, null, position, DateTime.UtcNow);
+            case KeyDeleteMessage kd:
+                return new RowEvent(kd.TransactionXid, relations.Get(kd.Relation.RelationId), Operation.Delete,
+                    await ReadTupleAsync(kd.Key, ct), true, null, position, DateTime.UtcNow);
+            case TruncateMessage t:
+                return new TruncateEvent(t.TransactionXid,
+                    t.Relations.Select(r => relations.Get(r.RelationId)).ToArray(), position, DateTime.UtcNow);
+            case LogicalDecodingMessage m:
+                return await CopyMessageAsync(m, ct);
+            case StreamStartMessage ss:
+                return new StreamStartEvent(ss.TransactionXid, ss.StreamSegmentIndicator == 1);
+            case StreamStopMessage:
+                return new StreamStopEvent();
+            case StreamCommitMessage sc:
+                return new StreamCommitEvent(sc.TransactionXid, (ulong)sc.CommitLsn, (ulong)sc.TransactionEndLsn,
+                    sc.TransactionCommitTimestamp);
+            case StreamAbortMessage sa:
+                return new StreamAbortEvent(sa.TransactionXid, sa.SubtransactionXid);
+            default:
+                return null; // Type and Origin messages carry nothing we store.
+        }
+    }
+
+    private async ValueTask<CaptureEvent?> CopyMessageAsync(LogicalDecodingMessage m, CancellationToken ct)
+    {
+        // The payload must be consumed either way, or the protocol loses sync (npgsql#5208).
+        var isContext = (m.Flags & 1) == 1 && ContextPrefixes.Contains(m.Prefix);
+        var keep = isContext ? options.ContextSizeLimit + 1L : 0L;
+        var buffer = new byte[8192];
+        var kept = new MemoryStream();
+        long total = 0;
+        int read;
+        while ((read = await m.Data.ReadAsync(buffer, ct)) > 0)
+        {
+            var room = (int)Math.Min(read, keep - kept.Length);
+            if (room > 0) kept.Write(buffer, 0, room);
+            total += read;
+        }
+        return isContext ? new ContextMessageEvent(m.TransactionXid, m.Prefix, kept.ToArray(), total) : null;
+    }
+
+    private static async ValueTask<ColumnValue[]> ReadTupleAsync(ReplicationTuple tuple, CancellationToken ct)
+    {
+        var values = new ColumnValue[tuple.NumColumns];
+        var i = 0;
+        await foreach (var value in tuple)
+        {
+            values[i++] = value.Kind switch
+            {
+                TupleDataKind.Null => ColumnValue.Null,
+                TupleDataKind.UnchangedToastedValue => ColumnValue.UnchangedToast,
+                _ => new ColumnValue(ColumnValueKind.Text, await value.Get<string>(ct)),
+            };
+        }
+        return values;
+    }
+}

@@ -1,0 +1,342 @@
+using System.Text.Json;
+using Hindsight.Model;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Sink;
+
+/// <summary>
+/// Sink: writes stitched changes into the PostgreSQL change store, exactly once.
+/// </summary>
+/// <remarks>
+/// Changes are copied (binary COPY, in batches that bound memory) into one open store transaction,
+/// which is committed only between source transactions, together with the worker's progress row
+/// (last source commit LSN stored). Only then is the slot acknowledged, with that commit's end LSN.
+/// After a crash PostgreSQL resends every transaction not acknowledged; those whose commit LSN is
+/// not above the stored progress are skipped, so nothing is stored twice, and the unique key
+/// (database, commit_lsn, ordinal) would refuse it if anything tried.
+/// </remarks>
+public sealed class PostgresChangeSink : IAsyncDisposable
+{
+    private const string CopyChanges =
+        "COPY hindsight.changes (database, schema, \"table\", primary_key, operation, before, after, context, " +
+        "committed_at, transaction_id, position, commit_lsn, ordinal, queued_at) FROM STDIN (FORMAT BINARY)";
+    private const string CopyStaged =
+        "COPY hindsight.staged_changes (slot, top_xid, sub_xid, seq, schema, \"table\", primary_key, operation, " +
+        "before, after, context, position, queued_at) FROM STDIN (FORMAT BINARY)";
+
+    private readonly NpgsqlDataSource _store;
+    private readonly string _slot;
+    private readonly string _database;
+    private readonly int _batchSize;
+    private readonly List<PendingChange> _pending = new();
+    private readonly List<StagedChange> _staged = new();
+    private NpgsqlConnection? _conn;
+    private NpgsqlTransaction? _tx;
+
+    // What the open store transaction will make durable when it commits.
+    private ulong _txLastCommitLsn, _txLastEndLsn;
+    private DateTime? _txLastCommittedAt;
+    private long _txChanges, _txTransactions;
+
+    /// <summary>Creates a sink for the worker reading <paramref name="slot"/> of source database <paramref name="database"/>.</summary>
+    public PostgresChangeSink(NpgsqlDataSource store, string slot, string database, int batchSize)
+    {
+        _store = store;
+        _slot = slot;
+        _database = database;
+        _batchSize = Math.Max(1, batchSize);
+    }
+
+    /// <summary>The commit LSN of the last source transaction durable in the store (0 when none).</summary>
+    public ulong LastCommitLsn { get; private set; }
+
+    /// <summary>The end LSN of the last source transaction durable in the store: safe to acknowledge.</summary>
+    public ulong LastEndLsn { get; private set; }
+
+    /// <summary>Changes written in the open store transaction, not yet committed.</summary>
+    public long UncommittedChanges => _txChanges;
+
+    /// <summary>True when the open store transaction holds anything a commit would make durable.</summary>
+    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _pending.Count > 0 || _staged.Count > 0);
+
+    /// <summary>The key that makes redacted values comparable, from <c>hindsight.settings</c>.</summary>
+    public byte[] RedactionKey { get; private set; } = [];
+
+    /// <summary>Opens the store connection, reads progress and clears staged changes of earlier runs.</summary>
+    public async Task InitializeAsync(CancellationToken ct)
+    {
+        _conn = await _store.OpenConnectionAsync(ct);
+        await using (var batch = new NpgsqlBatch(_conn)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    { Parameters = { new() { Value = _slot }, new() { Value = _database } } },
+                new NpgsqlBatchCommand("DELETE FROM hindsight.staged_changes WHERE slot = $1")
+                    { Parameters = { new() { Value = _slot } } },
+            },
+        })
+            await batch.ExecuteNonQueryAsync(ct);
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
+            "FROM hindsight.progress WHERE slot = $1 AND database = $2", _conn))
+        {
+            cmd.Parameters.AddWithValue(_slot);
+            cmd.Parameters.AddWithValue(_database);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            await r.ReadAsync(ct);
+            LastCommitLsn = (ulong)r.GetInt64(0);
+            LastEndLsn = (ulong)r.GetInt64(1);
+            RedactionKey = r.IsDBNull(2) ? [] : Convert.FromHexString(r.GetString(2));
+        }
+    }
+
+    /// <summary>Adds a change of a transaction sent whole (its commit LSN and time are known from BEGIN).</summary>
+    public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        _pending.Add(new PendingChange(record, xid, commitLsn, committedAt, ordinal));
+        if (_pending.Count >= _batchSize) await FlushAsync(ct);
+    }
+
+    /// <summary>Adds a change of a streamed, not yet committed transaction.</summary>
+    public async ValueTask StageAsync(ChangeRecord record, uint topXid, uint subXid, long seq, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        _staged.Add(new StagedChange(record, topXid, subXid, seq));
+        if (_staged.Count >= _batchSize) await FlushAsync(ct);
+    }
+
+    /// <summary>Records that a transaction sent whole is complete; it becomes durable with the next <see cref="CommitAsync"/>.</summary>
+    public async ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        MarkCompleted(commitLsn, endLsn, committedAt, changes);
+    }
+
+    /// <summary>Moves a committed streamed transaction's staged changes into the change table.</summary>
+    public async ValueTask CommitStagedAsync(uint xid, ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        await FlushAsync(ct);
+        await using var cmd = new NpgsqlCommand(
+            """
+            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, context,
+                                           committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+            SELECT $1, schema, "table", primary_key, operation, before, after, context,
+                   $2, top_xid, position, $3, row_number() OVER (ORDER BY seq), queued_at
+            FROM hindsight.staged_changes WHERE slot = $4 AND top_xid = $5
+            """, _conn, _tx);
+        cmd.Parameters.AddWithValue(_database);
+        cmd.Parameters.AddWithValue(NpgsqlDbType.TimestampTz, committedAt);
+        cmd.Parameters.AddWithValue((long)commitLsn);
+        cmd.Parameters.AddWithValue(_slot);
+        cmd.Parameters.AddWithValue((long)xid);
+        var moved = await cmd.ExecuteNonQueryAsync(ct);
+        await DeleteStagedAsync(xid, null, ct);
+        MarkCompleted(commitLsn, endLsn, committedAt, moved);
+    }
+
+    /// <summary>Drops the staged changes of an aborted streamed transaction or subtransaction,
+    /// or of a streamed transaction already stored before a restart.</summary>
+    public async ValueTask DiscardStagedAsync(uint xid, uint? subXid, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        await FlushAsync(ct);
+        await DeleteStagedAsync(xid, subXid == xid ? null : subXid, ct);
+    }
+
+    /// <summary>Records a streamed transaction that was already stored (replayed after a restart) as done.</summary>
+    public async ValueTask MarkSkippedAsync(ulong commitLsn, ulong endLsn, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        // Nothing to write; acknowledging it again is harmless and keeps the slot moving.
+        if (endLsn > _txLastEndLsn) _txLastEndLsn = endLsn;
+        if (commitLsn > _txLastCommitLsn) _txLastCommitLsn = commitLsn;
+    }
+
+    /// <summary>
+    /// The last stored image (<c>after</c>) of a row, for filling unchanged TOAST values and missing before-images.
+    /// Looks at this worker's staged changes of <paramref name="stagedXid"/> first, then the change table.
+    /// </summary>
+    public async ValueTask<JsonElement?> LastImageAsync(string schema, string table, string primaryKey, uint? stagedXid, CancellationToken ct)
+    {
+        await EnsureTransactionAsync(ct);
+        await FlushAsync(ct);
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT after FROM (
+                (SELECT after, 0 AS src FROM hindsight.staged_changes
+                  WHERE $5::bigint IS NOT NULL AND slot = $4 AND top_xid = $5 AND schema = $1 AND "table" = $2 AND primary_key = $3
+                    AND operation <> 'DELETE'
+                  ORDER BY seq DESC LIMIT 1)
+                UNION ALL
+                (SELECT after, 1 FROM hindsight.changes
+                  WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND database = $6 AND operation <> 'DELETE'
+                  ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1)
+            ) s ORDER BY src LIMIT 1
+            """, _conn, _tx);
+        cmd.Parameters.AddWithValue(schema);
+        cmd.Parameters.AddWithValue(table);
+        cmd.Parameters.AddWithValue(primaryKey);
+        cmd.Parameters.AddWithValue(_slot);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = stagedXid is null ? DBNull.Value : (long)stagedXid.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        cmd.Parameters.AddWithValue(_database);
+        var result = await cmd.ExecuteScalarAsync(ct);
+        if (result is not string json) return null;
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// Writes what is buffered and commits the store transaction with the progress row.
+    /// Call only between source transactions.
+    /// </summary>
+    /// <returns>The end LSN now safe to acknowledge, or null when nothing new became durable.</returns>
+    public async ValueTask<ulong?> CommitAsync(CancellationToken ct)
+    {
+        if (_tx is null) return null;
+        await FlushAsync(ct);
+        var advanced = _txLastEndLsn > LastEndLsn;
+        if (_txTransactions > 0 || advanced)
+        {
+            await using var cmd = new NpgsqlCommand(
+                """
+                UPDATE hindsight.progress
+                   SET last_commit_lsn = greatest(last_commit_lsn, $3), last_end_lsn = greatest(last_end_lsn, $4),
+                       stored_changes = stored_changes + $5, stored_transactions = stored_transactions + $6,
+                       last_committed_at = coalesce($7, last_committed_at), updated_at = now(), last_error = NULL
+                 WHERE slot = $1 AND database = $2
+                """, _conn, _tx);
+            cmd.Parameters.AddWithValue(_slot);
+            cmd.Parameters.AddWithValue(_database);
+            cmd.Parameters.AddWithValue((long)Math.Max(_txLastCommitLsn, LastCommitLsn));
+            cmd.Parameters.AddWithValue((long)Math.Max(_txLastEndLsn, LastEndLsn));
+            cmd.Parameters.AddWithValue(_txChanges);
+            cmd.Parameters.AddWithValue(_txTransactions);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = _txLastCommittedAt is { } t ? t : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await _tx.CommitAsync(ct);
+        await _tx.DisposeAsync();
+        _tx = null;
+        if (_txLastCommitLsn > LastCommitLsn) LastCommitLsn = _txLastCommitLsn;
+        ulong? ack = null;
+        if (_txLastEndLsn > LastEndLsn) { LastEndLsn = _txLastEndLsn; ack = LastEndLsn; }
+        _txChanges = _txTransactions = 0;
+        _txLastCommittedAt = null;
+        return ack;
+    }
+
+    /// <summary>Records the last error in the progress row (best effort, on its own connection).</summary>
+    public static async Task RecordErrorAsync(NpgsqlDataSource store, string slot, string database, string error)
+    {
+        try
+        {
+            await using var cmd = store.CreateCommand(
+                "UPDATE hindsight.progress SET last_error = $3, updated_at = now() WHERE slot = $1 AND database = $2");
+            cmd.Parameters.AddWithValue(slot);
+            cmd.Parameters.AddWithValue(database);
+            cmd.Parameters.AddWithValue(error);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        catch (Exception) { /* the store may be the thing that is down */ }
+    }
+
+    private void MarkCompleted(ulong commitLsn, ulong endLsn, DateTime committedAt, long changes)
+    {
+        _txLastCommitLsn = Math.Max(_txLastCommitLsn, commitLsn);
+        _txLastEndLsn = Math.Max(_txLastEndLsn, endLsn);
+        _txLastCommittedAt = committedAt;
+        _txChanges += changes;
+        _txTransactions++;
+    }
+
+    private async ValueTask EnsureTransactionAsync(CancellationToken ct)
+    {
+        if (_conn is null) throw new InvalidOperationException("sink not initialised");
+        _tx ??= await _conn.BeginTransactionAsync(ct);
+    }
+
+    private async ValueTask DeleteStagedAsync(uint xid, uint? subXid, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "DELETE FROM hindsight.staged_changes WHERE slot = $1 AND top_xid = $2 AND ($3::bigint IS NULL OR sub_xid = $3)", _conn, _tx);
+        cmd.Parameters.AddWithValue(_slot);
+        cmd.Parameters.AddWithValue((long)xid);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = subXid is null ? DBNull.Value : (long)subXid.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Copies the buffered changes into the open store transaction.</summary>
+    public async ValueTask FlushAsync(CancellationToken ct)
+    {
+        if (_pending.Count > 0)
+        {
+            await using (var copy = await _conn!.BeginBinaryImportAsync(CopyChanges, ct))
+            {
+                foreach (var p in _pending)
+                {
+                    var r = p.Record;
+                    await copy.StartRowAsync(ct);
+                    await copy.WriteAsync(_database, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
+                    await WriteNullableTextAsync(copy, r.PrimaryKey, ct);
+                    await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync(p.CommittedAt, NpgsqlDbType.TimestampTz, ct);
+                    await copy.WriteAsync((long)p.Xid, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync((long)p.CommitLsn, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, ct);
+                    await copy.WriteAsync(r.QueuedAt, NpgsqlDbType.TimestampTz, ct);
+                }
+                await copy.CompleteAsync(ct);
+            }
+            _pending.Clear();
+        }
+        if (_staged.Count > 0)
+        {
+            await using (var copy = await _conn!.BeginBinaryImportAsync(CopyStaged, ct))
+            {
+                foreach (var s in _staged)
+                {
+                    var r = s.Record;
+                    await copy.StartRowAsync(ct);
+                    await copy.WriteAsync(_slot, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync((long)s.TopXid, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync((long)s.SubXid, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(s.Seq, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
+                    await WriteNullableTextAsync(copy, r.PrimaryKey, ct);
+                    await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
+                    await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(r.QueuedAt, NpgsqlDbType.TimestampTz, ct);
+                }
+                await copy.CompleteAsync(ct);
+            }
+            _staged.Clear();
+        }
+    }
+
+    private static async ValueTask WriteNullableTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    {
+        if (value is null) await copy.WriteNullAsync(ct);
+        else await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_tx is not null) { try { await _tx.DisposeAsync(); } catch (Exception) { /* connection may be gone */ } }
+        if (_conn is not null) await _conn.DisposeAsync();
+    }
+}

@@ -1,0 +1,83 @@
+using Hindsight.Capture;
+
+namespace Hindsight.Stitch;
+
+/// <summary>What happens to one column's value on its way to the store.</summary>
+public enum ColumnAction : byte
+{
+    /// <summary>Stored as is.</summary>
+    Keep,
+    /// <summary>Left out of images and diffs entirely.</summary>
+    Ignore,
+    /// <summary>Replaced by a keyed digest: whether it changed stays visible, the value never is.</summary>
+    Redact,
+}
+
+/// <summary>
+/// The <c>--ignore-columns</c> and <c>--redact-columns</c> rules. A pattern is <c>column</c> (rejected: too broad,
+/// use <c>*.column</c>), <c>table.column</c> (any schema) or <c>schema.table.column</c>; each part may use <c>*</c> as a
+/// wildcard. Ignore wins over redact.
+/// </summary>
+public sealed class ColumnRules
+{
+    private readonly (string[] Parts, ColumnAction Action)[] _patterns;
+    private readonly Dictionary<RelationInfo, ColumnAction[]> _cache = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Parses the patterns; throws <see cref="ArgumentException"/> with a clear message on bad ones.</summary>
+    public ColumnRules(IEnumerable<string> ignore, IEnumerable<string> redact)
+    {
+        var list = new List<(string[], ColumnAction)>();
+        foreach (var p in ignore) list.Add((Parse(p, "--ignore-columns"), ColumnAction.Ignore));
+        foreach (var p in redact) list.Add((Parse(p, "--redact-columns"), ColumnAction.Redact));
+        _patterns = list.ToArray();
+    }
+
+    /// <summary>True when no rule is configured (the common case: nothing to look up).</summary>
+    public bool IsEmpty => _patterns.Length == 0;
+
+    /// <summary>The action for every column of <paramref name="relation"/>, computed once per relation description.</summary>
+    public ColumnAction[] For(RelationInfo relation)
+    {
+        if (_cache.TryGetValue(relation, out var cached)) return cached;
+        var actions = new ColumnAction[relation.Columns.Count];
+        for (var i = 0; i < actions.Length; i++)
+        {
+            var action = ColumnAction.Keep;
+            foreach (var (parts, a) in _patterns)
+            {
+                if (!Matches(parts, relation.Schema, relation.Table, relation.Columns[i].Name)) continue;
+                if (a == ColumnAction.Ignore) { action = ColumnAction.Ignore; break; }
+                action = a;
+            }
+            actions[i] = action;
+        }
+        _cache[relation] = actions;
+        return actions;
+    }
+
+    private static string[] Parse(string pattern, string option)
+    {
+        var parts = pattern.Trim().Split('.');
+        if (parts.Length is < 2 or > 3 || parts.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException(
+                $"{option}: '{pattern}' is not a column pattern; use table.column, schema.table.column or *.column");
+        return parts;
+    }
+
+    private static bool Matches(string[] parts, string schema, string table, string column) =>
+        parts.Length == 2
+            ? Glob(parts[0], table) && Glob(parts[1], column)
+            : Glob(parts[0], schema) && Glob(parts[1], table) && Glob(parts[2], column);
+
+    /// <summary>Matches <paramref name="text"/> against a pattern where <c>*</c> stands for any run of characters.</summary>
+    internal static bool Glob(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)
+    {
+        var star = pattern.IndexOf('*');
+        if (star < 0) return pattern.SequenceEqual(text);
+        if (!text.StartsWith(pattern[..star])) return false;
+        var rest = pattern[(star + 1)..];
+        for (var i = star; i <= text.Length; i++)
+            if (Glob(rest, text[i..])) return true;
+        return false;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Hindsight.Capture;
+using Hindsight.Model;
+using Hindsight.Sink;
+
+namespace Hindsight.Stitch;
+
+/// <summary>
+/// Stitch: follows the transactions in the capture stream, attributes each row change to the
+/// context message that precedes it in its transaction (design §3), renders the row images and
+/// hands change records to the sink. Commits the store between source transactions, and
+/// reports each newly durable end LSN so the slot can be acknowledged.
+/// </summary>
+public sealed class TransactionStitcher
+{
+    private const string EmptyJson = "{}";
+
+    private readonly PostgresChangeSink _sink;
+    private readonly CaptureOptions _options;
+    private readonly ColumnRules _rules;
+    private readonly RowImageWriter _images;
+    private readonly Dictionary<uint, StreamedTransaction> _streamed = new();
+    private OpenTransaction? _open;
+    private uint _streamingXid;
+    private DateTime _lastCommit = DateTime.UtcNow;
+
+    /// <summary>Creates a stitcher writing to <paramref name="sink"/> (already initialised).</summary>
+    public TransactionStitcher(PostgresChangeSink sink, CaptureOptions options, ColumnRules rules)
+    {
+        _sink = sink;
+        _options = options;
+        _rules = rules;
+        _images = new RowImageWriter(sink.RedactionKey);
+    }
+
+    /// <summary>Longest time complete transactions wait in an open store transaction under sustained load.</summary>
+    public TimeSpan MaxCommitDelay { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Consumes events until the channel completes or <paramref name="ct"/> is cancelled.</summary>
+    /// <param name="events">The capture channel.</param>
+    /// <param name="durable">Called with each end LSN that became durable in the store.</param>
+    /// <param name="ct">Stops the loop.</param>
+    public async Task RunAsync(ChannelReader<CaptureEvent> events, Action<ulong> durable, CancellationToken ct)
+    {
+        while (await events.WaitToReadAsync(ct))
+        {
+            while (events.TryRead(out var ev))
+            {
+                await HandleAsync(ev, ct);
+                if (_open is not null || !_sink.HasUncommittedWork) continue;
+                // Between transactions: commit when the stream has gone quiet (low latency), when the store
+                // transaction is large, or when it has been open long enough (steady load).
+                if (events.Count == 0 || _sink.UncommittedChanges >= _options.MaxChangesPerStoreTransaction
+                    || DateTime.UtcNow - _lastCommit >= MaxCommitDelay)
+                    await CommitAsync(durable, ct);
+            }
+        }
+    }
+
+    private async Task CommitAsync(Action<ulong> durable, CancellationToken ct)
+    {
+        var ack = await _sink.CommitAsync(ct);
+        _lastCommit = DateTime.UtcNow;
+        if (ack is { } lsn) durable(lsn);
+    }
+
+    /// <summary>Applies one event.</summary>
+    public async ValueTask HandleAsync(CaptureEvent ev, CancellationToken ct)
+    {
+        switch (ev)
+        {
+            case BeginEvent b:
+                _open = new OpenTransaction(b.Xid, b.CommitLsn, b.CommittedAt, skip: b.CommitLsn <= _sink.LastCommitLsn);
+                break;
+            case CommitEvent c:
+                if (_open is { Skip: true }) await _sink.MarkSkippedAsync(c.CommitLsn, c.EndLsn, ct);
+                else if (_open is not null) await _sink.TransactionCompletedAsync(c.CommitLsn, c.EndLsn, c.CommittedAt, _open.Ordinal, ct);
+                _open = null;
+                break;
+            case RowEvent row when row.StreamXid is { } subXid:
+            {
+                var tx = Streamed(_streamingXid);
+                var record = await RenderAsync(row, tx.Context, _streamingXid, ct);
+                await _sink.StageAsync(record, _streamingXid, subXid, ++tx.Seq, ct);
+                break;
+            }
+            case RowEvent row:
+            {
+                var tx = _open ?? throw new InvalidOperationException("row change outside a transaction");
+                if (tx.Skip) break;
+                var record = await RenderAsync(row, tx.Context, null, ct);
+                await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct);
+                break;
+            }
+            case TruncateEvent t:
+                foreach (var relation in t.Relations)
+                {
+                    var record = new ChangeRecord
+                    {
+                        Schema = relation.Schema, Table = relation.Table, PrimaryKey = null, Operation = Operation.Truncate,
+                        Before = EmptyJson, After = EmptyJson, Position = t.Position, QueuedAt = t.QueuedAt,
+                        Context = t.StreamXid is null ? _open?.Context ?? EmptyJson : Streamed(_streamingXid).Context,
+                    };
+                    if (t.StreamXid is { } sub)
+                        await _sink.StageAsync(record, _streamingXid, sub, ++Streamed(_streamingXid).Seq, ct);
+                    else if (_open is { Skip: false } tx)
+                        await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct);
+                }
+                break;
+            case ContextMessageEvent m:
+            {
+                var context = ContextPayload.ToContextJson(m.Prefix, m.Payload, m.Length, _options.ContextSizeLimit);
+                if (m.StreamXid is not null) Streamed(_streamingXid).Context = context;
+                else if (_open is not null) _open.Context = context;
+                break;
+            }
+            case StreamStartEvent s:
+                _streamingXid = s.Xid;
+                break;
+            case StreamStopEvent:
+                break;
+            case StreamCommitEvent sc:
+                if (sc.CommitLsn <= _sink.LastCommitLsn)
+                {
+                    await _sink.DiscardStagedAsync(sc.Xid, null, ct);
+                    await _sink.MarkSkippedAsync(sc.CommitLsn, sc.EndLsn, ct);
+                }
+                else await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct);
+                _streamed.Remove(sc.Xid);
+                break;
+            case StreamAbortEvent sa:
+                await _sink.DiscardStagedAsync(sa.Xid, sa.SubXid, ct);
+                if (sa.SubXid == sa.Xid) _streamed.Remove(sa.Xid);
+                break;
+        }
+    }
+
+    private StreamedTransaction Streamed(uint xid)
+    {
+        if (!_streamed.TryGetValue(xid, out var tx)) _streamed[xid] = tx = new StreamedTransaction();
+        return tx;
+    }
+
+    private async ValueTask<ChangeRecord> RenderAsync(RowEvent row, string context, uint? stagedXid, CancellationToken ct)
+    {
+        var relation = row.Relation;
+        var actions = _rules.IsEmpty ? null : _rules.For(relation);
+        var keySource = row.New ?? row.Old!;
+        var primaryKey = _images.PrimaryKey(relation, keySource, row.Old);
+
+        // The last stored image stands in where pgoutput sends no data: unchanged TOAST values that the
+        // old tuple cannot supply, and the before-image under REPLICA IDENTITY DEFAULT.
+        JsonElement? lastImage = null;
+        var needsLast = primaryKey is not null && (NeedsToastFill(row) || row.Operation != Operation.Create && (row.Old is null || row.OldIsKeyOnly));
+        if (needsLast) lastImage = await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct);
+
+        string before;
+        if (row.Old is not null && !row.OldIsKeyOnly)
+            before = _images.Render(relation, row.Old, actions);
+        else if (lastImage is { } previous && row.Operation != Operation.Create)
+            before = previous.GetRawText();
+        else if (row.Old is not null) // key tuple and no stored image: the key columns are all we know
+            before = _images.Render(relation, row.Old, actions, presentOnly: KeyColumns(relation, row.Old));
+        else
+            before = EmptyJson;
+
+        var after = row.New is null ? EmptyJson
+            : _images.Render(relation, row.New, actions, toastSource: row.OldIsKeyOnly ? null : row.Old, fallbackImage: lastImage);
+
+        return new ChangeRecord
+        {
+            Schema = relation.Schema, Table = relation.Table, PrimaryKey = primaryKey, Operation = row.Operation,
+            Before = before, After = after, Context = context, Position = row.Position, QueuedAt = row.QueuedAt,
+        };
+    }
+
+    private static bool NeedsToastFill(RowEvent row)
+    {
+        if (row.New is null) return false;
+        for (var i = 0; i < row.New.Length; i++)
+        {
+            if (row.New[i].Kind != ColumnValueKind.UnchangedToast) continue;
+            if (row.Old is null || row.OldIsKeyOnly || row.Old[i].Kind == ColumnValueKind.UnchangedToast) return true;
+        }
+        return false;
+    }
+
+    private static bool[] KeyColumns(RelationInfo relation, ColumnValue[] keyTuple)
+    {
+        var present = new bool[keyTuple.Length];
+        foreach (var i in relation.PrimaryKey) present[i] = true;
+        // Replica identity may be a unique index other than the primary key: keep whatever carries data.
+        for (var i = 0; i < keyTuple.Length; i++) present[i] |= keyTuple[i].Kind == ColumnValueKind.Text;
+        return present;
+    }
+
+    private sealed class OpenTransaction(uint xid, ulong commitLsn, DateTime committedAt, bool skip)
+    {
+        public uint Xid { get; } = xid;
+        public ulong CommitLsn { get; } = commitLsn;
+        public DateTime CommittedAt { get; } = committedAt;
+        public bool Skip { get; } = skip;
+        public int Ordinal { get; set; }
+        public string Context { get; set; } = EmptyJson;
+    }
+
+    private sealed class StreamedTransaction
+    {
+        public long Seq { get; set; }
+        public string Context { get; set; } = EmptyJson;
+    }
+}

@@ -1,0 +1,125 @@
+using Hindsight.Capture;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Tests.Infrastructure;
+
+/// <summary>
+/// A fresh database with the store, a publication of schema <c>public</c>, a slot, and a capture
+/// worker running in-process. Tests write through <see cref="Source"/> and read the store.
+/// </summary>
+public sealed class CaptureHarness : IAsyncDisposable
+{
+    private CancellationTokenSource? _workerStop;
+    private Task? _worker;
+
+    private CaptureHarness(string connectionString)
+    {
+        ConnectionString = connectionString;
+        Source = NpgsqlDataSource.Create(connectionString);
+        // Slots are cluster-wide: name it after the (unique) test database.
+        Slot = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+    }
+
+    /// <summary>Connection string of the test database (source and store).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>The test database.</summary>
+    public NpgsqlDataSource Source { get; }
+
+    /// <summary>Slot and publication name.</summary>
+    public string Slot { get; }
+
+    /// <summary>Creates the database, runs <paramref name="schemaSql"/>, then sets up capture of schema public.</summary>
+    public static async Task<CaptureHarness> CreateAsync(PostgresFixture fixture, string schemaSql, bool replicaIdentityFull = true)
+    {
+        var h = new CaptureHarness(await fixture.CreateDatabaseAsync());
+        await h.ExecuteAsync(schemaSql);
+        await StoreMigrations.ApplyAsync(h.Source);
+        await h.ExecuteAsync($"CREATE PUBLICATION {h.Slot} FOR TABLES IN SCHEMA public WITH (publish_via_partition_root = true)");
+        if (replicaIdentityFull)
+            await h.ExecuteAsync(
+                """
+                DO $$ DECLARE r record; BEGIN
+                  FOR r IN SELECT c.oid::regclass AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = 'public' AND c.relkind IN ('r','p') LOOP
+                    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.t);
+                  END LOOP; END $$;
+                """);
+        await h.ExecuteAsync($"SELECT pg_create_logical_replication_slot('{h.Slot}', 'pgoutput')");
+        return h;
+    }
+
+    /// <summary>Options for a worker on this database.</summary>
+    public CaptureOptions Options(Func<CaptureOptions, CaptureOptions>? configure = null)
+    {
+        var o = new CaptureOptions { SourceConnectionString = ConnectionString, Slot = Slot, Publication = Slot };
+        return configure?.Invoke(o) ?? o;
+    }
+
+    /// <summary>Starts an in-process worker.</summary>
+    public void StartWorker(CaptureOptions? options = null)
+    {
+        _workerStop = new CancellationTokenSource();
+        var worker = new CaptureWorker(options ?? Options());
+        _worker = Task.Run(() => worker.RunAsync(_workerStop.Token));
+    }
+
+    /// <summary>Stops the in-process worker gracefully and surfaces any error it had.</summary>
+    public async Task StopWorkerAsync()
+    {
+        if (_worker is null) return;
+        await _workerStop!.CancelAsync();
+        await _worker;
+        _worker = null;
+    }
+
+    /// <summary>Waits until everything committed so far is stored; fails fast if the worker died.</summary>
+    public async Task CatchUpAsync(TimeSpan? timeout = null)
+    {
+        if (_worker is { IsFaulted: true }) await _worker;
+        var wait = CatchUp.WaitAsync(Source, Source, Slot, timeout ?? TimeSpan.FromSeconds(60));
+        if (_worker is not null && await Task.WhenAny(wait, _worker) == _worker) await _worker; // worker failed first
+        await wait;
+    }
+
+    /// <summary>Runs SQL on the source.</summary>
+    public async Task ExecuteAsync(string sql, params object[] parameters)
+    {
+        await using var cmd = Source.CreateCommand(sql);
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Runs a scalar query on the source.</summary>
+    public async Task<T> ScalarAsync<T>(string sql, params object[] parameters)
+    {
+        await using var cmd = Source.CreateCommand(sql);
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        var result = await cmd.ExecuteScalarAsync();
+        return (T)Convert.ChangeType(result!, typeof(T));
+    }
+
+    /// <summary>Reads rows of a query as string arrays, NULL as "" (for assertions with readable failures).</summary>
+    public async Task<List<string[]>> RowsAsync(string sql, params object[] parameters)
+    {
+        await using var cmd = Source.CreateCommand(sql);
+        foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var rows = new List<string[]>();
+        while (await r.ReadAsync())
+        {
+            var row = new string[r.FieldCount];
+            for (var i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? "" : r.GetValue(i).ToString() ?? "";
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        try { await StopWorkerAsync(); } catch (Exception) { /* the test already reported it */ }
+        await Source.DisposeAsync();
+    }
+}
