@@ -30,6 +30,13 @@ public sealed class CaptureOptions
     /// <summary>Column patterns whose values are never stored; a keyed digest shows whether they changed.</summary>
     public IReadOnlyList<string> RedactColumns { get; init; } = [];
 
+    /// <summary>
+    /// When no transaction was acknowledged for this long, the worker writes a tiny heartbeat message into
+    /// the source WAL, so that an idle database (or one whose writes are all to untracked tables) does not
+    /// pin WAL behind the slot forever. <see cref="TimeSpan.Zero"/> turns it off.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>First wait before reconnecting after the source or the store went away.</summary>
     public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 

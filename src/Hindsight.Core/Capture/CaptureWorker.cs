@@ -121,9 +121,15 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             }, session.Token);
         }, CancellationToken.None);
 
+        var lastAck = DateTime.UtcNow;
+        Acknowledged += OnAck;
+        void OnAck(ulong _) => lastAck = DateTime.UtcNow;
+        var heartbeat = HeartbeatAsync(source, () => lastAck, session.Token);
+
         var done = await Task.WhenAny(reading, stitching);
+        Acknowledged -= OnAck;
         await session.CancelAsync();
-        try { await Task.WhenAll(reading, stitching); }
+        try { await Task.WhenAll(reading, stitching, heartbeat); }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (Exception) { /* rethrown below from the task that failed first */ }
 
@@ -136,6 +142,21 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }
         await done; // surfaces the first failure (the other task saw only the cancellation)
         throw new IOException("capture session ended unexpectedly");
+    }
+
+    private async Task HeartbeatAsync(NpgsqlDataSource source, Func<DateTime> lastAck, CancellationToken ct)
+    {
+        if (options.HeartbeatInterval <= TimeSpan.Zero) return;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(options.HeartbeatInterval / 2, ct);
+                if (DateTime.UtcNow - lastAck() >= options.HeartbeatInterval) await CatchUp.MarkAsync(source, ct);
+            }
+            catch (OperationCanceledException) { return; }
+            catch (Exception e) { _log.LogDebug("heartbeat failed: {Error}", e.Message); }
+        }
     }
 
     private static async Task<string> CurrentDatabaseAsync(NpgsqlDataSource source, CancellationToken ct)

@@ -254,6 +254,28 @@ public sealed class CaptureTests(PostgresFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task Heartbeat_lets_the_slot_advance_when_only_untracked_tables_are_written()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture,
+            "CREATE TABLE tracked (id int PRIMARY KEY); CREATE SCHEMA untracked; CREATE TABLE untracked.noise (v text);");
+        h.StartWorker(h.Options(o => new()
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(300),
+        }));
+        await h.CatchUpAsync();
+        await h.ExecuteAsync("INSERT INTO untracked.noise SELECT md5(g::text) FROM generate_series(1, 10000) g");
+        var written = await h.ScalarAsync<string>("SELECT pg_current_wal_lsn()::text");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!await h.ScalarAsync<bool>("SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots WHERE slot_name = $2", written, h.Slot))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the slot's confirmed position never passed the untracked writes");
+            await Task.Delay(100);
+        }
+        Assert.Equal(0L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes"));
+    }
+
+    [Fact]
     public async Task Partitioned_tables_are_reported_under_their_root()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture,

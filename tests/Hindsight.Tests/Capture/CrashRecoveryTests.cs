@@ -65,6 +65,38 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
         Assert.Equal(0L, await h.ScalarAsync<long>(SetMismatches));
     }
 
+    [Fact]
+    public async Task Walsender_terminated_mid_stream_reconnects_and_loses_nothing()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture,
+            Oracle.Install + "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL, note text);" +
+            "CREATE TABLE ledger (id bigserial PRIMARY KEY, account int, amount int);" +
+            Oracle.Attach("accounts") + Oracle.Attach("ledger"));
+        h.StartWorker(h.Options(o => new()
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
+            ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
+        }));
+        using var stopWorkload = new CancellationTokenSource();
+        var workload = Task.Run(() => WriteAsync(h.Source, 0, stopWorkload.Token));
+        var terminated = 0;
+        for (var i = 0; i < 8; i++)
+        {
+            await Task.Delay(400);
+            terminated += await h.ScalarAsync<int>(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(active_pid)) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL",
+                h.Slot);
+        }
+        await stopWorkload.CancelAsync();
+        await workload;
+        await h.CatchUpAsync();
+
+        output.WriteLine($"walsender terminated {terminated} times");
+        Assert.True(terminated >= 4, "the walsender should have been terminated several times");
+        Assert.Equal(await h.ScalarAsync<long>("SELECT count(*) FROM oracle.log"), await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes"));
+        Assert.Equal(0L, await h.ScalarAsync<long>(SetMismatches));
+    }
+
     private static async Task CatchUpWithProcessAsync(CaptureHarness h, WorkerProcess worker)
     {
         var wait = Hindsight.Capture.CatchUp.WaitAsync(h.Source, h.Source, h.Slot, TimeSpan.FromSeconds(120));
