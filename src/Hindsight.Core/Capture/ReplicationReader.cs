@@ -86,8 +86,12 @@ public sealed class ReplicationReader(
                     sc.TransactionCommitTimestamp);
             case StreamAbortMessage sa:
                 return new StreamAbortEvent(sa.TransactionXid, sa.SubtransactionXid);
+            case TypeMessage t:
+                // Sent before a relation that uses a user type: that type may have changed (ALTER TYPE).
+                relations.Types.Invalidate(t.TypeId);
+                return null;
             default:
-                return null; // Type and Origin messages carry nothing we store.
+                return null; // Origin messages carry nothing we store.
         }
     }
 

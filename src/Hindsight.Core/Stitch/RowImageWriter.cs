@@ -26,6 +26,9 @@ public sealed class RowImageWriter
 
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _writer;
+    private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    private readonly Utf8JsonWriter _scratchWriter;
+    private bool _safe;
     private readonly byte[] _redactionKey;
 
     /// <summary>Creates a writer; <paramref name="redactionKey"/> keys the digests of redacted values.</summary>
@@ -33,6 +36,7 @@ public sealed class RowImageWriter
     {
         _redactionKey = redactionKey;
         _writer = new Utf8JsonWriter(_buffer, WriterOptions);
+        _scratchWriter = new Utf8JsonWriter(_scratch, WriterOptions);
     }
 
     /// <summary>Renders a tuple as a JSON object.</summary>
@@ -44,6 +48,22 @@ public sealed class RowImageWriter
     /// <param name="fallbackImage">… then the last stored image of the row.</param>
     public string Render(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
         bool[]? presentOnly = null, ColumnValue[]? toastSource = null, JsonElement? fallbackImage = null)
+    {
+        try
+        {
+            _safe = false;
+            return RenderCore(relation, values, actions, presentOnly, toastSource, fallbackImage);
+        }
+        catch (PgValueFormatException)
+        {
+            // Rare: render the row again, value by value, storing what does not parse as its text.
+            _safe = true;
+            return RenderCore(relation, values, actions, presentOnly, toastSource, fallbackImage);
+        }
+    }
+
+    private string RenderCore(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
+        bool[]? presentOnly, ColumnValue[]? toastSource, JsonElement? fallbackImage)
     {
         _buffer.ResetWrittenCount();
         _writer.Reset(_buffer);
@@ -67,7 +87,7 @@ public sealed class RowImageWriter
                     _writer.WriteStringValue(Redact(value.Text!));
                     break;
                 case ColumnValueKind.Text:
-                    PgValueRenderer.WriteValue(_writer, column.Type, value.Text!);
+                    WriteValue(column.Type, value.Text!);
                     break;
                 default: // unchanged TOAST value: the last stored image holds it, already rendered (and redacted)
                     if (fallbackImage is { ValueKind: JsonValueKind.Object } image && image.TryGetProperty(column.Name, out var stored))
@@ -88,6 +108,7 @@ public sealed class RowImageWriter
     /// </summary>
     public string? PrimaryKey(RelationInfo relation, ColumnValue[] values, ColumnValue[]? toastSource = null)
     {
+        _safe = true; // keys are short: always take the careful path
         var key = relation.PrimaryKey;
         if (key.Length == 0) return null;
         ColumnValue Value(int i) =>
@@ -101,12 +122,39 @@ public sealed class RowImageWriter
         foreach (var i in key)
         {
             var v = Value(i);
-            if (v.Kind == ColumnValueKind.Text) PgValueRenderer.WriteValue(_writer, relation.Columns[i].Type, v.Text!);
+            if (v.Kind == ColumnValueKind.Text) WriteValue(relation.Columns[i].Type, v.Text!);
             else _writer.WriteNullValue();
         }
         _writer.WriteEndArray();
         _writer.Flush();
         return Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    /// <summary>Values whose text did not parse as their type and were stored as plain strings instead.</summary>
+    public long RenderFallbacks { get; private set; }
+
+    private void WriteValue(PgTypeInfo type, string text)
+    {
+        if (!_safe)
+        {
+            PgValueRenderer.WriteValue(_writer, type, text);
+            return;
+        }
+        // Renders into a scratch writer first: a value that does not parse as its type (a type changed
+        // under us, a format we do not know) must not stop capture, so it is stored as its text instead.
+        try
+        {
+            _scratch.ResetWrittenCount();
+            _scratchWriter.Reset(_scratch);
+            PgValueRenderer.WriteValue(_scratchWriter, type, text);
+            _scratchWriter.Flush();
+            _writer.WriteRawValue(_scratch.WrittenSpan, skipInputValidation: true);
+        }
+        catch (PgValueFormatException)
+        {
+            RenderFallbacks++;
+            _writer.WriteStringValue(text);
+        }
     }
 
     /// <summary>A keyed digest of a value: equal values give equal digests, and the value cannot be read back.</summary>
