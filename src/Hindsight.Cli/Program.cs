@@ -1,1 +1,7 @@
-namespace Hindsight.Cli; internal static class Program { private static int Main() => 0; }
+namespace Hindsight.Cli;
+
+/// <summary>Entry point of the <c>hindsight</c> command.</summary>
+internal static class Program
+{
+    private static Task<int> Main(string[] args) => HindsightCli.RunAsync(args, CliEnvironment.Console());
+}

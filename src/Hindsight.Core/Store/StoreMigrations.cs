@@ -133,8 +133,11 @@ public static class StoreMigrations
     /// <summary>The version the store is at, or 0 when it has no store schema.</summary>
     public static async Task<int> CurrentVersionAsync(NpgsqlDataSource store, CancellationToken ct = default)
     {
-        await using var cmd = store.CreateCommand(
-            "SELECT CASE WHEN to_regclass('hindsight.schema_migrations') IS NULL THEN 0 ELSE (SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations) END");
+        // Two statements: PostgreSQL resolves every table a query names when parsing it, so a
+        // single query could not even mention schema_migrations on a database without it.
+        await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.schema_migrations') IS NOT NULL"))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
+        await using var cmd = store.CreateCommand("SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations");
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
     }
 }

@@ -1,11 +1,11 @@
 using Hindsight.Capture;
-using Hindsight.Store;
+using Hindsight.Setup;
 using Npgsql;
 
 namespace Hindsight.Tests.Infrastructure;
 
 /// <summary>
-/// A fresh database with the store, a publication of schema <c>public</c>, a slot, and a capture
+/// A fresh database set up by <see cref="SetupRunner"/> (store, publication of schema <c>public</c>, slot), and a capture
 /// worker running in-process. Tests write through <see cref="Source"/> and read the store.
 /// </summary>
 public sealed class CaptureHarness : IAsyncDisposable
@@ -35,18 +35,12 @@ public sealed class CaptureHarness : IAsyncDisposable
     {
         var h = new CaptureHarness(await fixture.CreateDatabaseAsync());
         await h.ExecuteAsync(schemaSql);
-        await StoreMigrations.ApplyAsync(h.Source);
-        await h.ExecuteAsync($"CREATE PUBLICATION {h.Slot} FOR TABLES IN SCHEMA public WITH (publish_via_partition_root = true)");
-        if (replicaIdentityFull)
-            await h.ExecuteAsync(
-                """
-                DO $$ DECLARE r record; BEGIN
-                  FOR r IN SELECT c.oid::regclass AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                           WHERE n.nspname = 'public' AND c.relkind IN ('r','p') LOOP
-                    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', r.t);
-                  END LOOP; END $$;
-                """);
-        await h.ExecuteAsync($"SELECT pg_create_logical_replication_slot('{h.Slot}', 'pgoutput')");
+        // The real `hindsight setup`, tracking schema public (the test oracle lives in schema oracle).
+        await new SetupRunner(new SetupOptions
+        {
+            SourceConnectionString = h.ConnectionString, Slot = h.Slot, Publication = h.Slot, Schemas = ["public"],
+            ReplicaIdentity = replicaIdentityFull ? ReplicaIdentityMode.Full : ReplicaIdentityMode.Default,
+        }).RunAsync();
         return h;
     }
 

@@ -1,0 +1,335 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hindsight.Capture;
+using Hindsight.Embedded;
+using Hindsight.Setup;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Hindsight.Cli;
+
+/// <summary>
+/// <c>hindsight demo</c>: a private PostgreSQL, a small shop schema, setup, capture in the background,
+/// a few changes made with application context, and the resulting audit trail.
+/// </summary>
+internal static class DemoCommand
+{
+    private const string Database = "shop";
+
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var timeout = new Option<int>("--timeout")
+        {
+            Description = "Seconds to wait for the capture worker to store the demo's changes",
+            DefaultValueFactory = _ => 15,
+        };
+        timeout.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError("--timeout must be a positive number of seconds"); });
+        var cmd = new Command("demo",
+            "Start a private PostgreSQL from this machine's binaries, make changes with application context, capture them and print the audit trail")
+        {
+            timeout,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)), token),
+            ct, gracefulOnCancel: false));
+        return cmd;
+    }
+
+    /// <summary>The demo's application: each step is one transaction, optionally with a context message first.</summary>
+    private static readonly (string? Context, string[] Statements)[] Steps =
+    [
+        ("""{"user":"alice@example.com","request":"POST /signup","requestId":"req-1001"}""",
+        [
+            "INSERT INTO customers (name, email) VALUES ('Alice Martin', 'alice@example.com')",
+            "INSERT INTO customers (name, email) VALUES ('Bob Chen', 'bob@example.com')",
+        ]),
+        ("""{"user":"alice@example.com","request":"POST /orders","requestId":"req-1002"}""",
+        [
+            """INSERT INTO orders (customer_id, status, total, details) VALUES (1, 'new', 42.50, '{"channel": "web", "coupon": null}')""",
+            "INSERT INTO order_items (order_id, line, product, quantity, price) VALUES (1, 1, 'Coffee beans', 2, 12.50), (1, 2, 'Grinder', 1, 17.50)",
+        ]),
+        ("""{"user":"billing-job","request":"job charge-orders","requestId":"job-77"}""",
+        [
+            """UPDATE orders SET status = 'paid', details = details || '{"paid_via": "card"}' WHERE id = 1""",
+            "UPDATE customers SET tier = 'gold' WHERE id = 1",
+        ]),
+        ("""{"user":"alice@example.com","request":"PATCH /orders/1","requestId":"req-1003"}""",
+        [
+            "UPDATE order_items SET quantity = 3 WHERE order_id = 1 AND line = 1",
+            "DELETE FROM order_items WHERE order_id = 1 AND line = 2",
+            "UPDATE orders SET total = 37.50 WHERE id = 1",
+        ]),
+        (null,
+        [
+            "UPDATE customers SET email = 'bob@example.org' WHERE id = 2",
+        ]),
+    ];
+
+    private const int ExpectedChanges = 11;
+
+    private const string Schema =
+        """
+        CREATE TABLE customers (
+            id     int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name   text NOT NULL,
+            email  text NOT NULL,
+            tier   text NOT NULL DEFAULT 'basic'
+        );
+        CREATE TABLE orders (
+            id          int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            customer_id int NOT NULL REFERENCES customers,
+            status      text NOT NULL,
+            total       numeric(10,2) NOT NULL,
+            details     jsonb NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE order_items (
+            order_id  int NOT NULL REFERENCES orders,
+            line      int NOT NULL,
+            product   text NOT NULL,
+            quantity  int NOT NULL,
+            price     numeric(10,2) NOT NULL,
+            PRIMARY KEY (order_id, line)
+        );
+        """;
+
+    private static async Task<int> RunAsync(ParseResult r, CliEnvironment env, SharedOptions o, TimeSpan timeout, CancellationToken ct)
+    {
+        var format = r.GetValue(o.Format) ?? "table";
+        var verbose = r.GetValue(o.Verbose);
+        // With json/csv, stdout carries only the trail; progress goes to stderr.
+        var progress = format == "table" ? env.Output : env.Error;
+        var clock = Stopwatch.StartNew();
+        void Say(string line) => progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{clock.Elapsed.TotalSeconds,5:0.0}s] {line}"));
+
+        Say("starting a private PostgreSQL server from this machine's binaries ...");
+        await using var server = await PrivatePostgresServer.StartAsync(cancellationToken: ct);
+        Say($"PostgreSQL is listening on 127.0.0.1:{server.Port} (data in {server.Directory}, removed at exit)");
+
+        await using (var admin = new NpgsqlConnection(server.ConnectionString()))
+        {
+            await admin.OpenAsync(ct);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", admin);
+            await create.ExecuteNonQueryAsync(ct);
+        }
+        var cs = server.ConnectionString(Database);
+        await using var app = NpgsqlDataSource.Create(cs);
+        await using (var cmd = app.CreateCommand(Schema)) await cmd.ExecuteNonQueryAsync(ct);
+        Say("created database shop: customers, orders (jsonb details), order_items (composite key)");
+
+        var slot = r.GetValue(o.Slot)!;
+        var publication = r.GetValue(o.Publication)!;
+        var report = await new SetupRunner(new SetupOptions { SourceConnectionString = cs, Slot = slot, Publication = publication })
+            .RunAsync(ct);
+        Say($"hindsight setup: store schema v{report.StoreVersion}, publication {report.Publication} " +
+            $"(FOR TABLES IN SCHEMA {string.Join(", ", report.PublishedSchemas)}), slot {report.Slot}, REPLICA IDENTITY FULL on " +
+            $"{string.Join(", ", report.Tables.Select(t => t.Name))}");
+
+        using var loggerFactory = HindsightCli.CreateLoggerFactory(verbose ? LogLevel.Debug : LogLevel.Warning);
+        using var stopWorker = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var worker = new CaptureWorker(new CaptureOptions { SourceConnectionString = cs, Slot = slot, Publication = publication }, loggerFactory);
+        var workerTask = Task.Run(() => worker.RunAsync(stopWorker.Token), CancellationToken.None);
+        Say("capture worker started in the background");
+
+        try
+        {
+            foreach (var (context, statements) in Steps)
+            {
+                await using var conn = await app.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                if (context is not null)
+                {
+                    await using var msg = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1)", conn, tx);
+                    msg.Parameters.AddWithValue(context);
+                    await msg.ExecuteNonQueryAsync(ct);
+                }
+                foreach (var sql in statements)
+                {
+                    await using var cmd = new NpgsqlCommand(sql, conn, tx);
+                    await cmd.ExecuteNonQueryAsync(ct);
+                }
+                await tx.CommitAsync(ct);
+            }
+            Say($"the shop made {ExpectedChanges} row changes in {Steps.Length} transactions ({Steps.Count(s => s.Context is not null)} with application context)");
+
+            var stored = await WaitForChangesAsync(app, workerTask, timeout, ct);
+            if (stored < ExpectedChanges)
+            {
+                var why = workerTask.IsFaulted
+                    ? "the capture worker failed: " + HindsightCli.Describe(workerTask.Exception!.GetBaseException())
+                    : stored == 0
+                        ? "the capture worker has stored nothing yet; capture may not be implemented in this build"
+                        : "the capture worker is behind";
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"timed out after {timeout.TotalSeconds:0} s waiting for the audit trail: {stored} of {ExpectedChanges} changes are in hindsight.changes ({why}; --timeout waits longer, --verbose shows the worker's log)"));
+            }
+            Say($"all {ExpectedChanges} changes are stored in hindsight.changes");
+
+            await PrintTrailAsync(app, env.Output, format, ct);
+        }
+        finally
+        {
+            await stopWorker.CancelAsync();
+            try { await workerTask.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); }
+            catch (Exception) { /* stopping: cancellation or a failure already reported */ }
+        }
+        Say("stopped the worker and the server");
+        return HindsightCli.Ok;
+    }
+
+    private static async Task<long> WaitForChangesAsync(NpgsqlDataSource app, Task worker, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = Stopwatch.StartNew();
+        long stored = 0;
+        while (true)
+        {
+            await using (var cmd = app.CreateCommand("SELECT count(*) FROM hindsight.changes WHERE database = $1"))
+            {
+                cmd.Parameters.AddWithValue(Database);
+                stored = (long)(await cmd.ExecuteScalarAsync(ct))!;
+            }
+            if (stored >= ExpectedChanges || worker.IsFaulted || deadline.Elapsed >= timeout) return stored;
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private sealed record TrailRow(DateTime CommittedAt, string Schema, string Table, string? Key, string Operation,
+        string Before, string After, string Context);
+
+    private static async Task PrintTrailAsync(NpgsqlDataSource app, TextWriter output, string format, CancellationToken ct)
+    {
+        if (format == "json")
+        {
+            // Change objects whose fields are the store's column names (design §5).
+            await using var cmd = app.CreateCommand(
+                "SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.commit_lsn, c.ordinal), '[]')::text FROM hindsight.changes c WHERE database = $1");
+            cmd.Parameters.AddWithValue(Database);
+            var json = (string)(await cmd.ExecuteScalarAsync(ct))!;
+            await output.WriteLineAsync(JsonNode.Parse(json)!.ToJsonString(HindsightCli.Json));
+            return;
+        }
+
+        var rows = new List<TrailRow>();
+        await using (var cmd = app.CreateCommand(
+            """
+            SELECT committed_at, schema, "table", primary_key, operation, before::text, after::text, context::text
+            FROM hindsight.changes WHERE database = $1 ORDER BY commit_lsn, ordinal
+            """))
+        {
+            cmd.Parameters.AddWithValue(Database);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                rows.Add(new TrailRow(reader.GetDateTime(0), reader.GetString(1), reader.GetString(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4),
+                    reader.GetString(5), reader.GetString(6), reader.GetString(7)));
+        }
+
+        // Show columns in table order (jsonb sorts object keys by length).
+        var columnOrder = new Dictionary<(string, string), int>();
+        await using (var cmd = app.CreateCommand(
+            """
+            SELECT c.relname::text, a.attname::text, a.attnum FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
+            """))
+        {
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct)) columnOrder[(reader.GetString(0), reader.GetString(1))] = reader.GetInt16(2);
+        }
+
+        string[] header = ["time (UTC)", "table", "key", "operation", "change", "user", "request"];
+        var cells = rows.Select(row =>
+        {
+            var ctx = JsonNode.Parse(row.Context) as JsonObject;
+            return new[]
+            {
+                row.CommittedAt.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture),
+                row.Schema == "public" ? row.Table : row.Schema + "." + row.Table,
+                row.Key ?? "-",
+                row.Operation,
+                Summarize(row.Operation, row.Before, row.After, c => columnOrder.GetValueOrDefault((row.Table, c), int.MaxValue)),
+                ctx?["user"]?.ToString() ?? "-",
+                ctx?["request"]?.ToString() ?? "-",
+            };
+        }).ToList();
+
+        if (format == "csv")
+        {
+            var sb = new StringBuilder(Csv.Line(header));
+            foreach (var c in cells) sb.Append(Csv.Line(c));
+            await output.WriteAsync(sb.ToString());
+            return;
+        }
+        await output.WriteLineAsync();
+        await output.WriteAsync(AlignedTable(header, cells));
+    }
+
+    /// <summary>Columns padded to their widest cell, with a rule under the header.</summary>
+    internal static string AlignedTable(string[] header, IReadOnlyList<string[]> rows)
+    {
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
+        var sb = new StringBuilder();
+        void Line(IReadOnlyList<string> cells) =>
+            sb.Append(string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd()).Append('\n');
+        Line(header);
+        Line(widths.Select(w => new string('-', w)).ToArray());
+        foreach (var r in rows) Line(r);
+        return sb.ToString();
+    }
+
+    /// <summary>What changed, in a few words: the new row, the changed columns (one level into JSON objects), or the removed row.</summary>
+    internal static string Summarize(string operation, string before, string after, Func<string, int>? columnOrder = null)
+    {
+        var order = columnOrder ?? (_ => 0);
+        var b = JsonNode.Parse(before) as JsonObject ?? [];
+        var a = JsonNode.Parse(after) as JsonObject ?? [];
+        IEnumerable<KeyValuePair<string, JsonNode?>> Ordered(JsonObject o) => o.OrderBy(kv => order(kv.Key));
+        string text;
+        switch (operation)
+        {
+            case "CREATE" or "SNAPSHOT":
+                text = string.Join(", ", Ordered(a).Select(kv => $"{kv.Key}={Show(kv.Value)}"));
+                break;
+            case "DELETE":
+                text = "removed: " + string.Join(", ", Ordered(b).Select(kv => $"{kv.Key}={Show(kv.Value)}"));
+                break;
+            case "UPDATE":
+                var changed = new List<string>();
+                foreach (var (key, value) in Ordered(a))
+                {
+                    if (!b.ContainsKey(key)) { changed.Add($"{key} → {Show(value)}"); continue; }
+                    var old = b[key];
+                    if (JsonNode.DeepEquals(old, value)) continue;
+                    if (old is JsonObject oldObj && value is JsonObject newObj)
+                    {
+                        foreach (var sub in oldObj.Select(kv => kv.Key).Union(newObj.Select(kv => kv.Key)))
+                        {
+                            var had = oldObj.TryGetPropertyValue(sub, out var o);
+                            var has = newObj.TryGetPropertyValue(sub, out var n);
+                            if (had && has && JsonNode.DeepEquals(o, n)) continue;
+                            changed.Add($"{key}.{sub}: {(had ? Show(o) : "(none)")} → {(has ? Show(n) : "(none)")}");
+                        }
+                    }
+                    else changed.Add($"{key}: {Show(old)} → {Show(value)}");
+                }
+                text = changed.Count == 0 ? "(no column changed)" : string.Join("; ", changed);
+                break;
+            case "TRUNCATE":
+                text = "all rows removed";
+                break;
+            default:
+                text = "";
+                break;
+        }
+        const int max = 72;
+        return text.Length <= max ? text : text[..(max - 1)] + "…";
+    }
+
+    private static string Show(JsonNode? v) => v switch
+    {
+        null => "null",
+        JsonValue s when s.GetValueKind() == JsonValueKind.String => s.GetValue<string>(),
+        _ => v.ToJsonString(),
+    };
+}

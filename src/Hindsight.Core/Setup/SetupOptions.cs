@@ -1,0 +1,58 @@
+namespace Hindsight.Setup;
+
+/// <summary>Whether <c>setup</c> sets REPLICA IDENTITY FULL on the tracked tables.</summary>
+public enum ReplicaIdentityMode
+{
+    /// <summary>Set REPLICA IDENTITY FULL on every tracked table and partition: complete before-images.</summary>
+    Full,
+
+    /// <summary>
+    /// Leave replica identities as they are (only tables that would otherwise reject UPDATE and DELETE
+    /// once published — no primary key, or identity NOTHING — are set to FULL). Before-images are incomplete.
+    /// </summary>
+    Default,
+}
+
+/// <summary>Settings of <c>hindsight setup</c>.</summary>
+public sealed class SetupOptions
+{
+    /// <summary>Connection string of the tracked (source) database, in any form <see cref="Configuration.ConnectionStrings"/> accepts.</summary>
+    public required string SourceConnectionString { get; init; }
+
+    /// <summary>Connection string of the store; null means the source database itself (schema <c>hindsight</c>).</summary>
+    public string? StoreConnectionString { get; init; }
+
+    /// <summary>Logical replication slot to create (lower-case letters, digits, underscores).</summary>
+    public string Slot { get; init; } = "hindsight";
+
+    /// <summary>Publication to create or update.</summary>
+    public string Publication { get; init; } = "hindsight";
+
+    /// <summary>
+    /// Tables to track (<c>name</c>, <c>schema.name</c>, <c>"Quoted Name"</c>; items may also be comma-separated).
+    /// Empty, together with <see cref="Schemas"/>, means every user table.
+    /// </summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
+
+    /// <summary>Schemas whose tables are tracked, including tables created in them later.</summary>
+    public IReadOnlyList<string> Schemas { get; init; } = [];
+
+    /// <summary>Tables left out. The publication then lists tables one by one, and new tables are not followed.</summary>
+    public IReadOnlyList<string> ExcludeTables { get; init; } = [];
+
+    /// <summary>Whether to set REPLICA IDENTITY FULL on the tracked tables.</summary>
+    public ReplicaIdentityMode ReplicaIdentity { get; init; } = ReplicaIdentityMode.Full;
+
+    /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>An error in the input of setup, teardown or status, or a state of the database they refuse to work with.</summary>
+public sealed class SetupException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public SetupException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public SetupException(string message, Exception inner) : base(message, inner) { }
+}

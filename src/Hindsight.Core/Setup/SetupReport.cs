@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+
+namespace Hindsight.Setup;
+
+/// <summary>What happened to the publication.</summary>
+public enum PublicationAction
+{
+    /// <summary>It did not exist and was created.</summary>
+    Created,
+    /// <summary>It existed and its tables, schemas or options were changed.</summary>
+    Updated,
+    /// <summary>It existed in a form ALTER cannot change (e.g. FOR ALL TABLES) and was dropped and created again, atomically.</summary>
+    Recreated,
+    /// <summary>It was already as wanted.</summary>
+    Unchanged,
+}
+
+/// <summary>A table in the publication, as PostgreSQL lists it in <c>pg_publication_tables</c>.</summary>
+/// <param name="Schema">Schema of the table.</param>
+/// <param name="Name">Name of the table (for partitioned tables: the root).</param>
+/// <param name="Partitioned">Whether it is a partitioned table; its changes are recorded under this root.</param>
+/// <param name="Partitions">Number of leaf partitions under it (0 for a plain table).</param>
+/// <param name="ReplicaIdentity">The root's replica identity: full, default, index or nothing.</param>
+/// <param name="HasPrimaryKey">Whether it has a primary key (the key of its stored changes).</param>
+public sealed record TrackedTable(string Schema, string Name, bool Partitioned, int Partitions, string ReplicaIdentity, bool HasPrimaryKey)
+{
+    /// <summary><c>schema.name</c>, quoted where PostgreSQL needs it.</summary>
+    public string QualifiedName => PgNames.Display(Schema, Name);
+}
+
+/// <summary>The outcome of <see cref="SetupRunner.RunAsync"/>: what was found and what was done.</summary>
+public sealed class SetupReport
+{
+    /// <summary>The source database's name.</summary>
+    public required string Database { get; init; }
+    /// <summary>The source server's version (<c>server_version</c>).</summary>
+    public required string ServerVersion { get; init; }
+    /// <summary>Where the store is, without credentials.</summary>
+    public required string Store { get; init; }
+    /// <summary>Whether the store is the source database itself.</summary>
+    public required bool StoreInSource { get; init; }
+    /// <summary>Store schema version before setup (0: no store).</summary>
+    public required int StoreVersionBefore { get; init; }
+    /// <summary>Store schema version after setup.</summary>
+    public required int StoreVersion { get; init; }
+    /// <summary>Migrations applied by this run.</summary>
+    public required IReadOnlyList<int> MigrationsApplied { get; init; }
+    /// <summary>The publication's name.</summary>
+    public required string Publication { get; init; }
+    /// <summary>What happened to the publication.</summary>
+    public required PublicationAction PublicationAction { get; init; }
+    /// <summary>Schemas published with FOR TABLES IN SCHEMA (tables created there later are followed).</summary>
+    public required IReadOnlyList<string> PublishedSchemas { get; init; }
+    /// <summary>Whether the publication lists tables one by one (tables created later are not followed).</summary>
+    public required bool ExplicitTableList { get; init; }
+    /// <summary>The tracked tables, as PostgreSQL lists them; partitioned tables appear once, under their root.</summary>
+    public required IReadOnlyList<TrackedTable> Tables { get; init; }
+    /// <summary>The replica identity policy used.</summary>
+    public required ReplicaIdentityMode ReplicaIdentityMode { get; init; }
+    /// <summary>Tables and partitions set to REPLICA IDENTITY FULL by this run.</summary>
+    public required IReadOnlyList<string> ReplicaIdentityChanged { get; init; }
+    /// <summary>The slot's name.</summary>
+    public required string Slot { get; init; }
+    /// <summary>Whether this run created the slot.</summary>
+    public required bool SlotCreated { get; init; }
+    /// <summary>The slot's consistent point when created, else its confirmed position (<c>0/16B3748</c>).</summary>
+    public string? SlotPosition { get; init; }
+    /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    /// <summary>The report as plain text for a terminal.</summary>
+    public string ToText()
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"hindsight setup: database {PgNames.DisplayPart(Database)} (PostgreSQL {ServerVersion})");
+        sb.Append(inv, $"  store        {(StoreInSource ? "schema hindsight in the source database" : Store)}: ");
+        sb.AppendLine(MigrationsApplied.Count == 0
+            ? string.Create(inv, $"up to date (schema version {StoreVersion})")
+            : string.Create(inv, $"migrated from version {StoreVersionBefore} to {StoreVersion}"));
+        var what = ExplicitTableList
+            ? string.Create(inv, $"FOR TABLE ... ({Tables.Count} table{(Tables.Count == 1 ? "" : "s")} listed one by one)")
+            : PublishedSchemas.Count == 0 ? "no schemas" : "FOR TABLES IN SCHEMA " + string.Join(", ", PublishedSchemas.Select(PgNames.DisplayPart));
+        sb.AppendLine(inv, $"  publication  {PgNames.DisplayPart(Publication)}: {PublicationAction.ToString().ToLowerInvariant()}, {what}, publish_via_partition_root = true");
+        sb.AppendLine(inv, $"  slot         {Slot}: {(SlotCreated ? "created" : "exists")}{(SlotPosition is null ? "" : " at " + SlotPosition)} (pgoutput)");
+        var identity = ReplicaIdentityMode == ReplicaIdentityMode.Full
+            ? "FULL on every tracked table and partition"
+            : "left as it was (--replica-identity default)";
+        if (ReplicaIdentityChanged.Count > 0)
+            identity += string.Create(inv, $"; set to FULL now on {ReplicaIdentityChanged.Count}: {string.Join(", ", ReplicaIdentityChanged)}");
+        sb.AppendLine("  replica identity: " + identity);
+        sb.AppendLine(inv, $"tracked tables ({Tables.Count}):");
+        if (Tables.Count == 0) sb.AppendLine("  (none yet)");
+        var width = Tables.Count == 0 ? 0 : Tables.Max(t => t.QualifiedName.Length);
+        foreach (var t in Tables)
+        {
+            var details = new List<string>();
+            if (t.Partitioned) details.Add(string.Create(inv, $"partitioned, {t.Partitions} partition{(t.Partitions == 1 ? "" : "s")} recorded under this root"));
+            details.Add("replica identity " + t.ReplicaIdentity);
+            if (!t.HasPrimaryKey) details.Add("no primary key");
+            sb.AppendLine(inv, $"  {t.QualifiedName.PadRight(width)}  {string.Join("; ", details)}");
+        }
+        if (Notes.Count > 0)
+        {
+            sb.AppendLine("notes:");
+            foreach (var n in Notes)
+            {
+                var lines = n.Split('\n');
+                sb.AppendLine("  - " + lines[0]);
+                foreach (var l in lines.Skip(1)) sb.AppendLine("    " + l);
+            }
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,661 @@
+using System.Globalization;
+using System.Text;
+using Hindsight.Configuration;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>
+/// <c>hindsight setup</c>: store migrations, the publication (never including the store's schema),
+/// REPLICA IDENTITY FULL on the tracked tables, and the logical replication slot. Idempotent: a second
+/// run changes nothing and reports what is there.
+/// </summary>
+/// <remarks>
+/// Everything that can be checked without changing anything (server version, <c>wal_level</c>, the
+/// slot, every named table and schema) is checked first, so bad input changes nothing. The publication
+/// and the replica identities change in one source transaction; the slot is created last, after the
+/// publication exists (a slot created first could not decode the WAL written before the publication).
+/// </remarks>
+public sealed class SetupRunner(SetupOptions options)
+{
+    private const int SchemaPublicationsSince = 150000;
+
+    /// <summary>The options this runner uses.</summary>
+    public SetupOptions Options => options;
+
+    /// <summary>Runs setup.</summary>
+    /// <exception cref="SetupException">Bad input, or a database state setup refuses to work with.</exception>
+    /// <exception cref="ConnectionStringException">A connection string could not be understood.</exception>
+    public async Task<SetupReport> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var ct = cancellationToken;
+        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
+        var storeCs = options.StoreConnectionString is null ? null : ConnectionStrings.ToNpgsql(options.StoreConnectionString);
+        PgNames.ValidateSlotName(options.Slot);
+        PgNames.ValidatePublicationName(options.Publication);
+        var tablePatterns = PgNames.SplitList(options.Tables).Select(t => PgNames.ParseName(t, 2)).ToList();
+        var schemaPatterns = PgNames.SplitList(options.Schemas).Select(s => PgNames.ParseName(s, 1)).ToList();
+        var excludePatterns = PgNames.SplitList(options.ExcludeTables).Select(t => PgNames.ParseName(t, 2)).ToList();
+
+        await using var source = NpgsqlDataSource.Create(sourceCs);
+        await using var conn = await source.OpenConnectionAsync(ct);
+
+        // 1. Facts and checks that change nothing.
+        var server = await ServerFacts.ReadAsync(conn, ct);
+        if (server.VersionNum < 140000)
+            throw new SetupException(
+                $"PostgreSQL {server.Version} is too old: hindsight needs PostgreSQL 14 or newer (pgoutput messages and streaming)");
+        if (!string.Equals(server.WalLevel, "logical", StringComparison.Ordinal))
+            throw new SetupException(
+                $"wal_level is '{server.WalLevel}', but logical replication needs wal_level = logical. " +
+                "Run ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL, and run setup again.");
+
+        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+        if (slot is not null)
+        {
+            if (slot.SlotType != "logical" || slot.Plugin != "pgoutput")
+                throw new SetupException(
+                    $"a replication slot named {options.Slot} exists but is not a logical pgoutput slot ({slot.SlotType}, {slot.Plugin ?? "no plugin"}); choose another --slot or drop it");
+            if (slot.Database != server.Database)
+                throw new SetupException(
+                    $"the replication slot {options.Slot} belongs to database {PgNames.DisplayPart(slot.Database ?? "?")}, not {PgNames.DisplayPart(server.Database)}; choose another --slot");
+        }
+        else
+        {
+            if (server.MaxReplicationSlots == 0)
+                throw new SetupException("max_replication_slots is 0: set it to at least 1 (needs a restart of PostgreSQL)");
+            if (server.UsedReplicationSlots >= server.MaxReplicationSlots)
+                throw new SetupException(
+                    $"all {server.MaxReplicationSlots} replication slots are in use (max_replication_slots): drop an unused slot or raise the setting");
+            if (!server.IsSuperuser && !server.HasReplication)
+                throw new SetupException(
+                    $"role {server.User} may not create replication slots: it needs the REPLICATION attribute (ALTER ROLE {PgNames.Quote(server.User)} REPLICATION)");
+        }
+
+        var catalog = new Catalog(conn);
+        var selection = await SelectAsync(catalog, server, tablePatterns, schemaPatterns, excludePatterns, ct);
+
+        if (selection.Schemas.Count > 0 && !server.IsSuperuser)
+            throw new SetupException(
+                $"role {server.User} is not a superuser, and publishing whole schemas (FOR TABLES IN SCHEMA) needs one: " +
+                "list the tables with --tables (owning them is enough), or run setup as a superuser. Nothing was changed.");
+
+        // 2. The store.
+        var storeInSource = storeCs is null;
+        IReadOnlyList<int> applied;
+        int versionBefore, versionAfter;
+        await using (var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs))
+        {
+            var storeSource = store ?? source;
+            versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+            if (versionBefore > StoreMigrations.LatestVersion)
+                throw new SetupException(
+                    $"the store is at schema version {versionBefore}, newer than this hindsight knows ({StoreMigrations.LatestVersion}): upgrade hindsight");
+            applied = await StoreMigrations.ApplyAsync(storeSource, ct);
+            versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+            if (store is not null)
+                storeInSource = await SameDatabaseAsync(conn, store, ct);
+        }
+
+        // 3. Publication and replica identity, in one source transaction.
+        var notes = new List<string>();
+        PublicationAction action;
+        var changedIdentity = new List<string>();
+        await using (var tx = await conn.BeginTransactionAsync(ct))
+        {
+            await using (var lockCmd = new NpgsqlCommand(
+                string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
+                await lockCmd.ExecuteNonQueryAsync(ct);
+            try
+            {
+                action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct);
+                await ApplyReplicaIdentityAsync(conn, tx, catalog, selection, changedIdentity, notes, ct);
+                await tx.CommitAsync(ct);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+            {
+                throw new SetupException(
+                    $"a table or the publication stayed locked by another session for {options.LockTimeout.TotalSeconds:0} s; the publication and replica identities were left unchanged. Try again when it is free.", e);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+            {
+                var hint = selection.Schemas.Count > 0
+                    ? " Publishing whole schemas (FOR TABLES IN SCHEMA) needs a superuser; with --tables a table owner is enough."
+                    : " Setting REPLICA IDENTITY and publishing a table need its owner.";
+                throw new SetupException($"permission denied: {e.MessageText}. The publication and replica identities were left unchanged.{hint}", e);
+            }
+        }
+
+        // 4. The slot, after the publication exists.
+        var slotCreated = false;
+        string? slotPosition = slot?.ConfirmedFlushLsn;
+        if (slot is null)
+        {
+            try
+            {
+                await using var cmd = new NpgsqlCommand("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", conn);
+                cmd.Parameters.AddWithValue(options.Slot);
+                slotPosition = (string?)await cmd.ExecuteScalarAsync(ct);
+                slotCreated = true;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
+            {
+                // Created concurrently by another setup: fine, as long as it is ours in kind.
+                slotPosition = (await SlotInfo.ReadAsync(conn, options.Slot, ct))?.ConfirmedFlushLsn;
+            }
+            catch (PostgresException e)
+            {
+                throw new SetupException(
+                    $"the publication and store are ready, but the slot {options.Slot} could not be created: {e.MessageText}" +
+                    (e.Hint is null ? "" : $" ({e.Hint})"), e);
+            }
+        }
+
+        // 5. Report what PostgreSQL now says.
+        var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct);
+        AddNotes(notes, selection, tables, server);
+
+        return new SetupReport
+        {
+            Database = server.Database,
+            ServerVersion = server.Version,
+            Store = storeCs is null ? "source database" : ConnectionStrings.Describe(storeCs),
+            StoreInSource = storeInSource,
+            StoreVersionBefore = versionBefore,
+            StoreVersion = versionAfter,
+            MigrationsApplied = applied,
+            Publication = options.Publication,
+            PublicationAction = action,
+            PublishedSchemas = selection.Schemas.Select(s => s.Name).ToList(),
+            ExplicitTableList = selection.Schemas.Count == 0,
+            Tables = tables,
+            ReplicaIdentityMode = options.ReplicaIdentity,
+            ReplicaIdentityChanged = changedIdentity,
+            Slot = options.Slot,
+            SlotCreated = slotCreated,
+            SlotPosition = slotPosition,
+            Notes = notes,
+        };
+    }
+
+    // ---- selection ----------------------------------------------------------------------
+
+    /// <summary>What to publish: whole schemas and/or single tables, and every relation whose replica identity matters.</summary>
+    private sealed record Selection(
+        IReadOnlyList<SchemaRef> Schemas,
+        IReadOnlyList<Rel> Tables,
+        IReadOnlyList<Rel> Tracked,
+        bool ExcludesGiven,
+        bool FellBackToList,
+        IReadOnlyList<string> Unlogged);
+
+    private async Task<Selection> SelectAsync(Catalog catalog, ServerFacts server,
+        List<NamePattern> tablePatterns, List<NamePattern> schemaPatterns, List<NamePattern> excludePatterns, CancellationToken ct)
+    {
+        var named = new List<Rel>();
+        foreach (var p in tablePatterns)
+        {
+            var rel = await catalog.ResolveTableAsync(p, ct);
+            CheckTrackable(rel, p.Input);
+            if (rel.IsPartition)
+                throw new SetupException(
+                    $"{p.Input} is a partition of {rel.RootDisplay}: name the partitioned table {rel.RootDisplay} instead (changes of partitions are recorded under their root)");
+            if (named.All(r => r.Oid != rel.Oid)) named.Add(rel);
+        }
+
+        var schemas = new List<SchemaRef>();
+        foreach (var p in schemaPatterns)
+        {
+            var s = await catalog.ResolveSchemaAsync(p, ct);
+            if (s.Name == StoreMigrations.Schema)
+                throw new SetupException($"schema {StoreMigrations.Schema} holds the change store and is never tracked");
+            if (IsSystemSchema(s.Name))
+                throw new SetupException($"schema {PgNames.DisplayPart(s.Name)} is a system schema and cannot be tracked");
+            if (schemas.All(x => x.Oid != s.Oid)) schemas.Add(s);
+        }
+
+        var excluded = new List<Rel>();
+        foreach (var p in excludePatterns)
+        {
+            var rel = await catalog.ResolveTableAsync(p, ct);
+            if (rel.Kind is not ('r' or 'p'))
+                throw new SetupException($"{p.Input} is {KindName(rel.Kind)}, not a table");
+            if (rel.IsPartition)
+                throw new SetupException(
+                    $"{p.Input} is a partition of {rel.RootDisplay}: a single partition cannot be left out, because its changes are published through its root; exclude {rel.RootDisplay} instead");
+            if (excluded.All(r => r.Oid != rel.Oid)) excluded.Add(rel);
+        }
+
+        var defaultAll = tablePatterns.Count == 0 && schemaPatterns.Count == 0;
+        if (defaultAll)
+            schemas.AddRange(await catalog.UserSchemasAsync(ct));
+
+        // Every table that the selection covers: the named ones, and the roots of the schemas' tables.
+        var schemaOidArray = schemas.Select(s => s.Oid).ToArray();
+        var inSchemas = schemas.Count == 0 ? [] : await catalog.TablesInSchemasAsync(schemaOidArray, ct);
+        var unlogged = schemas.Count == 0 ? [] : (await catalog.UnloggedTablesInSchemasAsync(schemaOidArray, ct)).Select(r => r.Display).ToList();
+        var covered = new List<Rel>(named);
+        var coveredOids = new HashSet<uint>(named.Select(r => r.Oid));
+        var schemaOids = new HashSet<uint>(inSchemas.Select(r => r.Oid));
+        foreach (var r in inSchemas)
+        {
+            // A partition is covered through its root, unless that root lies outside the selection.
+            if (r.IsPartition && (schemaOids.Contains(r.RootOid) || coveredOids.Contains(r.RootOid))) continue;
+            if (coveredOids.Add(r.Oid)) covered.Add(r);
+        }
+
+        foreach (var x in excluded)
+            if (!coveredOids.Contains(x.Oid))
+                throw new SetupException($"{x.Display} is not among the tables to track, so it cannot be excluded");
+
+        var tracked = covered.Where(r => excluded.All(x => x.Oid != r.Oid))
+            .OrderBy(r => r.Schema, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
+
+        var useSchemas = excluded.Count == 0 && server.VersionNum >= SchemaPublicationsSince;
+        if (useSchemas)
+        {
+            // Named tables inside a published schema are covered by it already.
+            var schemaSet = new HashSet<uint>(schemas.Select(s => s.Oid));
+            var extra = named.Where(r => !schemaSet.Contains(r.SchemaOid)).ToList();
+            return new Selection(schemas, extra, tracked, false, false, unlogged);
+        }
+        return new Selection([], tracked, tracked, excluded.Count > 0, schemas.Count > 0 && excluded.Count == 0, unlogged);
+    }
+
+    private static bool IsSystemSchema(string name) =>
+        name.StartsWith("pg_", StringComparison.Ordinal) || name == "information_schema";
+
+    private static void CheckTrackable(Rel rel, string input)
+    {
+        if (rel.Schema == StoreMigrations.Schema)
+            throw new SetupException($"{input} belongs to the change store (schema {StoreMigrations.Schema}) and is never tracked");
+        if (IsSystemSchema(rel.Schema))
+            throw new SetupException($"{input} is a system table and cannot be tracked");
+        if (rel.Kind is not ('r' or 'p'))
+            throw new SetupException($"{input} is {KindName(rel.Kind)}, not a table: only tables can be tracked");
+        if (rel.Persistence == 'u')
+            throw new SetupException($"{input} is an unlogged table: its changes are not written to the WAL, so they cannot be captured");
+        if (rel.Persistence == 't')
+            throw new SetupException($"{input} is a temporary table and cannot be tracked");
+    }
+
+    internal static string KindName(char kind) => kind switch
+    {
+        'r' => "a table",
+        'p' => "a partitioned table",
+        'v' => "a view",
+        'm' => "a materialized view",
+        'f' => "a foreign table",
+        'S' => "a sequence",
+        'i' or 'I' => "an index",
+        'c' => "a composite type",
+        't' => "a TOAST table",
+        _ => $"a relation of kind '{kind}'",
+    };
+
+    // ---- publication --------------------------------------------------------------------
+
+    private async Task<PublicationAction> ApplyPublicationAsync(NpgsqlConnection conn, NpgsqlTransaction tx, ServerFacts server,
+        Selection sel, List<string> notes, CancellationToken ct)
+    {
+        var pub = PgNames.Quote(options.Publication);
+        const string with = "WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)";
+        var objects = new List<string>();
+        if (sel.Tables.Count > 0) objects.Add("TABLE " + string.Join(", ", sel.Tables.Select(t => PgNames.Quote(t.Schema, t.Name))));
+        if (sel.Schemas.Count > 0) objects.Add("TABLES IN SCHEMA " + string.Join(", ", sel.Schemas.Select(s => PgNames.Quote(s.Name))));
+        var objectSql = string.Join(", ", objects);
+        var create = objects.Count == 0 ? $"CREATE PUBLICATION {pub} {with}" : $"CREATE PUBLICATION {pub} FOR {objectSql} {with}";
+
+        PublicationState? current = await PublicationState.ReadAsync(conn, tx, options.Publication, server.VersionNum, ct);
+        if (current is null)
+        {
+            await ExecAsync(conn, tx, create, ct);
+            return PublicationAction.Created;
+        }
+
+        var wantTables = sel.Tables.Select(t => t.Oid).ToHashSet();
+        var wantSchemas = sel.Schemas.Select(s => s.Oid).ToHashSet();
+        var membersSame = !current.AllTables && !current.Filtered &&
+                          current.Tables.SetEquals(wantTables) && current.Schemas.SetEquals(wantSchemas);
+        var optionsSame = current.PublishesAll && current.ViaRoot;
+        if (membersSame && optionsSame) return PublicationAction.Unchanged;
+
+        if (current.AllTables || objects.Count == 0)
+        {
+            if (current.AllTables)
+                notes.Add($"The publication {PgNames.DisplayPart(options.Publication)} was FOR ALL TABLES, which would also publish the store's own table; it was replaced (in one transaction).");
+            await ExecAsync(conn, tx, $"DROP PUBLICATION {pub}", ct);
+            await ExecAsync(conn, tx, create, ct);
+            return PublicationAction.Recreated;
+        }
+        if (!membersSame) await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET {objectSql}", ct);
+        if (!optionsSame)
+            await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)", ct);
+        return PublicationAction.Updated;
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    // ---- replica identity ---------------------------------------------------------------
+
+    private async Task ApplyReplicaIdentityAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Catalog catalog, Selection sel,
+        List<string> changed, List<string> notes, CancellationToken ct)
+    {
+        var forced = new List<string>();
+        foreach (var root in sel.Tracked)
+        {
+            var members = root.Kind == 'p' ? await catalog.PartitionTreeAsync(root.Oid, tx, ct) : [root];
+            foreach (var rel in members)
+            {
+                if (rel.Kind is not ('r' or 'p') || rel.ReplicaIdentity == 'f') continue;
+                bool set;
+                if (options.ReplicaIdentity == ReplicaIdentityMode.Full) set = true;
+                else
+                {
+                    // Published without a usable identity, UPDATE and DELETE on the table would fail.
+                    set = rel.ReplicaIdentity == 'n' || (rel.ReplicaIdentity == 'd' && !rel.HasPrimaryKey && rel.Kind == 'r');
+                    if (set) forced.Add(rel.Display);
+                }
+                if (!set) continue;
+                await ExecAsync(conn, tx, $"ALTER TABLE ONLY {PgNames.Quote(rel.Schema, rel.Name)} REPLICA IDENTITY FULL", ct);
+                changed.Add(rel.Display);
+            }
+        }
+        if (forced.Count > 0)
+            notes.Add("REPLICA IDENTITY FULL was set on tables without a primary key (or with identity NOTHING), because once published, " +
+                      "UPDATE and DELETE on them would fail: " + string.Join(", ", forced));
+    }
+
+    // ---- report -------------------------------------------------------------------------
+
+    internal static async Task<IReadOnlyList<TrackedTable>> ReadTrackedTablesAsync(NpgsqlConnection conn, string publication, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT pt.schemaname::text, pt.tablename::text, c.relkind = 'p',
+                   (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid <> c.oid)::int,
+                   c.relreplident::text,
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
+            FROM pg_publication_tables pt
+            JOIN pg_namespace n ON n.nspname = pt.schemaname
+            JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+            WHERE pt.pubname = $1
+            ORDER BY 1, 2
+            """, conn);
+        cmd.Parameters.AddWithValue(publication);
+        var list = new List<TrackedTable>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            list.Add(new TrackedTable(r.GetString(0), r.GetString(1), r.GetBoolean(2), r.GetInt32(3),
+                IdentityName(r.GetString(4)[0]), r.GetBoolean(5)));
+        return list;
+    }
+
+    internal static string IdentityName(char c) => c switch
+    {
+        'f' => "full",
+        'd' => "default",
+        'i' => "index",
+        'n' => "nothing",
+        _ => c.ToString(),
+    };
+
+    private void AddNotes(List<string> notes, Selection sel, IReadOnlyList<TrackedTable> tables, ServerFacts server)
+    {
+        if (sel.Schemas.Count > 0)
+            notes.Add("Tables created later in the published schemas are tracked automatically, but start with REPLICA IDENTITY DEFAULT: " +
+                      "run setup again after creating tables or partitions (a new table without a primary key rejects UPDATE and DELETE until then). " +
+                      "Schemas created later are not followed.");
+        else if (sel.ExcludesGiven)
+            notes.Add("With --exclude-tables the publication lists tables one by one: tables created later are NOT tracked. Run setup again after creating tables.");
+        else if (sel.FellBackToList)
+            notes.Add($"PostgreSQL {server.Version} has no FOR TABLES IN SCHEMA (added in 15): tables are listed one by one and tables created later are NOT tracked. Run setup again after creating tables.");
+        else
+            notes.Add("Only the listed tables are tracked; tables created later are not. Run setup again with the new list to change it.");
+
+        if (options.ReplicaIdentity == ReplicaIdentityMode.Default)
+        {
+            var partial = tables.Where(t => t.ReplicaIdentity != "full").Select(t => t.QualifiedName).ToList();
+            var sb = new StringBuilder();
+            sb.Append("Replica identity was left as it was (--replica-identity default). ");
+            if (partial.Count == 0) sb.Append("Every tracked table has REPLICA IDENTITY FULL already, so no before-image is lost.");
+            else
+            {
+                sb.Append("For tables without REPLICA IDENTITY FULL these before-images are lost:\n");
+                sb.Append("UPDATE: no before-image is sent unless a key column changes, and then only the key columns;\n");
+                sb.Append("DELETE: the before-image has only the key columns;\n");
+                sb.Append("unchanged large (TOASTed) values are not sent: they come from the last stored image of the row, or are marked unknown.\n");
+                sb.Append("Affected: ").Append(string.Join(", ", partial));
+            }
+            notes.Add(sb.ToString());
+        }
+
+        if (sel.Unlogged.Count > 0)
+            notes.Add("Unlogged tables are not written to the WAL, so their changes cannot be captured: " + string.Join(", ", sel.Unlogged));
+
+        var noKey = tables.Where(t => !t.HasPrimaryKey).Select(t => t.QualifiedName).ToList();
+        if (noKey.Count > 0)
+            notes.Add("Tables without a primary key are stored with primary_key = null (no per-row history): " + string.Join(", ", noKey));
+    }
+
+    private static async Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)
+    {
+        // The store is the source database when both report the same cluster and database.
+        const string sql = "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()";
+        try
+        {
+            await using var a = new NpgsqlCommand(sql, source);
+            var left = (string?)await a.ExecuteScalarAsync(ct);
+            await using var b = store.CreateCommand(sql);
+            var right = (string?)await b.ExecuteScalarAsync(ct);
+            return left is not null && left == right;
+        }
+        catch (PostgresException) { return false; }
+    }
+}
+
+/// <summary>Server facts setup and status need.</summary>
+internal sealed record ServerFacts(int VersionNum, string Version, string WalLevel, string Database, string User,
+    int MaxReplicationSlots, int UsedReplicationSlots, bool IsSuperuser, bool HasReplication)
+{
+    public static async Task<ServerFacts> ReadAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT current_setting('server_version_num')::int, current_setting('server_version'), current_setting('wal_level'),
+                   current_database()::text, current_user::text, current_setting('max_replication_slots')::int,
+                   (SELECT count(*) FROM pg_replication_slots)::int, r.rolsuper, r.rolreplication
+            FROM pg_roles r WHERE r.rolname = current_user
+            """, conn);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) throw new SetupException("could not read the server's settings");
+        return new ServerFacts(r.GetInt32(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4),
+            r.GetInt32(5), r.GetInt32(6), r.GetBoolean(7), r.GetBoolean(8));
+    }
+}
+
+/// <summary>A row of <c>pg_replication_slots</c>.</summary>
+internal sealed record SlotInfo(string SlotType, string? Plugin, string? Database, bool Active, int? ActivePid,
+    string? WalStatus, string? ConfirmedFlushLsn, long? LagBytes)
+{
+    public static async Task<SlotInfo?> ReadAsync(NpgsqlConnection conn, string slot, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT slot_type, plugin::text, database::text, active, active_pid, wal_status, confirmed_flush_lsn::text,
+                   CASE WHEN confirmed_flush_lsn IS NULL OR pg_is_in_recovery() THEN NULL
+                        ELSE greatest(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint END
+            FROM pg_replication_slots WHERE slot_name = $1
+            """, conn);
+        cmd.Parameters.AddWithValue(slot);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) return null;
+        return new SlotInfo(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2),
+            r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt32(4), r.IsDBNull(5) ? null : r.GetString(5),
+            r.IsDBNull(6) ? null : r.GetString(6), r.IsDBNull(7) ? null : r.GetInt64(7));
+    }
+}
+
+/// <summary>A relation as setup sees it.</summary>
+internal sealed record Rel(uint Oid, uint SchemaOid, string Schema, string Name, char Kind, bool IsPartition, char Persistence,
+    char ReplicaIdentity, bool HasPrimaryKey, uint RootOid, string RootSchema, string RootName)
+{
+    public string Display => PgNames.Display(Schema, Name);
+    public string RootDisplay => PgNames.Display(RootSchema, RootName);
+}
+
+/// <summary>A schema: oid and name.</summary>
+internal sealed record SchemaRef(uint Oid, string Name);
+
+/// <summary>The current state of a publication.</summary>
+internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool ViaRoot, HashSet<uint> Tables, HashSet<uint> Schemas, bool Filtered)
+{
+    private static NpgsqlParameter Oid(uint oid) => new() { Value = oid, DataTypeName = "oid" };
+
+    public static async Task<PublicationState?> ReadAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, int versionNum, CancellationToken ct)
+    {
+        uint oid;
+        bool all, publishesAll, viaRoot;
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot FROM pg_publication WHERE pubname = $1", conn, tx))
+        {
+            cmd.Parameters.AddWithValue(name);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (!await r.ReadAsync(ct)) return null;
+            oid = r.GetFieldValue<uint>(0);
+            all = r.GetBoolean(1);
+            publishesAll = r.GetBoolean(2);
+            viaRoot = r.GetBoolean(3);
+        }
+        var tables = new HashSet<uint>();
+        var filtered = false;
+        await using (var cmd = new NpgsqlCommand(
+            versionNum >= 150000
+                ? "SELECT prrelid, prqual IS NOT NULL OR prattrs IS NOT NULL FROM pg_publication_rel WHERE prpubid = $1"
+                : "SELECT prrelid, false FROM pg_publication_rel WHERE prpubid = $1", conn, tx))
+        {
+            cmd.Parameters.Add(Oid(oid));
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                tables.Add(r.GetFieldValue<uint>(0));
+                filtered |= r.GetBoolean(1);
+            }
+        }
+        var schemas = new HashSet<uint>();
+        if (versionNum >= 150000)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT pnnspid FROM pg_publication_namespace WHERE pnpubid = $1", conn, tx);
+            cmd.Parameters.Add(Oid(oid));
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) schemas.Add(r.GetFieldValue<uint>(0));
+        }
+        return new PublicationState(all, publishesAll, viaRoot, tables, schemas, filtered);
+    }
+}
+
+/// <summary>Catalog look-ups for setup.</summary>
+internal sealed class Catalog(NpgsqlConnection conn)
+{
+    private static NpgsqlParameter Oid(uint oid) => new() { Value = oid, DataTypeName = "oid" };
+
+    private const string RelColumns =
+        """
+        SELECT c.oid, n.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relispartition, c.relpersistence::text,
+               c.relreplident::text, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+               coalesce(pg_partition_root(c.oid)::oid, c.oid), rn.nspname::text, rc.relname::text
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_class rc ON rc.oid = coalesce(pg_partition_root(c.oid)::oid, c.oid)
+        JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        """;
+
+    private static Rel ReadRel(NpgsqlDataReader r) => new(
+        r.GetFieldValue<uint>(0), r.GetFieldValue<uint>(1), r.GetString(2), r.GetString(3), r.GetString(4)[0], r.GetBoolean(5),
+        r.GetString(6)[0], r.GetString(7)[0], r.GetBoolean(8), r.GetFieldValue<uint>(9), r.GetString(10), r.GetString(11));
+
+    private async Task<List<Rel>> QueryRelsAsync(string where, Action<NpgsqlParameterCollection> bind, NpgsqlTransaction? tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(RelColumns + " " + where, conn, tx);
+        bind(cmd.Parameters);
+        var list = new List<Rel>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) list.Add(ReadRel(r));
+        return list;
+    }
+
+    /// <summary>Resolves a (possibly unqualified) table name the way PostgreSQL would, with the search_path.</summary>
+    public async Task<Rel> ResolveTableAsync(NamePattern p, CancellationToken ct)
+    {
+        var schemaCandidates = p.Schema?.Candidates().ToList();
+        var schemasToTry = schemaCandidates is null ? new List<string?> { null } : schemaCandidates.Cast<string?>().ToList();
+        foreach (var name in p.Name.Candidates())
+        {
+            foreach (var schema in schemasToTry)
+            {
+                var text = schema is null ? PgNames.Quote(name) : PgNames.Quote(schema, name);
+                var found = await QueryRelsAsync("WHERE c.oid = to_regclass($1)", ps => ps.AddWithValue(text), null, ct);
+                if (found.Count == 1) return found[0];
+            }
+        }
+        if (schemaCandidates is not null)
+        {
+            var schemaExists = false;
+            foreach (var s in schemaCandidates)
+                schemaExists |= await SchemaOidAsync(s, ct) is not null;
+            if (!schemaExists) throw new SetupException($"schema {p.Schema!.Text} does not exist (in {p.Input})");
+        }
+        throw new SetupException(schemaCandidates is null
+            ? $"table {p.Input} does not exist (looked up with the search_path; qualify it as schema.table)"
+            : $"table {p.Input} does not exist");
+    }
+
+    private async Task<uint?> SchemaOidAsync(string name, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT oid FROM pg_namespace WHERE nspname = $1", conn);
+        cmd.Parameters.AddWithValue(name);
+        return await cmd.ExecuteScalarAsync(ct) is uint oid ? oid : null;
+    }
+
+    public async Task<SchemaRef> ResolveSchemaAsync(NamePattern p, CancellationToken ct)
+    {
+        foreach (var name in p.Name.Candidates())
+            if (await SchemaOidAsync(name, ct) is { } oid) return new SchemaRef(oid, name);
+        throw new SetupException($"schema {p.Input} does not exist");
+    }
+
+    public async Task<List<SchemaRef>> UserSchemasAsync(CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT oid, nspname::text FROM pg_namespace
+            WHERE nspname <> $1 AND nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
+            ORDER BY nspname
+            """, conn);
+        cmd.Parameters.AddWithValue(StoreMigrations.Schema);
+        var list = new List<SchemaRef>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) list.Add(new SchemaRef(r.GetFieldValue<uint>(0), r.GetString(1)));
+        return list;
+    }
+
+    /// <summary>Permanent tables (plain and partitioned, partitions included) in the given schemas.</summary>
+    public Task<List<Rel>> TablesInSchemasAsync(uint[] schemaOids, CancellationToken ct) =>
+        QueryRelsAsync("WHERE c.relnamespace = ANY($1) AND c.relkind IN ('r', 'p') AND c.relpersistence = 'p' ORDER BY 3, 4",
+            ps => ps.Add(new NpgsqlParameter { Value = schemaOids, DataTypeName = "oid[]" }), null, ct);
+
+    /// <summary>Unlogged tables in the given schemas: not in the WAL, so never captured.</summary>
+    public Task<List<Rel>> UnloggedTablesInSchemasAsync(uint[] schemaOids, CancellationToken ct) =>
+        QueryRelsAsync("WHERE c.relnamespace = ANY($1) AND c.relkind IN ('r', 'p') AND c.relpersistence = 'u' ORDER BY 3, 4",
+            ps => ps.Add(new NpgsqlParameter { Value = schemaOids, DataTypeName = "oid[]" }), null, ct);
+
+    /// <summary>A partitioned table and everything under it.</summary>
+    public Task<List<Rel>> PartitionTreeAsync(uint root, NpgsqlTransaction? tx, CancellationToken ct) =>
+        QueryRelsAsync("WHERE c.oid IN (SELECT relid FROM pg_partition_tree($1::regclass)) ORDER BY 3, 4",
+            ps => ps.Add(Oid(root)), tx, ct);
+}

@@ -1,0 +1,263 @@
+using System.Globalization;
+using System.Text;
+using Hindsight.Configuration;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>Settings of <c>hindsight teardown</c>.</summary>
+public sealed class TeardownOptions
+{
+    /// <summary>Connection string of the tracked (source) database, in any form <see cref="ConnectionStrings"/> accepts.</summary>
+    public required string SourceConnectionString { get; init; }
+
+    /// <summary>Connection string of the store; null means the source database itself.</summary>
+    public string? StoreConnectionString { get; init; }
+
+    /// <summary>The slot to drop.</summary>
+    public string Slot { get; init; } = "hindsight";
+
+    /// <summary>The publication to drop.</summary>
+    public string Publication { get; init; } = "hindsight";
+
+    /// <summary>Also remove the stored changes: the <c>hindsight</c> schema (see <see cref="TeardownRunner"/>).</summary>
+    public bool Purge { get; init; }
+
+    /// <summary>Terminate a worker that holds the slot instead of refusing.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>How long to keep trying to drop a slot that a terminated worker takes again.</summary>
+    public TimeSpan ForceTimeout { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>What <see cref="TeardownRunner.RunAsync"/> did.</summary>
+public sealed class TeardownReport
+{
+    /// <summary>The source database's name.</summary>
+    public required string Database { get; init; }
+    /// <summary>The slot's name.</summary>
+    public required string Slot { get; init; }
+    /// <summary>Whether the slot existed and was dropped.</summary>
+    public required bool SlotDropped { get; init; }
+    /// <summary>Process ids of walsenders terminated because of <see cref="TeardownOptions.Force"/>.</summary>
+    public required IReadOnlyList<int> TerminatedPids { get; init; }
+    /// <summary>The publication's name.</summary>
+    public required string Publication { get; init; }
+    /// <summary>Whether the publication existed and was dropped.</summary>
+    public required bool PublicationDropped { get; init; }
+    /// <summary>Whether purging was asked for.</summary>
+    public required bool PurgeRequested { get; init; }
+    /// <summary>Whether the <c>hindsight</c> schema was dropped.</summary>
+    public required bool StoreSchemaDropped { get; init; }
+    /// <summary>Stored changes deleted when only this source's rows were removed from a shared store (else 0).</summary>
+    public required long ChangesDeleted { get; init; }
+    /// <summary>Remarks for the user.</summary>
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    /// <summary>The report as plain text for a terminal.</summary>
+    public string ToText()
+    {
+        var sb = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        sb.AppendLine(inv, $"hindsight teardown: database {PgNames.DisplayPart(Database)}");
+        var terminated = TerminatedPids.Count == 0 ? "" : "; terminated walsender pid " + string.Join(", ", TerminatedPids);
+        sb.AppendLine(inv, $"  slot         {Slot}: {(SlotDropped ? "dropped" : "not found (nothing to drop)")}{terminated}");
+        sb.AppendLine(inv, $"  publication  {PgNames.DisplayPart(Publication)}: {(PublicationDropped ? "dropped" : "not found (nothing to drop)")}");
+        if (PurgeRequested)
+            sb.AppendLine("  store        " + (StoreSchemaDropped ? "schema hindsight dropped with every stored change"
+                : ChangesDeleted > 0 ? string.Create(inv, $"deleted this database's {ChangesDeleted} stored changes (the store is shared)")
+                : "nothing to purge"));
+        else
+            sb.AppendLine("  store        kept (stored changes stay queryable; --purge removes them)");
+        foreach (var n in Notes) sb.AppendLine("  note: " + n);
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// <c>hindsight teardown</c>: drops the slot (so the server no longer keeps WAL for it) and the publication;
+/// with <see cref="TeardownOptions.Purge"/> also the stored changes. Idempotent. Refuses while a worker holds
+/// the slot, unless <see cref="TeardownOptions.Force"/>, which terminates that worker's walsender.
+/// </summary>
+/// <remarks>
+/// Purging drops the <c>hindsight</c> schema of the store. When the store also holds changes of other
+/// databases or slots (a shared <c>--store</c>), only this database's changes and progress are deleted and
+/// the schema stays. REPLICA IDENTITY FULL is left on the tables: it is harmless without a publication.
+/// </remarks>
+public sealed class TeardownRunner(TeardownOptions options)
+{
+    /// <summary>The options this runner uses.</summary>
+    public TeardownOptions Options => options;
+
+    /// <summary>Runs teardown.</summary>
+    /// <exception cref="SetupException">The slot is in use (without --force), or belongs to another database.</exception>
+    public async Task<TeardownReport> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var ct = cancellationToken;
+        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
+        var storeCs = options.StoreConnectionString is null ? null : ConnectionStrings.ToNpgsql(options.StoreConnectionString);
+        PgNames.ValidateSlotName(options.Slot);
+        PgNames.ValidatePublicationName(options.Publication);
+
+        await using var source = NpgsqlDataSource.Create(sourceCs);
+        await using var conn = await source.OpenConnectionAsync(ct);
+        var server = await ServerFacts.ReadAsync(conn, ct);
+        var notes = new List<string>();
+
+        // The slot first: once it is gone, no worker can keep reading.
+        var terminated = new List<int>();
+        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+        var slotDropped = false;
+        if (slot is not null)
+        {
+            if (slot.Database is not null && slot.Database != server.Database)
+                throw new SetupException(
+                    $"the replication slot {options.Slot} belongs to database {PgNames.DisplayPart(slot.Database)}, not {PgNames.DisplayPart(server.Database)}: nothing was dropped");
+            if (slot.Active && !options.Force)
+                throw new SetupException(
+                    $"the replication slot {options.Slot} is in use by a running capture worker (walsender pid {slot.ActivePid}): " +
+                    "stop the worker first, or pass --force to terminate it. Nothing was dropped.");
+            slotDropped = await DropSlotAsync(conn, terminated, ct);
+        }
+
+        bool publicationDropped;
+        await using (var cmd = new NpgsqlCommand("SELECT 1 FROM pg_publication WHERE pubname = $1", conn))
+        {
+            cmd.Parameters.AddWithValue(options.Publication);
+            publicationDropped = await cmd.ExecuteScalarAsync(ct) is not null;
+        }
+        if (publicationDropped)
+        {
+            await using var drop = new NpgsqlCommand($"DROP PUBLICATION IF EXISTS {PgNames.Quote(options.Publication)}", conn);
+            await drop.ExecuteNonQueryAsync(ct);
+        }
+
+        var schemaDropped = false;
+        long deleted = 0;
+        if (options.Purge)
+        {
+            await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+            await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
+            (schemaDropped, deleted) = await PurgeAsync(storeConn ?? conn, server.Database, notes, ct);
+        }
+        else
+        {
+            notes.Add("REPLICA IDENTITY FULL stays on the tables; it is harmless without a publication (ALTER TABLE ... REPLICA IDENTITY DEFAULT to undo).");
+        }
+
+        return new TeardownReport
+        {
+            Database = server.Database,
+            Slot = options.Slot,
+            SlotDropped = slotDropped,
+            TerminatedPids = terminated,
+            Publication = options.Publication,
+            PublicationDropped = publicationDropped,
+            PurgeRequested = options.Purge,
+            StoreSchemaDropped = schemaDropped,
+            ChangesDeleted = deleted,
+            Notes = notes,
+        };
+    }
+
+    private async Task<bool> DropSlotAsync(NpgsqlConnection conn, List<int> terminated, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + options.ForceTimeout;
+        while (true)
+        {
+            var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+            if (slot is null) return terminated.Count > 0; // gone meanwhile
+            if (slot.Active && slot.ActivePid is { } pid)
+            {
+                if (!options.Force)
+                    throw new SetupException(
+                        $"the replication slot {options.Slot} is in use by a running capture worker (walsender pid {pid}): stop the worker first, or pass --force to terminate it");
+                await using var term = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", conn);
+                term.Parameters.AddWithValue(pid);
+                await term.ExecuteScalarAsync(ct);
+                if (!terminated.Contains(pid)) terminated.Add(pid);
+            }
+            try
+            {
+                await using var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot($1)", conn);
+                drop.Parameters.AddWithValue(options.Slot);
+                await drop.ExecuteNonQueryAsync(ct);
+                return true;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedObject)
+            {
+                return true; // dropped concurrently
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse)
+            {
+                if (!options.Force)
+                    throw new SetupException(
+                        $"the replication slot {options.Slot} was taken by a capture worker just now: stop the worker first, or pass --force", e);
+                if (DateTime.UtcNow > deadline)
+                    throw new SetupException(
+                        $"the replication slot {options.Slot} is taken again each time its worker is terminated: stop the worker, then run teardown again", e);
+                await Task.Delay(200, ct);
+            }
+        }
+    }
+
+    private async Task<(bool SchemaDropped, long Deleted)> PurgeAsync(NpgsqlConnection store, string database, List<string> notes, CancellationToken ct)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT to_regnamespace($1) IS NOT NULL", store))
+        {
+            exists.Parameters.AddWithValue(StoreMigrations.Schema);
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return (false, 0);
+        }
+
+        await using var tx = await store.BeginTransactionAsync(ct);
+        var others = false;
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT (to_regclass('hindsight.progress') IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM hindsight.progress WHERE NOT (slot = $1 AND database = $2)))
+            """, store, tx))
+        {
+            cmd.Parameters.AddWithValue(options.Slot);
+            cmd.Parameters.AddWithValue(database);
+            others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+        if (!others)
+        {
+            await using var cmd = new NpgsqlCommand(
+                "SELECT to_regclass('hindsight.changes') IS NOT NULL AND EXISTS (SELECT 1 FROM hindsight.changes WHERE database <> $1)", store, tx);
+            cmd.Parameters.AddWithValue(database);
+            others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        }
+
+        if (!others)
+        {
+            await using var drop = new NpgsqlCommand($"DROP SCHEMA {PgNames.Quote(StoreMigrations.Schema)} CASCADE", store, tx);
+            await drop.ExecuteNonQueryAsync(ct);
+            await tx.CommitAsync(ct);
+            return (true, 0);
+        }
+
+        long deleted;
+        await using (var del = new NpgsqlCommand("DELETE FROM hindsight.changes WHERE database = $1", store, tx))
+        {
+            del.Parameters.AddWithValue(database);
+            deleted = await del.ExecuteNonQueryAsync(ct);
+        }
+        await using (var del = new NpgsqlCommand("DELETE FROM hindsight.progress WHERE slot = $1 AND database = $2", store, tx))
+        {
+            del.Parameters.AddWithValue(options.Slot);
+            del.Parameters.AddWithValue(database);
+            await del.ExecuteNonQueryAsync(ct);
+        }
+        await using (var del = new NpgsqlCommand(
+            "DELETE FROM hindsight.staged_changes WHERE slot = $1", store, tx))
+        {
+            del.Parameters.AddWithValue(options.Slot);
+            await del.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        notes.Add("The store also holds changes of other databases or slots, so schema hindsight was kept and only this database's changes were deleted.");
+        return (false, deleted);
+    }
+}
