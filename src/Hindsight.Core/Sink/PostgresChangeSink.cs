@@ -281,13 +281,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
                     var r = p.Record;
                     await copy.StartRowAsync(ct);
                     await copy.WriteAsync(_database, NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
-                    await WriteNullableTextAsync(copy, r.PrimaryKey, ct);
-                    await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
-                    await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
-                    await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
+                    await WriteRecordAsync(copy, r, ct);
                     await copy.WriteAsync(p.CommittedAt, NpgsqlDbType.TimestampTz, ct);
                     await copy.WriteAsync((long)p.Xid, NpgsqlDbType.Bigint, ct);
                     await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
@@ -311,13 +305,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
                     await copy.WriteAsync((long)s.TopXid, NpgsqlDbType.Bigint, ct);
                     await copy.WriteAsync((long)s.SubXid, NpgsqlDbType.Bigint, ct);
                     await copy.WriteAsync(s.Seq, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
-                    await WriteNullableTextAsync(copy, r.PrimaryKey, ct);
-                    await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
-                    await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
-                    await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
+                    await WriteRecordAsync(copy, r, ct);
                     await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
                     await copy.WriteAsync(r.QueuedAt, NpgsqlDbType.TimestampTz, ct);
                 }
@@ -327,10 +315,17 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         }
     }
 
-    private static async ValueTask WriteNullableTextAsync(NpgsqlBinaryImporter copy, string? value, CancellationToken ct)
+    /// <summary>Writes the columns both tables share, in their common order: schema … context.</summary>
+    private static async ValueTask WriteRecordAsync(NpgsqlBinaryImporter copy, ChangeRecord r, CancellationToken ct)
     {
-        if (value is null) await copy.WriteNullAsync(ct);
-        else await copy.WriteAsync(value, NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
+        if (r.PrimaryKey is null) await copy.WriteNullAsync(ct);
+        else await copy.WriteAsync(r.PrimaryKey, NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
+        await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
+        await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
+        await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
     }
 
     /// <inheritdoc />
