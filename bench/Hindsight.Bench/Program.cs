@@ -1,1 +1,132 @@
-class P { static void Main() {} }
+using System.Globalization;
+
+namespace Hindsight.Bench;
+
+/// <summary>Options shared by the figures.</summary>
+internal sealed class BenchOptions
+{
+    public int Runs { get; set; } = 3;
+    public int SmallTransactions { get; set; } = 20_000;
+    public int LargeRows { get; set; } = 500_000;
+    public int MemoryRows { get; set; } = 1_000_000;
+    public HashSet<string> Workloads { get; set; } = ["small", "large"];
+    public string? LogicalDecodingWorkMem { get; set; }
+    public bool Keep { get; set; }
+    public string[] WorkerArgs { get; set; } = [];
+    public Dictionary<string, string> WorkerEnv { get; set; } = [];
+    public string[] Rest { get; set; } = [];
+}
+
+internal static class Program
+{
+    private const string Usage =
+        """
+        usage: dotnet run -c Release --project bench/Hindsight.Bench -- <figure> [options]
+
+        figures:
+          throughput   end-to-end changes/s of the worker vs pg_recvlogical on the same WAL (small and large transactions)
+          memory       worker peak RSS capturing one large transaction (attached, and as a backlog)
+          profile      where the worker's time goes, each consumer on a slot of its own: pg_recvlogical, in-process decode
+                       only, decode + render, the worker; what-ifs: store in another database, GIN pending lists 256MB,
+                       no GIN indexes, only PK + unique key
+          micro        BenchmarkDotNet micro-benchmarks of the rendering hot path (RowImageWriter, PgValueRenderer)
+          all          throughput and memory
+
+        options:
+          --runs N                 A/B runs per throughput workload (default 3)
+          --small-tx N             transactions of the small workload (default 20000; 5 row changes each)
+          --large-rows N           rows of the large transaction (default 500000)
+          --memory-rows N          rows of the memory figure's transaction (default 1000000)
+          --workloads small,large  which throughput/profile workloads to run
+          --work-mem SIZE          server logical_decoding_work_mem (default: the server default, 64MB)
+          --worker-arg ARG         extra argument for 'hindsight run' (repeatable), e.g. --worker-arg=--batch-size=5000
+          --worker-env NAME=VALUE  extra environment variable for the worker process (repeatable), e.g. a DOTNET_ runtime knob
+          --keep                   keep the benchmark databases
+
+        profiling aids (environment of the bench):
+          HINDSIGHT_BENCH_PERF=<file>          perf record -a while each worker runs (run the worker with
+                                               --worker-env DOTNET_PerfMapEnabled=1 to name JIT-compiled frames)
+          HINDSIGHT_BENCH_TRACE=<file>         run the worker under dotnet-trace (HINDSIGHT_BENCH_DOTNET_TRACE=<path>)
+          HINDSIGHT_BENCH_COUNTERS=<file>      dotnet-counters System.Runtime CSV of the worker (HINDSIGHT_BENCH_DOTNET_COUNTERS=<path>)
+          HINDSIGHT_BENCH_RECV_STREAMING=off   pg_recvlogical without streaming=on
+        """;
+
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help") { Console.WriteLine(Usage); return args.Length == 0 ? 1 : 0; }
+        var figure = args[0];
+        BenchOptions options;
+        try { options = Parse(args[1..]); }
+        catch (Exception e) when (e is FormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 1;
+        }
+
+        if (figure == "micro") return Micro.Run(options.Rest);
+        if (options.Rest.Length > 0)
+        {
+            Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
+            return 1;
+        }
+        if (figure is not ("throughput" or "memory" or "profile" or "all"))
+        {
+            Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
+            return 1;
+        }
+
+        var started = DateTime.UtcNow;
+        await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem);
+        var header = $"Hindsight benchmark '{figure}', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})\n{server.MachineInfo()}\n" +
+                     $"worker: dotnet hindsight.dll run (separate process){(options.WorkerArgs.Length > 0 ? " " + string.Join(' ', options.WorkerArgs) : "")}" +
+                     $"{string.Concat(options.WorkerEnv.Select(kv => $"; env {kv.Key}={kv.Value}"))}\n";
+        Console.WriteLine(header);
+        if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options).RunAsync());
+        if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
+        if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
+        Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
+        return 0;
+    }
+
+    private static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        var workerArgs = new List<string>();
+        var rest = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            string? inline = null;
+            var eq = a.IndexOf('=');
+            if (a.StartsWith("--", StringComparison.Ordinal) && eq > 0) { inline = a[(eq + 1)..]; a = a[..eq]; }
+            string Value() => inline ?? args[++i];
+            int Int() => int.Parse(Value().Replace("_", ""), NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+            switch (a)
+            {
+                case "--runs": o.Runs = Int(); break;
+                case "--small-tx": o.SmallTransactions = Int(); break;
+                case "--large-rows": o.LargeRows = Int(); break;
+                case "--memory-rows": o.MemoryRows = Int(); break;
+                case "--workloads": o.Workloads = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(); break;
+                case "--work-mem": o.LogicalDecodingWorkMem = Value(); break;
+                case "--worker-arg": workerArgs.Add(Value()); break;
+                case "--worker-env":
+                {
+                    var kv = Value();
+                    var at = kv.IndexOf('=');
+                    if (at <= 0) throw new ArgumentException("--worker-env expects NAME=VALUE");
+                    o.WorkerEnv[kv[..at]] = kv[(at + 1)..];
+                    break;
+                }
+                case "--keep": o.Keep = true; break;
+                default: rest.Add(args[i]); break;
+            }
+        }
+        if (o.Runs < 1) throw new ArgumentException("--runs must be at least 1");
+        o.WorkerArgs = workerArgs.ToArray();
+        WorkerProcess.ExtraEnvironment = o.WorkerEnv;
+        o.Rest = rest.ToArray();
+        return o;
+    }
+}
