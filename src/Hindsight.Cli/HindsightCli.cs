@@ -110,10 +110,14 @@ internal static class HindsightCli
             DefaultValueFactory = _ => "full",
         };
         identity.AcceptOnlyFromAmong("full", "default");
+        var indexImages = new Option<bool>("--index-images")
+        {
+            Description = "Also index before/after images (GIN) for fast JSON containment filters on them; costs store write throughput",
+        };
 
         var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
         {
-            tables, schemas, exclude, identity,
+            tables, schemas, exclude, identity, indexImages,
         };
         cmd.SetAction((r, ct) => Guard(r, env, o, async (conn, token) =>
         {
@@ -128,6 +132,7 @@ internal static class HindsightCli
                 Schemas = r.GetValue(schemas) ?? [],
                 ExcludeTables = r.GetValue(exclude) ?? [],
                 ReplicaIdentity = r.GetValue(identity) == "default" ? ReplicaIdentityMode.Default : ReplicaIdentityMode.Full,
+                IndexImages = r.GetValue(indexImages),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, Json) + "\n" : report.ToText());

@@ -43,6 +43,9 @@ public sealed class SetupOptions
     /// <summary>Whether to set REPLICA IDENTITY FULL on the tracked tables.</summary>
     public ReplicaIdentityMode ReplicaIdentity { get; init; } = ReplicaIdentityMode.Full;
 
+    /// <summary>Also create GIN indexes on <c>before</c> and <c>after</c> for containment filters (costs write throughput).</summary>
+    public bool IndexImages { get; init; }
+
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -93,6 +93,7 @@ public sealed class SetupRunner(SetupOptions options)
                 throw new SetupException(
                     $"the store is at schema version {versionBefore}, newer than this hindsight knows ({StoreMigrations.LatestVersion}): upgrade hindsight");
             applied = await StoreMigrations.ApplyAsync(storeSource, ct);
+            if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct);
             versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
             if (store is not null)
                 storeInSource = await SameDatabaseAsync(conn, store, ct);

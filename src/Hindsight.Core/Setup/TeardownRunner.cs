@@ -250,12 +250,6 @@ public sealed class TeardownRunner(TeardownOptions options)
             del.Parameters.AddWithValue(database);
             await del.ExecuteNonQueryAsync(ct);
         }
-        await using (var del = new NpgsqlCommand(
-            "DELETE FROM hindsight.staged_changes WHERE slot = $1", store, tx))
-        {
-            del.Parameters.AddWithValue(options.Slot);
-            await del.ExecuteNonQueryAsync(ct);
-        }
         await tx.CommitAsync(ct);
         notes.Add("The store also holds changes of other databases or slots, so schema hindsight was kept and only this database's changes were deleted.");
         return (false, deleted);

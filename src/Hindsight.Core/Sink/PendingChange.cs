@@ -4,6 +4,3 @@ namespace Hindsight.Sink;
 
 /// <summary>A change of a committed (not streamed) transaction, waiting to be copied into <c>hindsight.changes</c>.</summary>
 internal readonly record struct PendingChange(ChangeRecord Record, uint Xid, ulong CommitLsn, DateTime CommittedAt, int Ordinal);
-
-/// <summary>A change of a streamed, not yet committed transaction, waiting to be copied into <c>hindsight.staged_changes</c>.</summary>
-internal readonly record struct StagedChange(ChangeRecord Record, uint TopXid, uint SubXid, long Seq);

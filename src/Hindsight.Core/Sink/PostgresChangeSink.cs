@@ -21,16 +21,13 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     private const string CopyChanges =
         "COPY hindsight.changes (database, schema, \"table\", primary_key, operation, before, after, context, " +
         "committed_at, transaction_id, position, commit_lsn, ordinal, queued_at) FROM STDIN (FORMAT BINARY)";
-    private const string CopyStaged =
-        "COPY hindsight.staged_changes (slot, top_xid, sub_xid, seq, schema, \"table\", primary_key, operation, " +
-        "before, after, context, position, queued_at) FROM STDIN (FORMAT BINARY)";
 
     private readonly NpgsqlDataSource _store;
     private readonly string _slot;
     private readonly string _database;
     private readonly int _batchSize;
     private readonly List<PendingChange> _pending = new();
-    private readonly List<StagedChange> _staged = new();
+    private StreamSpill? _spill;
     private NpgsqlConnection? _conn;
     private NpgsqlTransaction? _tx;
 
@@ -58,26 +55,23 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public long UncommittedChanges => _txChanges;
 
     /// <summary>True when the open store transaction holds anything a commit would make durable.</summary>
-    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _pending.Count > 0 || _staged.Count > 0);
+    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _pending.Count > 0);
 
     /// <summary>The key that makes redacted values comparable, from <c>hindsight.settings</c>.</summary>
     public byte[] RedactionKey { get; private set; } = [];
 
-    /// <summary>Opens the store connection, reads progress and clears staged changes of earlier runs.</summary>
+    /// <summary>Opens the store connection and reads progress; starts with no spilled streamed transactions.</summary>
     public async Task InitializeAsync(CancellationToken ct)
     {
         _conn = await _store.OpenConnectionAsync(ct);
-        await using (var batch = new NpgsqlBatch(_conn)
+        await using (var cmd = new NpgsqlCommand(
+            "INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING", _conn))
         {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand("INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    { Parameters = { new() { Value = _slot }, new() { Value = _database } } },
-                new NpgsqlBatchCommand("DELETE FROM hindsight.staged_changes WHERE slot = $1")
-                    { Parameters = { new() { Value = _slot } } },
-            },
-        })
-            await batch.ExecuteNonQueryAsync(ct);
+            cmd.Parameters.AddWithValue(_slot);
+            cmd.Parameters.AddWithValue(_database);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        _spill = new StreamSpill(_slot);
         await using (var cmd = new NpgsqlCommand(
             "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
             "FROM hindsight.progress WHERE slot = $1 AND database = $2", _conn))
@@ -100,13 +94,8 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         if (_pending.Count >= _batchSize) await FlushAsync(ct);
     }
 
-    /// <summary>Adds a change of a streamed, not yet committed transaction.</summary>
-    public async ValueTask StageAsync(ChangeRecord record, uint topXid, uint subXid, long seq, CancellationToken ct)
-    {
-        await EnsureTransactionAsync(ct);
-        _staged.Add(new StagedChange(record, topXid, subXid, seq));
-        if (_staged.Count >= _batchSize) await FlushAsync(ct);
-    }
+    /// <summary>Keeps a change of a streamed, not yet committed transaction (spilled to a local file).</summary>
+    public void Stage(ChangeRecord record, uint topXid, uint subXid) => Spill.Append(topXid, subXid, record);
 
     /// <summary>Records that a transaction sent whole is complete; it becomes durable with the next <see cref="CommitAsync"/>.</summary>
     public async ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
@@ -115,37 +104,20 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         MarkCompleted(commitLsn, endLsn, committedAt, changes);
     }
 
-    /// <summary>Moves a committed streamed transaction's staged changes into the change table.</summary>
+    /// <summary>Copies a committed streamed transaction's changes into the change table, numbered in streamed order.</summary>
     public async ValueTask CommitStagedAsync(uint xid, ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
     {
+        var ordinal = 0;
+        foreach (var record in Spill.Read(xid))
+            await AddAsync(record, xid, commitLsn, committedAt, ++ordinal, ct);
+        Spill.Remove(xid);
         await EnsureTransactionAsync(ct);
-        await FlushAsync(ct);
-        await using var cmd = new NpgsqlCommand(
-            """
-            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, context,
-                                           committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
-            SELECT $1, schema, "table", primary_key, operation, before, after, context,
-                   $2, top_xid, position, $3, row_number() OVER (ORDER BY seq), queued_at
-            FROM hindsight.staged_changes WHERE slot = $4 AND top_xid = $5
-            """, _conn, _tx);
-        cmd.Parameters.AddWithValue(_database);
-        cmd.Parameters.AddWithValue(NpgsqlDbType.TimestampTz, committedAt);
-        cmd.Parameters.AddWithValue((long)commitLsn);
-        cmd.Parameters.AddWithValue(_slot);
-        cmd.Parameters.AddWithValue((long)xid);
-        var moved = await cmd.ExecuteNonQueryAsync(ct);
-        await DeleteStagedAsync(xid, null, ct);
-        MarkCompleted(commitLsn, endLsn, committedAt, moved);
+        MarkCompleted(commitLsn, endLsn, committedAt, ordinal);
     }
 
-    /// <summary>Drops the staged changes of an aborted streamed transaction or subtransaction,
-    /// or of a streamed transaction already stored before a restart.</summary>
-    public async ValueTask DiscardStagedAsync(uint xid, uint? subXid, CancellationToken ct)
-    {
-        await EnsureTransactionAsync(ct);
-        await FlushAsync(ct);
-        await DeleteStagedAsync(xid, subXid == xid ? null : subXid, ct);
-    }
+    /// <summary>Drops the spilled changes of an aborted streamed transaction or subtransaction,
+    /// or of a streamed transaction already stored before a restart (<paramref name="subXid"/> null).</summary>
+    public void DiscardStaged(uint xid, uint? subXid) => Spill.Abort(xid, subXid ?? xid);
 
     /// <summary>Records a streamed transaction that was already stored (replayed after a restart) as done.</summary>
     public async ValueTask MarkSkippedAsync(ulong commitLsn, ulong endLsn, CancellationToken ct)
@@ -158,33 +130,24 @@ public sealed class PostgresChangeSink : IAsyncDisposable
 
     /// <summary>
     /// The last stored image (<c>after</c>) of a row, for filling unchanged TOAST values and missing before-images.
-    /// Looks at this worker's staged changes of <paramref name="stagedXid"/> first, then the change table.
+    /// Looks at the spilled changes of streamed transaction <paramref name="stagedXid"/> first, then the change table.
     /// </summary>
     public async ValueTask<JsonElement?> LastImageAsync(string schema, string table, string primaryKey, uint? stagedXid, CancellationToken ct)
     {
+        if (stagedXid is { } xid && Spill.LastImage(xid, schema, table, primaryKey) is { } spilled) return spilled;
         await EnsureTransactionAsync(ct);
         await FlushAsync(ct);
         await using var cmd = new NpgsqlCommand(
             """
-            SELECT after FROM (
-                (SELECT after, 0 AS src FROM hindsight.staged_changes
-                  WHERE $5::bigint IS NOT NULL AND slot = $4 AND top_xid = $5 AND schema = $1 AND "table" = $2 AND primary_key = $3
-                    AND operation <> 'DELETE'
-                  ORDER BY seq DESC LIMIT 1)
-                UNION ALL
-                (SELECT after, 1 FROM hindsight.changes
-                  WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND database = $6 AND operation <> 'DELETE'
-                  ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1)
-            ) s ORDER BY src LIMIT 1
+            SELECT after FROM hindsight.changes
+            WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND database = $4 AND operation <> 'DELETE'
+            ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1
             """, _conn, _tx);
         cmd.Parameters.AddWithValue(schema);
         cmd.Parameters.AddWithValue(table);
         cmd.Parameters.AddWithValue(primaryKey);
-        cmd.Parameters.AddWithValue(_slot);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = stagedXid is null ? DBNull.Value : (long)stagedXid.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
         cmd.Parameters.AddWithValue(_database);
-        var result = await cmd.ExecuteScalarAsync(ct);
-        if (result is not string json) return null;
+        if (await cmd.ExecuteScalarAsync(ct) is not string json) return null;
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.Clone();
     }
@@ -259,15 +222,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         _tx ??= await _conn.BeginTransactionAsync(ct);
     }
 
-    private async ValueTask DeleteStagedAsync(uint xid, uint? subXid, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(
-            "DELETE FROM hindsight.staged_changes WHERE slot = $1 AND top_xid = $2 AND ($3::bigint IS NULL OR sub_xid = $3)", _conn, _tx);
-        cmd.Parameters.AddWithValue(_slot);
-        cmd.Parameters.AddWithValue((long)xid);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = subXid is null ? DBNull.Value : (long)subXid.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+    private StreamSpill Spill => _spill ?? throw new InvalidOperationException("sink not initialised");
 
     /// <summary>Copies the buffered changes into the open store transaction.</summary>
     public async ValueTask FlushAsync(CancellationToken ct)
@@ -293,29 +248,9 @@ public sealed class PostgresChangeSink : IAsyncDisposable
             }
             _pending.Clear();
         }
-        if (_staged.Count > 0)
-        {
-            await using (var copy = await _conn!.BeginBinaryImportAsync(CopyStaged, ct))
-            {
-                foreach (var s in _staged)
-                {
-                    var r = s.Record;
-                    await copy.StartRowAsync(ct);
-                    await copy.WriteAsync(_slot, NpgsqlDbType.Text, ct);
-                    await copy.WriteAsync((long)s.TopXid, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync((long)s.SubXid, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync(s.Seq, NpgsqlDbType.Bigint, ct);
-                    await WriteRecordAsync(copy, r, ct);
-                    await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync(r.QueuedAt, NpgsqlDbType.TimestampTz, ct);
-                }
-                await copy.CompleteAsync(ct);
-            }
-            _staged.Clear();
-        }
     }
 
-    /// <summary>Writes the columns both tables share, in their common order: schema … context.</summary>
+    /// <summary>Writes the columns of the change record itself: schema … context.</summary>
     private static async ValueTask WriteRecordAsync(NpgsqlBinaryImporter copy, ChangeRecord r, CancellationToken ct)
     {
         await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
@@ -331,6 +266,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        _spill?.Dispose();
         if (_tx is not null) { try { await _tx.DisposeAsync(); } catch (Exception) { /* connection may be gone */ } }
         if (_conn is not null) await _conn.DisposeAsync();
     }

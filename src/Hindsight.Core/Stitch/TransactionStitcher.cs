@@ -82,7 +82,7 @@ public sealed class TransactionStitcher
             {
                 var tx = Streamed(_streamingXid);
                 var record = await RenderAsync(row, tx.Context, _streamingXid, ct);
-                await _sink.StageAsync(record, _streamingXid, subXid, ++tx.Seq, ct);
+                _sink.Stage(record, _streamingXid, subXid);
                 break;
             }
             case RowEvent row:
@@ -103,7 +103,7 @@ public sealed class TransactionStitcher
                         Context = t.StreamXid is null ? _open?.Context ?? EmptyJson : Streamed(_streamingXid).Context,
                     };
                     if (t.StreamXid is { } sub)
-                        await _sink.StageAsync(record, _streamingXid, sub, ++Streamed(_streamingXid).Seq, ct);
+                        _sink.Stage(record, _streamingXid, sub);
                     else if (_open is { Skip: false } tx)
                         await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct);
                 }
@@ -123,14 +123,14 @@ public sealed class TransactionStitcher
             case StreamCommitEvent sc:
                 if (sc.CommitLsn <= _sink.LastCommitLsn)
                 {
-                    await _sink.DiscardStagedAsync(sc.Xid, null, ct);
+                    _sink.DiscardStaged(sc.Xid, null);
                     await _sink.MarkSkippedAsync(sc.CommitLsn, sc.EndLsn, ct);
                 }
                 else await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct);
                 _streamed.Remove(sc.Xid);
                 break;
             case StreamAbortEvent sa:
-                await _sink.DiscardStagedAsync(sa.Xid, sa.SubXid, ct);
+                _sink.DiscardStaged(sa.Xid, sa.SubXid);
                 if (sa.SubXid == sa.Xid) _streamed.Remove(sa.Xid);
                 break;
         }
@@ -207,7 +207,6 @@ public sealed class TransactionStitcher
 
     private sealed class StreamedTransaction
     {
-        public long Seq { get; set; }
         public string Context { get; set; } = EmptyJson;
     }
 }

@@ -39,8 +39,8 @@ public static class StoreMigrations
         CREATE INDEX changes_record_idx ON hindsight.changes ("table", primary_key, committed_at);
         CREATE INDEX changes_committed_at_idx ON hindsight.changes (committed_at);
         CREATE INDEX changes_context_idx ON hindsight.changes USING gin (context jsonb_path_ops);
-        CREATE INDEX changes_before_idx ON hindsight.changes USING gin (before jsonb_path_ops);
-        CREATE INDEX changes_after_idx ON hindsight.changes USING gin (after jsonb_path_ops);
+        -- GIN indexes on before/after are opt-in (setup --index-images): they more than double the
+        -- store's cost per change (BENCHMARKS.md), and most queries find rows by table and key.
 
         -- Where each worker stands: the last source commit whose changes are durable here.
         -- Updated in the same store transaction as the changes, so it is exact after any crash.
@@ -57,27 +57,6 @@ public static class StoreMigrations
             PRIMARY KEY (slot, database)
         );
 
-        -- Changes of large transactions that PostgreSQL streams before they commit. They are
-        -- moved into hindsight.changes when the commit arrives and dropped on abort; the table
-        -- is emptied whenever a worker starts, because PostgreSQL streams an unacknowledged
-        -- transaction again from its first change.
-        CREATE UNLOGGED TABLE hindsight.staged_changes (
-            slot            text        NOT NULL,
-            top_xid         bigint      NOT NULL,
-            sub_xid         bigint      NOT NULL,
-            seq             bigint      NOT NULL,
-            schema          text        NOT NULL,
-            "table"         text        NOT NULL,
-            primary_key     text,
-            operation       text        NOT NULL,
-            before          jsonb       NOT NULL,
-            after           jsonb       NOT NULL,
-            context         jsonb       NOT NULL,
-            position        bigint      NOT NULL,
-            queued_at       timestamptz NOT NULL
-        );
-        CREATE INDEX staged_changes_xid_idx ON hindsight.staged_changes (slot, top_xid, seq);
-
         -- Installation settings (e.g. the key that makes redacted values comparable).
         CREATE TABLE hindsight.settings (
             name   text PRIMARY KEY,
@@ -87,6 +66,24 @@ public static class StoreMigrations
         VALUES ('redaction_key', encode(sha256(gen_random_uuid()::text::bytea || clock_timestamp()::text::bytea), 'hex'));
         """,
     ];
+
+    /// <summary>
+    /// GIN indexes for JSON containment filters on <c>before</c> and <c>after</c> (<c>setup --index-images</c>).
+    /// Not part of the migrations: they cost more than half of the store's write throughput.
+    /// </summary>
+    public const string ImageIndexes =
+        """
+        CREATE INDEX IF NOT EXISTS changes_before_idx ON hindsight.changes USING gin (before jsonb_path_ops);
+        CREATE INDEX IF NOT EXISTS changes_after_idx ON hindsight.changes USING gin (after jsonb_path_ops);
+        """;
+
+    /// <summary>Creates the GIN indexes on <c>before</c> and <c>after</c> if they are missing.</summary>
+    public static async Task EnsureImageIndexesAsync(NpgsqlDataSource store, CancellationToken ct = default)
+    {
+        await using var cmd = store.CreateCommand(ImageIndexes);
+        cmd.CommandTimeout = 0; // building them over an existing store can take a while
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
 
     /// <summary>The version a fully migrated store is at.</summary>
     public static int LatestVersion => All.Count;
