@@ -217,13 +217,17 @@ public static class PgValueRenderer
         w.WriteEndArray();
     }
 
-    private static void WriteQuotedElement(Utf8JsonWriter w, PgTypeInfo type, PgTypeInfo element, ReadOnlySpan<char> s, ref int pos)
+    /// <summary>
+    /// Reads a double-quoted array element or hstore token starting at the opening quote: returns its
+    /// raw content (escapes still in) and leaves <paramref name="pos"/> after the closing quote.
+    /// </summary>
+    private static ReadOnlySpan<char> ScanQuoted(PgTypeInfo type, ReadOnlySpan<char> s, ref int pos, out bool escaped)
     {
+        escaped = false;
         int start = ++pos;
-        bool escaped = false;
         while (true)
         {
-            if (pos >= s.Length) throw Malformed(type, s, "unterminated quoted element");
+            if (pos >= s.Length) throw Malformed(type, s, "unterminated quoted value");
             char c = s[pos];
             if (c == '"') break;
             if (c == '\\')
@@ -235,6 +239,12 @@ public static class PgValueRenderer
         }
         var raw = s[start..pos];
         pos++; // closing quote
+        return raw;
+    }
+
+    private static void WriteQuotedElement(Utf8JsonWriter w, PgTypeInfo type, PgTypeInfo element, ReadOnlySpan<char> s, ref int pos)
+    {
+        var raw = ScanQuoted(type, s, ref pos, out var escaped);
         // A quoted "NULL" is the string NULL, never SQL NULL.
         if (escaped) WriteBackslashUnescaped(w, element, raw);
         else Write(w, element, raw);
@@ -453,25 +463,7 @@ public static class PgValueRenderer
     {
         escaped = false;
         quoted = pos < s.Length && s[pos] == '"';
-        if (quoted)
-        {
-            int start = ++pos;
-            while (true)
-            {
-                if (pos >= s.Length) throw Malformed(type, s, "unterminated quoted string");
-                char c = s[pos];
-                if (c == '"') break;
-                if (c == '\\')
-                {
-                    escaped = true;
-                    pos += 2;
-                }
-                else pos++;
-            }
-            var token = s[start..pos];
-            pos++;
-            return token;
-        }
+        if (quoted) return ScanQuoted(type, s, ref pos, out escaped);
         int begin = pos;
         while (pos < s.Length)
         {
