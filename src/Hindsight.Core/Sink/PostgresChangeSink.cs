@@ -227,40 +227,34 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <summary>Copies the buffered changes into the open store transaction.</summary>
     public async ValueTask FlushAsync(CancellationToken ct)
     {
-        if (_pending.Count > 0)
+        if (_pending.Count == 0) return;
+        await using (var copy = await _conn!.BeginBinaryImportAsync(CopyChanges, ct))
         {
-            await using (var copy = await _conn!.BeginBinaryImportAsync(CopyChanges, ct))
+            // Synchronous writes: the importer only blocks when its buffer fills, and the per-field
+            // async state machines cost more CPU than that blocking on this dedicated thread.
+            foreach (var p in _pending)
             {
-                foreach (var p in _pending)
-                {
-                    var r = p.Record;
-                    await copy.StartRowAsync(ct);
-                    await copy.WriteAsync(_database, NpgsqlDbType.Text, ct);
-                    await WriteRecordAsync(copy, r, ct);
-                    await copy.WriteAsync(p.CommittedAt, NpgsqlDbType.TimestampTz, ct);
-                    await copy.WriteAsync((long)p.Xid, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync((long)r.Position, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync((long)p.CommitLsn, NpgsqlDbType.Bigint, ct);
-                    await copy.WriteAsync(p.Ordinal, NpgsqlDbType.Integer, ct);
-                    await copy.WriteAsync(r.QueuedAt, NpgsqlDbType.TimestampTz, ct);
-                }
-                await copy.CompleteAsync(ct);
+                var r = p.Record;
+                copy.StartRow();
+                copy.Write(_database, NpgsqlDbType.Text);
+                copy.Write(r.Schema, NpgsqlDbType.Text);
+                copy.Write(r.Table, NpgsqlDbType.Text);
+                if (r.PrimaryKey is null) copy.WriteNull();
+                else copy.Write(r.PrimaryKey, NpgsqlDbType.Text);
+                copy.Write(r.Operation.ToStored(), NpgsqlDbType.Text);
+                copy.Write(r.Before, NpgsqlDbType.Jsonb);
+                copy.Write(r.After, NpgsqlDbType.Jsonb);
+                copy.Write(r.Context, NpgsqlDbType.Jsonb);
+                copy.Write(p.CommittedAt, NpgsqlDbType.TimestampTz);
+                copy.Write((long)p.Xid, NpgsqlDbType.Bigint);
+                copy.Write((long)r.Position, NpgsqlDbType.Bigint);
+                copy.Write((long)p.CommitLsn, NpgsqlDbType.Bigint);
+                copy.Write(p.Ordinal, NpgsqlDbType.Integer);
+                copy.Write(r.QueuedAt, NpgsqlDbType.TimestampTz);
             }
-            _pending.Clear();
+            await copy.CompleteAsync(ct);
         }
-    }
-
-    /// <summary>Writes the columns of the change record itself: schema … context.</summary>
-    private static async ValueTask WriteRecordAsync(NpgsqlBinaryImporter copy, ChangeRecord r, CancellationToken ct)
-    {
-        await copy.WriteAsync(r.Schema, NpgsqlDbType.Text, ct);
-        await copy.WriteAsync(r.Table, NpgsqlDbType.Text, ct);
-        if (r.PrimaryKey is null) await copy.WriteNullAsync(ct);
-        else await copy.WriteAsync(r.PrimaryKey, NpgsqlDbType.Text, ct);
-        await copy.WriteAsync(r.Operation.ToStored(), NpgsqlDbType.Text, ct);
-        await copy.WriteAsync(r.Before, NpgsqlDbType.Jsonb, ct);
-        await copy.WriteAsync(r.After, NpgsqlDbType.Jsonb, ct);
-        await copy.WriteAsync(r.Context, NpgsqlDbType.Jsonb, ct);
+        _pending.Clear();
     }
 
     /// <inheritdoc />
