@@ -33,6 +33,11 @@ public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types
             if (index < 0) { key.Clear(); break; } // key column not published (column list): no usable key
             key.Add(index);
         }
+        // The catalog is today's: a table dropped since the change was written has no key there any more.
+        // Under REPLICA IDENTITY DEFAULT the relation message flags exactly the primary key's columns.
+        if (keyNames.Count == 0 && message.ReplicaIdentity == RelationMessage.ReplicaIdentitySetting.Default)
+            for (var i = 0; i < message.Columns.Count; i++)
+                if ((message.Columns[i].Flags & RelationMessage.Column.ColumnFlags.PartOfKey) != 0) key.Add(i);
         var info = new RelationInfo(message.RelationId, message.Namespace, message.RelationName, columns, key.ToArray(),
             message.ReplicaIdentity == RelationMessage.ReplicaIdentitySetting.AllColumns);
         _relations[message.RelationId] = info;
