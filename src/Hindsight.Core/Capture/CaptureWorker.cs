@@ -34,7 +34,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     {
         var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns); // bad patterns fail before connecting
         await using var source = NpgsqlDataSource.Create(options.SourceConnectionString);
-        await using var store = NpgsqlDataSource.Create(options.StoreConnectionString ?? options.SourceConnectionString);
+        // The default store is the source database itself: one pool serves both.
+        await using var separateStore = options.StoreConnectionString is null ? null : NpgsqlDataSource.Create(options.StoreConnectionString);
+        var store = separateStore ?? source;
         _types ??= new PgTypeCatalog(source);
 
         var delay = options.ReconnectMinDelay;
