@@ -112,6 +112,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             }
             catch (Exception e) { channel.Writer.TryComplete(e); throw; }
         }, CancellationToken.None);
+        var lastAck = DateTime.UtcNow; // read by the heartbeat
         var stitching = Task.Run(async () =>
         {
             var first = true;
@@ -119,17 +120,14 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             {
                 if (first) { connected(); first = false; }
                 replication.SetReplicationStatus(new NpgsqlTypes.NpgsqlLogSequenceNumber(lsn));
+                lastAck = DateTime.UtcNow;
                 Acknowledged?.Invoke(lsn);
             }, session.Token);
         }, CancellationToken.None);
 
-        var lastAck = DateTime.UtcNow;
-        Acknowledged += OnAck;
-        void OnAck(ulong _) => lastAck = DateTime.UtcNow;
         var heartbeat = HeartbeatAsync(source, () => lastAck, session.Token);
 
         var done = await Task.WhenAny(reading, stitching);
-        Acknowledged -= OnAck;
         await session.CancelAsync();
         try { await Task.WhenAll(reading, stitching, heartbeat); }
         catch (Exception) when (ct.IsCancellationRequested) { }
