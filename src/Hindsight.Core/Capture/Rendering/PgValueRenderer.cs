@@ -281,6 +281,19 @@ public static class PgValueRenderer
         else Write(w, element, raw);
     }
 
+    /// <summary>Copies <paramref name="raw"/> into <paramref name="buf"/> with backslash escapes removed; returns the length.</summary>
+    private static int CopyUnescaped(ReadOnlySpan<char> raw, Span<char> buf)
+    {
+        int n = 0;
+        for (int i = 0; i < raw.Length; i++)
+        {
+            char c = raw[i];
+            if (c == '\\' && i + 1 < raw.Length) c = raw[++i];
+            buf[n++] = c;
+        }
+        return n;
+    }
+
     private static void WriteBackslashUnescaped(Utf8JsonWriter w, PgTypeInfo element, ReadOnlySpan<char> raw)
     {
         char[]? rented = null;
@@ -289,13 +302,7 @@ public static class PgValueRenderer
             : (rented = ArrayPool<char>.Shared.Rent(raw.Length));
         try
         {
-            int n = 0;
-            for (int i = 0; i < raw.Length; i++)
-            {
-                char c = raw[i];
-                if (c == '\\' && i + 1 < raw.Length) c = raw[++i];
-                buf[n++] = c;
-            }
+            int n = CopyUnescaped(raw, buf);
             Write(w, element, buf[..n]);
         }
         finally
@@ -495,13 +502,7 @@ public static class PgValueRenderer
             : (rented = ArrayPool<char>.Shared.Rent(raw.Length));
         try
         {
-            int n = 0;
-            for (int i = 0; i < raw.Length; i++)
-            {
-                char c = raw[i];
-                if (c == '\\' && i + 1 < raw.Length) c = raw[++i];
-                buf[n++] = c;
-            }
+            int n = CopyUnescaped(raw, buf);
             if (asPropertyName) w.WritePropertyName(buf[..n]);
             else w.WriteStringValue(buf[..n]);
         }
