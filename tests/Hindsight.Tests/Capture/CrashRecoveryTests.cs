@@ -52,7 +52,7 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
 
         using (var last = WorkerProcess.Start(args))
         {
-            await CatchUpWithProcessAsync(h, last);
+            await h.CatchUpAsync(last, TimeSpan.FromSeconds(120));
             Assert.Equal(0, last.Terminate(TimeSpan.FromSeconds(30)));
         }
 
@@ -95,17 +95,6 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
         Assert.True(terminated >= 4, "the walsender should have been terminated several times");
         Assert.Equal(await h.ScalarAsync<long>("SELECT count(*) FROM oracle.log"), await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes"));
         Assert.Equal(0L, await h.ScalarAsync<long>(SetMismatches));
-    }
-
-    private static async Task CatchUpWithProcessAsync(CaptureHarness h, WorkerProcess worker)
-    {
-        var wait = Hindsight.Capture.CatchUp.WaitAsync(h.Source, h.Source, h.Slot, TimeSpan.FromSeconds(120));
-        while (!wait.IsCompleted)
-        {
-            if (worker.HasExited) throw new InvalidOperationException("worker exited:\n" + worker.Output);
-            await Task.WhenAny(wait, Task.Delay(200));
-        }
-        await wait;
     }
 
     /// <summary>Small mixed transactions: inserts, updates, deletes, multi-row statements, context messages.</summary>

@@ -25,13 +25,7 @@ public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHe
         });
 
         await h.ExecuteAsync($"INSERT INTO big SELECT g, 'row ' || g, g * 1.5 FROM generate_series(1, {rows}) g");
-        var wait = Hindsight.Capture.CatchUp.WaitAsync(h.Source, h.Source, h.Slot, TimeSpan.FromMinutes(5));
-        while (!wait.IsCompleted)
-        {
-            Assert.False(worker.HasExited, "worker exited:\n" + worker.Output);
-            await Task.WhenAny(wait, Task.Delay(500));
-        }
-        await wait;
+        await h.CatchUpAsync(worker, TimeSpan.FromMinutes(5));
         worker.SamplePeakRss();
         await sampling.CancelAsync();
         await sampler;

@@ -77,6 +77,18 @@ public sealed class CaptureHarness : IAsyncDisposable
         await wait;
     }
 
+    /// <summary>Waits until everything committed so far is stored by <paramref name="worker"/>; fails fast if it exits.</summary>
+    public async Task CatchUpAsync(WorkerProcess worker, TimeSpan timeout)
+    {
+        var wait = CatchUp.WaitAsync(Source, Source, Slot, timeout);
+        while (!wait.IsCompleted)
+        {
+            if (worker.HasExited) throw new InvalidOperationException("worker exited:\n" + worker.Output);
+            await Task.WhenAny(wait, Task.Delay(200));
+        }
+        await wait;
+    }
+
     /// <summary>Runs SQL on the source.</summary>
     public async Task ExecuteAsync(string sql, params object[] parameters)
     {
