@@ -54,13 +54,17 @@ internal static class Measure
     /// every 10 ms); its peak RSS and CPU, the server's CPU, and when the first change was read (min queued_at).
     /// </summary>
     /// <param name="storeDb">A store database other than the source (<c>--store</c>), or null for the default (the source).</param>
+    /// <param name="storeServer">The server of <paramref name="storeDb"/> when it is not <paramref name="server"/>: its
+    /// CPU is counted with the worker's backends.</param>
     public static async Task<HindsightResult> HindsightAsync(BenchServer server, NpgsqlDataSource ds, string db, string slot,
-        string publication, ulong marker, string[] workerArgs, string? storeDb = null)
+        string publication, ulong marker, string[] workerArgs, string? storeDb = null, BenchServer? storeServer = null)
     {
         await BenchServer.ExecAsync(ds, "CHECKPOINT");
-        await using var storeDs = storeDb is null ? null : server.DataSource(storeDb);
+        var storeAt = storeServer ?? server;
+        await using var storeDs = storeDb is null ? null : storeAt.DataSource(storeDb);
         await using var poll = await (storeDs ?? ds).OpenConnectionAsync();
-        string[] args = storeDb is null ? workerArgs : [.. workerArgs, "--store", server.ConnectionString(storeDb, ServerCpu.WorkerApplicationName)];
+        string[] args = storeDb is null ? workerArgs : [.. workerArgs, "--store", storeAt.ConnectionString(storeDb, ServerCpu.WorkerApplicationName)];
+        var store0 = storeServer is null ? null : ServerCpu.Take(storeServer.Postmaster);
         // Profiling aid: HINDSIGHT_BENCH_PERF=<perf.data> records the whole machine with perf while the worker runs.
         using var perf = StartPerf();
         var s0 = ServerCpu.Take(server.Postmaster);
@@ -76,6 +80,9 @@ internal static class Measure
         var m1 = Proc.MachineBusySeconds();
         var s1 = ServerCpu.Take(server.Postmaster);
         var split = await ServerCpu.SplitAsync(s0, s1, ds);
+        if (storeServer is not null) // everything the store server did is the worker's store writing
+            split = split with { Total = split.Total + (ServerCpu.Take(storeServer.Postmaster).Total - store0!.Total),
+                WorkerBackends = split.WorkerBackends + (ServerCpu.Take(storeServer.Postmaster).Total - store0.Total) };
         if (perf is not null)
         {
             Proc.Signal(perf.Id, 2); // SIGINT: perf writes its file and exits

@@ -196,8 +196,8 @@ internal sealed class ProfileFigure(BenchServer server, BenchOptions options)
                     var t0 = Stopwatch.GetTimestamp();
                     var relation = row.Relation;
                     var key = images.PrimaryKey(relation, row.New ?? row.Old!, row.Old);
-                    var before = row.Old is not null && !row.OldIsKeyOnly ? images.Render(relation, row.Old, null) : "{}";
-                    var after = row.New is null ? "{}" : images.Render(relation, row.New, null, toastSource: row.OldIsKeyOnly ? null : row.Old);
+                    var before = row.Old is not null && !row.OldIsKeyOnly ? images.Render(relation, row.Old, null) : "{}"u8.ToArray();
+                    var after = row.New is null ? "{}"u8.ToArray() : images.Render(relation, row.New, null, toastSource: row.OldIsKeyOnly ? null : row.Old);
                     bytes += before.Length + after.Length + (key?.Length ?? 0);
                     renderTicks += Stopwatch.GetTimestamp() - t0;
                     break;

@@ -12,6 +12,7 @@ internal sealed class BenchOptions
     public HashSet<string> Workloads { get; set; } = ["small", "large"];
     public string? LogicalDecodingWorkMem { get; set; }
     public bool Keep { get; set; }
+    public bool StoreServer { get; set; }
     public string[] WorkerArgs { get; set; } = [];
     public Dictionary<string, string> WorkerEnv { get; set; } = [];
     public string[] Rest { get; set; } = [];
@@ -41,6 +42,8 @@ internal static class Program
           --work-mem SIZE          server logical_decoding_work_mem (default: the server default, 64MB)
           --worker-arg ARG         extra argument for 'hindsight run' (repeatable), e.g. --worker-arg=--batch-size=5000
           --worker-env NAME=VALUE  extra environment variable for the worker process (repeatable), e.g. a DOTNET_ runtime knob
+          --worker-dll PATH        the worker to run (default: the ReadyToRun-published worker built with the bench, see BENCHMARKS.md)
+          --store-server           throughput: keep the store on a second private server (the worker's --store)
           --keep                   keep the benchmark databases
 
         profiling aids (environment of the bench):
@@ -79,10 +82,12 @@ internal static class Program
         var started = DateTime.UtcNow;
         await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem);
         var header = $"Hindsight benchmark '{figure}', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})\n{server.MachineInfo()}\n" +
-                     $"worker: dotnet hindsight.dll run (separate process){(options.WorkerArgs.Length > 0 ? " " + string.Join(' ', options.WorkerArgs) : "")}" +
+                     $"worker: dotnet {WorkerProcess.HindsightDll} run (separate process){(options.WorkerArgs.Length > 0 ? " " + string.Join(' ', options.WorkerArgs) : "")}" +
                      $"{string.Concat(options.WorkerEnv.Select(kv => $"; env {kv.Key}={kv.Value}"))}\n";
         Console.WriteLine(header);
-        if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options).RunAsync());
+        await using var storeServer = options.StoreServer ? await BenchServer.StartAsync(null) : null;
+        if (storeServer is not null) Console.WriteLine("store: a second private server on this machine (worker --store); the source's walsender does not read its WAL\n");
+        if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
         if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
@@ -119,6 +124,8 @@ internal static class Program
                     o.WorkerEnv[kv[..at]] = kv[(at + 1)..];
                     break;
                 }
+                case "--worker-dll": WorkerProcess.HindsightDll = Path.GetFullPath(Value()); break;
+                case "--store-server": o.StoreServer = true; break;
                 case "--keep": o.Keep = true; break;
                 default: rest.Add(args[i]); break;
             }

@@ -1,3 +1,4 @@
+using Hindsight.Store;
 using System.Diagnostics;
 using Hindsight.Capture;
 using Npgsql;
@@ -23,7 +24,9 @@ internal sealed record ThroughputRun(
 /// Figure 1: end-to-end throughput (WAL to committed store rows) of the worker against pg_recvlogical
 /// decoding the same WAL with pgoutput (target: at least half as fast).
 /// </summary>
-internal sealed class ThroughputFigure(BenchServer server, BenchOptions options)
+/// <param name="storeServer">With <c>--store-server</c>: a second private server holding the store (the worker's
+/// <c>--store</c>), so the source's walsender does not also read the store's WAL.</param>
+internal sealed class ThroughputFigure(BenchServer server, BenchOptions options, BenchServer? storeServer = null)
 {
     private const string Publication = "bench_pub";
 
@@ -110,6 +113,12 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options)
             {
                 await w.PrepareAsync(conn);
                 await BenchServer.SetupCaptureAsync(ds, Publication);
+                if (storeServer is not null)
+                {
+                    await storeServer.CreateDatabaseAsync(db);
+                    await using var newStore = storeServer.DataSource(db);
+                    await StoreMigrations.ApplyAsync(newStore);
+                }
                 await BenchServer.CreateSlotsAsync(ds, hs, rl); // same starting point; nothing is written in between
                 await Workload.FlushStatsAsync(conn);
                 before = await BenchServer.RowChangesAsync(ds, Workload.Table);
@@ -133,7 +142,9 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options)
                 recv = await MeasureRecvAsync(ds, db, rl, marker);
                 hsResult = await MeasureHindsightAsync(ds, db, hs, marker);
             }
-            var stored = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes WHERE schema = 'public' AND \"table\" = 'items'");
+            NpgsqlDataSource? storeDs = storeServer?.DataSource(db);
+            var stored = await server.ScalarAsync<long>(storeDs ?? ds, "SELECT count(*) FROM hindsight.changes WHERE schema = 'public' AND \"table\" = 'items'");
+            if (storeDs is not null) await storeDs.DisposeAsync();
             return new ThroughputRun(run, hindsightFirst ? "hs,recv" : "recv,hs", changes, stored, write,
                 recv.Seconds, recv.Cpu, hsResult.Seconds, hsResult.StartToFirst, hsResult.FirstToCaughtUp, hsResult.FirstInsertToCaughtUp,
                 hsResult.PeakRssMiB, hsResult.CpuSeconds, hsResult.ServerCpu, hsResult.StoreTransactions,
@@ -142,6 +153,7 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options)
         finally
         {
             if (!options.Keep) await server.DropDatabaseAsync(db);
+            if (!options.Keep && storeServer is not null) await storeServer.DropDatabaseAsync(db);
         }
     }
 
@@ -149,5 +161,6 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options)
         Measure.RecvAsync(server, ds, db, slot, Publication, marker);
 
     private Task<HindsightResult> MeasureHindsightAsync(NpgsqlDataSource ds, string db, string slot, ulong marker) =>
-        Measure.HindsightAsync(server, ds, db, slot, Publication, marker, options.WorkerArgs);
+        Measure.HindsightAsync(server, ds, db, slot, Publication, marker, options.WorkerArgs,
+            storeServer is null ? null : db, storeServer);
 }

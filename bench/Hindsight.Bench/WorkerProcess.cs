@@ -49,7 +49,12 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Environment variables added to the worker's (e.g. runtime knobs for experiments).</summary>
     public static IReadOnlyDictionary<string, string> ExtraEnvironment { get; set; } = new Dictionary<string, string>();
 
-    public static string HindsightDll => Path.Combine(AppContext.BaseDirectory, "hindsight.dll");
+    /// <summary>The worker to run: the ReadyToRun publish next to the bench (Release builds), else the plain build
+    /// next to it, or any other (<c>--worker-dll</c>).</summary>
+    public static string HindsightDll { get; set; } =
+        File.Exists(Path.Combine(AppContext.BaseDirectory, "worker", "hindsight.dll"))
+            ? Path.Combine(AppContext.BaseDirectory, "worker", "hindsight.dll")
+            : Path.Combine(AppContext.BaseDirectory, "hindsight.dll");
 
     public static WorkerProcess Start(string sourceConnectionString, string slot, string publication, params string[] extra)
     {

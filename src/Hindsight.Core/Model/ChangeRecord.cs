@@ -2,7 +2,8 @@ namespace Hindsight.Model;
 
 /// <summary>
 /// One row change ready for the store: the stitched output of a source transaction.
-/// JSON fields hold serialized JSON text (<c>{}</c> where there is no image or context).
+/// JSON fields hold serialized JSON as UTF-8 bytes (<c>{}</c> where there is no image or context),
+/// the form the store takes them in: they are never turned into .NET strings on the way.
 /// </summary>
 public sealed record ChangeRecord
 {
@@ -15,11 +16,11 @@ public sealed record ChangeRecord
     /// <summary>What happened.</summary>
     public required Operation Operation { get; init; }
     /// <summary>The row before the change, as <c>to_jsonb()</c> renders it.</summary>
-    public required string Before { get; init; }
+    public required byte[] Before { get; init; }
     /// <summary>The row after the change, as <c>to_jsonb()</c> renders it.</summary>
-    public required string After { get; init; }
+    public required byte[] After { get; init; }
     /// <summary>The application context attributed to this change.</summary>
-    public required string Context { get; init; }
+    public required byte[] Context { get; init; }
     /// <summary>LSN of the WAL record that carried the change.</summary>
     public required ulong Position { get; init; }
     /// <summary>When the worker read the change from the WAL.</summary>

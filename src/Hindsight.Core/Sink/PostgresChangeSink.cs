@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using Hindsight.Model;
 using Npgsql;
@@ -18,15 +20,17 @@ namespace Hindsight.Sink;
 /// </remarks>
 public sealed class PostgresChangeSink : IAsyncDisposable
 {
-    private const string CopyChanges =
-        "COPY hindsight.changes (database, schema, \"table\", primary_key, operation, before, after, context, " +
-        "committed_at, transaction_id, position, commit_lsn, ordinal, queued_at) FROM STDIN (FORMAT BINARY)";
+    // A batch is copied when it holds this many bytes, whatever its row count: memory stays bounded for wide rows.
+    private const int MaxBatchBytes = 8 << 20;
 
     private readonly NpgsqlDataSource _store;
     private readonly string _slot;
     private readonly string _database;
     private readonly int _batchSize;
-    private readonly List<PendingChange> _pending = new();
+    private readonly byte[] _databaseUtf8;
+    private readonly ArrayBufferWriter<byte> _batch = new(1 << 16);
+    private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+    private int _batchRows;
     private StreamSpill? _spill;
     private NpgsqlConnection? _conn;
     private NpgsqlTransaction? _tx;
@@ -42,6 +46,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         _store = store;
         _slot = slot;
         _database = database;
+        _databaseUtf8 = Encoding.UTF8.GetBytes(database);
         _batchSize = Math.Max(1, batchSize);
     }
 
@@ -55,7 +60,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public long UncommittedChanges => _txChanges;
 
     /// <summary>True when the open store transaction holds anything a commit would make durable.</summary>
-    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _pending.Count > 0);
+    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _batchRows > 0);
 
     /// <summary>The key that makes redacted values comparable, from <c>hindsight.settings</c>.</summary>
     public byte[] RedactionKey { get; private set; } = [];
@@ -90,12 +95,23 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
     {
         await EnsureTransactionAsync(ct);
-        _pending.Add(new PendingChange(record, xid, commitLsn, committedAt, ordinal));
-        if (_pending.Count >= _batchSize) await FlushAsync(ct);
+        ChangeRowEncoder.Write(_batch, record, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
+        await RowAddedAsync(ct);
+    }
+
+    private async ValueTask RowAddedAsync(CancellationToken ct)
+    {
+        if (++_batchRows >= _batchSize || _batch.WrittenCount >= MaxBatchBytes) await FlushAsync(ct);
     }
 
     /// <summary>Keeps a change of a streamed, not yet committed transaction (spilled to a local file).</summary>
-    public void Stage(ChangeRecord record, uint topXid, uint subXid) => Spill.Append(topXid, subXid, record);
+    public void Stage(ChangeRecord record, uint topXid, uint subXid)
+    {
+        // Encoded now, with the commit LSN, ordinal and time left blank: they are filled in place at commit.
+        _scratch.ResetWrittenCount();
+        ChangeRowEncoder.Write(_scratch, record, _databaseUtf8, topXid, 0, ChangeRowEncoder.Blank, 0);
+        Spill.Append(topXid, subXid, _scratch.WrittenSpan);
+    }
 
     /// <summary>Records that a transaction sent whole is complete; it becomes durable with the next <see cref="CommitAsync"/>.</summary>
     public async ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
@@ -107,11 +123,15 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <summary>Copies a committed streamed transaction's changes into the change table, numbered in streamed order.</summary>
     public async ValueTask CommitStagedAsync(uint xid, ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
     {
-        var ordinal = 0;
-        foreach (var record in Spill.Read(xid))
-            await AddAsync(record, xid, commitLsn, committedAt, ++ordinal, ct);
-        Spill.Remove(xid);
         await EnsureTransactionAsync(ct);
+        var ordinal = 0;
+        foreach (var tuple in Spill.Read(xid))
+        {
+            ChangeRowEncoder.Complete(tuple.Span, commitLsn, ++ordinal, committedAt);
+            _batch.Write(tuple.Span);
+            await RowAddedAsync(ct);
+        }
+        Spill.Remove(xid);
         MarkCompleted(commitLsn, endLsn, committedAt, ordinal);
     }
 
@@ -227,34 +247,16 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <summary>Copies the buffered changes into the open store transaction.</summary>
     public async ValueTask FlushAsync(CancellationToken ct)
     {
-        if (_pending.Count == 0) return;
-        await using (var copy = await _conn!.BeginBinaryImportAsync(CopyChanges, ct))
+        if (_batchRows == 0) return;
+        // The tuples are already in COPY's binary format: one raw COPY hands them to the server as they are.
+        await using (var copy = await _conn!.BeginRawBinaryCopyAsync(ChangeRowEncoder.CopyCommand, ct))
         {
-            // Synchronous writes: the importer only blocks when its buffer fills, and the per-field
-            // async state machines cost more CPU than that blocking on this dedicated thread.
-            foreach (var p in _pending)
-            {
-                var r = p.Record;
-                copy.StartRow();
-                copy.Write(_database, NpgsqlDbType.Text);
-                copy.Write(r.Schema, NpgsqlDbType.Text);
-                copy.Write(r.Table, NpgsqlDbType.Text);
-                if (r.PrimaryKey is null) copy.WriteNull();
-                else copy.Write(r.PrimaryKey, NpgsqlDbType.Text);
-                copy.Write(r.Operation.ToStored(), NpgsqlDbType.Text);
-                copy.Write(r.Before, NpgsqlDbType.Jsonb);
-                copy.Write(r.After, NpgsqlDbType.Jsonb);
-                copy.Write(r.Context, NpgsqlDbType.Jsonb);
-                copy.Write(p.CommittedAt, NpgsqlDbType.TimestampTz);
-                copy.Write((long)p.Xid, NpgsqlDbType.Bigint);
-                copy.Write((long)r.Position, NpgsqlDbType.Bigint);
-                copy.Write((long)p.CommitLsn, NpgsqlDbType.Bigint);
-                copy.Write(p.Ordinal, NpgsqlDbType.Integer);
-                copy.Write(r.QueuedAt, NpgsqlDbType.TimestampTz);
-            }
-            await copy.CompleteAsync(ct);
+            await copy.WriteAsync(ChangeRowEncoder.Header, ct);
+            await copy.WriteAsync(_batch.WrittenMemory, ct);
+            await copy.WriteAsync(ChangeRowEncoder.Trailer, ct);
         }
-        _pending.Clear();
+        _batch.ResetWrittenCount();
+        _batchRows = 0;
     }
 
     /// <inheritdoc />

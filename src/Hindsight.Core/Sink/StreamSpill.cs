@@ -1,5 +1,6 @@
+using System.Buffers.Binary;
+using System.Text;
 using System.Text.Json;
-using Hindsight.Model;
 
 namespace Hindsight.Sink;
 
@@ -31,12 +32,13 @@ public sealed class StreamSpill : IDisposable
     /// <summary>Transactions currently spilled.</summary>
     public int Count => _files.Count;
 
-    /// <summary>Appends a change of (sub)transaction <paramref name="subXid"/> of streamed transaction <paramref name="topXid"/>.</summary>
-    public void Append(uint topXid, uint subXid, ChangeRecord record)
+    /// <summary>Appends an encoded change (a <see cref="ChangeRowEncoder"/> tuple) of (sub)transaction
+    /// <paramref name="subXid"/> of streamed transaction <paramref name="topXid"/>.</summary>
+    public void Append(uint topXid, uint subXid, ReadOnlySpan<byte> tuple)
     {
         if (!_files.TryGetValue(topXid, out var file))
             _files[topXid] = file = new SpillFile(Path.Combine(_directory, $"{topXid}.spill"));
-        file.Append(subXid, record);
+        file.Append(subXid, tuple);
     }
 
     /// <summary>Forgets the changes of an aborted subtransaction, or the whole transaction when <paramref name="subXid"/> is <paramref name="topXid"/>.</summary>
@@ -46,8 +48,11 @@ public sealed class StreamSpill : IDisposable
         else if (_files.TryGetValue(topXid, out var file)) file.Aborted.Add(subXid);
     }
 
-    /// <summary>The surviving changes of a transaction, in the order they were streamed.</summary>
-    public IEnumerable<ChangeRecord> Read(uint topXid) =>
+    /// <summary>
+    /// The surviving tuples of a transaction, in the order they were streamed. Each is a view of a
+    /// reused buffer, valid (and writable, to complete it) until the next one is read.
+    /// </summary>
+    public IEnumerable<Memory<byte>> Read(uint topXid) =>
         _files.TryGetValue(topXid, out var file) ? file.Read() : [];
 
     /// <summary>Deletes a transaction's file.</summary>
@@ -59,10 +64,19 @@ public sealed class StreamSpill : IDisposable
     /// <summary>The last after-image of a row among a streamed transaction's surviving changes (a scan: a rare path).</summary>
     public JsonElement? LastImage(uint topXid, string schema, string table, string primaryKey)
     {
-        string? found = null;
-        foreach (var r in Read(topXid))
-            if (r.PrimaryKey == primaryKey && r.Table == table && r.Schema == schema)
-                found = r.Operation == Operation.Delete ? null : r.After;
+        byte[]? found = null;
+        var (s, t, k) = (Encoding.UTF8.GetBytes(schema), Encoding.UTF8.GetBytes(table), Encoding.UTF8.GetBytes(primaryKey));
+        foreach (var tuple in Read(topXid))
+        {
+            var span = tuple.Span;
+            if (ChangeRowEncoder.IsNull(span, ChangeRowEncoder.Field.PrimaryKey)
+                || !ChangeRowEncoder.Read(span, ChangeRowEncoder.Field.PrimaryKey).SequenceEqual(k)
+                || !ChangeRowEncoder.Read(span, ChangeRowEncoder.Field.Table).SequenceEqual(t)
+                || !ChangeRowEncoder.Read(span, ChangeRowEncoder.Field.Schema).SequenceEqual(s)) continue;
+            found = ChangeRowEncoder.Read(span, ChangeRowEncoder.Field.Operation).SequenceEqual("DELETE"u8)
+                ? null
+                : ChangeRowEncoder.Read(span, ChangeRowEncoder.Field.After)[1..].ToArray(); // after the jsonb version byte
+        }
         if (found is null) return null;
         using var doc = JsonDocument.Parse(found);
         return doc.RootElement.Clone();
@@ -97,65 +111,51 @@ public sealed class StreamSpill : IDisposable
         catch (ArgumentException) { return false; }
     }
 
-    /// <summary>One streamed transaction's changes: length-prefixed binary records.</summary>
+    /// <summary>One streamed transaction's changes: records of (subtransaction id, length, tuple).</summary>
     private sealed class SpillFile : IDisposable
     {
         private readonly string _path;
         private readonly FileStream _stream;
-        private readonly BinaryWriter _writer;
 
         public SpillFile(string path)
         {
             _path = path;
             _stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-            _writer = new BinaryWriter(_stream);
         }
 
         public HashSet<uint> Aborted { get; } = new();
 
-        public void Append(uint subXid, ChangeRecord r)
+        public void Append(uint subXid, ReadOnlySpan<byte> tuple)
         {
-            _writer.Write(subXid);
-            _writer.Write(r.Schema);
-            _writer.Write(r.Table);
-            _writer.Write(r.PrimaryKey is not null);
-            if (r.PrimaryKey is not null) _writer.Write(r.PrimaryKey);
-            _writer.Write((byte)r.Operation);
-            _writer.Write(r.Before);
-            _writer.Write(r.After);
-            _writer.Write(r.Context);
-            _writer.Write(r.Position);
-            _writer.Write(r.QueuedAt.Ticks);
+            Span<byte> head = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt32LittleEndian(head, subXid);
+            BinaryPrimitives.WriteInt32LittleEndian(head[4..], tuple.Length);
+            _stream.Write(head);
+            _stream.Write(tuple);
         }
 
-        public IEnumerable<ChangeRecord> Read()
+        public IEnumerable<Memory<byte>> Read()
         {
-            _writer.Flush();
-            using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
-            using var reader = new BinaryReader(stream);
+            _stream.Flush();
             var end = _stream.Length;
+            using var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+            var head = new byte[8];
+            var buffer = new byte[4096];
             while (stream.Position < end)
             {
-                var subXid = reader.ReadUInt32();
-                var record = new ChangeRecord
-                {
-                    Schema = reader.ReadString(),
-                    Table = reader.ReadString(),
-                    PrimaryKey = reader.ReadBoolean() ? reader.ReadString() : null,
-                    Operation = (Operation)reader.ReadByte(),
-                    Before = reader.ReadString(),
-                    After = reader.ReadString(),
-                    Context = reader.ReadString(),
-                    Position = reader.ReadUInt64(),
-                    QueuedAt = new DateTime(reader.ReadInt64(), DateTimeKind.Utc),
-                };
-                if (!Aborted.Contains(subXid)) yield return record;
+                stream.ReadExactly(head);
+                var subXid = BinaryPrimitives.ReadUInt32LittleEndian(head);
+                var length = BinaryPrimitives.ReadInt32LittleEndian(head.AsSpan(4));
+                if (Aborted.Contains(subXid)) { stream.Seek(length, SeekOrigin.Current); continue; }
+                if (buffer.Length < length) buffer = new byte[Math.Max(length, buffer.Length * 2)];
+                stream.ReadExactly(buffer, 0, length);
+                yield return buffer.AsMemory(0, length);
             }
         }
 
         public void Dispose()
         {
-            _writer.Dispose();
+            _stream.Dispose();
             try { File.Delete(_path); } catch (IOException) { /* the directory goes at stop */ }
         }
     }

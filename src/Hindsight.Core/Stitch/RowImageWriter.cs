@@ -39,14 +39,14 @@ public sealed class RowImageWriter
         _scratchWriter = new Utf8JsonWriter(_scratch, WriterOptions);
     }
 
-    /// <summary>Renders a tuple as a JSON object.</summary>
+    /// <summary>Renders a tuple as a JSON object (UTF-8).</summary>
     /// <param name="relation">The table.</param>
     /// <param name="values">The tuple.</param>
     /// <param name="actions">Column rules for the table, or null for none.</param>
     /// <param name="presentOnly">Only these columns carry data (a key tuple); others are left out.</param>
     /// <param name="toastSource">Where an unchanged TOAST value comes from: the old tuple first …</param>
     /// <param name="fallbackImage">… then the last stored image of the row.</param>
-    public string Render(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
+    public byte[] Render(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
         bool[]? presentOnly = null, ColumnValue[]? toastSource = null, JsonElement? fallbackImage = null)
     {
         try
@@ -62,7 +62,7 @@ public sealed class RowImageWriter
         }
     }
 
-    private string RenderCore(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
+    private byte[] RenderCore(RelationInfo relation, ColumnValue[] values, ColumnAction[]? actions,
         bool[]? presentOnly, ColumnValue[]? toastSource, JsonElement? fallbackImage)
     {
         _buffer.ResetWrittenCount();
@@ -99,7 +99,7 @@ public sealed class RowImageWriter
         }
         _writer.WriteEndObject();
         _writer.Flush();
-        return Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        return _buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>

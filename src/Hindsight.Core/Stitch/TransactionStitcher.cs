@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Hindsight.Capture;
@@ -14,7 +15,8 @@ namespace Hindsight.Stitch;
 /// </summary>
 public sealed class TransactionStitcher
 {
-    private const string EmptyJson = "{}";
+    // Shared and never written to: the image or context of a change that has none.
+    private static readonly byte[] EmptyJson = "{}"u8.ToArray();
 
     private readonly PostgresChangeSink _sink;
     private readonly CaptureOptions _options;
@@ -110,7 +112,7 @@ public sealed class TransactionStitcher
                 break;
             case ContextMessageEvent m:
             {
-                var context = ContextPayload.ToContextJson(m.Prefix, m.Payload, m.Length, _options.ContextSizeLimit);
+                var context = Encoding.UTF8.GetBytes(ContextPayload.ToContextJson(m.Prefix, m.Payload, m.Length, _options.ContextSizeLimit));
                 if (m.StreamXid is not null) Streamed(_streamingXid).Context = context;
                 else if (_open is not null) _open.Context = context;
                 break;
@@ -142,7 +144,7 @@ public sealed class TransactionStitcher
         return tx;
     }
 
-    private async ValueTask<ChangeRecord> RenderAsync(RowEvent row, string context, uint? stagedXid, CancellationToken ct)
+    private async ValueTask<ChangeRecord> RenderAsync(RowEvent row, byte[] context, uint? stagedXid, CancellationToken ct)
     {
         var relation = row.Relation;
         var actions = _rules.IsEmpty ? null : _rules.For(relation);
@@ -155,11 +157,11 @@ public sealed class TransactionStitcher
         var needsLast = primaryKey is not null && (NeedsToastFill(row) || row.Operation != Operation.Create && (row.Old is null || row.OldIsKeyOnly));
         if (needsLast) lastImage = await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct);
 
-        string before;
+        byte[] before;
         if (row.Old is not null && !row.OldIsKeyOnly)
             before = _images.Render(relation, row.Old, actions);
         else if (lastImage is { } previous && row.Operation != Operation.Create)
-            before = previous.GetRawText();
+            before = Encoding.UTF8.GetBytes(previous.GetRawText());
         else if (row.Old is not null) // key tuple and no stored image: the key columns are all we know
             before = _images.Render(relation, row.Old, actions, presentOnly: KeyColumns(relation, row.Old));
         else
@@ -202,11 +204,11 @@ public sealed class TransactionStitcher
         public DateTime CommittedAt { get; } = committedAt;
         public bool Skip { get; } = skip;
         public int Ordinal { get; set; }
-        public string Context { get; set; } = EmptyJson;
+        public byte[] Context { get; set; } = EmptyJson;
     }
 
     private sealed class StreamedTransaction
     {
-        public string Context { get; set; } = EmptyJson;
+        public byte[] Context { get; set; } = EmptyJson;
     }
 }

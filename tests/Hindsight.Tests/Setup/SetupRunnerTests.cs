@@ -60,7 +60,7 @@ public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
         var first = await new SetupRunner(Options(cs, slot)).RunAsync();
         Assert.Equal(PublicationAction.Created, first.PublicationAction);
         Assert.True(first.SlotCreated);
-        Assert.Equal([1], first.MigrationsApplied);
+        Assert.Equal(Enumerable.Range(1, Hindsight.Store.StoreMigrations.LatestVersion), first.MigrationsApplied);
 
         var expected = new List<string> { "public.customers", "public.notes", "sales.events", "sales.orders" };
         Assert.Equal(expected, await PublicationTablesAsync(cs));
@@ -87,7 +87,7 @@ public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
         Assert.Empty(second.ReplicaIdentityChanged);
         Assert.Equal(expected, await PublicationTablesAsync(cs));
         Assert.Equal(1L, await ScalarAsync<long>(cs, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1", slot));
-        Assert.Equal(1L, await ScalarAsync<long>(cs, "SELECT count(*) FROM hindsight.schema_migrations"));
+        Assert.Equal((long)Hindsight.Store.StoreMigrations.LatestVersion, await ScalarAsync<long>(cs, "SELECT count(*) FROM hindsight.schema_migrations"));
 
         // Partitioned tables are reported once, under their root.
         var events = second.Tables.Single(t => t.Name == "events");
@@ -287,7 +287,7 @@ public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
         var report = await new SetupRunner(new SetupOptions { SourceConnectionString = cs, StoreConnectionString = storeCs, Slot = slot }).RunAsync();
         Assert.False(report.StoreInSource);
         Assert.Equal(0L, await ScalarAsync<long>(cs, "SELECT count(*) FROM pg_namespace WHERE nspname = 'hindsight'"));
-        Assert.Equal(1L, await ScalarAsync<long>(storeCs, "SELECT count(*) FROM hindsight.schema_migrations"));
+        Assert.Equal((long)Hindsight.Store.StoreMigrations.LatestVersion, await ScalarAsync<long>(storeCs, "SELECT count(*) FROM hindsight.schema_migrations"));
         Assert.Equal(["public.t"], await PublicationTablesAsync(cs));
     }
 
