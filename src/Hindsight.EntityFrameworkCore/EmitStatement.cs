@@ -19,26 +19,22 @@ internal static class EmitStatement
     /// Puts <c>SELECT pg_logical_emit_message(…)</c> before the command's SQL, as the first
     /// statement of the same round trip (and so of the same implicit or explicit transaction).
     /// </summary>
+    /// <remarks>
+    /// EF Core names every parameter it sends (it even names DbParameters passed to ExecuteSqlRaw without
+    /// a name), so Npgsql parses the text, rewrites <c>@name</c> placeholders and splits the statements;
+    /// a named parameter for the context fits that. (Positional <c>$1</c> SQL with unnamed parameters does
+    /// not work through EF Core at all, with or without Hindsight.)
+    /// </remarks>
     public static void Prepend(DbCommand command, string json)
     {
         var parameter = command.CreateParameter();
         parameter.DbType = DbType.String;
         parameter.Value = json;
-        string placeholder;
-        if (command.Parameters.Count > 0 && AllPositional(command.Parameters))
-        {
-            // Npgsql cannot mix positional ($1) and named (@p) parameters: follow the command's style.
-            placeholder = "$" + (command.Parameters.Count + 1);
-        }
-        else
-        {
-            var name = ParameterName;
-            for (var i = 1; command.Parameters.Contains(name); i++) name = ParameterName + i;
-            parameter.ParameterName = name;
-            placeholder = "@" + name;
-        }
+        var name = ParameterName;
+        for (var i = 1; command.Parameters.Contains(name); i++) name = ParameterName + i;
+        parameter.ParameterName = name;
         command.Parameters.Add(parameter);
-        command.CommandText = Marker + HindsightProtocol.EmitSql(placeholder) + ";\n" + command.CommandText;
+        command.CommandText = Marker + HindsightProtocol.EmitSql("@" + name) + ";\n" + command.CommandText;
     }
 
     /// <summary>Runs the emit as its own command on the command's connection and transaction.</summary>
@@ -52,12 +48,5 @@ internal static class EmitStatement
         parameter.Value = json;
         emit.Parameters.Add(parameter);
         return emit;
-    }
-
-    private static bool AllPositional(DbParameterCollection parameters)
-    {
-        foreach (DbParameter p in parameters)
-            if (!string.IsNullOrEmpty(p.ParameterName)) return false;
-        return true;
     }
 }

@@ -22,17 +22,19 @@ internal sealed class HindsightCommandInterceptor : DbCommandInterceptor
 {
     public static readonly HindsightCommandInterceptor Instance = new();
 
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
-    {
-        PrependIfWrite(command, eventData);
-        return result;
-    }
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
+        NonQuery(command, eventData, result);
 
     public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(
-        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        DbCommand command, CommandEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(NonQuery(command, eventData, result));
+
+    private static InterceptionResult<int> NonQuery(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
     {
-        PrependIfWrite(command, eventData);
-        return ValueTask.FromResult(result);
+        if (result.HasResult || !WriteSources.IsWrite(eventData.CommandSource) || HindsightContext.CurrentJsonForSending() is not { } json)
+            return result;
+        EmitStatement.Prepend(command, json);
+        return result;
     }
 
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
@@ -73,11 +75,5 @@ internal sealed class HindsightCommandInterceptor : DbCommandInterceptor
     {
         if (EmitStatement.IsPrepended(command)) await result.NextResultAsync(cancellationToken);
         return result;
-    }
-
-    private static void PrependIfWrite(DbCommand command, CommandEventData eventData)
-    {
-        if (WriteSources.IsWrite(eventData.CommandSource) && HindsightContext.CurrentJsonForSending() is { } json)
-            EmitStatement.Prepend(command, json);
     }
 }
