@@ -1,0 +1,20 @@
+namespace Hindsight.Context;
+
+/// <summary>
+/// The wire protocol (design §3): a transactional logical decoding message with prefix
+/// <c>hindsight</c> whose payload is the context as a JSON object. It applies to every row change
+/// that follows it in the same transaction, until the next such message.
+/// </summary>
+public static class HindsightProtocol
+{
+    /// <summary>The message prefix the capture worker reads.</summary>
+    public const string Prefix = "hindsight";
+
+    /// <summary>
+    /// The statement that emits a context passed as parameter <paramref name="placeholder"/>
+    /// (<c>$1</c>, <c>@ctx</c>, …). The JSON is always a parameter, never spliced into SQL text.
+    /// </summary>
+    /// <remarks><c>transactional = true</c>: the message is decoded with, and only if, its transaction commits.</remarks>
+    public static string EmitSql(string placeholder) =>
+        $"SELECT pg_logical_emit_message(true, '{Prefix}', {placeholder}::text)";
+}
