@@ -6,15 +6,21 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Embedded;
-using Hindsight.Setup;
+using Hindsight.Samples.Shop;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Hindsight.Setup;
 using Npgsql;
 
 namespace Hindsight.Cli;
 
 /// <summary>
-/// <c>hindsight demo</c>: a private PostgreSQL, a small shop schema, setup, capture in the background,
-/// a few changes made with application context, and the resulting audit trail.
+/// <c>hindsight demo</c>: a private PostgreSQL, the sample shop (ASP.NET Core + EF Core with both Hindsight
+/// integrations) hosted in-process, setup, capture in the background, requests by several users, a
+/// background job and a hand-made SQL change, and the resulting audit trail: who did what, from where.
 /// </summary>
 internal static class DemoCommand
 {
@@ -38,63 +44,6 @@ internal static class DemoCommand
         return cmd;
     }
 
-    /// <summary>The demo's application: each step is one transaction, optionally with a context message first.</summary>
-    private static readonly (string? Context, string[] Statements)[] Steps =
-    [
-        ("""{"user":"alice@example.com","request":"POST /signup","requestId":"req-1001"}""",
-        [
-            "INSERT INTO customers (name, email) VALUES ('Alice Martin', 'alice@example.com')",
-            "INSERT INTO customers (name, email) VALUES ('Bob Chen', 'bob@example.com')",
-        ]),
-        ("""{"user":"alice@example.com","request":"POST /orders","requestId":"req-1002"}""",
-        [
-            """INSERT INTO orders (customer_id, status, total, details) VALUES (1, 'new', 42.50, '{"channel": "web", "coupon": null}')""",
-            "INSERT INTO order_items (order_id, line, product, quantity, price) VALUES (1, 1, 'Coffee beans', 2, 12.50), (1, 2, 'Grinder', 1, 17.50)",
-        ]),
-        ("""{"user":"billing-job","request":"job charge-orders","requestId":"job-77"}""",
-        [
-            """UPDATE orders SET status = 'paid', details = details || '{"paid_via": "card"}' WHERE id = 1""",
-            "UPDATE customers SET tier = 'gold' WHERE id = 1",
-        ]),
-        ("""{"user":"alice@example.com","request":"PATCH /orders/1","requestId":"req-1003"}""",
-        [
-            "UPDATE order_items SET quantity = 3 WHERE order_id = 1 AND line = 1",
-            "DELETE FROM order_items WHERE order_id = 1 AND line = 2",
-            "UPDATE orders SET total = 37.50 WHERE id = 1",
-        ]),
-        (null,
-        [
-            "UPDATE customers SET email = 'bob@example.org' WHERE id = 2",
-        ]),
-    ];
-
-    private const int ExpectedChanges = 11;
-
-    private const string Schema =
-        """
-        CREATE TABLE customers (
-            id     int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            name   text NOT NULL,
-            email  text NOT NULL,
-            tier   text NOT NULL DEFAULT 'basic'
-        );
-        CREATE TABLE orders (
-            id          int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            customer_id int NOT NULL REFERENCES customers,
-            status      text NOT NULL,
-            total       numeric(10,2) NOT NULL,
-            details     jsonb NOT NULL DEFAULT '{}'
-        );
-        CREATE TABLE order_items (
-            order_id  int NOT NULL REFERENCES orders,
-            line      int NOT NULL,
-            product   text NOT NULL,
-            quantity  int NOT NULL,
-            price     numeric(10,2) NOT NULL,
-            PRIMARY KEY (order_id, line)
-        );
-        """;
-
     private static async Task<int> RunAsync(ParseResult r, CliEnvironment env, SharedOptions o, TimeSpan timeout, CancellationToken ct)
     {
         var format = r.GetValue(o.Format) ?? "table";
@@ -115,9 +64,17 @@ internal static class DemoCommand
             await create.ExecuteNonQueryAsync(ct);
         }
         var cs = server.ConnectionString(Database);
-        await using var app = NpgsqlDataSource.Create(cs);
-        await using (var cmd = app.CreateCommand(Schema)) await cmd.ExecuteNonQueryAsync(ct);
-        Say("created database shop: customers, orders (jsonb details), order_items (composite key)");
+        await using var database = NpgsqlDataSource.Create(cs);
+
+        // The sample shop (samples/Hindsight.Samples.Shop), hosted here on a free local port.
+        await using var shop = ShopApp.Build(cs, configure: b =>
+        {
+            b.WebHost.UseUrls("http://127.0.0.1:0");
+            b.Logging.ClearProviders();
+            if (verbose) b.Logging.AddConsole();
+        });
+        await ShopApp.CreateSchemaAsync(shop, ct);
+        Say("created the sample shop's tables with EF Core: customers, orders (jsonb details), order_items (composite key)");
 
         var slot = r.GetValue(o.Slot)!;
         var publication = r.GetValue(o.Publication)!;
@@ -135,39 +92,26 @@ internal static class DemoCommand
 
         try
         {
-            foreach (var (context, statements) in Steps)
-            {
-                await using var conn = await app.OpenConnectionAsync(ct);
-                await using var tx = await conn.BeginTransactionAsync(ct);
-                if (context is not null)
-                {
-                    await using var msg = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1)", conn, tx);
-                    msg.Parameters.AddWithValue(context);
-                    await msg.ExecuteNonQueryAsync(ct);
-                }
-                foreach (var sql in statements)
-                {
-                    await using var cmd = new NpgsqlCommand(sql, conn, tx);
-                    await cmd.ExecuteNonQueryAsync(ct);
-                }
-                await tx.CommitAsync(ct);
-            }
-            Say($"the shop made {ExpectedChanges} row changes in {Steps.Length} transactions ({Steps.Count(s => s.Context is not null)} with application context)");
+            await shop.StartAsync(ct);
+            var address = shop.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            Say($"the sample shop (ASP.NET Core + EF Core, UseHindsight) is serving on {address}");
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
+            var steps = await DemoShopScript.RunAsync(http, database, ct);
+            foreach (var step in steps) Say($"  {step.Who,-26} {step.What}");
+            await shop.StopAsync(ct);
 
-            var stored = await WaitForChangesAsync(app, workerTask, timeout, ct);
-            if (stored < ExpectedChanges)
+            try { await WaitUntilStoredAsync(database, slot, workerTask, timeout, ct); }
+            catch (TimeoutException)
             {
                 var why = workerTask.IsFaulted
                     ? "the capture worker failed: " + HindsightCli.Describe(workerTask.Exception!.GetBaseException())
-                    : stored == 0
-                        ? "the capture worker has stored nothing yet; capture may not be implemented in this build"
-                        : "the capture worker is behind";
+                    : "the capture worker is behind";
                 throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                    $"timed out after {timeout.TotalSeconds:0} s waiting for the audit trail: {stored} of {ExpectedChanges} changes are in hindsight.changes ({why}; --timeout waits longer, --verbose shows the worker's log)"));
+                    $"timed out after {timeout.TotalSeconds:0} s waiting for the audit trail ({why}; --timeout waits longer, --verbose shows the worker's log)"));
             }
-            Say($"all {ExpectedChanges} changes are stored in hindsight.changes");
+            Say("every change the shop made is stored in hindsight.changes");
 
-            await PrintTrailAsync(app, env.Output, format, ct);
+            await PrintTrailAsync(database, env.Output, format, ct);
         }
         finally
         {
@@ -175,24 +119,16 @@ internal static class DemoCommand
             try { await workerTask.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None); }
             catch (Exception) { /* stopping: cancellation or a failure already reported */ }
         }
-        Say("stopped the worker and the server");
+        Say("stopped the worker, the shop and the server");
         return HindsightCli.Ok;
     }
 
-    private static async Task<long> WaitForChangesAsync(NpgsqlDataSource app, Task worker, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Waits until the worker has stored everything committed so far (a marker in the WAL), or fails fast if it died.</summary>
+    private static async Task WaitUntilStoredAsync(NpgsqlDataSource database, string slot, Task worker, TimeSpan timeout, CancellationToken ct)
     {
-        var deadline = Stopwatch.StartNew();
-        long stored = 0;
-        while (true)
-        {
-            await using (var cmd = app.CreateCommand("SELECT count(*) FROM hindsight.changes WHERE database = $1"))
-            {
-                cmd.Parameters.AddWithValue(Database);
-                stored = (long)(await cmd.ExecuteScalarAsync(ct))!;
-            }
-            if (stored >= ExpectedChanges || worker.IsFaulted || deadline.Elapsed >= timeout) return stored;
-            await Task.Delay(100, ct);
-        }
+        var wait = CatchUp.WaitAsync(database, database, slot, timeout, ct);
+        if (await Task.WhenAny(wait, worker) == worker && worker.IsFaulted) throw new TimeoutException();
+        await wait;
     }
 
     private sealed record TrailRow(DateTime CommittedAt, string Schema, string Table, string? Key, string Operation,
@@ -238,7 +174,7 @@ internal static class DemoCommand
             while (await reader.ReadAsync(ct)) columnOrder[(reader.GetString(0), reader.GetString(1))] = reader.GetInt16(2);
         }
 
-        string[] header = ["time (UTC)", "table", "key", "operation", "change", "user", "request"];
+        string[] header = ["time (UTC)", "table", "key", "operation", "change", "who", "via"];
         var cells = rows.Select(row =>
         {
             var ctx = JsonNode.Parse(row.Context) as JsonObject;
@@ -249,8 +185,8 @@ internal static class DemoCommand
                 row.Key ?? "-",
                 row.Operation,
                 Summarize(row.Operation, row.Before, row.After, c => columnOrder.GetValueOrDefault((row.Table, c), int.MaxValue)),
-                ctx?["user"]?.ToString() ?? "-",
-                ctx?["request"]?.ToString() ?? "-",
+                ctx?["userId"]?.ToString() ?? "-",
+                ctx?["route"] is { } route ? $"{ctx["method"]} {route}" : ctx?["job"] is { } job ? $"job {job}" : "-",
             };
         }).ToList();
 
