@@ -82,8 +82,8 @@ public sealed class TeardownReport
 }
 
 /// <summary>
-/// <c>hindsight teardown</c>: drops the slot (so the server no longer keeps WAL for it) and the publication;
-/// with <see cref="TeardownOptions.Purge"/> also the stored changes. Idempotent. Refuses while a worker holds
+/// <c>hindsight teardown</c>: drops the slot (so the server no longer keeps WAL for it), the publication and
+/// what <c>setup --bemi-compat</c> installed; with <see cref="TeardownOptions.Purge"/> also the stored changes. Idempotent. Refuses while a worker holds
 /// the slot, unless <see cref="TeardownOptions.Force"/>, which terminates that worker's walsender.
 /// </summary>
 /// <remarks>
