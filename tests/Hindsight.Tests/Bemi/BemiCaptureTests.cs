@@ -31,8 +31,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Bemi_comment_reaches_the_stored_context_intact_and_no_comment_gives_an_empty_context()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders VALUES (1, 'new', NULL), (2, 'new', NULL);");
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders VALUES (1, 'new', NULL), (2, 'new', NULL);");
+        await using var _h = lease;
         h.StartWorker();
         await h.ExecuteAsync("""UPDATE orders SET status = 'paid' WHERE id = 1 /*Bemi {"endpoint":"/orders","userId":42} Bemi*/""");
         await h.ExecuteAsync("UPDATE orders SET status = 'paid' WHERE id = 2");
@@ -45,8 +45,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Comment_like_text_in_literals_and_identifiers_is_not_taken()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema + """CREATE TABLE "odd /*Bemi {""x"":9} Bemi*/" (id int PRIMARY KEY);""");
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema + """CREATE TABLE "odd /*Bemi {""x"":9} Bemi*/" (id int PRIMARY KEY);""");
+        await using var _h = lease;
         h.StartWorker();
         await h.ExecuteAsync("""INSERT INTO orders VALUES (1, 'x', '/*Bemi {"x":1} Bemi*/')""");
         await h.ExecuteAsync("""INSERT INTO orders VALUES (2, 'x', E'\' /*Bemi {"x":2} Bemi*/')""");
@@ -68,8 +68,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Of_several_comments_only_the_last_one_ending_the_statement_counts()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 3) g;");
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 3) g;");
+        await using var _h = lease;
         h.StartWorker();
         await h.ExecuteAsync("""UPDATE orders SET status = 'a' WHERE id = 1 /*Bemi {"n":"first"} Bemi*/ /*Bemi {"n":"last"} Bemi*/;""");
         // A Bemi comment in the middle of a statement is not what an ORM writes: not taken.
@@ -86,8 +86,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task A_multi_row_statement_writes_one_message_before_its_rows_and_all_rows_get_the_context()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 5) g;");
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 5) g;");
+        await using var _h = lease;
         await using var tap = await MessageTap.CreateAsync(h);
         h.StartWorker();
         await h.ExecuteAsync("""UPDATE orders SET status = 'shipped' /*Bemi {"job":"ship-all"} Bemi*/""");
@@ -114,8 +114,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Statements_with_different_comments_in_one_transaction_each_get_their_own_context()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 4) g;");
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema + "INSERT INTO orders SELECT g, 'new' FROM generate_series(1, 4) g;");
+        await using var _h = lease;
         h.StartWorker();
         await using (var conn = await h.Source.OpenConnectionAsync())
         await using (var tx = await conn.BeginTransactionAsync())
@@ -148,8 +148,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Tables_created_after_setup_get_the_trigger_including_partitions()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema);
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema);
+        await using var _h = lease;
         h.StartWorker();
         await h.ExecuteAsync("CREATE TABLE later (id int PRIMARY KEY, v text)");
         await h.ExecuteAsync("CREATE TABLE events (id int, k int, PRIMARY KEY (id, k)) PARTITION BY LIST (k)");
@@ -183,8 +183,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task A_payload_that_is_not_a_json_object_never_loses_the_row_change()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema);
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema);
+        await using var _h = lease;
         h.StartWorker();
         await h.ExecuteAsync("INSERT INTO orders VALUES (1, 'a') /*Bemi not json at all Bemi*/");
         await h.ExecuteAsync("INSERT INTO orders VALUES (2, 'b') /*Bemi [1, 2] Bemi*/");
@@ -204,8 +204,8 @@ public sealed class BemiCaptureTests(PostgresFixture fixture)
     [Fact]
     public async Task Hostile_payloads_quotes_comment_markers_emoji_and_unicode()
     {
-        var (h, _) = await BemiHarness.CreateAsync(fixture, Schema);
-        await using var _h = h;
+        var (h, lease) = await BemiHarness.CreateAsync(fixture, Schema);
+        await using var _h = lease;
         h.StartWorker();
         // Quotes and backslashes mean nothing inside a comment; a balanced /* */ nests, as PostgreSQL reads it.
         const string quotes = """{"q":"it's \"quoted\" \\ back","sql":"x' OR '1'='1","nested":"/* inner */"}""";

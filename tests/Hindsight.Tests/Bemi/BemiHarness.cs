@@ -12,12 +12,35 @@ internal static class BemiHarness
         SourceConnectionString = h.ConnectionString, Slot = h.Slot, Publication = h.Slot, Schemas = ["public"], BemiCompat = true,
     };
 
-    /// <summary>Creates the harness (plain setup), then runs setup again with --bemi-compat: setup is idempotent.</summary>
-    public static async Task<(CaptureHarness Harness, SetupReport Report)> CreateAsync(PostgresFixture fixture, string schemaSql)
+    /// <summary>
+    /// Creates the harness (plain setup), then runs setup again with --bemi-compat: setup is idempotent.
+    /// Dispose the returned lease, not the harness: it also drops the slot (the shared server has few).
+    /// </summary>
+    public static async Task<(CaptureHarness Harness, SlotLease Lease)> CreateAsync(PostgresFixture fixture, string schemaSql)
     {
         var h = await CaptureHarness.CreateAsync(fixture, schemaSql);
-        var report = await new SetupRunner(Options(h)).RunAsync();
-        return (h, report);
+        await new SetupRunner(Options(h)).RunAsync();
+        return (h, new SlotLease(h));
+    }
+}
+
+/// <summary>Disposes a harness and drops its slot.</summary>
+internal sealed class SlotLease(CaptureHarness h) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        try { await h.StopWorkerAsync(); } catch (Exception) { /* the test already reported it */ }
+        // The walsender of a stopped worker may hold the slot for a moment.
+        for (var i = 0; i < 50; i++)
+        {
+            try
+            {
+                await h.ExecuteAsync("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", h.Slot);
+                break;
+            }
+            catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.ObjectInUse) { await Task.Delay(100); }
+        }
+        await h.DisposeAsync();
     }
 }
 
