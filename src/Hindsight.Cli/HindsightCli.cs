@@ -114,10 +114,14 @@ internal static class HindsightCli
         {
             Description = "Also index before/after images (GIN) for fast JSON containment filters on them; costs store write throughput",
         };
+        var bemiCompat = new Option<bool>("--bemi-compat")
+        {
+            Description = "Also lift /*Bemi {json} Bemi*/ comments of Bemi's ORM packages into context: installs a statement trigger on the tracked tables (and, as a superuser, an event trigger for tables tracked later)",
+        };
 
         var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
         {
-            tables, schemas, exclude, identity, indexImages,
+            tables, schemas, exclude, identity, indexImages, bemiCompat,
         };
         cmd.SetAction((r, ct) => Guard(r, env, o, async (conn, token) =>
         {
@@ -133,6 +137,7 @@ internal static class HindsightCli
                 ExcludeTables = r.GetValue(exclude) ?? [],
                 ReplicaIdentity = r.GetValue(identity) == "default" ? ReplicaIdentityMode.Default : ReplicaIdentityMode.Full,
                 IndexImages = r.GetValue(indexImages),
+                BemiCompat = r.GetValue(bemiCompat),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, Json) + "\n" : report.ToText());
@@ -287,7 +292,7 @@ internal static class HindsightCli
     {
         var purge = new Option<bool>("--purge") { Description = "Also drop the stored changes (schema hindsight of the store)" };
         var force = new Option<bool>("--force") { Description = "Terminate a running worker that holds the slot instead of refusing" };
-        var cmd = new Command("teardown", "Drop the replication slot and the publication; stored changes are kept unless --purge. Idempotent.")
+        var cmd = new Command("teardown", "Drop the replication slot, the publication and the Bemi-compat triggers; stored changes are kept unless --purge. Idempotent.")
         {
             purge, force,
         };

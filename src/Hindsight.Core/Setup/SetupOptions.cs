@@ -46,6 +46,13 @@ public sealed class SetupOptions
     /// <summary>Also create GIN indexes on <c>before</c> and <c>after</c> for containment filters (costs write throughput).</summary>
     public bool IndexImages { get; init; }
 
+    /// <summary>
+    /// Also install Bemi compatibility in the source database: a statement trigger on every tracked table that lifts a
+    /// <c>/*Bemi {json} Bemi*/</c> comment ending the query into a <c>_bemi</c> context message, and (as a superuser)
+    /// an event trigger that installs it on tables tracked later. See docs/bemi.md.
+    /// </summary>
+    public bool BemiCompat { get; init; }
+
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -66,6 +66,8 @@ public sealed class SetupReport
     public required bool SlotCreated { get; init; }
     /// <summary>The slot's consistent point when created, else its confirmed position (<c>0/16B3748</c>).</summary>
     public string? SlotPosition { get; init; }
+    /// <summary>What <c>--bemi-compat</c> installed; null when it was not asked for.</summary>
+    public BemiCompatReport? BemiCompat { get; init; }
     /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -90,6 +92,7 @@ public sealed class SetupReport
         if (ReplicaIdentityChanged.Count > 0)
             identity += string.Create(inv, $"; set to FULL now on {ReplicaIdentityChanged.Count}: {string.Join(", ", ReplicaIdentityChanged)}");
         sb.AppendLine("  replica identity: " + identity);
+        if (BemiCompat is { } bemi) sb.AppendLine("  bemi compat  " + BemiText(bemi));
         sb.AppendLine(inv, $"tracked tables ({Tables.Count}):");
         if (Tables.Count == 0) sb.AppendLine("  (none yet)");
         var width = Tables.Count == 0 ? 0 : Tables.Max(t => t.QualifiedName.Length);
@@ -112,5 +115,27 @@ public sealed class SetupReport
             }
         }
         return sb.ToString();
+    }
+
+    private static string BemiText(BemiCompatReport b)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var functions = b.Functions switch
+        {
+            BemiObjectAction.Created => "functions created",
+            BemiObjectAction.Updated => "functions updated",
+            _ => "functions in place",
+        };
+        var eventTrigger = b.EventTrigger switch
+        {
+            BemiObjectAction.Created => "event trigger for new tables created",
+            BemiObjectAction.Updated => "event trigger for new tables replaced",
+            BemiObjectAction.Unchanged => "event trigger for new tables in place",
+            _ => "no event trigger (not a superuser)",
+        };
+        var triggers = b.TriggersInstalled.Count == 0
+            ? string.Create(inv, $"statement trigger already on all {b.TriggersInPlace.Count} tables and partitions")
+            : string.Create(inv, $"statement trigger installed now on {b.TriggersInstalled.Count}: {string.Join(", ", b.TriggersInstalled)} ({b.TriggersInPlace.Count} in all)");
+        return $"{functions}; {eventTrigger}; {triggers}";
     }
 }

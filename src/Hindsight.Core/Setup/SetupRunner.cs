@@ -81,6 +81,9 @@ public sealed class SetupRunner(SetupOptions options)
                 $"role {server.User} is not a superuser, and publishing whole schemas (FOR TABLES IN SCHEMA) needs one: " +
                 "list the tables with --tables (owning them is enough), or run setup as a superuser. Nothing was changed.");
 
+        if (options.BemiCompat)
+            await BemiCompat.CheckAsync(conn, selection.Tracked.Select(t => t.Oid), server, ct);
+
         // 2. The store.
         var storeInSource = storeCs is null;
         IReadOnlyList<int> applied;
@@ -127,6 +130,10 @@ public sealed class SetupRunner(SetupOptions options)
                 throw new SetupException($"permission denied: {e.MessageText}. The publication and replica identities were left unchanged.{hint}", e);
             }
         }
+
+        // 3b. Bemi compatibility, once the publication says which tables are tracked.
+        BemiCompatReport? bemi = null;
+        if (options.BemiCompat) bemi = await InstallBemiCompatAsync(conn, server, selection, notes, ct);
 
         // 4. The slot, after the publication exists.
         var slotCreated = false;
@@ -176,8 +183,30 @@ public sealed class SetupRunner(SetupOptions options)
             Slot = options.Slot,
             SlotCreated = slotCreated,
             SlotPosition = slotPosition,
+            BemiCompat = bemi,
             Notes = notes,
         };
+    }
+
+    private async Task<BemiCompatReport> InstallBemiCompatAsync(NpgsqlConnection conn, ServerFacts server, Selection selection,
+        List<string> notes, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var lockCmd = new NpgsqlCommand(
+            string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
+            await lockCmd.ExecuteNonQueryAsync(ct);
+        try
+        {
+            var report = await BemiCompat.InstallAsync(conn, tx, selection.Tracked.Select(t => t.Oid), server, notes, ct);
+            await tx.CommitAsync(ct);
+            return report;
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new SetupException(
+                $"--bemi-compat: {e.MessageText}. The publication is in place; the Bemi triggers were left as they were. Run setup again" +
+                (e.SqlState == PostgresErrorCodes.LockNotAvailable ? " when the tables are not locked by another session." : " as a role that may create them."), e);
+        }
     }
 
     // ---- selection ----------------------------------------------------------------------

@@ -52,6 +52,10 @@ public sealed class TeardownReport
     public required bool StoreSchemaDropped { get; init; }
     /// <summary>Stored changes deleted when only this source's rows were removed from a shared store (else 0).</summary>
     public required long ChangesDeleted { get; init; }
+    /// <summary>Whether Bemi compatibility (<c>setup --bemi-compat</c>) was found and removed.</summary>
+    public bool BemiCompatRemoved { get; init; }
+    /// <summary>Tables and partitions whose Bemi context trigger was dropped.</summary>
+    public IReadOnlyList<string> BemiTriggersRemoved { get; init; } = [];
     /// <summary>Remarks for the user.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -64,6 +68,8 @@ public sealed class TeardownReport
         var terminated = TerminatedPids.Count == 0 ? "" : "; terminated walsender pid " + string.Join(", ", TerminatedPids);
         sb.AppendLine(inv, $"  slot         {Slot}: {(SlotDropped ? "dropped" : "not found (nothing to drop)")}{terminated}");
         sb.AppendLine(inv, $"  publication  {PgNames.DisplayPart(Publication)}: {(PublicationDropped ? "dropped" : "not found (nothing to drop)")}");
+        if (BemiCompatRemoved)
+            sb.AppendLine(inv, $"  bemi compat  removed: event trigger, functions and the trigger on {BemiTriggersRemoved.Count} table{(BemiTriggersRemoved.Count == 1 ? "" : "s")}");
         if (PurgeRequested)
             sb.AppendLine("  store        " + (StoreSchemaDropped ? "schema hindsight dropped with every stored change"
                 : ChangesDeleted > 0 ? string.Create(inv, $"deleted this database's {ChangesDeleted} stored changes (the store is shared)")
@@ -76,8 +82,8 @@ public sealed class TeardownReport
 }
 
 /// <summary>
-/// <c>hindsight teardown</c>: drops the slot (so the server no longer keeps WAL for it) and the publication;
-/// with <see cref="TeardownOptions.Purge"/> also the stored changes. Idempotent. Refuses while a worker holds
+/// <c>hindsight teardown</c>: drops the slot (so the server no longer keeps WAL for it), the publication and
+/// what <c>setup --bemi-compat</c> installed; with <see cref="TeardownOptions.Purge"/> also the stored changes. Idempotent. Refuses while a worker holds
 /// the slot, unless <see cref="TeardownOptions.Force"/>, which terminates that worker's walsender.
 /// </summary>
 /// <remarks>
@@ -133,6 +139,20 @@ public sealed class TeardownRunner(TeardownOptions options)
             await drop.ExecuteNonQueryAsync(ct);
         }
 
+        // Bemi compatibility: without the publication its messages only cost WAL.
+        IReadOnlyList<string> bemiTables;
+        bool bemiRemoved;
+        try
+        {
+            (bemiTables, bemiRemoved) = await BemiCompat.RemoveAsync(conn, ct);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new SetupException(
+                $"the slot and publication are dropped, but the Bemi compatibility triggers could not be removed: {e.MessageText}. " +
+                "Run teardown again as a superuser (the event trigger needs one).", e);
+        }
+
         var schemaDropped = false;
         long deleted = 0;
         if (options.Purge)
@@ -157,6 +177,8 @@ public sealed class TeardownRunner(TeardownOptions options)
             PurgeRequested = options.Purge,
             StoreSchemaDropped = schemaDropped,
             ChangesDeleted = deleted,
+            BemiCompatRemoved = bemiRemoved,
+            BemiTriggersRemoved = bemiTables,
             Notes = notes,
         };
     }

@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>What <c>setup --bemi-compat</c> did to one kind of object.</summary>
+public enum BemiObjectAction
+{
+    /// <summary>It did not exist and was created.</summary>
+    Created,
+    /// <summary>It existed in another version or form and was replaced.</summary>
+    Updated,
+    /// <summary>It was already in place as wanted.</summary>
+    Unchanged,
+    /// <summary>It was not created: the role is not a superuser (event triggers need one).</summary>
+    SkippedNotSuperuser,
+}
+
+/// <summary>The Bemi-compatibility part of <see cref="SetupReport"/>.</summary>
+public sealed class BemiCompatReport
+{
+    /// <summary>The functions in schema <c>hindsight</c> of the source database.</summary>
+    public required BemiObjectAction Functions { get; init; }
+    /// <summary>The event trigger that gives tables created later the trigger.</summary>
+    public required BemiObjectAction EventTrigger { get; init; }
+    /// <summary>Tables and partitions that got the statement trigger in this run.</summary>
+    public required IReadOnlyList<string> TriggersInstalled { get; init; }
+    /// <summary>Every table and partition that has the statement trigger after this run.</summary>
+    public required IReadOnlyList<string> TriggersInPlace { get; init; }
+}
+
+/// <summary>
+/// The database side of Bemi compatibility: a statement trigger on every tracked table and partition that lifts a
+/// <c>/*Bemi {json} Bemi*/</c> comment ending the current query into a <c>_bemi</c> logical message, and an event
+/// trigger that installs it on tables that become tracked later. The SQL is in <c>BemiCompat.sql</c>; the rule it
+/// applies is documented in docs/bemi.md.
+/// </summary>
+internal static class BemiCompat
+{
+    /// <summary>Name of the statement trigger on each table.</summary>
+    public const string TriggerName = "hindsight_bemi_context";
+    /// <summary>Name of the event trigger.</summary>
+    public const string EventTriggerName = "hindsight_bemi_new_tables";
+
+    private const string EventTriggerSql =
+        $"CREATE EVENT TRIGGER {EventTriggerName} ON ddl_command_end " +
+        "WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE') EXECUTE FUNCTION hindsight.bemi_on_ddl()";
+
+    private static readonly string[] EventTags = ["ALTER TABLE", "CREATE TABLE", "CREATE TABLE AS", "SELECT INTO"];
+
+    /// <summary>The SQL that creates the functions.</summary>
+    public static readonly string FunctionsSql = LoadSql();
+
+    /// <summary>Version of <see cref="FunctionsSql"/>, kept as the comment of the trigger function so a re-run can tell if it changed.</summary>
+    public static readonly string Version = "hindsight bemi-compat " +
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(FunctionsSql)))[..16];
+
+    private static string LoadSql()
+    {
+        using var stream = typeof(BemiCompat).Assembly.GetManifestResourceStream("Hindsight.Setup.BemiCompat.sql")
+            ?? throw new InvalidOperationException("embedded resource BemiCompat.sql is missing");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Checks, before setup changes anything, that the role may install the triggers.</summary>
+    public static async Task CheckAsync(NpgsqlConnection conn, IEnumerable<uint> trackedRoots, ServerFacts server, CancellationToken ct)
+    {
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT CASE WHEN to_regnamespace($1) IS NULL THEN has_database_privilege(current_database(), 'CREATE')
+                        ELSE has_schema_privilege($1, 'CREATE') END
+            """, conn))
+        {
+            cmd.Parameters.AddWithValue(StoreMigrations.Schema);
+            if (!(bool)(await cmd.ExecuteScalarAsync(ct))!)
+                throw new SetupException(
+                    $"--bemi-compat: role {server.User} may not create functions in schema {StoreMigrations.Schema} of the source database (it needs CREATE on it, or on the database to create the schema). Nothing was changed.");
+        }
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY 1)
+            FROM (SELECT t.relid FROM unnest($1::oid[]) r(oid), pg_partition_tree(r.oid::regclass) t
+                  UNION SELECT unnest($1::oid[])) m
+            JOIN pg_class c ON c.oid = m.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT has_table_privilege(c.oid, 'TRIGGER')
+            """, conn))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = trackedRoots.ToArray(), DataTypeName = "oid[]" });
+            if (await cmd.ExecuteScalarAsync(ct) is string denied)
+                throw new SetupException(
+                    $"--bemi-compat: role {server.User} may not create triggers on {denied} (it needs to own them, or the TRIGGER privilege). Nothing was changed.");
+        }
+    }
+
+    /// <summary>Installs or updates the functions, the event trigger (superuser only) and the statement triggers.</summary>
+    public static async Task<BemiCompatReport> InstallAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IEnumerable<uint> trackedRoots,
+        ServerFacts server, List<string> notes, CancellationToken ct)
+    {
+        var functions = await FunctionsActionAsync(conn, tx, ct);
+        if (functions != BemiObjectAction.Unchanged)
+        {
+            await ExecAsync(conn, tx, $"CREATE SCHEMA IF NOT EXISTS {PgNames.Quote(StoreMigrations.Schema)}", ct);
+            await ExecAsync(conn, tx, FunctionsSql, ct);
+            await ExecAsync(conn, tx, $"COMMENT ON FUNCTION hindsight.bemi_context_trigger() IS '{Version}'", ct);
+        }
+
+        BemiObjectAction eventTrigger;
+        if (!server.IsSuperuser)
+        {
+            eventTrigger = BemiObjectAction.SkippedNotSuperuser;
+            notes.Add($"--bemi-compat: role {server.User} is not a superuser, so no event trigger was created (PostgreSQL allows them only to superusers). " +
+                      "Tables tracked later get the Bemi context trigger only when setup --bemi-compat runs again; " +
+                      "with --tables that is needed anyway, because tables created later are not tracked.");
+        }
+        else eventTrigger = await EnsureEventTriggerAsync(conn, tx, ct);
+
+        var installed = new List<string>();
+        foreach (var root in trackedRoots)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT hindsight.bemi_attach($1)", conn, tx);
+            cmd.Parameters.Add(new NpgsqlParameter { Value = root, DataTypeName = "oid" });
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) installed.Add(r.GetString(0));
+        }
+
+        return new BemiCompatReport
+        {
+            Functions = functions,
+            EventTrigger = eventTrigger,
+            TriggersInstalled = installed,
+            TriggersInPlace = await TriggeredTablesAsync(conn, tx, ct),
+        };
+    }
+
+    private static async Task<BemiObjectAction> FunctionsActionAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "SELECT obj_description(p, 'pg_proc') FROM to_regprocedure('hindsight.bemi_context_trigger()') p WHERE p IS NOT NULL", conn, tx);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (!await r.ReadAsync(ct)) return BemiObjectAction.Created;
+        return !r.IsDBNull(0) && r.GetString(0) == Version ? BemiObjectAction.Unchanged : BemiObjectAction.Updated;
+    }
+
+    private static async Task<BemiObjectAction> EnsureEventTriggerAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT evtevent = 'ddl_command_end' AND evtenabled <> 'D' AND evtfoid = 'hindsight.bemi_on_ddl()'::regprocedure
+                   AND evttags::text[] @> $2 AND evttags::text[] <@ $2
+            FROM pg_event_trigger WHERE evtname = $1
+            """, conn, tx))
+        {
+            cmd.Parameters.AddWithValue(EventTriggerName);
+            cmd.Parameters.AddWithValue(EventTags);
+            var current = await cmd.ExecuteScalarAsync(ct);
+            if (current is true) return BemiObjectAction.Unchanged;
+            if (current is false)
+            {
+                await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {EventTriggerName}", ct);
+                await ExecAsync(conn, tx, EventTriggerSql, ct);
+                return BemiObjectAction.Updated;
+            }
+        }
+        await ExecAsync(conn, tx, EventTriggerSql, ct);
+        return BemiObjectAction.Created;
+    }
+
+    /// <summary>Tables and partitions that have the statement trigger, as <c>schema.name</c>.</summary>
+    public static async Task<IReadOnlyList<string>> TriggeredTablesAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT format('%I.%I', n.nspname, c.relname) FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE t.tgname = $1 ORDER BY 1
+            """, conn, tx);
+        cmd.Parameters.AddWithValue(TriggerName);
+        var list = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) list.Add(r.GetString(0));
+        return list;
+    }
+
+    /// <summary>
+    /// Removes everything <see cref="InstallAsync"/> made; returns the tables whose trigger was dropped and whether
+    /// anything was there. Drops schema <c>hindsight</c> of the source too when nothing else is left in it.
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Tables, bool Found)> RemoveAsync(NpgsqlConnection conn, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var tables = await TriggeredTablesAsync(conn, tx, ct);
+        bool found;
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT to_regprocedure('hindsight.bemi_context_trigger()') IS NOT NULL OR EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = $1)", conn, tx))
+        {
+            cmd.Parameters.AddWithValue(EventTriggerName);
+            found = (bool)(await cmd.ExecuteScalarAsync(ct))! || tables.Count > 0;
+        }
+        if (!found) return ([], false);
+
+        await ExecAsync(conn, tx, $"DROP EVENT TRIGGER IF EXISTS {EventTriggerName}", ct);
+        foreach (var t in tables)
+            await ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"DROP TRIGGER IF EXISTS {TriggerName} ON {t}"), ct);
+        await ExecAsync(conn, tx,
+            "DROP FUNCTION IF EXISTS hindsight.bemi_on_ddl(), hindsight.bemi_attach(oid), hindsight.bemi_context_trigger(), hindsight.bemi_context_of(text)", ct);
+        // With the store in another database, the source's schema hindsight held only these functions.
+        await ExecAsync(conn, tx,
+            """
+            DO $$ BEGIN
+              IF to_regnamespace('hindsight') IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass AND refobjid = 'hindsight'::regnamespace) THEN
+                DROP SCHEMA hindsight;
+              END IF;
+            END $$
+            """, ct);
+        await tx.CommitAsync(ct);
+        return (tables, true);
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
