@@ -52,6 +52,7 @@ public sealed class AspNetCoreContextTests(PostgresFixture fixture)
         builder.Services.AddAuthentication("test").AddScheme<AuthenticationSchemeOptions, HeaderAuthentication>("test", null);
         builder.Services.AddAuthorization();
         builder.Services.AddDbContextPool<ShopDb>(o => o.UseNpgsql(h.ConnectionString).UseHindsight(), poolSize: 8);
+        builder.Services.AddControllers().AddApplicationPart(typeof(ItemsController).Assembly);
         builder.Services.AddHindsight(o => o.Enrich = (http, values) => values["tenant"] = http.Request.Headers["X-Tenant"].ToString());
         await using var app = builder.Build();
         app.UseHindsight();
@@ -63,6 +64,7 @@ public sealed class AspNetCoreContextTests(PostgresFixture fixture)
             await db.Items.Where(i => i.Name == name).ExecuteUpdateAsync(s => s.SetProperty(i => i.Qty, 1));
             return Results.Ok();
         });
+        app.MapControllers();
         await app.StartAsync();
         var client = app.GetTestClient();
 
@@ -94,6 +96,13 @@ public sealed class AspNetCoreContextTests(PostgresFixture fixture)
         Assert.Equal(100, await h.ScalarAsync<long>("""SELECT count(DISTINCT context->>'requestId') FROM hindsight.changes WHERE "table" = 'items'"""));
         Assert.Equal(100, await h.ScalarAsync<long>("""SELECT count(DISTINCT context->>'userId') FROM hindsight.changes WHERE "table" = 'items'"""));
         Assert.Equal(100, await h.ScalarAsync<long>("""SELECT count(DISTINCT context->>'traceId') FROM hindsight.changes WHERE "table" = 'items'"""));
+
+        // A controller action (attribute route) and an anonymous request: route template, no user keys.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await client.PutAsync("/api/items/c1", null)).StatusCode);
+        await h.CatchUpAsync();
+        var stored = await h.RowsAsync(
+            """SELECT context->>'route', context->>'method', context ? 'userId', context->>'path' FROM hindsight.changes WHERE after->>'name' = 'c1'""");
+        Assert.Equal(["api/items/{name}", "PUT", "False", "/api/items/c1"], Assert.Single(stored));
         await app.StopAsync();
     }
 }

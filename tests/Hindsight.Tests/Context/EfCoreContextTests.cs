@@ -64,7 +64,7 @@ public sealed class EfCoreContextTests(PostgresFixture fixture)
             await db.SaveChangesAsync();
             for (var i = 0; i < 5; i++) db.Items.Add(new Item { Name = "batch" + i });
             db.Items.Single(i => i.Name == "single").Qty = 1;
-            await db.SaveChangesAsync();
+            db.SaveChanges(); // the synchronous path too
 
             // A modification that hits no row must still be reported: the emit is not a statement of EF's batch.
             await h.ExecuteAsync("DELETE FROM items WHERE name = 'batch0'");

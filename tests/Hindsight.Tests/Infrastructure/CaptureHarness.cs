@@ -126,6 +126,10 @@ public sealed class CaptureHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         try { await StopWorkerAsync(); } catch (Exception) { /* the test already reported it */ }
+        // Slots are cluster-wide and the shared server allows 20: give this one back (best effort;
+        // a slot still held by a worker process is left to the end of the run).
+        try { await ExecuteAsync("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", Slot); }
+        catch (PostgresException) { /* raced with a worker releasing it */ }
         await Source.DisposeAsync();
     }
 }

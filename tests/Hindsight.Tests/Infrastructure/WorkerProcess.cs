@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text;
 
 namespace Hindsight.Tests.Infrastructure;
@@ -24,13 +25,21 @@ public sealed class WorkerProcess : IDisposable
     /// <summary>Starts <c>hindsight run</c> with the given arguments after <c>run</c>.</summary>
     public static WorkerProcess Start(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "hindsight.dll");
+        var dll = CliDll();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
         psi.ArgumentList.Add("run");
         foreach (var a in args) psi.ArgumentList.Add(a);
         return new WorkerProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start hindsight"));
     }
+
+    // The CLI's own build output (recorded by the test project at build time): the copy in this test's output
+    // folder lacks the Microsoft.Extensions.* assemblies the ASP.NET Core framework reference removed.
+    private static string CliDll() =>
+        typeof(WorkerProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "HindsightCliDll")?.Value is { Length: > 0 } path && File.Exists(path)
+            ? path
+            : Path.Combine(AppContext.BaseDirectory, "hindsight.dll");
 
     /// <summary>Process id.</summary>
     public int Id => _process.Id;
