@@ -24,6 +24,10 @@ public sealed class PostgresFixture : IAsyncLifetime
         {
             // Small enough that the large-transaction tests exercise streaming of in-progress transactions.
             ["logical_decoding_work_mem"] = "1MB",
+            // Every capture test owns a slot (slots are cluster-wide); harnesses drop theirs, but a failed
+            // test may not, and one run must not fail later tests for want of slots.
+            ["max_replication_slots"] = "200",
+            ["max_wal_senders"] = "60",
         });
 
     /// <inheritdoc />
