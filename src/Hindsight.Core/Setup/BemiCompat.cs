@@ -206,7 +206,7 @@ internal static class BemiCompat
         foreach (var t in tables)
             await ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"DROP TRIGGER IF EXISTS {TriggerName} ON {t}"), ct);
         await ExecAsync(conn, tx,
-            "DROP FUNCTION IF EXISTS hindsight.bemi_on_ddl(), hindsight.bemi_attach(oid), hindsight.bemi_context_trigger(), hindsight.bemi_context_of(text)", ct);
+            "DROP FUNCTION IF EXISTS hindsight.bemi_on_ddl(), hindsight.bemi_attach(oid), hindsight.bemi_context_trigger(), hindsight.bemi_context_of(text), hindsight.bemi_skip_quoted(bytea, int, int, boolean)", ct);
         // With the store in another database, the source's schema hindsight held only these functions.
         await ExecAsync(conn, tx,
             """

@@ -3,6 +3,29 @@
 -- reads like a hindsight context message. See docs/bemi.md for the rule and its limits.
 -- Every function is CREATE OR REPLACE: setup runs this whole file again when it changes.
 
+-- Where quoted text that starts at byte i (just after its opening quote) ends: the offset after the
+-- closing quote, or -1 when the query ends first. A doubled quote stands for one; with escapes on,
+-- a backslash takes the next byte (E'' strings, and '' strings when standard_conforming_strings is off).
+CREATE OR REPLACE FUNCTION hindsight.bemi_skip_quoted(b bytea, i int, quote int, escapes boolean) RETURNS int
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+    n int := length(b);
+    d int;
+BEGIN
+    LOOP
+        IF i >= n THEN RETURN -1; END IF;
+        d := get_byte(b, i);
+        IF d = 92 AND escapes THEN
+            i := i + 2;
+        ELSIF d = quote THEN
+            IF i + 1 < n AND get_byte(b, i + 1) = quote THEN i := i + 2; ELSE RETURN i + 1; END IF;
+        ELSE
+            i := i + 1;
+        END IF;
+    END LOOP;
+END
+$fn$;
+
 -- The payload of the Bemi comment that ends the query string, or NULL.
 -- Rule: the query string must hold exactly one statement, and the context is the last top-level block
 -- comment of the form /*Bemi <payload> Bemi*/ after which only whitespace, semicolons and other
@@ -21,7 +44,6 @@ DECLARE
     d int;
     depth int;
     backslash_quotes boolean := current_setting('standard_conforming_strings') = 'off';
-    escapes boolean;
     statements int := 0;
     segment_has_sql boolean := false;
     cand_from int := -1;   -- byte offset of the payload of the candidate comment
@@ -66,30 +88,12 @@ BEGIN
             END IF;
             i := j;
         ELSIF c = 39 THEN                                        -- 'string' ('' doubles a quote)
-            escapes := backslash_quotes;
-            i := i + 1;
-            LOOP
-                IF i >= n THEN RETURN NULL; END IF;
-                d := get_byte(b, i);
-                IF d = 92 AND escapes THEN
-                    i := i + 2;
-                ELSIF d = 39 THEN
-                    IF i + 1 < n AND get_byte(b, i + 1) = 39 THEN i := i + 2; ELSE i := i + 1; EXIT; END IF;
-                ELSE
-                    i := i + 1;
-                END IF;
-            END LOOP;
+            i := hindsight.bemi_skip_quoted(b, i + 1, 39, backslash_quotes);
+            IF i < 0 THEN RETURN NULL; END IF;
             segment_has_sql := true; cand_from := -1;
         ELSIF c = 34 THEN                                        -- "quoted identifier"
-            i := i + 1;
-            LOOP
-                IF i >= n THEN RETURN NULL; END IF;
-                IF get_byte(b, i) = 34 THEN
-                    IF i + 1 < n AND get_byte(b, i + 1) = 34 THEN i := i + 2; ELSE i := i + 1; EXIT; END IF;
-                ELSE
-                    i := i + 1;
-                END IF;
-            END LOOP;
+            i := hindsight.bemi_skip_quoted(b, i + 1, 34, false);
+            IF i < 0 THEN RETURN NULL; END IF;
             segment_has_sql := true; cand_from := -1;
         ELSIF c = 36 THEN                                        -- $tag$ dollar quote, or $1
             j := i + 1;
@@ -119,18 +123,8 @@ BEGIN
             END LOOP;
             -- E'...' takes backslash escapes, so \' does not end it.
             IF j = i + 1 AND c IN (69, 101) AND j < n AND get_byte(b, j) = 39 THEN
-                i := j + 1;
-                LOOP
-                    IF i >= n THEN RETURN NULL; END IF;
-                    d := get_byte(b, i);
-                    IF d = 92 THEN
-                        i := i + 2;
-                    ELSIF d = 39 THEN
-                        IF i + 1 < n AND get_byte(b, i + 1) = 39 THEN i := i + 2; ELSE i := i + 1; EXIT; END IF;
-                    ELSE
-                        i := i + 1;
-                    END IF;
-                END LOOP;
+                i := hindsight.bemi_skip_quoted(b, j + 1, 39, true);
+                IF i < 0 THEN RETURN NULL; END IF;
             ELSE
                 i := j;
             END IF;

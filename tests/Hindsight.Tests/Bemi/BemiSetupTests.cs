@@ -50,6 +50,7 @@ public sealed class BemiSetupTests(PostgresFixture fixture) : IAsyncLifetime
             "event trigger hindsight_bemi_new_tables",
             "function hindsight.bemi_attach(oid)", "function hindsight.bemi_context_of(text)",
             "function hindsight.bemi_context_trigger()", "function hindsight.bemi_on_ddl()",
+            "function hindsight.bemi_skip_quoted(bytea,integer,integer,boolean)",
             "trigger p", "trigger p1", "trigger t",
         ], await InstalledAsync(cs));
 
