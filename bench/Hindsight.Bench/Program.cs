@@ -31,6 +31,8 @@ internal static class Program
                        only, decode + render, the worker; what-ifs: store in another database, GIN pending lists 256MB,
                        no GIN indexes, only PK + unique key
           micro        BenchmarkDotNet micro-benchmarks of the rendering hot path (RowImageWriter, PgValueRenderer)
+          efcore       BenchmarkDotNet: EF Core SaveChanges of 1 and 100 rows, plain vs UseHindsight() with and without a
+                       context scope (issue 3); starts its own private PostgreSQL server (~4 min)
           all          throughput and memory
 
         options:
@@ -68,6 +70,7 @@ internal static class Program
         }
 
         if (figure == "micro") return Micro.Run(options.Rest);
+        if (figure == "efcore") return EfCoreFigure.Run(options.Rest);
         if (options.Rest.Length > 0)
         {
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");

@@ -4,7 +4,7 @@ using Hindsight.Context;
 
 namespace Hindsight.EntityFrameworkCore;
 
-/// <summary>Adds the context-emitting statement to, or next to, a command EF Core is about to run.</summary>
+/// <summary>Prepends the context-emitting statement to an ExecuteUpdate/ExecuteDelete/ExecuteSql command EF Core is about to run.</summary>
 internal static class EmitStatement
 {
     private const string ParameterName = "hindsight_context";
@@ -35,18 +35,5 @@ internal static class EmitStatement
         parameter.ParameterName = name;
         command.Parameters.Add(parameter);
         command.CommandText = Marker + HindsightProtocol.EmitSql("@" + name) + ";\n" + command.CommandText;
-    }
-
-    /// <summary>Runs the emit as its own command on the command's connection and transaction.</summary>
-    public static DbCommand Separate(DbCommand command, string json)
-    {
-        var emit = command.Connection!.CreateCommand();
-        emit.Transaction = command.Transaction;
-        emit.CommandText = HindsightProtocol.EmitSql("$1");
-        var parameter = emit.CreateParameter();
-        parameter.DbType = DbType.String;
-        parameter.Value = json;
-        emit.Parameters.Add(parameter);
-        return emit;
     }
 }

@@ -11,10 +11,10 @@ namespace Hindsight.EntityFrameworkCore;
 /// <para>ExecuteUpdate, ExecuteDelete and ExecuteSql/ExecuteSqlRaw run through ExecuteNonQuery: the emit statement
 /// is prepended to the command text (one round trip; a multi-statement command is one implicit transaction when
 /// there is no explicit one). PostgreSQL reports no rows affected for a SELECT, so the count EF returns is unchanged.</para>
-/// <para>SaveChanges runs through a reader, and the Npgsql provider checks each modification's rows affected by
-/// statement position (<c>NpgsqlDataReader.Statements[i]</c>); a prepended statement would shift those positions and
-/// hide concurrency conflicts. So for SaveChanges the emit is a separate command on the same connection and
-/// transaction, and <see cref="HindsightSaveChangesInterceptor"/> makes sure there is a transaction.</para>
+/// <para>SaveChanges commands are built by <see cref="HindsightModificationCommandBatch"/>, which puts the emit in the
+/// batch itself and reads the results with the right offset. Here they are only checked: a SaveChanges command
+/// without the context while a scope is open means the batch factory was replaced after UseHindsight(), and an
+/// audit trail that silently loses who wrote the rows is worse than a failed write.</para>
 /// <para>Reads (queries, FromSql, sequences), migrations and scalar commands are never touched; with no scope open
 /// nothing is sent.</para>
 /// </remarks>
@@ -39,27 +39,30 @@ internal sealed class HindsightCommandInterceptor : DbCommandInterceptor
 
     public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
     {
-        if (!WriteSources.IsWrite(eventData.CommandSource) || HindsightContext.CurrentJsonForSending() is not { } json) return result;
-        if (eventData.CommandSource == CommandSource.SaveChanges)
-        {
-            using var emit = EmitStatement.Separate(command, json);
-            emit.ExecuteNonQuery();
-        }
-        else EmitStatement.Prepend(command, json);
+        Reader(command, eventData);
         return result;
     }
 
-    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(
         DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
     {
-        if (!WriteSources.IsWrite(eventData.CommandSource) || HindsightContext.CurrentJsonForSending() is not { } json) return result;
+        Reader(command, eventData);
+        return ValueTask.FromResult(result);
+    }
+
+    private static void Reader(DbCommand command, CommandEventData eventData)
+    {
         if (eventData.CommandSource == CommandSource.SaveChanges)
         {
-            await using var emit = EmitStatement.Separate(command, json);
-            await emit.ExecuteNonQueryAsync(cancellationToken);
+            // The batch already decided (and size-checked) at Complete; only make sure it was ours.
+            if (HindsightContext.CurrentJson is not null && !HindsightModificationCommandBatch.CarriesContext(command.Parameters))
+                throw new InvalidOperationException(
+                    "A SaveChanges command does not carry the Hindsight context: IModificationCommandBatchFactory was replaced after UseHindsight(). " +
+                    "Hindsight needs its own batch factory (see docs/context.md).");
+            return;
         }
-        else EmitStatement.Prepend(command, json);
-        return result;
+        if (!WriteSources.IsWrite(eventData.CommandSource) || HindsightContext.CurrentJsonForSending() is not { } json) return;
+        EmitStatement.Prepend(command, json);
     }
 
     // A write run as a reader (not something EF does today for ExecuteSql/ExecuteUpdate) had the emit

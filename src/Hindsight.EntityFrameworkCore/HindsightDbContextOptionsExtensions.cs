@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Update;
 
 namespace Hindsight.EntityFrameworkCore;
 
@@ -12,17 +13,22 @@ public static class HindsightDbContextOptionsExtensions
     /// </summary>
     /// <remarks>
     /// <para>ExecuteUpdate/ExecuteDelete/ExecuteSql: the emit statement is prepended to the command (no extra round trip).</para>
-    /// <para>SaveChanges: one extra command per batch on the same connection and transaction; without a caller's
-    /// transaction, SaveChanges is made transactional for that call (Npgsql sends BEGIN with the emit, and EF commits).</para>
-    /// <para>The interceptors are stateless singletons, so DbContext pooling works: each write reads the scope current
-    /// where it runs. Call once per options builder (twice would send the context twice).</para>
+    /// <para>SaveChanges: the emit is the first statement of every batch command EF sends (no extra round trip, no
+    /// transaction added). This replaces the provider's <see cref="IModificationCommandBatchFactory"/>; do not replace it
+    /// again after calling UseHindsight (SaveChanges then fails while a scope is open rather than lose the context).</para>
+    /// <para>The interceptor is a stateless singleton and the batch reads the scope when SaveChanges builds it, so DbContext
+    /// pooling works: each write carries the scope current where it runs. Call once per options builder (twice would send
+    /// the context twice for ExecuteUpdate/ExecuteDelete/ExecuteSql).</para>
     /// <para>Throws <see cref="Hindsight.Context.HindsightContextTooLargeException"/> before anything is sent when the
     /// context exceeds <see cref="Hindsight.Context.HindsightContext.SizeLimit"/>; EF's own transaction is rolled back.</para>
     /// </remarks>
     public static DbContextOptionsBuilder UseHindsight(this DbContextOptionsBuilder optionsBuilder)
     {
         ArgumentNullException.ThrowIfNull(optionsBuilder);
-        return optionsBuilder.AddInterceptors(HindsightCommandInterceptor.Instance, HindsightSaveChangesInterceptor.Instance);
+        // ReplaceService is EF Core's supported way to swap a provider service; it takes part in the internal service
+        // provider's cache key, and works whichever of UseNpgsql/UseHindsight is called first.
+        optionsBuilder.ReplaceService<IModificationCommandBatchFactory, HindsightModificationCommandBatchFactory>();
+        return optionsBuilder.AddInterceptors(HindsightCommandInterceptor.Instance);
     }
 
     /// <inheritdoc cref="UseHindsight(DbContextOptionsBuilder)"/>

@@ -1,0 +1,31 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+
+namespace Hindsight.Bench;
+
+/// <summary>BenchmarkDotNet: what UseHindsight() adds to EF Core SaveChanges (issue 3), see <see cref="EfCoreBenchmarks"/>.</summary>
+internal static class EfCoreFigure
+{
+    public static int Run(string[] args)
+    {
+        // 3 warmups + 15 measured iterations (BenchmarkDotNet's pilot picks the invocations per iteration, ~0.5 s each):
+        // ShortRun's 3 iterations cannot tell 3% apart on a shared 2-core machine, the default job's up to 100 take
+        // far too long for 10 cases. 15 gives a usable confidence interval in about 4 minutes.
+        // In-process like `micro`: the bench also builds and publishes the worker, so an out-of-process
+        // BenchmarkDotNet project build would be slow, and the private PostgreSQL server lives in this process.
+        var config = ManualConfig.Create(DefaultConfig.Instance)
+            .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(15).WithToolchain(InProcessEmitToolchain.Instance))
+            .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator)
+            .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "hindsight-bench-artifacts"))
+            .AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default);
+        var started = DateTime.UtcNow;
+        Console.WriteLine($"Hindsight benchmark 'efcore', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})");
+        try { BenchmarkSwitcher.FromTypes([typeof(EfCoreBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config); }
+        finally { EfCoreBenchmarks.Server?.Dispose(); }
+        Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
+        return 0;
+    }
+}
