@@ -198,20 +198,7 @@ internal static class DemoCommand
             return;
         }
         await output.WriteLineAsync();
-        await output.WriteAsync(AlignedTable(header, cells));
-    }
-
-    /// <summary>Columns padded to their widest cell, with a rule under the header.</summary>
-    internal static string AlignedTable(string[] header, IReadOnlyList<string[]> rows)
-    {
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-        var sb = new StringBuilder();
-        void Line(IReadOnlyList<string> cells) =>
-            sb.Append(string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd()).Append('\n');
-        Line(header);
-        Line(widths.Select(w => new string('-', w)).ToArray());
-        foreach (var r in rows) Line(r);
-        return sb.ToString();
+        await output.WriteAsync(TextTable.Aligned(header, cells));
     }
 
     /// <summary>What changed, in a few words: the new row, the changed columns (one level into JSON objects), or the removed row.</summary>

@@ -11,7 +11,8 @@ using Npgsql;
 namespace Hindsight.Cli;
 
 /// <summary>
-/// The <c>hindsight</c> command line (design §5): <c>setup</c>, <c>run</c>, <c>status</c>, <c>teardown</c>, <c>demo</c>.
+/// The <c>hindsight</c> command line (design §5): <c>setup</c>, <c>run</c>, <c>status</c>, <c>teardown</c>, <c>demo</c>,
+/// <c>changes</c>, <c>history</c>, <c>as-of</c>.
 /// </summary>
 /// <remarks>
 /// Exit codes: 0 success (status: healthy); 1 error (bad input, unreachable database, refused); 2 status:
@@ -86,6 +87,9 @@ internal static class HindsightCli
         root.Subcommands.Add(StatusCommand(env, o));
         root.Subcommands.Add(TeardownCommand(env, o));
         root.Subcommands.Add(DemoCommand.Create(env, o));
+        root.Subcommands.Add(ChangesCommand.Create(env, o));
+        root.Subcommands.Add(HistoryCommand.Create(env, o));
+        root.Subcommands.Add(AsOfCommand.Create(env, o));
         return root;
     }
 
@@ -382,7 +386,7 @@ internal static class HindsightCli
     {
         switch (e)
         {
-            case CliException or SetupException or ConnectionStringException:
+            case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException:
                 return OneLine(e.Message);
             case PostgresException pg:
                 var text = pg.MessageText;
@@ -448,7 +452,7 @@ internal sealed class SharedOptions
     {
         var o = new Option<string>("--format")
         {
-            Description = "Output format: table, json or csv (csv: status and demo)",
+            Description = "Output format: table, json or csv (csv: status, demo, changes, history, as-of)",
             DefaultValueFactory = _ => "table",
             Recursive = true,
         };
@@ -459,16 +463,3 @@ internal sealed class SharedOptions
 
 /// <summary>A usage error found by the CLI itself.</summary>
 internal sealed class CliException(string message) : Exception(message);
-
-/// <summary>RFC 4180 CSV lines.</summary>
-internal static class Csv
-{
-    public static string Line(IEnumerable<string?> fields) =>
-        string.Join(',', fields.Select(Field)) + "\n";
-
-    private static string Field(string? f)
-    {
-        if (f is null) return "";
-        return f.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + f.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : f;
-    }
-}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Hindsight.Query;
+
+namespace Hindsight.Cli;
+
+/// <summary>Changes as a terminal table, a JSON array of store rows (design §5), or CSV of store rows.</summary>
+internal static class ChangeOutput
+{
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The store's column names, in the store's order: the fields of a change in JSON and CSV.</summary>
+    public static readonly string[] StoreColumns =
+    [
+        "id", "database", "schema", "table", "primary_key", "operation", "before", "after", "context",
+        "committed_at", "transaction_id", "position", "commit_lsn", "ordinal", "queued_at", "created_at",
+    ];
+
+    /// <summary>A time as ISO 8601 in UTC, with microseconds (the store's precision).</summary>
+    public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static string Json(IEnumerable<Change> changes)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartArray();
+            foreach (var c in changes)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("id", c.Id);
+                w.WriteString("database", c.Database);
+                w.WriteString("schema", c.Schema);
+                w.WriteString("table", c.Table);
+                if (c.PrimaryKey is null) w.WriteNull("primary_key"); else w.WriteString("primary_key", c.PrimaryKey);
+                w.WriteString("operation", c.Operation.ToStored());
+                w.WritePropertyName("before"); c.Before.WriteTo(w);
+                w.WritePropertyName("after"); c.After.WriteTo(w);
+                w.WritePropertyName("context"); c.Context.WriteTo(w);
+                w.WriteString("committed_at", Time(c.CommittedAt));
+                w.WriteNumber("transaction_id", c.TransactionId);
+                w.WriteNumber("position", c.Position);
+                w.WriteNumber("commit_lsn", c.CommitLsn);
+                w.WriteNumber("ordinal", c.Ordinal);
+                w.WriteString("queued_at", Time(c.QueuedAt));
+                w.WriteString("created_at", Time(c.CreatedAt));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
+    }
+
+    public static string CsvText(IEnumerable<Change> changes)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder(Csv.Line(StoreColumns));
+        foreach (var c in changes)
+            sb.Append(Csv.Line(
+            [
+                c.Id.ToString(inv), c.Database, c.Schema, c.Table, c.PrimaryKey, c.Operation.ToStored(),
+                c.Before.ToJsonString(Compact), c.After.ToJsonString(Compact), c.Context.ToJsonString(Compact),
+                Time(c.CommittedAt), c.TransactionId.ToString(inv), c.Position.ToString(inv), c.CommitLsn.ToString(inv),
+                c.Ordinal.ToString(inv), Time(c.QueuedAt), Time(c.CreatedAt),
+            ]));
+        return sb.ToString();
+    }
+
+    /// <summary>The terminal view: one line per change, long cells cut.</summary>
+    public static string Table(IEnumerable<(Change Change, IReadOnlyList<ColumnChange> Diff)> rows)
+    {
+        string[] header = ["id", "committed_at (UTC)", "table", "key", "operation", "change", "context"];
+        var cells = rows.Select(r => new[]
+        {
+            r.Change.Id.ToString(CultureInfo.InvariantCulture),
+            r.Change.CommittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),
+            TextTable.Cell(r.Change.Schema == "public" ? r.Change.Table : r.Change.Schema + "." + r.Change.Table, 32),
+            TextTable.Cell(r.Change.PrimaryKey ?? "-", 24),
+            r.Change.Operation.ToStored(),
+            TextTable.Cell(Summary(r.Change.Operation, r.Diff), 60),
+            TextTable.Cell(r.Change.Context.Count == 0 ? "-" : r.Change.Context.ToJsonString(Compact), 48),
+        }).ToList();
+        return TextTable.Aligned(header, cells);
+    }
+
+    /// <summary>What a change did, in a few words.</summary>
+    public static string Summary(Operation operation, IReadOnlyList<ColumnChange> diff)
+    {
+        if (operation == Operation.Truncate && diff.Count == 0) return "all rows removed";
+        var parts = diff.Select(d => d.Kind switch
+        {
+            ColumnChangeKind.Added => operation is Operation.Create or Operation.Snapshot ? $"{d.Column}={Show(d.NewValue)}" : $"+{d.Column}={Show(d.NewValue)}",
+            ColumnChangeKind.Removed => operation is Operation.Delete or Operation.Truncate ? $"{d.Column}={Show(d.OldValue)}" : $"-{d.Column}",
+            _ => $"{d.Column}: {Show(d.OldValue)} → {Show(d.NewValue)}",
+        });
+        var text = string.Join(operation == Operation.Update ? "; " : ", ", parts);
+        return operation switch
+        {
+            Operation.Delete => "removed: " + text,
+            Operation.Truncate => "removed by TRUNCATE: " + text,
+            Operation.Update when diff.Count == 0 => "(no column changed)",
+            _ => text,
+        };
+    }
+
+    /// <summary>A JSON value for people: strings without quotes, SQL NULL as null.</summary>
+    public static string Show(JsonNode? v) => v switch
+    {
+        null => "null",
+        JsonValue s when s.GetValueKind() == JsonValueKind.String => s.GetValue<string>(),
+        _ => v.ToJsonString(Compact),
+    };
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Hindsight.Query;
+
+namespace Hindsight.Cli;
+
+/// <summary><c>hindsight history</c>: every version of one row, with what changed, who changed it and when (design §4).</summary>
+internal static class HistoryCommand
+{
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var table = QueryOptions.Table("The row's table (table or schema.table)", required: true);
+        var key = QueryOptions.Key("The row's primary key (a composite key as a JSON array: [1,\"a\"])", required: true);
+        var newestFirst = new Option<bool>("--newest-first") { Description = "Newest version first (default: oldest first)" };
+        var cmd = new Command("history", "Every version of one row: each change with its column diff, context and commit time")
+        {
+            table, key, newestFirst,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        {
+            var format = r.GetValue(o.Format) ?? "table";
+            var name = QueryOptions.Input(() => TableName.Parse(r.GetValue(table)!));
+            await using var store = QueryOptions.OpenStore(conn);
+            var history = await new AuditTrail(store).HistoryAsync(name, r.GetValue(key)!, r.GetValue(newestFirst), QueryOptions.Database(conn), token);
+            if (history.Versions.Count == 0 && format == "table")
+            {
+                await env.Output.WriteLineAsync($"no stored changes of {name} key {r.GetValue(key)}");
+                return HindsightCli.Ok;
+            }
+            var changes = history.Versions.Select(v => v.Change).ToList();
+            await env.Output.WriteAsync(format switch
+            {
+                "json" => ChangeOutput.Json(changes),
+                "csv" => ChangeOutput.CsvText(changes),
+                _ => ChangeOutput.Table(history.Versions.Select(v => (v.Change, v.Diff))),
+            });
+            return HindsightCli.Ok;
+        }, ct));
+        return cmd;
+    }
+}

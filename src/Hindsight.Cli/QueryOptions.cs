@@ -1,0 +1,89 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Hindsight.Configuration;
+using Hindsight.Query;
+using Npgsql;
+
+namespace Hindsight.Cli;
+
+/// <summary>Options and input parsing shared by <c>changes</c>, <c>history</c> and <c>as-of</c> (design §5).</summary>
+internal static partial class QueryOptions
+{
+    public static Option<string[]> Tables(string description) => new("--table")
+    {
+        Description = description,
+        HelpName = "table",
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    public static Option<string> Table(string description, bool required) => new("--table")
+    {
+        Description = description, HelpName = "table", Required = required,
+    };
+
+    public static Option<string> Key(string description, bool required) => new("--key")
+    {
+        Description = description, HelpName = "key", Required = required,
+    };
+
+    public static Option<string> Time(string name, string description, bool required = false) => new(name)
+    {
+        Description = description + " (ISO 8601, e.g. 2025-01-31T12:00:00Z; without an offset: UTC)", HelpName = "time", Required = required,
+    };
+
+    /// <summary>The store to read, as an Npgsql data source (the source database unless --store).</summary>
+    public static NpgsqlDataSource OpenStore(HindsightCli.Connections conn) =>
+        NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Store ?? conn.Source));
+
+    /// <summary>The tracked database the changes come from: the database of --source.</summary>
+    public static string? Database(HindsightCli.Connections conn) => ConnectionStrings.Parse(conn.Source).Database;
+
+    /// <summary>Parses an ISO 8601 time; without an offset it is UTC.</summary>
+    public static DateTimeOffset? ParseTime(string? text, string option)
+    {
+        if (text is null) return null;
+        var t = text.Trim();
+        if (IsoStart().IsMatch(t) &&
+            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+            return value;
+        throw new CliException($"{option}: '{text}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31 12:00:00+02:00)");
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex IsoStart();
+
+    /// <summary>Splits names given as a list (repeated, or comma-separated outside double quotes).</summary>
+    public static IEnumerable<string> SplitList(IEnumerable<string>? values)
+    {
+        foreach (var value in values ?? [])
+        {
+            var start = 0;
+            var quoted = false;
+            for (var i = 0; i <= value.Length; i++)
+            {
+                if (i < value.Length && value[i] == '"') quoted = !quoted;
+                if (i == value.Length || (value[i] == ',' && !quoted))
+                {
+                    var item = value[start..i].Trim();
+                    if (item.Length > 0) yield return item;
+                    start = i + 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs library code that validates input, turning its <see cref="ArgumentException"/> into a usage error.</summary>
+    public static T Input<T>(Func<T> build)
+    {
+        try { return build(); }
+        catch (ArgumentException e)
+        {
+            var message = e.Message;
+            var suffix = $" (Parameter '{e.ParamName}')";
+            if (e.ParamName is not null && message.EndsWith(suffix, StringComparison.Ordinal)) message = message[..^suffix.Length];
+            throw new CliException(message);
+        }
+    }
+}

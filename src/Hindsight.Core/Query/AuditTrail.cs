@@ -1,0 +1,220 @@
+using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// The query side of the pipeline (design §4): filtered changes with keyset pagination, the history of one row, and a
+/// table or row as it was at a moment. Reads <c>hindsight.changes</c> through the given data source; never writes.
+/// </summary>
+/// <remarks>
+/// Everything a caller passes reaches PostgreSQL as a parameter: table names, keys and JSON are compared as values,
+/// never spliced into SQL. Thread-safe: each call takes its own connection from the data source.
+/// </remarks>
+/// <param name="store">The store database (the one holding schema <c>hindsight</c>).</param>
+public sealed class AuditTrail(NpgsqlDataSource store)
+{
+    private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
+
+    /// <summary>
+    /// One page of the changes that match <paramref name="filter"/>, newest first unless
+    /// <see cref="PageRequest.OldestFirst"/>. Pages are keyset-paginated on <see cref="Change.Id"/> (the store's order,
+    /// which is commit order per database): following <see cref="ChangePage.NextCursor"/> visits every matching change
+    /// exactly once, however many changes are stored meanwhile.
+    /// </summary>
+    public async Task<ChangePage> QueryAsync(ChangeFilter filter, PageRequest? page = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        page ??= new PageRequest();
+        var p = new ChangeSql.Parameters();
+        var where = ChangeSql.Where(filter, p);
+        var cursor = page.Cursor is { } c
+            ? $"\n  AND c.id {(page.OldestFirst ? ">" : "<")} {p.Add(c, NpgsqlDbType.Bigint)}"
+            : "";
+        var limit = p.Add(page.Limit + 1, NpgsqlDbType.Integer);
+        var sql = $"""
+            SELECT {ChangeSql.Columns}
+            FROM hindsight.changes c
+            WHERE {where}{cursor}
+            ORDER BY c.id {(page.OldestFirst ? "ASC" : "DESC")}
+            LIMIT {limit}
+            """;
+        var changes = await ReadChangesAsync(sql, p, ct);
+        if (changes.Count <= page.Limit) return new ChangePage(changes, null);
+        changes.RemoveAt(changes.Count - 1);
+        return new ChangePage(changes, changes[^1].Id);
+    }
+
+    /// <summary>
+    /// Every version of one row: its changes ordered by (commit time, commit LSN, ordinal), each with the row it left and
+    /// a column diff against the row before. A TRUNCATE of the table while the row existed is part of its history (the row
+    /// was removed); earlier or later TRUNCATEs are not.
+    /// </summary>
+    /// <param name="table">The row's table; a bare name must be unambiguous in the store.</param>
+    /// <param name="primaryKey">The key as stored; a composite key as a JSON array (<c>[1,2]</c>).</param>
+    /// <param name="newestFirst">Newest version first instead of oldest first.</param>
+    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or database.</exception>
+    public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, bool newestFirst = false, string? database = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(primaryKey);
+        var p = new ChangeSql.Parameters();
+        var scope = ChangeSql.Scope(table, database, p);
+        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
+        var sql = $"""
+            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
+            UNION ALL
+            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+            ORDER BY committed_at, commit_lsn, ordinal
+            """;
+        var changes = await ReadChangesAsync(sql, p, ct);
+        var keyed = changes.Where(c => c.PrimaryKey is not null).ToList();
+        var place = RequireOnePlace(table, keyed.Select(c => (c.Database, c.Schema)));
+
+        var versions = new List<RecordVersion>();
+        JsonObject? current = null;
+        foreach (var change in changes)
+        {
+            if (change.PrimaryKey is null)
+            {
+                // A TRUNCATE removes the row only if the row existed then (and only in the row's own table).
+                if (current is null || (change.Database, change.Schema) != place) continue;
+                versions.Add(new RecordVersion(change, null, RowDiff.Compute(current, [])));
+                current = null;
+                continue;
+            }
+            var row = change.Operation is Operation.Delete ? null : change.After;
+            // The change's own images say what it changed; a missing before-image (a row first seen by an UPDATE under
+            // REPLICA IDENTITY DEFAULT) falls back to the previous version.
+            var before = change.Before.Count > 0 || change.Operation is Operation.Create or Operation.Snapshot
+                ? change.Before
+                : current ?? [];
+            versions.Add(new RecordVersion(change, row, RowDiff.Compute(before, row ?? [])));
+            current = row;
+        }
+        if (newestFirst) versions.Reverse();
+        return new RecordHistory(table, primaryKey, versions);
+    }
+
+    /// <summary>
+    /// A table, or one row of it, as it was at <paramref name="at"/>: for each key the latest change committed at or before
+    /// that moment, left out when it is a DELETE or when a TRUNCATE of the table came after it (at or before the moment).
+    /// One set-based query (DISTINCT ON over the (table, primary_key, committed_at) index).
+    /// </summary>
+    /// <param name="table">The table; a bare name must be unambiguous in the store.</param>
+    /// <param name="at">The moment: changes committed at or before it count.</param>
+    /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
+    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">
+    /// The table has row changes without a primary key at that moment (its rows cannot be told apart, so it cannot be
+    /// rebuilt row by row), or a bare name matches tables of more than one schema or database.
+    /// </exception>
+    public async Task<AsOfResult> AsOfAsync(TableName table, DateTimeOffset at, string? primaryKey = null, string? database = null,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        await using var conn = await _store.OpenConnectionAsync(ct);
+        var atUtc = at.ToUniversalTime();
+
+        // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
+        var kp = new ChangeSql.Parameters();
+        var kscope = ChangeSql.Scope(table, database, kp);
+        var kat = kp.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var keylessSql = $"""
+            SELECT c.schema, c."table" FROM hindsight.changes c
+            WHERE {kscope} AND c.primary_key IS NULL AND c.operation <> 'TRUNCATE' AND c.committed_at <= {kat}
+              AND NOT EXISTS (
+                SELECT 1 FROM hindsight.changes t
+                WHERE t."table" = c."table" AND t.schema = c.schema AND t.database = c.database
+                  AND t.primary_key IS NULL AND t.operation = 'TRUNCATE' AND t.committed_at <= {kat}
+                  AND (t.committed_at, t.commit_lsn, t.ordinal) > (c.committed_at, c.commit_lsn, c.ordinal))
+            LIMIT 1
+            """;
+        await using (var cmd = new NpgsqlCommand(keylessSql, conn))
+        {
+            kp.ApplyTo(cmd);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (await r.ReadAsync(ct))
+                throw new AuditQueryException(
+                    $"table {new TableName(r.GetString(0), r.GetString(1))} has changes without a primary key: its rows cannot be told apart, " +
+                    "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
+        }
+
+        var p = new ChangeSql.Parameters();
+        var scope = ChangeSql.Scope(table, database, p);
+        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
+        var sql = $"""
+            WITH trunc AS (
+                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}
+                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            ), latest AS (
+                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
+                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key IS NOT NULL AND c.committed_at <= {pat}{key}
+                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            )
+            SELECT l.database, l.schema, l.primary_key, ch.after::text, l.id, l.committed_at
+            FROM latest l
+            LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
+            JOIN hindsight.changes ch ON ch.id = l.id
+            WHERE l.operation <> 'DELETE'
+              AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+            ORDER BY l.primary_key
+            """;
+        var rows = new List<AsOfRow>();
+        await using (var cmd = new NpgsqlCommand(sql, conn))
+        {
+            p.ApplyTo(cmd);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+                rows.Add(new AsOfRow(r.GetString(0), r.GetString(1), table.Name, r.GetString(2), ChangeSql.ParseObject(r.GetString(3)),
+                    r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)));
+        }
+        RequireOnePlace(table, rows.Select(row => (row.Database, row.Schema)));
+
+        DateTimeOffset? since;
+        var sp = new ChangeSql.Parameters();
+        var sinceSql = database is null
+            ? "SELECT min(c.committed_at) FROM hindsight.changes c"
+            : $"SELECT min(c.committed_at) FROM hindsight.changes c WHERE c.database = {sp.Add(database, NpgsqlDbType.Text)}";
+        await using (var cmd = new NpgsqlCommand(sinceSql, conn))
+        {
+            sp.ApplyTo(cmd);
+            var value = await cmd.ExecuteScalarAsync(ct);
+            since = value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
+        }
+        // Baselines (operation SNAPSHOT, setup --snapshot) are not written yet: until they are, as-of is never known complete.
+        return new AsOfResult(table, at, rows, Complete: false, since);
+    }
+
+    private static (string Database, string Schema)? RequireOnePlace(TableName table, IEnumerable<(string Database, string Schema)> places)
+    {
+        var distinct = places.Distinct().ToList();
+        if (distinct.Count > 1)
+            throw new AuditQueryException(
+                $"table {table} is ambiguous: the store holds {string.Join(", ", distinct.Select(d => $"{d.Database}: {new TableName(d.Schema, table.Name)}"))}; name its schema (schema.table) or database");
+        return distinct.Count == 0 ? null : distinct[0];
+    }
+
+    private async Task<List<Change>> ReadChangesAsync(string sql, ChangeSql.Parameters p, CancellationToken ct)
+    {
+        await using var cmd = _store.CreateCommand(sql);
+        p.ApplyTo(cmd);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var changes = new List<Change>();
+        while (await r.ReadAsync(ct)) changes.Add(ChangeSql.Read(r));
+        return changes;
+    }
+}

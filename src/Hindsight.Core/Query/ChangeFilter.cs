@@ -1,0 +1,82 @@
+using Hindsight.Model;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// Which changes to read (design §4). Every criterion that is set must hold (AND); within a list, any entry may
+/// match (OR). An empty filter matches every change. All values reach PostgreSQL as parameters.
+/// </summary>
+/// <remarks>
+/// JSON criteria are containment (<c>@&gt;</c>): <c>{"userId":"u1"}</c> matches a context that has that key with that
+/// value, whatever else it holds. They must be JSON objects; anything else is refused when the filter is built, with an
+/// <see cref="ArgumentException"/>. An empty object (<c>{}</c>) filters nothing.
+/// </remarks>
+public sealed record ChangeFilter
+{
+    private readonly string? _context;
+    private readonly string? _before;
+    private readonly string? _after;
+
+    /// <summary>Tables to include (<see cref="TableName"/>: a bare name means that table in any schema). Empty: all tables.</summary>
+    public IReadOnlyList<TableName> Tables { get; init; } = [];
+
+    /// <summary>The primary key as stored: its text, or a composite key as a JSON array (<c>[1,"a"]</c>; spacing does not matter).</summary>
+    public string? PrimaryKey { get; init; }
+
+    /// <summary>Operations to include. Empty: all.</summary>
+    public IReadOnlyList<Operation> Operations { get; init; } = [];
+
+    /// <summary>Changes committed at or after this time (inclusive).</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    /// <summary>Changes committed before this time (exclusive: consecutive windows do not overlap).</summary>
+    public DateTimeOffset? Until { get; init; }
+
+    /// <summary>Changes of this source transaction (xid).</summary>
+    public long? TransactionId { get; init; }
+
+    /// <summary>The tracked database the changes were made in. Null: every database in the store.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>JSON object the change's context must contain.</summary>
+    /// <exception cref="ArgumentException">Not a JSON object.</exception>
+    public string? Context { get => _context; init => _context = JsonText.RequireObject(value, "context"); }
+
+    /// <summary>JSON object the row image before the change must contain (fast with <c>setup --index-images</c>).</summary>
+    /// <exception cref="ArgumentException">Not a JSON object.</exception>
+    public string? Before { get => _before; init => _before = JsonText.RequireObject(value, "before"); }
+
+    /// <summary>JSON object the row image after the change must contain (fast with <c>setup --index-images</c>).</summary>
+    /// <exception cref="ArgumentException">Not a JSON object.</exception>
+    public string? After { get => _after; init => _after = JsonText.RequireObject(value, "after"); }
+}
+
+/// <summary>Which page of matching changes to read.</summary>
+public sealed record PageRequest
+{
+    /// <summary>The largest page size accepted.</summary>
+    public const int MaxLimit = 10_000;
+
+    private readonly int _limit = 100;
+
+    /// <summary>Changes per page, 1 to <see cref="MaxLimit"/> (default 100).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Outside 1..<see cref="MaxLimit"/>.</exception>
+    public int Limit
+    {
+        get => _limit;
+        init => _limit = value is >= 1 and <= MaxLimit
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(Limit), value, $"limit must be between 1 and {MaxLimit:N0}");
+    }
+
+    /// <summary>Oldest first (ascending <see cref="Change.Id"/>) instead of the default newest first.</summary>
+    public bool OldestFirst { get; init; }
+
+    /// <summary>The <see cref="ChangePage.NextCursor"/> of the previous page; null for the first page.</summary>
+    public long? Cursor { get; init; }
+}
+
+/// <summary>One page of changes.</summary>
+/// <param name="Changes">The changes, in the requested order.</param>
+/// <param name="NextCursor">Pass as <see cref="PageRequest.Cursor"/> (same filter and order) for the next page; null when this page is the last.</param>
+public sealed record ChangePage(IReadOnlyList<Change> Changes, long? NextCursor);
