@@ -17,12 +17,7 @@ public sealed class BatchDb(DbContextOptions<BatchDb> options) : DbContext(optio
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder b)
     {
-        var item = b.Entity<Item>().ToTable("items");
-        item.Property(i => i.Id).HasColumnName("id");
-        item.Property(i => i.Name).HasColumnName("name");
-        item.Property(i => i.Owner).HasColumnName("owner");
-        item.Property(i => i.RequestId).HasColumnName("request_id");
-        item.Property(i => i.Qty).HasColumnName("qty").IsConcurrencyToken();
+        Item.Map(b).Property(i => i.Qty).IsConcurrencyToken();
     }
 
     /// <summary>Options with Hindsight, at most <paramref name="maxBatchSize"/> modifications per command, and <paramref name="interceptors"/>.</summary>

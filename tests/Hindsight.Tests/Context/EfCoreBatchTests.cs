@@ -15,16 +15,9 @@ public sealed class EfCoreBatchTests(PostgresFixture fixture)
 {
     private const string EmitPrefix = "SELECT pg_logical_emit_message(true, 'hindsight', ";
 
-    private async Task<CaptureHarness> StartAsync()
-    {
-        var h = await CaptureHarness.CreateAsync(fixture, ShopDb.Sql);
-        h.StartWorker();
-        return h;
-    }
+    private Task<CaptureHarness> StartAsync() => StoredContexts.StartAsync(fixture);
 
-    private static void AssertContext(string expectedJson, string storedJson) =>
-        Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(expectedJson).RootElement, JsonDocument.Parse(storedJson).RootElement),
-            $"expected {expectedJson}, stored {storedJson}");
+    private static void AssertContext(string expectedJson, string storedJson) => StoredContexts.AssertContext(expectedJson, storedJson);
 
     [Fact]
     public async Task Context_SaveChanges_of_one_row_is_one_command_without_a_transaction()

@@ -13,16 +13,9 @@ namespace Hindsight.Tests.Context;
 [Collection(PostgresCollection.Name)]
 public sealed class EfCoreContextTests(PostgresFixture fixture)
 {
-    private async Task<CaptureHarness> StartAsync()
-    {
-        var h = await CaptureHarness.CreateAsync(fixture, ShopDb.Sql);
-        h.StartWorker();
-        return h;
-    }
+    private Task<CaptureHarness> StartAsync() => StoredContexts.StartAsync(fixture);
 
-    private static void AssertContext(string expectedJson, string storedJson) =>
-        Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(expectedJson).RootElement, JsonDocument.Parse(storedJson).RootElement),
-            $"expected {expectedJson}, stored {storedJson}");
+    private static void AssertContext(string expectedJson, string storedJson) => StoredContexts.AssertContext(expectedJson, storedJson);
 
     [Fact]
     public async Task Context_two_SaveChanges_in_one_explicit_transaction_are_each_attributed_to_their_own_scope()

@@ -16,6 +16,18 @@ public sealed class Item
     public string? RequestId { get; set; }
     /// <summary>A number to update.</summary>
     public int Qty { get; set; }
+
+    /// <summary>Maps <see cref="Item"/> onto table <c>items</c> (<see cref="ShopDb.Sql"/>); returns the entity's builder.</summary>
+    public static Microsoft.EntityFrameworkCore.Metadata.Builders.EntityTypeBuilder<Item> Map(ModelBuilder b)
+    {
+        var item = b.Entity<Item>().ToTable("items");
+        item.Property(i => i.Id).HasColumnName("id");
+        item.Property(i => i.Name).HasColumnName("name");
+        item.Property(i => i.Owner).HasColumnName("owner");
+        item.Property(i => i.RequestId).HasColumnName("request_id");
+        item.Property(i => i.Qty).HasColumnName("qty");
+        return item;
+    }
 }
 
 /// <summary>The EF Core model of the context tests' schema (<see cref="Sql"/>).</summary>
@@ -30,12 +42,7 @@ public sealed class ShopDb(DbContextOptions<ShopDb> options) : DbContext(options
     /// <inheritdoc />
     protected override void OnModelCreating(ModelBuilder b)
     {
-        var item = b.Entity<Item>().ToTable("items");
-        item.Property(i => i.Id).HasColumnName("id");
-        item.Property(i => i.Name).HasColumnName("name");
-        item.Property(i => i.Owner).HasColumnName("owner");
-        item.Property(i => i.RequestId).HasColumnName("request_id");
-        item.Property(i => i.Qty).HasColumnName("qty");
+        Item.Map(b);
     }
 
     /// <summary>Options for a context on <paramref name="connectionString"/> with Hindsight.</summary>

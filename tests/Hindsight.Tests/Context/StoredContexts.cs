@@ -5,6 +5,20 @@ namespace Hindsight.Tests.Context;
 /// <summary>Reads what the capture worker stored for table <c>items</c>, and counts context messages in the WAL.</summary>
 internal static class StoredContexts
 {
+    /// <summary>A fresh database with the items table (<see cref="ShopDb.Sql"/>), set up, with a capture worker running.</summary>
+    public static async Task<CaptureHarness> StartAsync(PostgresFixture fixture)
+    {
+        var h = await CaptureHarness.CreateAsync(fixture, ShopDb.Sql);
+        h.StartWorker();
+        return h;
+    }
+
+    /// <summary>Asserts that a stored context equals the expected JSON (compared as JSON, not as text).</summary>
+    public static void AssertContext(string expectedJson, string storedJson) =>
+        Xunit.Assert.True(System.Text.Json.JsonElement.DeepEquals(
+                System.Text.Json.JsonDocument.Parse(expectedJson).RootElement, System.Text.Json.JsonDocument.Parse(storedJson).RootElement),
+            $"expected {expectedJson}, stored {storedJson}");
+
     /// <summary>(operation, name after/before, context) of every stored change to items, in commit order.</summary>
     public static Task<List<string[]>> ItemsAsync(CaptureHarness h) => h.RowsAsync(
         """
