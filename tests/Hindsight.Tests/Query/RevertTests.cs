@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hindsight.Cli;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
@@ -205,5 +206,52 @@ public sealed class RevertTests(PostgresFixture fixture)
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection()));
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection { Filter = new ChangeFilter() }));
         await Assert.ThrowsAsync<AuditQueryException>(() => reverter.PlanAsync(new RevertSelection { ChangeId = 999_999 }));
+    }
+
+    [Fact]
+    public async Task Cli_revert_dry_run_refusal_force_and_bad_input()
+    {
+        await using var h = await StartAsync(fixture);
+        var xid = await MixedTransactionAsync(h);
+        var src = h.ConnectionString;
+        static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+        {
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(output, error));
+            return (code, output.ToString(), error.ToString());
+        }
+
+        var dry = await RunAsync("revert", "--source", src, "--transaction", xid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dry-run");
+        Assert.Equal(0, dry.Code);
+        Assert.Contains("dry run: nothing was changed", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("INSERT INTO \"public\".\"orders\"", dry.Out, StringComparison.Ordinal);
+        Assert.Equal(1, await h.ScalarAsync<long>("SELECT count(*) FROM orders WHERE id = 3"));
+
+        var none = await RunAsync("revert", "--source", src);
+        Assert.Equal(1, none.Code);
+        Assert.Single(none.Err.Trim().Split('\n'));
+        Assert.Contains("--change", none.Err, StringComparison.Ordinal);
+        var both = await RunAsync("revert", "--source", src, "--change", "1", "--transaction", "2");
+        Assert.Equal(1, both.Code);
+        var badJson = await RunAsync("revert", "--source", src, "--context", "[1]");
+        Assert.Equal(1, badJson.Code);
+        Assert.Contains("JSON object", badJson.Err, StringComparison.Ordinal);
+
+        await h.ExecuteAsync("UPDATE lines SET qty = 9 WHERE order_id = 3");
+        await h.CatchUpAsync();
+        var refused = await RunAsync("revert", "--source", src, "--transaction", xid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("conflicts: 1", refused.Out, StringComparison.Ordinal);
+        Assert.Contains("--force", refused.Err, StringComparison.Ordinal);
+        Assert.Equal(1, await h.ScalarAsync<long>("SELECT count(*) FROM orders WHERE id = 3"));
+
+        var forced = await RunAsync("revert", "--source", src, "--transaction", xid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--force",
+            "--format", "json", "--with-context", "{\"requestedBy\":\"cli\"}");
+        Assert.Equal(0, forced.Code);
+        using var doc = System.Text.Json.JsonDocument.Parse(forced.Out);
+        Assert.True(doc.RootElement.GetProperty("applied").GetBoolean());
+        Assert.Equal(8, doc.RootElement.GetProperty("statements").GetArrayLength());
+        Assert.True(await SameAsCopiesAsync(h));
     }
 }
