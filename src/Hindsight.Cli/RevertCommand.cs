@@ -18,6 +18,7 @@ internal static class RevertCommand
     {
         var change = new Option<long?>("--change") { Description = "Revert this one change (its id)", HelpName = "id" };
         var transaction = new Option<long?>("--transaction") { Description = "Revert every change of this source transaction (xid)", HelpName = "xid" };
+        var commitLsn = new Option<string>("--commit-lsn") { Description = "Revert every change of the source transaction that committed at this LSN (e.g. 0/16B3748)", HelpName = "lsn" };
         var context = new Option<string>("--context") { Description = "Revert every change whose context contains this JSON object, e.g. '{\"requestId\":\"r-17\"}'", HelpName = "json" };
         var since = QueryOptions.Time("--since", "With a filter: only changes committed at or after this time");
         var until = QueryOptions.Time("--until", "With a filter: only changes committed before this time");
@@ -27,12 +28,12 @@ internal static class RevertCommand
         var force = new Option<bool>("--force") { Description = "Apply even when rows were changed after the selected changes (overwrites those changes)" };
         var cmd = new Command("revert", "Undo one change, one transaction, or every change matching a filter, newest first, in one transaction")
         {
-            change, transaction, context, since, until, tables, with, dryRun, force,
+            change, transaction, commitLsn, context, since, until, tables, with, dryRun, force,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "revert", "table", "json");
-            var selection = QueryOptions.Input(() => Selection(r.GetValue(change), r.GetValue(transaction), r.GetValue(context),
+            var selection = QueryOptions.Input(() => Selection(r.GetValue(change), r.GetValue(transaction), Lsn(r.GetValue(commitLsn)), r.GetValue(context),
                 QueryOptions.ParseTime(r.GetValue(since), "--since"), QueryOptions.ParseTime(r.GetValue(until), "--until"),
                 QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList()));
             var callerContext = r.GetValue(with) is { } w
@@ -53,16 +54,24 @@ internal static class RevertCommand
         return cmd;
     }
 
-    private static RevertSelection Selection(long? change, long? transaction, string? context, DateTimeOffset? since, DateTimeOffset? until,
+    private static long? Lsn(string? text)
+    {
+        if (text is null) return null;
+        if (!NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(text.Trim(), out var lsn))
+            throw new ArgumentException($"--commit-lsn: '{text}' is not an LSN (e.g. 0/16B3748)", "--commit-lsn");
+        return (long)(ulong)lsn;
+    }
+
+    private static RevertSelection Selection(long? change, long? transaction, long? commitLsn, string? context, DateTimeOffset? since, DateTimeOffset? until,
         List<TableName> tables)
     {
         var filtered = context is not null || since is not null || until is not null || tables.Count > 0;
-        var kinds = (change is null ? 0 : 1) + (transaction is null ? 0 : 1) + (filtered ? 1 : 0);
+        var kinds = (change is null ? 0 : 1) + (transaction is null ? 0 : 1) + (commitLsn is null ? 0 : 1) + (filtered ? 1 : 0);
         if (kinds != 1)
-            throw new ArgumentException("give exactly one of --change ID, --transaction XID, or a filter (--context, --since, --until, --table)", "selection");
+            throw new ArgumentException("give exactly one of --change ID, --transaction XID, --commit-lsn LSN, or a filter (--context, --since, --until, --table)", "selection");
         return filtered
             ? new RevertSelection { Filter = new ChangeFilter { Context = context, Since = since, Until = until, Tables = tables } }
-            : new RevertSelection { ChangeId = change, TransactionId = transaction };
+            : new RevertSelection { ChangeId = change, TransactionId = transaction, CommitLsn = commitLsn };
     }
 
     private static string ValidObject(string text, string option)

@@ -29,7 +29,8 @@ public sealed record RevertSelection
         if (set != 1)
             throw new ArgumentException("select exactly one of: a change id, a transaction, a commit LSN, or a filter", "selection");
         // An empty filter would revert the whole trail: almost certainly a mistake, so it is refused.
-        if (Filter is not null && Filter == new ChangeFilter { Database = Filter.Database })
+        if (Filter is { } f && f.Tables.Count == 0 && f.PrimaryKey is null && f.Operations.Count == 0 && f.Since is null && f.Until is null &&
+            f.TransactionId is null && f.Context is null or "{}" && f.Before is null or "{}" && f.After is null or "{}")
             throw new ArgumentException("the filter selects every change: give a context, table, time range or transaction", "selection");
     }
 

@@ -254,4 +254,43 @@ public sealed class RevertTests(PostgresFixture fixture)
         Assert.Equal(8, doc.RootElement.GetProperty("statements").GetArrayLength());
         Assert.True(await SameAsCopiesAsync(h));
     }
+
+    [Fact]
+    public async Task A_revert_can_itself_be_reverted_by_its_context_and_a_transaction_by_its_commit_lsn()
+    {
+        await using var h = await StartAsync(fixture);
+        var xid = await MixedTransactionAsync(h);
+        await h.ExecuteAsync("CREATE TABLE copies.after_orders AS SELECT * FROM orders");
+        var lsn = await h.ScalarAsync<long>("SELECT max(commit_lsn) FROM hindsight.changes WHERE transaction_id = $1", xid);
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(new RevertSelection { CommitLsn = lsn });
+        Assert.Equal(8, plan.Statements.Count);
+        await reverter.ApplyAsync(plan);
+        await h.CatchUpAsync();
+        Assert.True(await SameAsCopiesAsync(h));
+
+        // Redo: the revert's own changes, found by its context, reverted in turn.
+        var undo = new JsonObject { ["hindsight"] = new JsonObject { ["revertOf"] = new JsonObject { ["commitLsn"] = plan.Selection.ToJson()["commitLsn"]!.DeepClone() } } };
+        var redo = await reverter.PlanAsync(new RevertSelection { Filter = new ChangeFilter { Context = undo.ToJsonString() } });
+        Assert.Equal(8, redo.Statements.Count);
+        Assert.Empty(redo.Conflicts);
+        await reverter.ApplyAsync(redo);
+        Assert.True(await h.ScalarAsync<bool>(
+            "SELECT (SELECT jsonb_agg(to_jsonb(x) ORDER BY id) FROM orders x) = (SELECT jsonb_agg(to_jsonb(x) ORDER BY id) FROM copies.after_orders x)"));
+    }
+
+    [Fact]
+    public async Task Columns_that_no_longer_exist_are_ignored_and_noted()
+    {
+        await using var h = await StartAsync(fixture);
+        await h.ExecuteAsync("DELETE FROM orders WHERE id = 2");
+        await h.CatchUpAsync();
+        await h.ExecuteAsync("ALTER TABLE orders DROP COLUMN tags");
+        var id = await h.ScalarAsync<long>("SELECT max(id) FROM hindsight.changes WHERE \"table\" = 'orders'");
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(new RevertSelection { ChangeId = id });
+        Assert.Contains(plan.Notes, n => n.Contains("column tags no longer exists", StringComparison.Ordinal));
+        await reverter.ApplyAsync(plan);
+        Assert.Equal("99.99", await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 2"));
+    }
 }
