@@ -42,23 +42,34 @@ internal static class RevertConflicts
                      .DistinctBy(c => (c.Schema, c.Table, c.PrimaryKey)))
         {
             if (!seen.Add((c.Schema, c.Table, c.PrimaryKey!)) || !tables.TryGetValue((c.Schema, c.Table), out var t)) continue;
-            var expected = c.Operation is Operation.Delete ? null : c.After;
-            var keyImage = c.Operation is Operation.Delete ? c.Before : c.After;
-            if (t.Key.Any(k => !keyImage.ContainsKey(k))) continue; // refused when the statement is built
-            await using var cmd = new NpgsqlCommand($"SELECT to_jsonb(t)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}", source);
-            cmd.Parameters.Add(new NpgsqlParameter { Value = keyImage.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
-            var current = await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json) as JsonObject : null;
-            var why = (expected, current) switch
-            {
-                (null, null) => null,
-                (null, _) => "the row exists again in the source, but the trail's last change deleted it",
-                (_, null) => "the row is gone from the source, but the trail does not show it deleted",
-                _ => SameOnCommonColumns(expected, current) ? null : "the row in the source differs from the trail's last image of it",
-            };
+            var why = await SourceDiffersAsync(source, null, t, c, forUpdate: false, ct);
             if (why is not null)
                 conflicts.Add(new RevertConflict(t.Name, c.PrimaryKey!, why + " (changed since, and not yet in the store: catch up first)", null));
         }
         return conflicts;
+    }
+
+    /// <summary>
+    /// Why the source row differs from what <paramref name="newest"/> (the selection's newest change of it) left, or null
+    /// when it does not. <paramref name="forUpdate"/> locks the row, so it cannot move on before the revert commits.
+    /// </summary>
+    public static async Task<string?> SourceDiffersAsync(NpgsqlConnection source, NpgsqlTransaction? tx, RevertTable t, Change newest, bool forUpdate,
+        CancellationToken ct)
+    {
+        var expected = newest.Operation is Operation.Delete ? null : newest.After;
+        var keyImage = newest.Operation is Operation.Delete ? newest.Before : newest.After;
+        if (t.Key.Any(k => !keyImage.ContainsKey(k))) return null; // refused when the statement is built
+        var sql = $"SELECT to_jsonb(t)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
+        await using var cmd = new NpgsqlCommand(sql, source, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keyImage.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
+        var current = await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json) as JsonObject : null;
+        return (expected, current) switch
+        {
+            (null, null) => null,
+            (null, _) => "the row exists again in the source, but the trail's last change deleted it",
+            (_, null) => "the row is gone from the source, but the trail does not show it deleted",
+            _ => SameOnCommonColumns(expected, current) ? null : "the row in the source differs from the trail's last image of it",
+        };
     }
 
     /// <summary>Equal as jsonb on the columns both have (columns added or dropped since are not a change of the row).</summary>

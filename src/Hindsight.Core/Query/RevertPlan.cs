@@ -38,6 +38,12 @@ public sealed record RevertConflict(TableName Table, string PrimaryKey, string R
 public sealed record RevertPlan(RevertSelection Selection, IReadOnlyList<RevertStatement> Statements, IReadOnlyList<RevertConflict> Conflicts,
     IReadOnlyList<string> Notes)
 {
+    /// <summary>The tables' shapes the statements were built for (to re-check the rows when applying).</summary>
+    internal IReadOnlyDictionary<(string, string), RevertTable> Tables { get; init; } = new Dictionary<(string, string), RevertTable>();
+
+    /// <summary>The selection's newest change of each row it touched (what each row must still be when applying).</summary>
+    internal IReadOnlyList<Change> NewestPerRow { get; init; } = [];
+
     /// <summary>The whole plan as SQL text with its parameters shown (what a dry run prints).</summary>
     public string Sql(JsonObject context)
     {

@@ -53,7 +53,12 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
             if (RevertStatements.Inverse(c, table, notes) is { } statement) statements.Add(statement);
         }
         var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct);
-        return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList());
+        return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) 
+        {
+            Tables = tables,
+            NewestPerRow = changes.Where(c => c.PrimaryKey is not null && c.Operation is Operation.Create or Operation.Update or Operation.Delete)
+                .DistinctBy(c => (c.Schema, c.Table, c.PrimaryKey)).ToList(),
+        };
     }
 
     /// <summary>
@@ -81,6 +86,18 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         {
             emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
             await emit.ExecuteNonQueryAsync(ct);
+        }
+        if (!force)
+        {
+            // The plan may be old: lock each row and check it is still as the selection left it, so a change made since
+            // planning is refused rather than overwritten.
+            foreach (var newest in plan.NewestPerRow)
+            {
+                if (!plan.Tables.TryGetValue((newest.Schema, newest.Table), out var t)) continue;
+                if (await RevertConflicts.SourceDiffersAsync(conn, tx, t, newest, forUpdate: true, ct) is { } why)
+                    throw new AuditQueryException(
+                        $"refused: {t.Name} key {newest.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
+            }
         }
         var affected = new List<int>();
         foreach (var s in plan.Statements)

@@ -293,4 +293,19 @@ public sealed class RevertTests(PostgresFixture fixture)
         await reverter.ApplyAsync(plan);
         Assert.Equal("99.99", await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 2"));
     }
+
+    [Fact]
+    public async Task A_row_changed_between_planning_and_applying_is_refused_and_nothing_changes()
+    {
+        await using var h = await StartAsync(fixture);
+        var xid = await MixedTransactionAsync(h);
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(new RevertSelection { TransactionId = xid });
+        Assert.Empty(plan.Conflicts);
+        await h.ExecuteAsync("UPDATE orders SET total = 0 WHERE id = 1");
+        var e = await Assert.ThrowsAsync<AuditQueryException>(() => reverter.ApplyAsync(plan));
+        Assert.Contains("changed since the plan was made", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await h.ScalarAsync<long>("SELECT count(*) FROM orders WHERE id = 3"));
+        Assert.Equal("0.00", await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 1"));
+    }
 }
