@@ -1,0 +1,78 @@
+using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// Finds the rows of a selection that something else changed afterwards: a later stored change outside the selection
+/// (or a TRUNCATE of the table), or a source row that differs from the selection's last image of it (a change the store
+/// has not caught up with yet).
+/// </summary>
+internal static class RevertConflicts
+{
+    public static async Task<List<RevertConflict>> FindAsync(NpgsqlDataSource store, NpgsqlConnection source, IReadOnlyList<Change> selected,
+        IReadOnlyDictionary<(string, string), RevertTable> tables, CancellationToken ct)
+    {
+        var ids = selected.Select(c => c.Id).ToArray();
+        var conflicts = new List<RevertConflict>();
+        // For each selected change, later changes of its row (or TRUNCATEs of its table) that are not selected.
+        const string sql = """
+            SELECT DISTINCT ON (l.id) s.schema, s."table", s.primary_key, l.id, l.operation, l.committed_at
+            FROM hindsight.changes s
+            JOIN hindsight.changes l ON l.database = s.database AND l.schema = s.schema AND l."table" = s."table"
+              AND (l.primary_key = s.primary_key OR (l.primary_key IS NULL AND l.operation = 'TRUNCATE'))
+              AND (l.committed_at, l.commit_lsn, l.ordinal) > (s.committed_at, s.commit_lsn, s.ordinal)
+            WHERE s.id = ANY($1) AND s.primary_key IS NOT NULL AND l.id <> ALL($1)
+            ORDER BY l.id
+            """;
+        await using (var cmd = store.CreateCommand(sql))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+                conflicts.Add(new RevertConflict(new TableName(r.GetString(0), r.GetString(1)), r.GetString(2),
+                    $"changed later by change {r.GetInt64(3)} ({r.GetString(4)} at {r.GetFieldValue<DateTimeOffset>(5):O})", r.GetInt64(3)));
+        }
+
+        // The newest selected change of each row says what the row must be now; the source says what it is.
+        var seen = conflicts.Select(c => (c.Table.Schema, c.Table.Name, c.PrimaryKey)).ToHashSet();
+        foreach (var c in selected.Where(c => c.PrimaryKey is not null && c.Operation is Operation.Create or Operation.Update or Operation.Delete)
+                     .DistinctBy(c => (c.Schema, c.Table, c.PrimaryKey)))
+        {
+            if (!seen.Add((c.Schema, c.Table, c.PrimaryKey!)) || !tables.TryGetValue((c.Schema, c.Table), out var t)) continue;
+            var why = await SourceDiffersAsync(source, null, t, c, forUpdate: false, ct);
+            if (why is not null)
+                conflicts.Add(new RevertConflict(t.Name, c.PrimaryKey!, why + " (changed since, and not yet in the store: catch up first)", null));
+        }
+        return conflicts;
+    }
+
+    /// <summary>
+    /// Why the source row differs from what <paramref name="newest"/> (the selection's newest change of it) left, or null
+    /// when it does not. <paramref name="forUpdate"/> locks the row, so it cannot move on before the revert commits.
+    /// </summary>
+    public static async Task<string?> SourceDiffersAsync(NpgsqlConnection source, NpgsqlTransaction? tx, RevertTable t, Change newest, bool forUpdate,
+        CancellationToken ct)
+    {
+        var expected = newest.Operation is Operation.Delete ? null : newest.After;
+        var keyImage = newest.Operation is Operation.Delete ? newest.Before : newest.After;
+        if (t.Key.Any(k => !keyImage.ContainsKey(k))) return null; // refused when the statement is built
+        var sql = $"SELECT to_jsonb(t)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
+        await using var cmd = new NpgsqlCommand(sql, source, tx);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = keyImage.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
+        var current = await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json) as JsonObject : null;
+        return (expected, current) switch
+        {
+            (null, null) => null,
+            (null, _) => "the row exists again in the source, but the trail's last change deleted it",
+            (_, null) => "the row is gone from the source, but the trail does not show it deleted",
+            _ => SameOnCommonColumns(expected, current) ? null : "the row in the source differs from the trail's last image of it",
+        };
+    }
+
+    /// <summary>Equal as jsonb on the columns both have (columns added or dropped since are not a change of the row).</summary>
+    private static bool SameOnCommonColumns(JsonObject a, JsonObject b) =>
+        a.Where(kv => b.ContainsKey(kv.Key)).All(kv => JsonEquality.JsonbEquals(kv.Value, b[kv.Key]));
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Hindsight.Query;
+
+/// <summary>One inverse statement of a revert plan.</summary>
+/// <param name="Change">The stored change this statement undoes.</param>
+/// <param name="Sql">The statement; values are only ever its parameters <c>$1</c>, <c>$2</c>.</param>
+/// <param name="Parameters">The JSON row images passed as <c>$1</c>, <c>$2</c>, … (cast to jsonb by the statement).</param>
+public sealed record RevertStatement(Change Change, string Sql, IReadOnlyList<string> Parameters)
+{
+    /// <summary>The statement followed by its parameters as comments, for a dry run.</summary>
+    public string Display()
+    {
+        var sb = new StringBuilder(Sql).Append(';');
+        for (var i = 0; i < Parameters.Count; i++)
+            sb.Append(CultureInfo.InvariantCulture, $"\n  -- ${i + 1} = {Parameters[i]}");
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// A row the selection touched that was changed afterwards by something outside the selection: reverting would overwrite
+/// that later work, so apply refuses unless forced.
+/// </summary>
+/// <param name="Table">The row's table.</param>
+/// <param name="PrimaryKey">The row's key as stored.</param>
+/// <param name="Reason">What changed it later (a stored change, or the source row differing from the trail).</param>
+/// <param name="LaterChangeId">The later stored change, when the store holds it.</param>
+public sealed record RevertConflict(TableName Table, string PrimaryKey, string Reason, long? LaterChangeId);
+
+/// <summary>The inverse of a selection, newest change first, with its conflicts and notes.</summary>
+/// <param name="Selection">What was selected.</param>
+/// <param name="Statements">The inverse statements in the order they run (newest change first).</param>
+/// <param name="Conflicts">Rows changed later outside the selection; apply refuses unless forced.</param>
+/// <param name="Notes">What the plan leaves out and why (e.g. columns that no longer exist).</param>
+public sealed record RevertPlan(RevertSelection Selection, IReadOnlyList<RevertStatement> Statements, IReadOnlyList<RevertConflict> Conflicts,
+    IReadOnlyList<string> Notes)
+{
+    /// <summary>The tables' shapes the statements were built for (to re-check the rows when applying).</summary>
+    internal IReadOnlyDictionary<(string, string), RevertTable> Tables { get; init; } = new Dictionary<(string, string), RevertTable>();
+
+    /// <summary>The selection's newest change of each row it touched (what each row must still be when applying).</summary>
+    internal IReadOnlyList<Change> NewestPerRow { get; init; } = [];
+
+    /// <summary>The whole plan as SQL text with its parameters shown (what a dry run prints).</summary>
+    public string Sql(JsonObject context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var sb = new StringBuilder("BEGIN;\n");
+        sb.Append("SELECT pg_logical_emit_message(true, 'hindsight', $1::text);\n  -- $1 = ").Append(context.ToJsonString()).Append('\n');
+        foreach (var s in Statements) sb.Append(s.Display()).Append('\n');
+        return sb.Append("COMMIT;\n").ToString();
+    }
+}
+
+/// <summary>The outcome of applying (or dry-running) a revert.</summary>
+/// <param name="Plan">The plan.</param>
+/// <param name="Applied">Whether the statements were committed (false for a dry run).</param>
+/// <param name="Sql">The SQL text with parameters shown.</param>
+/// <param name="RowsAffected">Rows changed per statement, in plan order (empty for a dry run).</param>
+public sealed record RevertResult(RevertPlan Plan, bool Applied, string Sql, IReadOnlyList<int> RowsAffected);

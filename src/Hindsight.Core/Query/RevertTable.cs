@@ -1,0 +1,57 @@
+using Hindsight.Setup;
+using Npgsql;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// A table's shape in the source database today, as the revert statements need it: its key columns (from pg_index),
+/// and which columns cannot be written (generated) or need OVERRIDING SYSTEM VALUE (identity ALWAYS).
+/// </summary>
+internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IReadOnlySet<string> Writable, IReadOnlySet<string> Generated,
+    IReadOnlySet<string> IdentityAlways)
+{
+    /// <summary><c>"schema"."table"</c>, quoted.</summary>
+    public string Quoted => PgNames.Quote(Name.Schema!, Name.Name);
+
+    /// <summary>Reads the table from the source catalog; names are compared as values.</summary>
+    /// <exception cref="AuditQueryException">The table is gone, or has no primary key.</exception>
+    public static async Task<RevertTable> LoadAsync(NpgsqlConnection source, string schema, string table, CancellationToken ct)
+    {
+        var name = new TableName(schema, table);
+        const string sql = """
+            SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a', coalesce(a.attnum = ANY(i.indkey), false)
+            FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+            ORDER BY a.attnum
+            """;
+        await using var cmd = new NpgsqlCommand(sql, source) { Parameters = { new() { Value = schema }, new() { Value = table } } };
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var key = new List<string>();
+        var writable = new HashSet<string>(StringComparer.Ordinal);
+        var generated = new HashSet<string>(StringComparer.Ordinal);
+        var identity = new HashSet<string>(StringComparer.Ordinal);
+        var any = false;
+        while (await r.ReadAsync(ct))
+        {
+            any = true;
+            var column = r.GetString(0);
+            if (r.GetBoolean(1)) generated.Add(column); else writable.Add(column);
+            if (r.GetBoolean(2)) identity.Add(column);
+            if (r.GetBoolean(3)) key.Add(column);
+        }
+        if (!any) throw new AuditQueryException($"cannot revert changes of {name}: the table no longer exists in the source database");
+        if (key.Count == 0)
+            throw new AuditQueryException($"cannot revert changes of {name}: it has no primary key today, so its rows cannot be matched (add one)");
+        return new RevertTable(name, key, writable, generated, identity);
+    }
+
+    /// <summary><c>t."k1" = i."k1" AND …</c>: the target row matched by key against an image record.</summary>
+    public string KeyMatch(string target, string image) =>
+        string.Join(" AND ", Key.Select(k => $"{target}.{PgNames.Quote(k)} = {image}.{PgNames.Quote(k)}"));
+
+    /// <summary>The populated record of a jsonb image parameter (<c>jsonb_populate_record</c> types every column as the table does).</summary>
+    public string Image(string placeholder) => $"jsonb_populate_record(NULL::{Quoted}, {placeholder}::jsonb)";
+}

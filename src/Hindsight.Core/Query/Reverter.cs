@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// Revert (design §4): the inverse statements of a selection of stored changes, newest first, checked for conflicts
+/// against the store and the source, applied in one source transaction that carries its own context
+/// (<c>{"hindsight":{"revertOf":…}}</c>).
+/// </summary>
+/// <remarks>
+/// Row images go back to typed values through PostgreSQL itself (<c>jsonb_populate_record(NULL::table, image)</c>), so
+/// every type round-trips as <c>to_jsonb</c> wrote it. Identifiers are quoted; images and keys travel only as parameters.
+/// </remarks>
+/// <param name="store">The store database (schema <c>hindsight</c>).</param>
+/// <param name="source">The tracked database the changes were made in, and that the revert writes to.</param>
+public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
+{
+    private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
+    private readonly NpgsqlDataSource _source = source ?? throw new ArgumentNullException(nameof(source));
+
+    /// <summary>Builds the plan: the inverse statements (newest change first), the conflicts and notes. Changes nothing.</summary>
+    /// <exception cref="ArgumentException">The selection is not exactly one kind, or selects everything.</exception>
+    /// <exception cref="AuditQueryException">
+    /// Nothing matches; the selection holds a TRUNCATE (its rows are not in the trail); a table has no primary key; or an
+    /// image needed to undo a change is missing.
+    /// </exception>
+    public async Task<RevertPlan> PlanAsync(RevertSelection selection, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(selection);
+        selection.Validate();
+        await using var src = await _source.OpenConnectionAsync(ct);
+        var database = src.Database;
+        var changes = await SelectAsync(selection, database, ct);
+        if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of database {database} matches the selection");
+
+        var notes = new List<string>();
+        var tables = new Dictionary<(string, string), RevertTable>();
+        var statements = new List<RevertStatement>();
+        foreach (var c in changes)
+        {
+            if (c.Operation is Operation.Truncate)
+                throw new AuditQueryException(
+                    $"cannot revert change {c.Id}: a TRUNCATE of {new TableName(c.Schema, c.Table)} is not revertible from the trail alone " +
+                    "(it does not hold the rows the TRUNCATE removed); narrow the selection to leave it out");
+            if (c.Operation is Operation.Snapshot) { notes.Add($"change {c.Id} is a baseline SNAPSHOT, not a change: nothing to undo"); continue; }
+            if (c.PrimaryKey is null)
+                throw new AuditQueryException($"cannot revert change {c.Id}: {new TableName(c.Schema, c.Table)} had no primary key when it was captured");
+            if (!tables.TryGetValue((c.Schema, c.Table), out var table))
+                tables[(c.Schema, c.Table)] = table = await RevertTable.LoadAsync(src, c.Schema, c.Table, ct);
+            if (RevertStatements.Inverse(c, table, notes) is { } statement) statements.Add(statement);
+        }
+        var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct);
+        return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) 
+        {
+            Tables = tables,
+            NewestPerRow = changes.Where(c => c.PrimaryKey is not null && c.Operation is Operation.Create or Operation.Update or Operation.Delete)
+                .DistinctBy(c => (c.Schema, c.Table, c.PrimaryKey)).ToList(),
+        };
+    }
+
+    /// <summary>
+    /// Applies <paramref name="plan"/> in one source transaction, after a context message naming what it reverts merged
+    /// into <paramref name="context"/> (e.g. who asked). With <paramref name="dryRun"/> only the SQL is returned.
+    /// </summary>
+    /// <exception cref="AuditQueryException">
+    /// The plan has conflicts and <paramref name="force"/> is false; or (unless forced) a statement did not change exactly
+    /// one row (the row changed since the plan was made): then nothing is changed.
+    /// </exception>
+    public async Task<RevertResult> ApplyAsync(RevertPlan plan, JsonObject? context = null, bool force = false, bool dryRun = false,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var message = Context(plan, context);
+        var sql = plan.Sql(message);
+        if (dryRun) return new RevertResult(plan, false, sql, []);
+        if (plan.Conflicts.Count > 0 && !force)
+            throw new AuditQueryException(
+                $"refused: {plan.Conflicts.Count} row(s) were changed after the selected changes (see the conflicts); nothing was changed. Force to overwrite them");
+
+        await using var conn = await _source.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var emit = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1::text)", conn, tx))
+        {
+            emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
+            await emit.ExecuteNonQueryAsync(ct);
+        }
+        if (!force)
+        {
+            // The plan may be old: lock each row and check it is still as the selection left it, so a change made since
+            // planning is refused rather than overwritten.
+            foreach (var newest in plan.NewestPerRow)
+            {
+                if (!plan.Tables.TryGetValue((newest.Schema, newest.Table), out var t)) continue;
+                if (await RevertConflicts.SourceDiffersAsync(conn, tx, t, newest, forUpdate: true, ct) is { } why)
+                    throw new AuditQueryException(
+                        $"refused: {t.Name} key {newest.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
+            }
+        }
+        var affected = new List<int>();
+        foreach (var s in plan.Statements)
+        {
+            await using var cmd = new NpgsqlCommand(s.Sql, conn, tx);
+            foreach (var p in s.Parameters) cmd.Parameters.Add(new NpgsqlParameter { Value = p, NpgsqlDbType = NpgsqlDbType.Text });
+            var n = await cmd.ExecuteNonQueryAsync(ct);
+            // Exactly one row each, or the row moved on since planning: roll back rather than half-revert.
+            if (n != 1 && !force)
+                throw new AuditQueryException(
+                    $"refused: undoing change {s.Change.Id} ({s.Change.Operation.ToStored()} of {new TableName(s.Change.Schema, s.Change.Table)} key {s.Change.PrimaryKey}) changed {n} rows instead of 1; " +
+                    "the row changed since the plan was made; nothing was changed. Force to apply anyway");
+            affected.Add(n);
+        }
+        await tx.CommitAsync(ct);
+        return new RevertResult(plan, true, sql, affected);
+    }
+
+    /// <summary>The caller's context with <c>hindsight.revertOf</c> set to the selection (and the reverted change ids).</summary>
+    internal static JsonObject Context(RevertPlan plan, JsonObject? context)
+    {
+        var message = context?.DeepClone() as JsonObject ?? [];
+        var revertOf = plan.Selection.ToJson();
+        revertOf["changes"] = new JsonArray(plan.Statements.Select(s => (JsonNode)JsonValue.Create(s.Change.Id)).ToArray());
+        if (message["hindsight"] is not JsonObject hindsight) message["hindsight"] = hindsight = [];
+        hindsight["revertOf"] = revertOf;
+        return message;
+    }
+
+    private async Task<List<Change>> SelectAsync(RevertSelection s, string database, CancellationToken ct)
+    {
+        var p = new ChangeSql.Parameters();
+        var where = s switch
+        {
+            { ChangeId: { } id } => $"c.id = {p.Add(id, NpgsqlDbType.Bigint)}",
+            { TransactionId: { } xid } => $"c.transaction_id = {p.Add(xid, NpgsqlDbType.Bigint)}",
+            { CommitLsn: { } lsn } => $"c.commit_lsn = {p.Add(lsn, NpgsqlDbType.Bigint)}",
+            _ => ChangeSql.Where(s.Filter! with { Database = null }, p),
+        };
+        var sql = $"""
+            SELECT {ChangeSql.Columns} FROM hindsight.changes c
+            WHERE ({where}) AND c.database = {p.Add(database, NpgsqlDbType.Text)}
+            ORDER BY c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            """;
+        await using var cmd = _store.CreateCommand(sql);
+        p.ApplyTo(cmd);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var changes = new List<Change>();
+        while (await r.ReadAsync(ct)) changes.Add(ChangeSql.Read(r));
+        return changes;
+    }
+}
