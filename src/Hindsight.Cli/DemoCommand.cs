@@ -112,6 +112,9 @@ internal static class DemoCommand
             Say("every change the shop made is stored in hindsight.changes");
 
             await PrintTrailAsync(database, env.Output, format, ct);
+            // History, time travel and revert through the query library: for people reading a terminal, so the
+            // json and csv outputs stay exactly the trail.
+            if (format == "table") await DemoTimeTravel.PrintAsync(database, Database, slot, env.Output, ct);
         }
         finally
         {

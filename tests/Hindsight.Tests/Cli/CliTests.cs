@@ -188,5 +188,14 @@ public sealed class CliTests(PostgresFixture fixture) : IAsyncLifetime
         Assert.Contains("job invoice-paid-orders", r.Out);
         Assert.Contains("status: new → paid", r.Out);
         Assert.Contains("[1,1]", r.Out);
+
+        // Then history, time travel and a revert, through the query library.
+        var history = r.Out[r.Out.IndexOf("history of orders 1", StringComparison.Ordinal)..];
+        Assert.Matches(@"UPDATE\s+carol@support\.example\.com\s+status: new → paid", history);
+        Assert.Contains("just before carol@support.example.com paid", history);
+        Assert.Matches(@"\n1\s+new\s+42\.50\s", history); // the order as it was before the payment
+        Assert.Contains("0 conflict(s)", history);
+        Assert.Contains("details.invoice: INV-1 → (none)", history); // the revert, captured with its own context
+        Assert.Contains("the invoices went out twice", history); // the revert's own context
     }
 }
