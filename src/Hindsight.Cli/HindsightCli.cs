@@ -90,6 +90,7 @@ internal static class HindsightCli
         root.Subcommands.Add(ChangesCommand.Create(env, o));
         root.Subcommands.Add(HistoryCommand.Create(env, o));
         root.Subcommands.Add(AsOfCommand.Create(env, o));
+        root.Subcommands.Add(TrendsCommand.Create(env, o));
         return root;
     }
 
