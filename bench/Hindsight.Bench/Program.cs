@@ -33,6 +33,8 @@ internal static class Program
           micro        BenchmarkDotNet micro-benchmarks of the rendering hot path (RowImageWriter, PgValueRenderer)
           efcore       BenchmarkDotNet: EF Core SaveChanges of 1 and 100 rows, plain vs UseHindsight() with and without a
                        context scope (issue 3); starts its own private PostgreSQL server (~4 min)
+          query        issue 4: record history p50/p99, as-of of a 100,000-row table and a context-filtered page over
+                       1,050,000 synthetic changes written by SQL (no capture), with EXPLAIN plan summaries (~3 min)
           all          throughput and memory
 
         options:
@@ -76,7 +78,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -93,6 +95,7 @@ internal static class Program
         if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
         if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
+        if (figure is "query") Console.WriteLine(await new QueryFigure(server).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
         return 0;
     }

@@ -91,6 +91,7 @@ internal static class HindsightCli
         root.Subcommands.Add(HistoryCommand.Create(env, o));
         root.Subcommands.Add(AsOfCommand.Create(env, o));
         root.Subcommands.Add(RevertCommand.Create(env, o));
+        root.Subcommands.Add(TrendsCommand.Create(env, o));
         return root;
     }
 

@@ -165,16 +165,23 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                 WHERE {scope} AND c.primary_key IS NOT NULL AND c.committed_at <= {pat}{key}
                 ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
             )
-            SELECT l.database, l.schema, l.primary_key, ch.after::text, l.id, l.committed_at
-            FROM latest l
-            LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
-            JOIN hindsight.changes ch ON ch.id = l.id
-            WHERE l.operation <> 'DELETE'
-              AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
+            FROM (SELECT l.* FROM latest l
+                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
+                  WHERE l.operation <> 'DELETE'
+                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+                  ORDER BY l.id OFFSET 0) l
+            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
             ORDER BY l.primary_key
             """;
         var rows = new List<AsOfRow>();
-        await using (var cmd = new NpgsqlCommand(sql, conn))
+        // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
+        // planner to merge-join against every stored change: the image is fetched per survivor instead (OFFSET 0 keeps
+        // the lateral lookup a nested loop over the primary key, in id order for heap locality). BENCHMARKS.md, "Query".
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var off = new NpgsqlCommand("SET LOCAL max_parallel_workers_per_gather = 0", conn, tx))
+            await off.ExecuteNonQueryAsync(ct);
+        await using (var cmd = new NpgsqlCommand(sql, conn, tx))
         {
             p.ApplyTo(cmd);
             await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -182,6 +189,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                 rows.Add(new AsOfRow(r.GetString(0), r.GetString(1), table.Name, r.GetString(2), ChangeSql.ParseObject(r.GetString(3)),
                     r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)));
         }
+        await tx.CommitAsync(ct);
         RequireOnePlace(table, rows.Select(row => (row.Database, row.Schema)));
 
         DateTimeOffset? since;

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Hindsight.Query;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Bench;
+
+/// <summary>
+/// Figure <c>query</c> (issue 4): the query side over a store of 1,050,000 synthetic changes, filled by SQL (no capture):
+/// record history p50/p99, as-of of a 100,000-row table, a context-filtered page; with EXPLAIN plan summaries.
+/// </summary>
+internal sealed class QueryFigure(BenchServer server)
+{
+    private const string Db = "hindsight_query";
+    private const int Changes = 1_050_000;
+    private const int AccountRows = 100_000;
+
+    // Changes n = 0..1,049,999, three per transaction, 100 ms apart per transaction (~29 h). Per 7 changes: 2 of
+    // accounts (100,000 rows × 3 versions, keys visited in a scattered order, every 50th row deleted in its 3rd version),
+    // 3 of orders (150,000 rows × 3 versions), 2 of events (300,000 inserts). Images ~200 bytes; 90% carry a context.
+    private const string Fill =
+        """
+        INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, context,
+                                       committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+        SELECT 'app', 'public', g.tbl, g.row::text, g.op,
+               CASE WHEN g.ver = 0 THEN '{}'::jsonb ELSE img(g.row, g.ver - 1) END,
+               CASE WHEN g.op = 'DELETE' THEN '{}'::jsonb ELSE img(g.row, g.ver) END,
+               CASE WHEN g.n % 10 = 9 THEN '{}'::jsonb
+                    ELSE jsonb_build_object('userId', 'user-' || (g.n % 500), 'requestId', md5(g.n::text)) END,
+               g.at, 1000 + g.n / 3, g.n * 100, (1000 + g.n / 3) * 1000, g.n % 3 + 1, g.at
+        FROM (
+            SELECT s.n, t.tbl, t.k, t.row, t.ver, '2026-01-01Z'::timestamptz + (s.n / 3) * interval '100 ms' AS at,
+                   CASE WHEN t.ver = 0 THEN 'CREATE' WHEN t.tbl = 'accounts' AND t.ver = 2 AND t.row % 50 = 0 THEN 'DELETE' ELSE 'UPDATE' END AS op
+            FROM generate_series(0, 1049999) AS s(n)
+            CROSS JOIN LATERAL (SELECT CASE WHEN s.n % 7 < 2 THEN 'accounts' WHEN s.n % 7 < 5 THEN 'orders' ELSE 'events' END AS tbl,
+                                       CASE WHEN s.n % 7 < 2 THEN (s.n / 7) * 2 + s.n % 7
+                                            WHEN s.n % 7 < 5 THEN (s.n / 7) * 3 + s.n % 7 - 2
+                                            ELSE (s.n / 7) * 2 + s.n % 7 - 5 END AS k) AS kk
+            CROSS JOIN LATERAL (SELECT kk.tbl, kk.k,
+                                       CASE kk.tbl WHEN 'accounts' THEN (kk.k % 100000) * 7919 % 100000 + 1
+                                                   WHEN 'orders' THEN (kk.k % 150000) * 7919 % 150000 + 1
+                                                   ELSE kk.k + 1 END AS row,
+                                       CASE kk.tbl WHEN 'accounts' THEN kk.k / 100000 WHEN 'orders' THEN kk.k / 150000 ELSE 0 END AS ver) AS t
+        ) g
+        """;
+
+    private const string ImageFunction =
+        """
+        CREATE OR REPLACE FUNCTION img(r bigint, v int) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+          SELECT jsonb_build_object('id', r, 'name', 'customer ' || r, 'email', 'user' || r || '@example.com',
+                                    'balance', ((r * 37 + v * 11) % 100000) / 100.0, 'status', (ARRAY['new','active','paid','closed'])[v % 4 + 1],
+                                    'version', v, 'note', 'synthetic row image for the query benchmark ' || md5((r * 10 + v)::text))
+        $$
+        """;
+
+    public async Task<string> RunAsync()
+    {
+        await server.CreateDatabaseAsync(Db);
+        await using var ds = server.DataSource(Db);
+        await StoreMigrations.ApplyAsync(ds);
+        var sw = Stopwatch.StartNew();
+        await BenchServer.ExecAsync(ds, ImageFunction);
+        await BenchServer.ExecAsync(ds, "SET maintenance_work_mem = '256MB'; SET work_mem = '64MB';\n" + Fill);
+        // A store that has been running is vacuumed (autovacuum after inserts, PG 13+): hint bits set, visibility map
+        // current, as index-only scans need. A freshly filled table would measure the first reader's hint-bit writes.
+        await BenchServer.ExecAsync(ds, "VACUUM ANALYZE hindsight.changes");
+        var fillSeconds = sw.Elapsed.TotalSeconds;
+        var stored = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes");
+        var size = await server.ScalarAsync<string>(ds, "SELECT pg_size_pretty(pg_total_relation_size('hindsight.changes'))");
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"store: {stored:N0} synthetic changes ({size} with indexes), filled by SQL in {fillSeconds:0} s; VACUUM ANALYZEd\n\n");
+
+        var trail = new AuditTrail(ds);
+        var accounts = TableName.Parse("accounts");
+        var random = new Random(42);
+        for (var i = 0; i < 20; i++) await trail.HistoryAsync(accounts, random.Next(1, AccountRows + 1).ToString(CultureInfo.InvariantCulture));
+        var history = new List<double>();
+        var versions = 0L;
+        for (var i = 0; i < 1000; i++)
+        {
+            var key = random.Next(1, AccountRows + 1).ToString(CultureInfo.InvariantCulture);
+            sw.Restart();
+            var h = await trail.HistoryAsync(accounts, key);
+            history.Add(sw.Elapsed.TotalMilliseconds);
+            versions += h.Versions.Count;
+        }
+        history.Sort();
+        double Pct(double p) => history[(int)Math.Ceiling(p * history.Count) - 1];
+
+        var table = new TextTable("query", "measured", "target", "met");
+        table.Add($"record history p50 (1,000 random keys, {versions / 1000.0:0.0} versions each)", $"{Pct(0.50):0.00} ms", "", "");
+        table.Add("record history p99", $"{Pct(0.99):0.00} ms", "< 10 ms", Pct(0.99) < 10 ? "met" : "NOT met");
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var span = TimeSpan.FromMilliseconds(Changes / 3 * 100.0);
+        foreach (var fraction in new[] { 0.2, 0.5, 1.0 })
+        {
+            var at = start + span * fraction;
+            sw.Restart();
+            var asOf = await trail.AsOfAsync(accounts, at);
+            var ms = sw.Elapsed.TotalMilliseconds;
+            table.Add($"as-of accounts at {at.UtcDateTime:yyyy-MM-dd HH:mm} ({asOf.Rows.Count:N0} rows)", $"{ms:0} ms", "< 2,000 ms", ms < 2000 ? "met" : "NOT met");
+        }
+        var filter = new ChangeFilter { Context = """{"userId":"user-42"}""" };
+        await trail.QueryAsync(filter);
+        sw.Restart();
+        var page = await trail.QueryAsync(filter, new PageRequest { Limit = 100 });
+        table.Add($"changes --context userId=user-42, first page ({page.Changes.Count} of ~1,900)", $"{sw.Elapsed.TotalMilliseconds:0.0} ms", "", "");
+        sw.Restart();
+        page = await trail.QueryAsync(filter with { Tables = [accounts] }, new PageRequest { Limit = 100, Cursor = page.NextCursor });
+        table.Add("changes --table accounts --context …, a later page", $"{sw.Elapsed.TotalMilliseconds:0.0} ms", "", "");
+        sb.Append(table).Append('\n');
+
+        sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS); the statements AuditTrail sends, values inlined):\n");
+        sb.Append("  history:  ").Append(await PlanAsync(ds, HistorySql("4711"))).Append('\n');
+        sb.Append("  as-of:    ").Append(await PlanAsync(ds, AsOfSql(start + span * 0.5), serial: true)).Append('\n');
+        sb.Append("  context:  ").Append(await PlanAsync(ds,
+            """SELECT id FROM hindsight.changes c WHERE c.context @> '{"userId":"user-42"}' AND c.context <> '{}' ORDER BY c.id DESC LIMIT 101""")).Append('\n');
+        return sb.ToString();
+    }
+
+    // Copies of AuditTrail's statements (HistoryAsync, AsOfAsync), for EXPLAIN only.
+    private static string HistorySql(string key) =>
+        $"""
+        SELECT c.* FROM hindsight.changes c WHERE c."table" = 'accounts' AND c.primary_key = ANY(ARRAY['{key}'])
+        UNION ALL
+        SELECT c.* FROM hindsight.changes c WHERE c."table" = 'accounts' AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+        ORDER BY committed_at, commit_lsn, ordinal
+        """;
+
+    private static string AsOfSql(DateTimeOffset at)
+    {
+        var t = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+        return $"""
+            WITH trunc AS (
+                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE c."table" = 'accounts' AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= '{t}'
+                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            ), latest AS (
+                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
+                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE c."table" = 'accounts' AND c.primary_key IS NOT NULL AND c.committed_at <= '{t}'
+                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            )
+            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
+            FROM (SELECT l.* FROM latest l
+                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
+                  WHERE l.operation <> 'DELETE'
+                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+                  ORDER BY l.id OFFSET 0) l
+            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
+            ORDER BY l.primary_key
+            """;
+    }
+
+    /// <summary>Execution time and the plan's node types (with index names), depth-first.</summary>
+    private static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false)
+    {
+        // serial: as AuditTrail.AsOfAsync runs it (SET LOCAL there; SET and RESET here, on one pooled connection).
+        await using var conn = await ds.OpenConnectionAsync();
+        if (serial) await BenchServer.ExecAsync(conn, "SET max_parallel_workers_per_gather = 0");
+        await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, conn);
+        var json = (string)(await cmd.ExecuteScalarAsync())!;
+        if (serial) await BenchServer.ExecAsync(conn, "RESET max_parallel_workers_per_gather");
+        using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement[0];
+        var nodes = new List<string>();
+        void Walk(JsonElement plan)
+        {
+            var name = plan.GetProperty("Node Type").GetString()!;
+            if (plan.TryGetProperty("Index Name", out var index)) name += $" ({index.GetString()})";
+            nodes.Add(name);
+            if (plan.TryGetProperty("Plans", out var children)) foreach (var c in children.EnumerateArray()) Walk(c);
+        }
+        Walk(root.GetProperty("Plan"));
+        var top = root.GetProperty("Plan");
+        var hits = top.TryGetProperty("Shared Hit Blocks", out var h) ? h.GetInt64() : 0;
+        var reads = top.TryGetProperty("Shared Read Blocks", out var r) ? r.GetInt64() : 0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{root.GetProperty("Execution Time").GetDouble():0.0} ms, buffers hit {hits:N0} read {reads:N0}: {string.Join(" > ", nodes)}");
+    }
+}
