@@ -95,6 +95,16 @@ public static class StoreMigrations
         CREATE INDEX changes_record_idx ON hindsight.changes ("table", primary_key, committed_at, commit_lsn, ordinal)
             INCLUDE (database, schema, operation, id);
         """,
+
+        // 4: the time index becomes a BRIN index. Changes are appended in commit order, so committed_at follows the
+        //    table's physical order and a BRIN index answers time windows by page ranges (trends, --since/--until).
+        //    A btree costs every stored change one more index insert and one more WAL record — which the source's
+        //    walsender also has to read when the store lives in the tracked cluster; BRIN updates a range summary at
+        //    most once per transaction (BENCHMARKS.md, "store writes"). Newest-first paging stays on the primary key.
+        """
+        DROP INDEX hindsight.changes_committed_at_idx;
+        CREATE INDEX changes_committed_at_idx ON hindsight.changes USING brin (committed_at) WITH (pages_per_range = 32, autosummarize = on);
+        """,
     ];
 
     /// <summary>
