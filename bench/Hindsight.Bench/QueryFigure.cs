@@ -113,15 +113,16 @@ internal sealed class QueryFigure(BenchServer server)
         table.Add("changes --table accounts --context …, a later page", $"{sw.Elapsed.TotalMilliseconds:0.0} ms", "", "");
         sb.Append(table).Append('\n');
 
-        sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS); the statements AuditTrail sends, values inlined):\n");
+        sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS) of the statements AuditTrail sends):\n");
         sb.Append("  history:  ").Append(await PlanAsync(ds, HistorySql("4711"))).Append('\n');
-        sb.Append("  as-of:    ").Append(await PlanAsync(ds, AsOfSql(start + span * 0.5), serial: true)).Append('\n');
+        var (asOfSql, asOfParameters) = AuditTrail.AsOfStatement(accounts, (start + span * 0.5).ToUniversalTime(), null, null);
+        sb.Append("  as-of:    ").Append(await PlanAsync(ds, asOfSql, serial: true, asOfParameters)).Append('\n');
         sb.Append("  context:  ").Append(await PlanAsync(ds,
             """SELECT id FROM hindsight.changes c WHERE c.context @> '{"userId":"user-42"}' AND c.context <> '{}' ORDER BY c.id DESC LIMIT 101""")).Append('\n');
         return sb.ToString();
     }
 
-    // Copies of AuditTrail's statements (HistoryAsync, AsOfAsync), for EXPLAIN only.
+    // A copy of HistoryAsync's statement with the values inlined, for EXPLAIN only (as-of EXPLAINs the library's own statement).
     private static string HistorySql(string key) =>
         $"""
         SELECT c.* FROM hindsight.changes c WHERE c."table" = 'accounts' AND c.primary_key = ANY(ARRAY['{key}'])
@@ -130,40 +131,14 @@ internal sealed class QueryFigure(BenchServer server)
         ORDER BY committed_at, commit_lsn, ordinal
         """;
 
-    private static string AsOfSql(DateTimeOffset at)
-    {
-        var t = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-        return $"""
-            WITH trunc AS (
-                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
-                FROM hindsight.changes c
-                WHERE c."table" = 'accounts' AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= '{t}'
-                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
-            ), latest AS (
-                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
-                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
-                FROM hindsight.changes c
-                WHERE c."table" = 'accounts' AND c.primary_key IS NOT NULL AND c.committed_at <= '{t}'
-                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
-            )
-            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
-            FROM (SELECT l.* FROM latest l
-                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
-                  WHERE l.operation <> 'DELETE'
-                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
-                  ORDER BY l.id OFFSET 0) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
-            ORDER BY l.primary_key
-            """;
-    }
-
     /// <summary>Execution time and the plan's node types (with index names), depth-first.</summary>
-    private static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false)
+    private static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false, ChangeSql.Parameters? parameters = null)
     {
         // serial: as AuditTrail.AsOfAsync runs it (SET LOCAL there; SET and RESET here, on one pooled connection).
         await using var conn = await ds.OpenConnectionAsync();
         if (serial) await BenchServer.ExecAsync(conn, "SET max_parallel_workers_per_gather = 0");
         await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, conn);
+        parameters?.ApplyTo(cmd);
         var json = (string)(await cmd.ExecuteScalarAsync())!;
         if (serial) await BenchServer.ExecAsync(conn, "RESET max_parallel_workers_per_gather");
         using var doc = JsonDocument.Parse(json);

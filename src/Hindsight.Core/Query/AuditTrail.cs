@@ -147,33 +147,8 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                     "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
         }
 
-        var p = new ChangeSql.Parameters();
-        var scope = ChangeSql.Scope(table, database, p);
-        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
-        var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
-        // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
-        var sql = $"""
-            WITH trunc AS (
-                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
-                FROM hindsight.changes c
-                WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}
-                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
-            ), latest AS (
-                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
-                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
-                FROM hindsight.changes c
-                WHERE {scope} AND c.primary_key IS NOT NULL AND c.committed_at <= {pat}{key}
-                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
-            )
-            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
-            FROM (SELECT l.* FROM latest l
-                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
-                  WHERE l.operation <> 'DELETE'
-                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
-                  ORDER BY l.id OFFSET 0) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
-            ORDER BY l.primary_key
-            """;
+        var (sql, p) = AsOfStatement(table, atUtc, primaryKey, database);
+
         var rows = new List<AsOfRow>();
         // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
         // planner to merge-join against every stored change: the image is fetched per survivor instead (OFFSET 0 keeps
@@ -216,13 +191,43 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return distinct.Count == 0 ? null : distinct[0];
     }
 
+    /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
+    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, DateTimeOffset atUtc, string? primaryKey, string? database)
+    {
+        var p = new ChangeSql.Parameters();
+        var scope = ChangeSql.Scope(table, database, p);
+        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
+        var sql = $"""
+            WITH trunc AS (
+                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}
+                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            ), latest AS (
+                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
+                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key IS NOT NULL AND c.committed_at <= {pat}{key}
+                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+            )
+            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
+            FROM (SELECT l.* FROM latest l
+                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
+                  WHERE l.operation <> 'DELETE'
+                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+                  ORDER BY l.id OFFSET 0) l
+            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
+            ORDER BY l.primary_key
+            """;
+        return (sql, p);
+    }
+
     private async Task<List<Change>> ReadChangesAsync(string sql, ChangeSql.Parameters p, CancellationToken ct)
     {
         await using var cmd = _store.CreateCommand(sql);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        var changes = new List<Change>();
-        while (await r.ReadAsync(ct)) changes.Add(ChangeSql.Read(r));
-        return changes;
+        return await ChangeSql.ReadAllAsync(cmd, ct);
     }
 }

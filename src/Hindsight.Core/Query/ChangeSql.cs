@@ -19,6 +19,15 @@ internal static class ChangeSql
         c.committed_at, c.transaction_id, c.position, c.commit_lsn, c.ordinal, c.queued_at, c.created_at
         """;
 
+    /// <summary>Runs <paramref name="cmd"/> (selecting <see cref="Columns"/>) and reads every row.</summary>
+    public static async Task<List<Change>> ReadAllAsync(NpgsqlCommand cmd, CancellationToken ct)
+    {
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var changes = new List<Change>();
+        while (await r.ReadAsync(ct)) changes.Add(Read(r));
+        return changes;
+    }
+
     /// <summary>Reads a <see cref="Columns"/> row.</summary>
     public static Change Read(NpgsqlDataReader r) => new()
     {

@@ -144,9 +144,6 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
             """;
         await using var cmd = _store.CreateCommand(sql);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        var changes = new List<Change>();
-        while (await r.ReadAsync(ct)) changes.Add(ChangeSql.Read(r));
-        return changes;
+        return await ChangeSql.ReadAllAsync(cmd, ct);
     }
 }
