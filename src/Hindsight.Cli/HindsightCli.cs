@@ -177,7 +177,7 @@ internal static class HindsightCli
             var options = new CaptureOptions
             {
                 SourceConnectionString = ConnectionStrings.ToNpgsql(conn.Source),
-                StoreConnectionString = conn.Store is null ? null : ConnectionStrings.ToNpgsql(conn.Store),
+                StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
                 IgnoreColumns = SplitColumns(r.GetValue(ignore)),

@@ -84,6 +84,11 @@ public static class ConnectionStrings
     /// <exception cref="ConnectionStringException">The input is not a connection string in any accepted form.</exception>
     public static string ToNpgsql(string connectionString) => Parse(connectionString).ConnectionString;
 
+    /// <summary>Like <see cref="ToNpgsql"/> for an optional connection string (the <c>--store</c>): null stays null.</summary>
+    /// <exception cref="ConnectionStringException">The input is not a connection string in any accepted form.</exception>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(connectionString))]
+    public static string? ToNpgsqlOptional(string? connectionString) => connectionString is null ? null : ToNpgsql(connectionString);
+
     /// <summary>Like <see cref="ToNpgsql"/>, but returns a builder for further changes.</summary>
     /// <exception cref="ConnectionStringException">The input is not a connection string in any accepted form.</exception>
     public static NpgsqlConnectionStringBuilder Parse(string connectionString)

@@ -31,7 +31,7 @@ public sealed class SetupRunner(SetupOptions options)
     {
         var ct = cancellationToken;
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = options.StoreConnectionString is null ? null : ConnectionStrings.ToNpgsql(options.StoreConnectionString);
+        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
         PgNames.ValidateSlotName(options.Slot);
         PgNames.ValidatePublicationName(options.Publication);
         var tablePatterns = PgNames.SplitList(options.Tables).Select(t => PgNames.ParseName(t, 2)).ToList();

@@ -102,7 +102,7 @@ public sealed class TeardownRunner(TeardownOptions options)
     {
         var ct = cancellationToken;
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = options.StoreConnectionString is null ? null : ConnectionStrings.ToNpgsql(options.StoreConnectionString);
+        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
         PgNames.ValidateSlotName(options.Slot);
         PgNames.ValidatePublicationName(options.Publication);
 

@@ -156,7 +156,7 @@ public sealed class StatusReader(StatusOptions options)
     {
         var ct = cancellationToken;
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = options.StoreConnectionString is null ? null : ConnectionStrings.ToNpgsql(options.StoreConnectionString);
+        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
         var problems = new List<string>();
         var warnings = new List<string>();
 
