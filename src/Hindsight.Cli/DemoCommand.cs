@@ -215,16 +215,16 @@ internal static class DemoCommand
         switch (operation)
         {
             case "CREATE" or "SNAPSHOT":
-                text = string.Join(", ", Ordered(a).Select(kv => $"{kv.Key}={Show(kv.Value)}"));
+                text = string.Join(", ", Ordered(a).Select(kv => $"{kv.Key}={ChangeOutput.Show(kv.Value)}"));
                 break;
             case "DELETE":
-                text = "removed: " + string.Join(", ", Ordered(b).Select(kv => $"{kv.Key}={Show(kv.Value)}"));
+                text = "removed: " + string.Join(", ", Ordered(b).Select(kv => $"{kv.Key}={ChangeOutput.Show(kv.Value)}"));
                 break;
             case "UPDATE":
                 var changed = new List<string>();
                 foreach (var (key, value) in Ordered(a))
                 {
-                    if (!b.ContainsKey(key)) { changed.Add($"{key} → {Show(value)}"); continue; }
+                    if (!b.ContainsKey(key)) { changed.Add($"{key} → {ChangeOutput.Show(value)}"); continue; }
                     var old = b[key];
                     if (JsonNode.DeepEquals(old, value)) continue;
                     if (old is JsonObject oldObj && value is JsonObject newObj)
@@ -234,10 +234,10 @@ internal static class DemoCommand
                             var had = oldObj.TryGetPropertyValue(sub, out var o);
                             var has = newObj.TryGetPropertyValue(sub, out var n);
                             if (had && has && JsonNode.DeepEquals(o, n)) continue;
-                            changed.Add($"{key}.{sub}: {(had ? Show(o) : "(none)")} → {(has ? Show(n) : "(none)")}");
+                            changed.Add($"{key}.{sub}: {(had ? ChangeOutput.Show(o) : "(none)")} → {(has ? ChangeOutput.Show(n) : "(none)")}");
                         }
                     }
-                    else changed.Add($"{key}: {Show(old)} → {Show(value)}");
+                    else changed.Add($"{key}: {ChangeOutput.Show(old)} → {ChangeOutput.Show(value)}");
                 }
                 text = changed.Count == 0 ? "(no column changed)" : string.Join("; ", changed);
                 break;
@@ -252,10 +252,4 @@ internal static class DemoCommand
         return text.Length <= max ? text : text[..(max - 1)] + "…";
     }
 
-    private static string Show(JsonNode? v) => v switch
-    {
-        null => "null",
-        JsonValue s when s.GetValueKind() == JsonValueKind.String => s.GetValue<string>(),
-        _ => v.ToJsonString(),
-    };
 }

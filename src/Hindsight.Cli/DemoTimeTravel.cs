@@ -38,7 +38,7 @@ internal static class DemoTimeTravel
         await output.WriteLineAsync($"\norders as of {before.UtcDateTime:HH:mm:ss.ffffff} UTC, just before {Who(payment.Change.Context)} paid " +
                                     "(hindsight as-of --table orders --at …):");
         await output.WriteAsync(TextTable.Aligned(["id", "status", "total", "details"],
-            asOf.Rows.Select(r => new[] { Show(r.Row["id"]), Show(r.Row["status"]), Show(r.Row["total"]), Shorten(Show(r.Row["details"])) }).ToList()));
+            asOf.Rows.Select(r => new[] { ChangeOutput.Show(r.Row["id"]), ChangeOutput.Show(r.Row["status"]), ChangeOutput.Show(r.Row["total"]), Shorten(ChangeOutput.Show(r.Row["details"])) }).ToList()));
 
         // 3. Undo one request: every change the billing job made, in one transaction that says what it reverts.
         var reverter = new Reverter(database, database);
@@ -69,12 +69,6 @@ internal static class DemoTimeTravel
     private static string Who(JsonObject context) =>
         context["userId"]?.ToString() ?? (context["hindsight"]?["revertOf"] is not null ? "revert" : "-");
 
-    private static string Show(JsonNode? v) => v switch
-    {
-        null => "null",
-        JsonValue s when s.GetValueKind() == System.Text.Json.JsonValueKind.String => s.GetValue<string>(),
-        _ => v.ToJsonString(),
-    };
 
     private static string Shorten(string text, int max = 72) => TextTable.Cell(text, max);
 }

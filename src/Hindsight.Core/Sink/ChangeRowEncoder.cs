@@ -79,26 +79,24 @@ internal static class ChangeRowEncoder
     /// <summary>One field of an encoded tuple (empty for NULL).</summary>
     public static ReadOnlySpan<byte> Read(ReadOnlySpan<byte> tuple, Field field)
     {
+        var (at, length) = Locate(tuple, field);
+        return length < 0 ? default : tuple.Slice(at, length);
+    }
+
+    /// <summary>True when the field is NULL.</summary>
+    public static bool IsNull(ReadOnlySpan<byte> tuple, Field field) => Locate(tuple, field).Length < 0;
+
+    // Where a field's value starts and its length (-1 for NULL): fields are length-prefixed, so this walks them.
+    private static (int At, int Length) Locate(ReadOnlySpan<byte> tuple, Field field)
+    {
         var at = 2;
         for (var i = 0; ; i++)
         {
             var length = BinaryPrimitives.ReadInt32BigEndian(tuple[at..]);
             at += 4;
-            if (i == (int)field) return length < 0 ? default : tuple.Slice(at, length);
+            if (i == (int)field) return (at, length);
             if (length > 0) at += length;
         }
-    }
-
-    /// <summary>True when the field is NULL.</summary>
-    public static bool IsNull(ReadOnlySpan<byte> tuple, Field field)
-    {
-        var at = 2;
-        for (var i = 0; i < (int)field; i++)
-        {
-            var length = BinaryPrimitives.ReadInt32BigEndian(tuple[at..]);
-            at += 4 + Math.Max(length, 0);
-        }
-        return BinaryPrimitives.ReadInt32BigEndian(tuple[at..]) < 0;
     }
 
     private static long Timestamp(DateTime utc) => (utc.Ticks - PostgresEpochTicks) / TimeSpan.TicksPerMicrosecond;
