@@ -125,9 +125,16 @@ internal static class HindsightCli
             Description = "Also lift /*Bemi {json} Bemi*/ comments of Bemi's ORM packages into context: installs a statement trigger on the tracked tables (and, as a superuser, an event trigger for tables tracked later)",
         };
 
+        var snapshot = new Option<bool>("--snapshot")
+        {
+            Description = "Also store a baseline of every existing row (operation SNAPSHOT), read in the snapshot the new slot exports, so as-of is complete from now on. Only when this run creates the slot",
+        };
+        var ignore = ListOption("--ignore-columns", "With --snapshot: columns left out of the baseline's images (give run the same rules)");
+        var redact = ListOption("--redact-columns", "With --snapshot: columns stored only as keyed digests in the baseline (give run the same rules)");
+
         var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
         {
-            tables, schemas, exclude, identity, indexImages, bemiCompat,
+            tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact,
         };
         cmd.SetAction((r, ct) => Guard(r, env, o, async (conn, token) =>
         {
@@ -144,6 +151,9 @@ internal static class HindsightCli
                 ReplicaIdentity = r.GetValue(identity) == "default" ? ReplicaIdentityMode.Default : ReplicaIdentityMode.Full,
                 IndexImages = r.GetValue(indexImages),
                 BemiCompat = r.GetValue(bemiCompat),
+                Snapshot = r.GetValue(snapshot),
+                IgnoreColumns = SplitColumns(r.GetValue(ignore)),
+                RedactColumns = SplitColumns(r.GetValue(redact)),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, Json) + "\n" : report.ToText());

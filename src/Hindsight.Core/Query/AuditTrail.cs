@@ -147,7 +147,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                     "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
         }
 
-        var (sql, p) = AsOfStatement(table, atUtc, primaryKey, database);
+        bool hasBaselines;
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", conn))
+            hasBaselines = (bool)(await exists.ExecuteScalarAsync(ct))!; // a store older than migration 5 has none
+        var (sql, p) = AsOfStatement(table, atUtc, primaryKey, database, hasBaselines);
 
         var rows = new List<AsOfRow>();
         // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
@@ -167,6 +170,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         await tx.CommitAsync(ct);
         RequireOnePlace(table, rows.Select(row => (row.Database, row.Schema)));
 
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, atUtc, database, ct);
         DateTimeOffset? since;
         var sp = new ChangeSql.Parameters();
         var sinceSql = database is null
@@ -178,8 +182,23 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             var value = await cmd.ExecuteScalarAsync(ct);
             since = value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
         }
-        // Baselines (operation SNAPSHOT, setup --snapshot) are not written yet: until they are, as-of is never known complete.
-        return new AsOfResult(table, at, rows, Complete: false, since);
+        return new AsOfResult(table, at, rows, complete, since);
+    }
+
+    /// <summary>
+    /// Whether a baseline (<c>setup --snapshot</c>) of the table was taken at or before the moment, and its slot was not
+    /// dropped before it (teardown ends a baseline: changes made after go unseen): then every row the table had is
+    /// known — those untouched since the baseline through their SNAPSHOT rows.
+    /// </summary>
+    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, DateTimeOffset atUtc, string? database,
+        CancellationToken ct)
+    {
+        var p = new ChangeSql.Parameters();
+        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var sql = $"SELECT EXISTS (SELECT 1 FROM hindsight.baselines b WHERE {ChangeSql.Scope(table, database, p, "b")} AND b.taken_at <= {pat} AND (b.ended_at IS NULL OR b.ended_at > {pat}))";
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        p.ApplyTo(cmd);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     private static (string Database, string Schema)? RequireOnePlace(TableName table, IEnumerable<(string Database, string Schema)> places)
@@ -191,20 +210,31 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return distinct.Count == 0 ? null : distinct[0];
     }
 
+    /// <summary>Where a baseline's barrier sorts among changes with the baseline's commit LSN: before all of its SNAPSHOT rows.</summary>
+    private const int BaselineBarrierOrdinal = int.MinValue;
+
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
-    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, DateTimeOffset atUtc, string? primaryKey, string? database)
+    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, DateTimeOffset atUtc, string? primaryKey, string? database,
+        bool withBaselines = true)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
         var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var baselines = withBaselines
+            ? $"\n          UNION ALL\n          SELECT b.database, b.schema, b.taken_at, b.lsn, {BaselineBarrierOrdinal} FROM hindsight.baselines b" +
+              $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND b.taken_at <= {pat}"
+            : "";
         var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
+        // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
         var sql = $"""
             WITH trunc AS (
-                SELECT DISTINCT ON (c.database, c.schema) c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
-                FROM hindsight.changes c
-                WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}
-                ORDER BY c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+                SELECT DISTINCT ON (t.database, t.schema) t.database, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                FROM (SELECT c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                      FROM hindsight.changes c
+                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}{baselines}) t
+                ORDER BY t.database, t.schema, t.committed_at DESC, t.commit_lsn DESC, t.ordinal DESC
             ), latest AS (
                 SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
                        c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal

@@ -53,6 +53,19 @@ public sealed class SetupOptions
     /// </summary>
     public bool BemiCompat { get; init; }
 
+    /// <summary>
+    /// Also store a baseline: every row of the tracked tables as it is when the slot is created, as SNAPSHOT changes read
+    /// in the snapshot the slot exports, so as-of is complete from that moment. Only possible when this run creates the
+    /// slot (a slot's snapshot exists only then); a second run reports the stored baseline.
+    /// </summary>
+    public bool Snapshot { get; init; }
+
+    /// <summary>With <see cref="Snapshot"/>: columns left out of the baseline's images — give <c>run</c> the same rules.</summary>
+    public IReadOnlyList<string> IgnoreColumns { get; init; } = [];
+
+    /// <summary>With <see cref="Snapshot"/>: columns stored only as keyed digests in the baseline — give <c>run</c> the same rules.</summary>
+    public IReadOnlyList<string> RedactColumns { get; init; } = [];
+
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -68,6 +68,8 @@ public sealed class SetupReport
     public string? SlotPosition { get; init; }
     /// <summary>What <c>--bemi-compat</c> installed; null when it was not asked for.</summary>
     public BemiCompatReport? BemiCompat { get; init; }
+    /// <summary>The baseline of existing rows (<c>--snapshot</c>): taken now or found stored; null when not asked for.</summary>
+    public BaselineReport? Baseline { get; init; }
     /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -93,6 +95,8 @@ public sealed class SetupReport
             identity += string.Create(inv, $"; set to FULL now on {ReplicaIdentityChanged.Count}: {string.Join(", ", ReplicaIdentityChanged)}");
         sb.AppendLine("  replica identity: " + identity);
         if (BemiCompat is { } bemi) sb.AppendLine("  bemi compat  " + BemiText(bemi));
+        if (Baseline is { } b)
+            sb.AppendLine(inv, $"  baseline     {(b.Created ? "taken now" : "stored earlier")}: {b.Rows:N0} rows of {b.Tables.Count} table{(b.Tables.Count == 1 ? "" : "s")} as of {b.Lsn} ({b.TakenAt.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}Z); as-of is complete from then on");
         sb.AppendLine(inv, $"tracked tables ({Tables.Count}):");
         if (Tables.Count == 0) sb.AppendLine("  (none yet)");
         var width = Tables.Count == 0 ? 0 : Tables.Max(t => t.QualifiedName.Length);
@@ -102,6 +106,8 @@ public sealed class SetupReport
             if (t.Partitioned) details.Add(string.Create(inv, $"partitioned, {t.Partitions} partition{(t.Partitions == 1 ? "" : "s")} recorded under this root"));
             details.Add("replica identity " + t.ReplicaIdentity);
             if (!t.HasPrimaryKey) details.Add("no primary key");
+            if (Baseline?.Tables.FirstOrDefault(x => x.Schema == t.Schema && x.Table == t.Name) is { } inBaseline)
+                details.Add(string.Create(inv, $"baseline {inBaseline.Rows:N0} row{(inBaseline.Rows == 1 ? "" : "s")}"));
             sb.AppendLine(inv, $"  {t.QualifiedName.PadRight(width)}  {string.Join("; ", details)}");
         }
         if (Notes.Count > 0)

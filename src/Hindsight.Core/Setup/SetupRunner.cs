@@ -84,23 +84,39 @@ public sealed class SetupRunner(SetupOptions options)
         if (options.BemiCompat)
             await BemiCompat.CheckAsync(conn, selection.Tracked.Select(t => t.Oid), server, ct);
 
+        if (options.Snapshot || options.IgnoreColumns.Count > 0 || options.RedactColumns.Count > 0)
+        {
+            if (!options.Snapshot)
+                throw new SetupException("--ignore-columns and --redact-columns apply to setup only with --snapshot (the baseline's images); give them to run");
+            try { _ = new Stitch.ColumnRules(options.IgnoreColumns, options.RedactColumns); } // bad patterns fail before anything changes
+            catch (ArgumentException e) { throw new SetupException(e.Message, e); }
+        }
+
         // 2. The store.
         var storeInSource = storeCs is null;
         IReadOnlyList<int> applied;
         int versionBefore, versionAfter;
-        await using (var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs))
+        await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+        var storeSource = store ?? source;
+        BaselineReport? baseline = null;
+        if (options.Snapshot && slot is not null)
         {
-            var storeSource = store ?? source;
-            versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
-            if (versionBefore > StoreMigrations.LatestVersion)
-                throw new SetupException(
-                    $"the store is at schema version {versionBefore}, newer than this hindsight knows ({StoreMigrations.LatestVersion}): upgrade hindsight");
-            applied = await StoreMigrations.ApplyAsync(storeSource, ct);
-            if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct);
-            versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
-            if (store is not null)
-                storeInSource = await SameDatabaseAsync(conn, store, ct);
+            // A slot's snapshot exists only at its creation: a baseline cannot be added to a slot that is already there.
+            baseline = await BaselineReport.ReadAsync(storeSource, server.Database, options.Slot, ct)
+                ?? throw new SetupException(
+                    $"the slot {options.Slot} already exists and no baseline was stored with it: a baseline must be read in the snapshot " +
+                    "the slot exports when it is created. Run `hindsight teardown` (stored changes are kept) and then `setup --snapshot` again; " +
+                    "changes made between the two are not captured. Nothing was changed.");
         }
+        versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+        if (versionBefore > StoreMigrations.LatestVersion)
+            throw new SetupException(
+                $"the store is at schema version {versionBefore}, newer than this hindsight knows ({StoreMigrations.LatestVersion}): upgrade hindsight");
+        applied = await StoreMigrations.ApplyAsync(storeSource, ct);
+        if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct);
+        versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+        if (store is not null)
+            storeInSource = await SameDatabaseAsync(conn, store, ct);
 
         // 3. Publication and replica identity, in one source transaction.
         var notes = new List<string>();
@@ -138,7 +154,13 @@ public sealed class SetupRunner(SetupOptions options)
         // 4. The slot, after the publication exists.
         var slotCreated = false;
         string? slotPosition = slot?.ConfirmedFlushLsn;
-        if (slot is null)
+        if (slot is null && options.Snapshot)
+        {
+            baseline = await BaselineSnapshot.CreateSlotAndCopyAsync(sourceCs, source, storeSource, options, server.Database, ct);
+            slotPosition = baseline.Lsn;
+            slotCreated = true;
+        }
+        else if (slot is null)
         {
             try
             {
@@ -184,6 +206,7 @@ public sealed class SetupRunner(SetupOptions options)
             SlotCreated = slotCreated,
             SlotPosition = slotPosition,
             BemiCompat = bemi,
+            Baseline = baseline,
             Notes = notes,
         };
     }

@@ -164,6 +164,13 @@ public sealed class TeardownRunner(TeardownOptions options)
         else
         {
             notes.Add("REPLICA IDENTITY FULL stays on the tables; it is harmless without a publication (ALTER TABLE ... REPLICA IDENTITY DEFAULT to undo).");
+            if (slotDropped)
+            {
+                await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+                await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
+                if (await EndBaselinesAsync(storeConn ?? conn, server.Database, ct) > 0)
+                    notes.Add("The baseline (setup --snapshot) is ended: as-of stays complete up to now, not after (changes made from now on are not seen).");
+            }
         }
 
         return new TeardownReport
@@ -181,6 +188,18 @@ public sealed class TeardownRunner(TeardownOptions options)
             BemiTriggersRemoved = bemiTables,
             Notes = notes,
         };
+    }
+
+    /// <summary>Marks the baselines the dropped slot started at as ended (a store older than migration 5 has none).</summary>
+    private async Task<int> EndBaselinesAsync(NpgsqlConnection store, string database, CancellationToken ct)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
+        await using var cmd = new NpgsqlCommand(
+            "UPDATE hindsight.baselines SET ended_at = clock_timestamp() WHERE database = $1 AND slot = $2 AND ended_at IS NULL", store);
+        cmd.Parameters.AddWithValue(database);
+        cmd.Parameters.AddWithValue(options.Slot);
+        return await cmd.ExecuteNonQueryAsync(ct);
     }
 
     private async Task<bool> DropSlotAsync(NpgsqlConnection conn, List<int> terminated, CancellationToken ct)
@@ -269,6 +288,16 @@ public sealed class TeardownRunner(TeardownOptions options)
         await using (var del = new NpgsqlCommand("DELETE FROM hindsight.progress WHERE slot = $1 AND database = $2", store, tx))
         {
             del.Parameters.AddWithValue(options.Slot);
+            del.Parameters.AddWithValue(database);
+            await del.ExecuteNonQueryAsync(ct);
+        }
+        // The baselines go with the database's changes: without its SNAPSHOT rows one would claim rows it no longer shows.
+        bool hasBaselines;
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store, tx))
+            hasBaselines = (bool)(await exists.ExecuteScalarAsync(ct))!; // a store older than migration 5 has none
+        if (hasBaselines)
+        {
+            await using var del = new NpgsqlCommand("DELETE FROM hindsight.baselines WHERE database = $1", store, tx);
             del.Parameters.AddWithValue(database);
             await del.ExecuteNonQueryAsync(ct);
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Hindsight.Model;
+using Npgsql;
 
 namespace Hindsight.Sink;
 
@@ -35,6 +36,16 @@ internal static class ChangeRowEncoder
 
     /// <summary>The binary COPY trailer (a field count of -1).</summary>
     public static ReadOnlyMemory<byte> Trailer { get; } = new byte[] { 0xFF, 0xFF };
+
+    /// <summary>Copies encoded tuples into <c>hindsight.changes</c> on <paramref name="store"/>, in its open transaction if any.</summary>
+    public static async ValueTask CopyAsync(NpgsqlConnection store, ReadOnlyMemory<byte> tuples, CancellationToken ct)
+    {
+        // The tuples are already in COPY's binary format: one raw COPY hands them to the server as they are.
+        await using var copy = await store.BeginRawBinaryCopyAsync(CopyCommand, ct);
+        await copy.WriteAsync(Header, ct);
+        await copy.WriteAsync(tuples, ct);
+        await copy.WriteAsync(Trailer, ct);
+    }
 
     /// <summary>The commit time written into a spilled tuple until its commit fills it in.</summary>
     public static readonly DateTime Blank = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);

@@ -248,13 +248,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async ValueTask FlushAsync(CancellationToken ct)
     {
         if (_batchRows == 0) return;
-        // The tuples are already in COPY's binary format: one raw COPY hands them to the server as they are.
-        await using (var copy = await _conn!.BeginRawBinaryCopyAsync(ChangeRowEncoder.CopyCommand, ct))
-        {
-            await copy.WriteAsync(ChangeRowEncoder.Header, ct);
-            await copy.WriteAsync(_batch.WrittenMemory, ct);
-            await copy.WriteAsync(ChangeRowEncoder.Trailer, ct);
-        }
+        await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct);
         _batch.ResetWrittenCount();
         _batchRows = 0;
     }

@@ -105,6 +105,28 @@ public static class StoreMigrations
         DROP INDEX hindsight.changes_committed_at_idx;
         CREATE INDEX changes_committed_at_idx ON hindsight.changes USING brin (committed_at) WITH (pages_per_range = 32, autosummarize = on);
         """,
+
+        // 5: baselines (setup --snapshot). One row per table copied at a slot's starting point; its SNAPSHOT rows in
+        //    hindsight.changes carry commit_lsn = lsn and committed_at = taken_at. The row is what tells as-of that the
+        //    table's rows are all known from taken_at on — a table that was empty then has no SNAPSHOT rows to say so —
+        //    and it is a barrier: a change stored before a newer baseline of its table no longer describes a live row.
+        //    ended_at is set by teardown, when the slot that started at the baseline is dropped: from then on changes go
+        //    unseen, so the baseline vouches for as-of only between taken_at and ended_at.
+        """
+        CREATE TABLE hindsight.baselines (
+            database      text COLLATE "C" NOT NULL,
+            schema        text COLLATE "C" NOT NULL,
+            "table"       text COLLATE "C" NOT NULL,
+            lsn           bigint      NOT NULL,
+            taken_at      timestamptz NOT NULL,
+            slot          text        NOT NULL,
+            rows          bigint      NOT NULL,
+            column_rules  jsonb       NOT NULL DEFAULT '{}',
+            created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+            ended_at      timestamptz,
+            PRIMARY KEY (database, schema, "table", lsn)
+        );
+        """,
     ];
 
     /// <summary>

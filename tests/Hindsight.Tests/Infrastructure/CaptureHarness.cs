@@ -33,15 +33,31 @@ public sealed class CaptureHarness : IAsyncDisposable
     /// <summary>Creates the database, runs <paramref name="schemaSql"/>, then sets up capture of schema public.</summary>
     public static async Task<CaptureHarness> CreateAsync(PostgresFixture fixture, string schemaSql, bool replicaIdentityFull = true)
     {
+        var h = await CreateWithoutSetupAsync(fixture, schemaSql);
+        await h.SetupAsync(o => new SetupOptions
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, Schemas = o.Schemas,
+            ReplicaIdentity = replicaIdentityFull ? ReplicaIdentityMode.Full : ReplicaIdentityMode.Default,
+        });
+        return h;
+    }
+
+    /// <summary>Creates the database and runs <paramref name="schemaSql"/>; capture is not set up yet (<see cref="SetupAsync"/>).</summary>
+    public static async Task<CaptureHarness> CreateWithoutSetupAsync(PostgresFixture fixture, string schemaSql)
+    {
         var h = new CaptureHarness(await fixture.CreateDatabaseAsync());
         await h.ExecuteAsync(schemaSql);
-        // The real `hindsight setup`, tracking schema public (the test oracle lives in schema oracle).
-        await new SetupRunner(new SetupOptions
-        {
-            SourceConnectionString = h.ConnectionString, Slot = h.Slot, Publication = h.Slot, Schemas = ["public"],
-            ReplicaIdentity = replicaIdentityFull ? ReplicaIdentityMode.Full : ReplicaIdentityMode.Default,
-        }).RunAsync();
         return h;
+    }
+
+    /// <summary>
+    /// Runs the real `hindsight setup`, tracking schema public (the test oracle lives in other schemas), with the
+    /// options <paramref name="configure"/> makes of the defaults.
+    /// </summary>
+    public async Task<SetupReport> SetupAsync(Func<SetupOptions, SetupOptions>? configure = null)
+    {
+        var o = new SetupOptions { SourceConnectionString = ConnectionString, Slot = Slot, Publication = Slot, Schemas = ["public"] };
+        return await new SetupRunner(configure?.Invoke(o) ?? o).RunAsync();
     }
 
     /// <summary>Options for a worker on this database.</summary>

@@ -1,0 +1,51 @@
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>One table of a baseline: how many rows were stored as SNAPSHOT changes.</summary>
+/// <param name="Schema">The table's schema.</param>
+/// <param name="Table">The table (a partitioned table under its root).</param>
+/// <param name="Rows">Rows copied.</param>
+public sealed record BaselineTable(string Schema, string Table, long Rows);
+
+/// <summary>
+/// A baseline of the rows that existed when tracking began (<c>setup --snapshot</c>): every published table read in the
+/// snapshot the slot exported when it was created, so the baseline and the changes the slot streams meet exactly.
+/// </summary>
+/// <param name="Lsn">The slot's consistent point: the baseline shows every transaction committed before it, the slot streams every one after.</param>
+/// <param name="TakenAt">The SNAPSHOT rows' commit time: the source's clock just before the slot was created.</param>
+/// <param name="Created">Whether this run took it (false: it was stored by an earlier setup).</param>
+/// <param name="Tables">Its tables.</param>
+public sealed record BaselineReport(string Lsn, DateTimeOffset TakenAt, bool Created, IReadOnlyList<BaselineTable> Tables)
+{
+    /// <summary>Rows stored over all tables.</summary>
+    public long Rows => Tables.Sum(t => t.Rows);
+
+    /// <summary>The baseline stored for <paramref name="database"/> and <paramref name="slot"/>, or null (also when the store has no baselines table yet).</summary>
+    internal static async Task<BaselineReport?> ReadAsync(NpgsqlDataSource store, string database, string slot, CancellationToken ct)
+    {
+        await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL"))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null;
+        // The baseline the slot started at: teardown ends it (ended_at), and a new setup --snapshot takes a new one.
+        await using var cmd = store.CreateCommand(
+            """
+            SELECT b.schema, b."table", b.rows, b.lsn, b.taken_at
+            FROM hindsight.baselines b
+            WHERE b.database = $1 AND b.slot = $2 AND b.ended_at IS NULL
+            ORDER BY 1, 2
+            """);
+        cmd.Parameters.AddWithValue(database);
+        cmd.Parameters.AddWithValue(slot);
+        var tables = new List<BaselineTable>();
+        long lsn = 0;
+        DateTimeOffset takenAt = default;
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            tables.Add(new BaselineTable(r.GetString(0), r.GetString(1), r.GetInt64(2)));
+            lsn = r.GetInt64(3);
+            takenAt = r.GetFieldValue<DateTimeOffset>(4);
+        }
+        return tables.Count == 0 ? null : new BaselineReport(PgNames.FormatLsn((ulong)lsn), takenAt, false, tables);
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Hindsight.Capture;
+using Hindsight.Capture.Baseline;
+using Hindsight.Capture.Rendering;
+using Hindsight.Sink;
+using Hindsight.Stitch;
+using Npgsql;
+using Npgsql.Replication;
+
+namespace Hindsight.Setup;
+
+/// <summary>
+/// <c>setup --snapshot</c>: creates the slot with an exported snapshot and copies every published table, read in that
+/// snapshot, into the store as SNAPSHOT rows — so the baseline holds exactly the transactions committed before the
+/// slot's consistent point, and the slot streams exactly those committed after it: none is missed or counted twice.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The rows' commit time is the source's clock read just before the slot is created. Every transaction the slot streams
+/// commits later: one whose commit time was taken earlier already held its transaction id before the slot's first
+/// running-transactions record, and the slot becomes consistent only after such transactions end — so it is in the
+/// snapshot. Ordering by (committed_at, commit_lsn, ordinal) therefore puts the baseline before every streamed change.
+/// </para>
+/// <para>
+/// Rows are rendered by the capture's own <see cref="RowImageWriter"/> from COPY's text output (the same text pgoutput
+/// sends), under the same column rules, so a row reads the same whether it came from the baseline or the stream.
+/// If anything fails the store transaction is rolled back and the new slot dropped: setup can simply be run again.
+/// </para>
+/// </remarks>
+internal static partial class BaselineSnapshot
+{
+    /// <summary>Creates <see cref="SetupOptions.Slot"/> and stores the baseline; returns what was stored.</summary>
+    public static async Task<BaselineReport> CreateSlotAndCopyAsync(string sourceConnectionString, NpgsqlDataSource source,
+        NpgsqlDataSource store, SetupOptions options, string database, CancellationToken ct)
+    {
+        var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns);
+        DateTime takenAt;
+        await using (var clock = source.CreateCommand("SELECT clock_timestamp()"))
+            takenAt = (DateTime)(await clock.ExecuteScalarAsync(ct))!;
+
+        // The snapshot stays valid while this connection lives and runs nothing else.
+        await using var replication = new LogicalReplicationConnection(SourceSession.Apply(sourceConnectionString));
+        await replication.Open(ct);
+        PgOutputReplicationSlotInfo slot;
+        try
+        {
+            var created = await replication.CreatePgOutputReplicationSlot(options.Slot,
+                slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
+            slot = new PgOutputReplicationSlotInfo((ulong)created.ConsistentPoint, created.SnapshotName);
+        }
+        catch (PostgresException e)
+        {
+            throw new SetupException(
+                $"the publication and store are ready, but the slot {options.Slot} could not be created: {e.MessageText}" +
+                (e.Hint is null ? "" : $" ({e.Hint})"), e);
+        }
+        try
+        {
+            var tables = await CopyAsync(sourceConnectionString, source, store, options, rules, database,
+                slot.SnapshotName ?? throw new SetupException("the server exported no snapshot with the new slot"), slot.Lsn, takenAt, ct);
+            return new BaselineReport(PgNames.FormatLsn(slot.Lsn), new DateTimeOffset(takenAt, TimeSpan.Zero), true, tables);
+        }
+        catch (Exception e)
+        {
+            // Half a baseline is worse than none: the store transaction is rolled back; the slot goes too, so that
+            // running setup again takes a fresh snapshot (a slot's snapshot can only be had when it is created).
+            await replication.DisposeAsync();
+            await DropSlotAsync(source, options.Slot);
+            if (e is OperationCanceledException or SetupException) throw;
+            throw new SetupException($"the baseline could not be taken, so the slot {options.Slot} was dropped again and nothing was stored: {e.Message}", e);
+        }
+    }
+
+    private sealed record PgOutputReplicationSlotInfo(ulong Lsn, string? SnapshotName);
+
+    private static async Task<List<BaselineTable>> CopyAsync(string sourceConnectionString, NpgsqlDataSource source, NpgsqlDataSource store,
+        SetupOptions options, ColumnRules rules, string database, string snapshotName, ulong lsn, DateTime takenAt, CancellationToken ct)
+    {
+        // The snapshot's name is a literal in SET TRANSACTION SNAPSHOT (no parameters there): it comes from the server,
+        // and is checked to be the hex-and-dashes form PostgreSQL gives it before it is spliced in.
+        if (!SnapshotName().IsMatch(snapshotName)) throw new SetupException($"unexpected snapshot name from the server: {snapshotName}");
+        await using var reader = new NpgsqlConnection(SourceSession.Apply(sourceConnectionString));
+        await reader.OpenAsync(ct);
+        await using var rtx = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        await using (var set = new NpgsqlCommand($"SET TRANSACTION SNAPSHOT '{snapshotName}'", reader, rtx))
+            await set.ExecuteNonQueryAsync(ct);
+
+        var published = await PublishedTables.ReadAsync(reader, rtx, options.Publication, new PgTypeCatalog(source), ct);
+
+        await using var storeConn = await store.OpenConnectionAsync(ct);
+        byte[] redactionKey;
+        await using (var key = new NpgsqlCommand("SELECT value FROM hindsight.settings WHERE name = 'redaction_key'", storeConn))
+            redactionKey = await key.ExecuteScalarAsync(ct) is string hex ? Convert.FromHexString(hex) : [];
+        var images = new RowImageWriter(redactionKey);
+
+        await using var writer = new BaselineWriter(storeConn, database, options.Slot, lsn, takenAt);
+        await writer.BeginAsync(ct);
+        var tables = new List<BaselineTable>(published.Count);
+        foreach (var table in published)
+        {
+            var relation = table.Relation;
+            var actions = rules.IsEmpty ? null : rules.For(relation);
+            long rows = 0;
+            using (var copy = await reader.BeginTextExportAsync(table.CopySql, ct))
+            {
+                while (await copy.ReadLineAsync(ct) is { } line)
+                {
+                    var values = CopyTextDecoder.Decode(line, relation.Columns.Count);
+                    await writer.AddAsync(relation.Schema, relation.Table, images.PrimaryKey(relation, values),
+                        images.Render(relation, values, actions), ct);
+                    rows++;
+                }
+            }
+            writer.TableDone(relation.Schema, relation.Table, rows);
+            tables.Add(new BaselineTable(relation.Schema, relation.Table, rows));
+        }
+        var rulesJson = new JsonObject
+        {
+            ["ignore"] = new JsonArray(options.IgnoreColumns.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
+            ["redact"] = new JsonArray(options.RedactColumns.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
+        };
+        await writer.CommitAsync(rulesJson.ToJsonString(), ct);
+        await rtx.CommitAsync(ct);
+        return tables;
+    }
+
+    private static async Task DropSlotAsync(NpgsqlDataSource source, string slot)
+    {
+        try
+        {
+            await using var cmd = source.CreateCommand("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1");
+            cmd.Parameters.AddWithValue(slot);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException) { /* reported with the original error; teardown can drop it */ }
+    }
+
+    [GeneratedRegex("^[0-9A-Fa-f-]+$")]
+    private static partial Regex SnapshotName();
+}
