@@ -218,6 +218,39 @@ public sealed class BaselineTests(PostgresFixture fixture, ITestOutputHelper out
         Assert.Equal(0, await h.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname = 'hindsight'"));
     }
 
+    [Fact]
+    public async Task Setup_snapshot_from_the_shell_reports_the_baseline_and_as_of_says_complete()
+    {
+        await using var h = await CaptureHarness.CreateWithoutSetupAsync(fixture,
+            "CREATE TABLE orders (id int PRIMARY KEY, status text); INSERT INTO orders VALUES (1, 'old'), (2, 'older');");
+        var src = h.ConnectionString;
+        var setup = await CliAsync("setup", "--source", src, "--slot", h.Slot, "--publication", h.Slot, "--snapshot");
+        Assert.True(setup.ExitCode == 0, setup.Err);
+        Assert.Contains("baseline     taken now: 2 rows of 1 table", setup.Out);
+        Assert.Contains("baseline 2 rows", setup.Out);
+        var json = await CliAsync("setup", "--source", src, "--slot", h.Slot, "--publication", h.Slot, "--snapshot", "--format", "json");
+        Assert.Contains("\"created\": false", json.Out);
+
+        var asOf = await CliAsync("as-of", "--source", src, "--table", "orders", "--at", DateTime.UtcNow.AddMinutes(1).ToString("O"));
+        Assert.Equal(0, asOf.ExitCode);
+        Assert.Contains("older", asOf.Out);
+        Assert.Contains("2 rows; complete: a baseline", asOf.Out);
+
+        var bad = await CliAsync("setup", "--source", src, "--slot", h.Slot, "--publication", h.Slot, "--redact-columns", "orders.status");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("only with --snapshot", bad.Err);
+    }
+
+    private sealed record CliResult(int ExitCode, string Out, string Err);
+
+    private static async Task<CliResult> CliAsync(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = await Hindsight.Cli.HindsightCli.RunAsync(args, Hindsight.Cli.CliEnvironment.Captured(o, e));
+        return new CliResult(code, o.ToString(), e.ToString());
+    }
+
     private static SetupOptions Snapshot(SetupOptions o, bool snapshot = true, IReadOnlyList<string>? redact = null) => new()
     {
         SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, Schemas = o.Schemas,
