@@ -78,11 +78,12 @@ internal static class DemoCommand
 
         var slot = r.GetValue(o.Slot)!;
         var publication = r.GetValue(o.Publication)!;
-        var report = await new SetupRunner(new SetupOptions { SourceConnectionString = cs, Slot = slot, Publication = publication })
+        // --snapshot: a baseline of the tables as they are now (empty here), so as-of is complete from the start.
+        var report = await new SetupRunner(new SetupOptions { SourceConnectionString = cs, Slot = slot, Publication = publication, Snapshot = true })
             .RunAsync(ct);
-        Say($"hindsight setup: store schema v{report.StoreVersion}, publication {report.Publication} " +
+        Say($"hindsight setup --snapshot: store schema v{report.StoreVersion}, publication {report.Publication} " +
             $"(FOR TABLES IN SCHEMA {string.Join(", ", report.PublishedSchemas)}), slot {report.Slot}, REPLICA IDENTITY FULL on " +
-            $"{string.Join(", ", report.Tables.Select(t => t.Name))}");
+            $"{string.Join(", ", report.Tables.Select(t => t.Name))}, baseline of {report.Baseline!.Rows} existing rows at {report.Baseline.Lsn}");
 
         using var loggerFactory = HindsightCli.CreateLoggerFactory(verbose ? LogLevel.Debug : LogLevel.Warning);
         using var stopWorker = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -39,6 +39,7 @@ internal static class DemoTimeTravel
                                     "(hindsight as-of --table orders --at …):");
         await output.WriteAsync(TextTable.Aligned(["id", "status", "total", "details"],
             asOf.Rows.Select(r => new[] { ChangeOutput.Show(r.Row["id"]), ChangeOutput.Show(r.Row["status"]), ChangeOutput.Show(r.Row["total"]), Shorten(ChangeOutput.Show(r.Row["details"])) }).ToList()));
+        await output.WriteLineAsync($"({asOf.CompletenessNote})");
 
         // 3. Undo one request: every change the billing job made, in one transaction that says what it reverts.
         var reverter = new Reverter(database, database);
