@@ -132,9 +132,16 @@ internal static class HindsightCli
         var ignore = ListOption("--ignore-columns", "With --snapshot: columns left out of the baseline's images (give run the same rules)");
         var redact = ListOption("--redact-columns", "With --snapshot: columns stored only as keyed digests in the baseline (give run the same rules)");
 
+        var createRoles = new Option<bool>("--create-roles")
+        {
+            Description = "Also create the least-privilege roles hindsight_capture (REPLICATION), hindsight_writer (append-only store) and hindsight_reader (read-only), with exactly the grants they need (superuser; docs/security.md)",
+        };
+        var trusted = ListOption("--trusted-context-roles",
+            "Only these roles (and superusers, and hindsight_capture) may emit context in the source database: EXECUTE on pg_logical_emit_message; 'public' gives it back to everyone (superuser; docs/security.md)");
+
         var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
         {
-            tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact,
+            tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
         };
         cmd.SetAction((r, ct) => Guard(r, env, o, async (conn, token) =>
         {
@@ -152,8 +159,10 @@ internal static class HindsightCli
                 IndexImages = r.GetValue(indexImages),
                 BemiCompat = r.GetValue(bemiCompat),
                 Snapshot = r.GetValue(snapshot),
-                IgnoreColumns = SplitColumns(r.GetValue(ignore)),
-                RedactColumns = SplitColumns(r.GetValue(redact)),
+                IgnoreColumns = SplitCommas(r.GetValue(ignore)),
+                RedactColumns = SplitCommas(r.GetValue(redact)),
+                CreateRoles = r.GetValue(createRoles),
+                TrustedContextRoles = SplitCommas(r.GetValue(trusted)),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, Json) + "\n" : report.ToText());
@@ -190,8 +199,8 @@ internal static class HindsightCli
                 StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
-                IgnoreColumns = SplitColumns(r.GetValue(ignore)),
-                RedactColumns = SplitColumns(r.GetValue(redact)),
+                IgnoreColumns = SplitCommas(r.GetValue(ignore)),
+                RedactColumns = SplitCommas(r.GetValue(redact)),
                 ContextSizeLimit = r.GetValue(contextLimit),
                 BatchSize = r.GetValue(batch),
             };
@@ -224,7 +233,7 @@ internal static class HindsightCli
         return o;
     }
 
-    private static IReadOnlyList<string> SplitColumns(string[]? values) =>
+    private static IReadOnlyList<string> SplitCommas(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     /// <summary>Console logging to stderr, one line per entry, UTC timestamps.</summary>

@@ -207,10 +207,14 @@ internal static class BemiCompat
             await ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"DROP TRIGGER IF EXISTS {TriggerName} ON {t}"), ct);
         await ExecAsync(conn, tx,
             "DROP FUNCTION IF EXISTS hindsight.bemi_on_ddl(), hindsight.bemi_attach(oid), hindsight.bemi_context_trigger(), hindsight.bemi_context_of(text), hindsight.bemi_skip_quoted(bytea, int, int, boolean)", ct);
-        // With the store in another database, the source's schema hindsight held only these functions.
+        // With the store in another database, the source's schema hindsight held only these functions; with the store
+        // here, the schema stays, without the USAGE every writer needed to run the trigger.
         await ExecAsync(conn, tx,
             """
             DO $$ BEGIN
+              IF to_regnamespace('hindsight') IS NOT NULL THEN
+                REVOKE USAGE ON SCHEMA hindsight FROM PUBLIC;
+              END IF;
               IF to_regnamespace('hindsight') IS NOT NULL AND NOT EXISTS (
                   SELECT 1 FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass AND refobjid = 'hindsight'::regnamespace) THEN
                 DROP SCHEMA hindsight;

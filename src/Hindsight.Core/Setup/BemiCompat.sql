@@ -165,8 +165,9 @@ BEGIN
     END IF;
     PERFORM set_config('hindsight.bemi_statement', statement_key, true);
     payload := hindsight.bemi_context_of(q);
-    IF payload IS NOT NULL THEN
-        -- Forwarded as is: the worker validates it and records a stable contextError if it is not a JSON object.
+    -- Forwarded as is: the worker validates it and records a stable contextError if it is not a JSON object.
+    -- A writer not trusted with context (setup --trusted-context-roles) keeps writing; its comment is ignored.
+    IF payload IS NOT NULL AND has_function_privilege('pg_catalog.pg_logical_emit_message(boolean,text,text)', 'EXECUTE') THEN
         PERFORM pg_logical_emit_message(true, '_bemi', payload);
     END IF;
     RETURN NULL;
@@ -225,3 +226,8 @@ BEGIN
     END LOOP;
 END
 $fn$;
+
+-- The statement trigger runs as the user who writes (so --trusted-context-roles applies to it) and calls
+-- bemi_context_of in this schema: every writer needs USAGE on the schema. USAGE shows no data — the store's
+-- tables grant nothing to PUBLIC — and the functions can do nothing their caller could not do anyway.
+GRANT USAGE ON SCHEMA hindsight TO PUBLIC;

@@ -66,6 +66,19 @@ public sealed class SetupOptions
     /// <summary>With <see cref="Snapshot"/>: columns stored only as keyed digests in the baseline — give <c>run</c> the same rules.</summary>
     public IReadOnlyList<string> RedactColumns { get; init; } = [];
 
+    /// <summary>
+    /// Also create the least-privilege roles (<c>hindsight_capture</c>, <c>hindsight_writer</c>, <c>hindsight_reader</c>)
+    /// and grant them exactly what their jobs need; the store's changes stay append-only for them. Needs a superuser.
+    /// </summary>
+    public bool CreateRoles { get; init; }
+
+    /// <summary>
+    /// Restrict who may emit context (EXECUTE on <c>pg_logical_emit_message</c> in the source database) to these roles
+    /// (plus <c>hindsight_capture</c> when it exists); <c>public</c> gives it back to every user. Empty: left as it is.
+    /// Needs a superuser.
+    /// </summary>
+    public IReadOnlyList<string> TrustedContextRoles { get; init; } = [];
+
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

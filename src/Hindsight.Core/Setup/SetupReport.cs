@@ -70,6 +70,10 @@ public sealed class SetupReport
     public BemiCompatReport? BemiCompat { get; init; }
     /// <summary>The baseline of existing rows (<c>--snapshot</c>): taken now or found stored; null when not asked for.</summary>
     public BaselineReport? Baseline { get; init; }
+    /// <summary>What <c>--create-roles</c> created and granted (empty when not asked for).</summary>
+    public IReadOnlyList<string> Roles { get; init; } = [];
+    /// <summary>Who may emit context in the source database: null when every user may (PostgreSQL's default), else these roles (superusers always can).</summary>
+    public IReadOnlyList<string>? ContextEmitters { get; init; }
     /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -95,6 +99,10 @@ public sealed class SetupReport
             identity += string.Create(inv, $"; set to FULL now on {ReplicaIdentityChanged.Count}: {string.Join(", ", ReplicaIdentityChanged)}");
         sb.AppendLine("  replica identity: " + identity);
         if (BemiCompat is { } bemi) sb.AppendLine("  bemi compat  " + BemiText(bemi));
+        sb.AppendLine("  context      " + (ContextEmitters is null
+            ? "any database user may emit context (--trusted-context-roles restricts it; docs/security.md)"
+            : "only these roles (and superusers) may emit context: " + string.Join(", ", ContextEmitters.Select(PgNames.DisplayPart))));
+        foreach (var role in Roles) sb.AppendLine("  roles        " + role);
         if (Baseline is { } b)
             sb.AppendLine(inv, $"  baseline     {(b.Created ? "taken now" : "stored earlier")}: {b.Rows:N0} rows of {b.Tables.Count} table{(b.Tables.Count == 1 ? "" : "s")} as of {b.Lsn} ({b.TakenAt.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}Z); as-of is complete from then on");
         sb.AppendLine(inv, $"tracked tables ({Tables.Count}):");

@@ -83,6 +83,8 @@ public sealed class SetupRunner(SetupOptions options)
 
         if (options.BemiCompat)
             await BemiCompat.CheckAsync(conn, selection.Tracked.Select(t => t.Oid), server, ct);
+        if (options.CreateRoles) StoreRoles.Check(server);
+        await TrustedContext.CheckAsync(conn, options.TrustedContextRoles, server, ct);
 
         if (options.Snapshot || options.IgnoreColumns.Count > 0 || options.RedactColumns.Count > 0)
         {
@@ -118,8 +120,18 @@ public sealed class SetupRunner(SetupOptions options)
         if (store is not null)
             storeInSource = await SameDatabaseAsync(conn, store, ct);
 
-        // 3. Publication and replica identity, in one source transaction.
+        // 2b. Least-privilege roles, before the context restriction (which trusts hindsight_capture when it exists).
+        var roles = new List<string>();
+        if (options.CreateRoles)
+        {
+            roles.AddRange(await StoreRoles.ApplyStoreAsync(storeSource, ct));
+            var sameCluster = store is null || await StoreRoles.SameClusterAsync(conn, store, ct);
+            roles.AddRange(await StoreRoles.ApplyCaptureAsync(conn, sameCluster, ct));
+        }
+
+        // 3. Publication, replica identity and who may emit context, in one source transaction.
         var notes = new List<string>();
+        IReadOnlyList<string>? emitters = null;
         PublicationAction action;
         var changedIdentity = new List<string>();
         await using (var tx = await conn.BeginTransactionAsync(ct))
@@ -131,6 +143,9 @@ public sealed class SetupRunner(SetupOptions options)
             {
                 action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct);
                 await ApplyReplicaIdentityAsync(conn, tx, catalog, selection, changedIdentity, notes, ct);
+                emitters = options.TrustedContextRoles.Count > 0
+                    ? await TrustedContext.ApplyAsync(conn, tx, options.TrustedContextRoles, ct)
+                    : await TrustedContext.EmittersAsync(conn, tx, ct);
                 await tx.CommitAsync(ct);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
@@ -207,6 +222,8 @@ public sealed class SetupRunner(SetupOptions options)
             SlotPosition = slotPosition,
             BemiCompat = bemi,
             Baseline = baseline,
+            Roles = roles,
+            ContextEmitters = emitters,
             Notes = notes,
         };
     }

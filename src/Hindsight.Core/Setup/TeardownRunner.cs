@@ -153,6 +153,15 @@ public sealed class TeardownRunner(TeardownOptions options)
                 "Run teardown again as a superuser (the event trigger needs one).", e);
         }
 
+        // Who may emit messages: back to PostgreSQL's default, as before setup --trusted-context-roles.
+        if (await TrustedContext.EmittersAsync(conn, null, ct) is not null)
+        {
+            if (server.IsSuperuser && await TrustedContext.RestoreAsync(conn, ct))
+                notes.Add("Every database user may emit logical messages again (setup --trusted-context-roles undone).");
+            else if (!server.IsSuperuser)
+                notes.Add("Only some roles may still emit logical messages (setup --trusted-context-roles): a superuser can undo it with setup --trusted-context-roles public.");
+        }
+
         var schemaDropped = false;
         long deleted = 0;
         if (options.Purge)

@@ -1,0 +1,118 @@
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>
+/// <c>setup --create-roles</c>: the three roles of a least-privilege installation (docs/security.md), created NOLOGIN
+/// when missing and granted exactly what their job needs:
+/// <list type="bullet">
+/// <item><c>hindsight_capture</c> (source cluster): REPLICATION, member of <c>hindsight_writer</c> when the store is in
+/// the same cluster. The worker logs in as it (<c>ALTER ROLE hindsight_capture LOGIN PASSWORD …</c>).</item>
+/// <item><c>hindsight_writer</c> (store): appends changes and moves its progress row; reads what it appended (images
+/// for unchanged TOAST values). No UPDATE, DELETE or TRUNCATE of changes or baselines.</item>
+/// <item><c>hindsight_reader</c> (store): reads everything in schema <c>hindsight</c>, writes nothing.</item>
+/// </list>
+/// The store's rows are thereby append-only for every role but its owner (and superusers).
+/// </summary>
+internal static class StoreRoles
+{
+    /// <summary>The role the capture worker logs in as.</summary>
+    public const string Capture = "hindsight_capture";
+
+    /// <summary>The role that appends to the store.</summary>
+    public const string Writer = "hindsight_writer";
+
+    /// <summary>The role that reads the store (queries, dashboard).</summary>
+    public const string Reader = "hindsight_reader";
+
+    /// <summary>Checks, before anything changes, that the user may create the roles: only a superuser may give one REPLICATION.</summary>
+    /// <exception cref="SetupException">The user is not a superuser.</exception>
+    public static void Check(ServerFacts server)
+    {
+        if (!server.IsSuperuser)
+            throw new SetupException(
+                $"role {server.User} is not a superuser: --create-roles gives {Capture} the REPLICATION attribute, which needs one. Nothing was changed.");
+    }
+
+    /// <summary>Whether the store is served by the source's cluster (roles are per cluster), by system identifier.</summary>
+    public static async Task<bool> SameClusterAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)
+    {
+        const string sql = "SELECT system_identifier::text FROM pg_control_system()";
+        try
+        {
+            await using var a = new NpgsqlCommand(sql, source);
+            var left = (string?)await a.ExecuteScalarAsync(ct);
+            await using var b = store.CreateCommand(sql);
+            return left is not null && left == (string?)await b.ExecuteScalarAsync(ct);
+        }
+        catch (PostgresException) { return false; } // not allowed to read it there: treat as another cluster
+    }
+
+    /// <summary>Creates the store roles (when missing) and grants them on the store's objects. Returns what it did, for the report.</summary>
+    public static async Task<List<string>> ApplyStoreAsync(NpgsqlDataSource store, CancellationToken ct)
+    {
+        var done = new List<string>();
+        await using var conn = await store.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        foreach (var role in new[] { Writer, Reader })
+            if (await CreateIfMissingAsync(conn, tx, role, "NOLOGIN", ct)) done.Add($"created role {role} (NOLOGIN)");
+        // Revoked first, so a re-run converges on exactly these grants, whatever was granted by hand since.
+        await ExecAsync(conn, tx,
+            $"""
+            REVOKE ALL ON ALL TABLES IN SCHEMA hindsight FROM {Writer}, {Reader};
+            GRANT USAGE ON SCHEMA hindsight TO {Writer}, {Reader};
+            GRANT SELECT ON ALL TABLES IN SCHEMA hindsight TO {Writer}, {Reader};
+            GRANT INSERT ON hindsight.changes TO {Writer};
+            GRANT INSERT, UPDATE ON hindsight.progress TO {Writer};
+            """, ct);
+        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
+        done.Add($"{Reader}: SELECT on schema hindsight");
+        await tx.CommitAsync(ct);
+        return done;
+    }
+
+    /// <summary>Creates <c>hindsight_capture</c> in the source cluster (when missing), with REPLICATION; makes it a writer when the store shares the cluster.</summary>
+    public static async Task<List<string>> ApplyCaptureAsync(NpgsqlConnection source, bool storeInSameCluster, CancellationToken ct)
+    {
+        var done = new List<string>();
+        if (await CreateIfMissingAsync(source, null, Capture, "NOLOGIN REPLICATION", ct))
+            done.Add($"created role {Capture} (NOLOGIN REPLICATION: ALTER ROLE {Capture} LOGIN PASSWORD '…' to let the worker log in as it)");
+        else
+            await ExecAsync(source, null, $"ALTER ROLE {Capture} REPLICATION", ct);
+        if (storeInSameCluster)
+        {
+            await ExecAsync(source, null, $"GRANT {Writer} TO {Capture}", ct);
+            done.Add($"{Capture}: REPLICATION, member of {Writer}");
+        }
+        else
+        {
+            done.Add($"{Capture}: REPLICATION; the store is in another cluster: log the worker into the store as a member of {Writer} there");
+        }
+        return done;
+    }
+
+    private static async Task<bool> CreateIfMissingAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string role, string attributes, CancellationToken ct)
+    {
+        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", conn, tx))
+        {
+            exists.Parameters.AddWithValue(role);
+            if (await exists.ExecuteScalarAsync(ct) is not null) return false;
+        }
+        try
+        {
+            await ExecAsync(conn, tx, $"CREATE ROLE {role} {attributes}", ct);
+            return true;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject && tx is null)
+        {
+            return false; // created meanwhile by a concurrent setup (roles are cluster-wide)
+        }
+    }
+
+    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        // Role names are the constants above: nothing user-written is spliced into these statements.
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+}
