@@ -24,7 +24,7 @@ internal static class RevertCommand
         var to = QueryOptions.Time("--to", "Roll the --table tables back (or forward) to this moment: every row the trail knows made as it was then");
         var with = new Option<string>("--with-context") { Description = "Context of the revert itself (e.g. who asked), a JSON object; hindsight.revertOf is added", HelpName = "json" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the SQL (with its parameters) and change nothing" };
-        var force = new Option<bool>("--force") { Description = "Apply even when rows were changed after the selected changes (overwrites those changes)" };
+        var force = new Option<bool>("--force") { Description = "Apply even when rows conflict: changed after the selected changes, or (rolling to a moment) not as the trail says; overwrites them" };
         var cmd = new Command("revert",
             "Undo one change, one transaction, or every change matching a filter, newest first; or roll tables to a moment (--table … --to); in one transaction")
         {

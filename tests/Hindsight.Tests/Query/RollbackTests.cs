@@ -70,15 +70,19 @@ public sealed class RollbackTests(PostgresFixture fixture)
     }
 
     /// <summary>Copies every table into schema copies (suffixed) in one marker transaction; returns the marker's moment.</summary>
-    private static async Task<DateTimeOffset> MarkAsync(CaptureHarness h, string suffix, params string[] tables)
+    private static Task<DateTimeOffset> MarkAsync(CaptureHarness h, string suffix, params string[] tables) =>
+        MarkCopiesAsync(h, suffix, (tables.Length == 0 ? Tables : tables).Select(t => (t, t)).ToArray());
+
+    /// <summary>Copies each table (SQL name) to copies.{copy}_{suffix} in one marker transaction; returns the marker's moment.</summary>
+    private static async Task<DateTimeOffset> MarkCopiesAsync(CaptureHarness h, string suffix, params (string Table, string Copy)[] tables)
     {
         await using var conn = await h.Source.OpenConnectionAsync();
         await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead);
         // now() is the marker's start: every earlier commit is at or before it, every later one after it.
         DateTime at;
         await using (var cmd = new NpgsqlCommand("SELECT now()", conn, tx)) at = (DateTime)(await cmd.ExecuteScalarAsync())!;
-        foreach (var t in tables.Length == 0 ? Tables : tables)
-            await using (var cmd = new NpgsqlCommand($"CREATE TABLE copies.{t}_{suffix} AS SELECT * FROM {t}", conn, tx))
+        foreach (var (t, copy) in tables)
+            await using (var cmd = new NpgsqlCommand($"CREATE TABLE copies.{copy}_{suffix} AS SELECT * FROM {t}", conn, tx))
                 await cmd.ExecuteNonQueryAsync();
         await tx.CommitAsync();
         return new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
@@ -258,6 +262,30 @@ public sealed class RollbackTests(PostgresFixture fixture)
         Assert.Contains("no such table", missing.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget([], at) }));
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection { ChangeId = 1, RollbackTo = new RollbackTarget(TableNames, at) }));
+    }
+
+    [Fact]
+    public async Task A_quoted_table_name_identity_always_and_generated_columns_roll_back_safely()
+    {
+        await using var h = await StartAsync(fixture,
+            """
+            CREATE TABLE "we""ird; 'x" (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "co""l" text, at timestamptz,
+                                       twice int GENERATED ALWAYS AS (id * 2) STORED);
+            CREATE SCHEMA copies;
+            """);
+        await h.ExecuteAsync("INSERT INTO \"we\"\"ird; 'x\" (\"co\"\"l\", at) VALUES ('x''); DROP TABLE copies.w_t; --', '2025-01-31 12:00:00.123456+02'), ('b', NULL)");
+        var at = await MarkCopiesAsync(h, "t", ("\"we\"\"ird; 'x\"", "w"));
+        await h.ExecuteAsync("DELETE FROM \"we\"\"ird; 'x\" WHERE id = 1; UPDATE \"we\"\"ird; 'x\" SET \"co\"\"l\" = 'c', at = now() WHERE id = 2");
+        await h.ExecuteAsync("INSERT INTO \"we\"\"ird; 'x\" (\"co\"\"l\") VALUES ('new')");
+        await h.CatchUpAsync();
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(RollTo(at, new TableName(null, "we\"ird; 'x")));
+        Assert.Contains(plan.Statements, s => s.Sql.Contains("OVERRIDING SYSTEM VALUE", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan.Statements, s => s.Sql.Contains("twice", StringComparison.Ordinal)); // generated: never written
+        await reverter.ApplyAsync(plan);
+        Assert.Equal("", await h.ScalarAsync<string>(
+            "SELECT coalesce(string_agg(j::text, ','), '') FROM ((SELECT to_jsonb(x) j FROM \"we\"\"ird; 'x\" x EXCEPT SELECT to_jsonb(y) FROM copies.w_t y) " +
+            "UNION ALL (SELECT to_jsonb(y) FROM copies.w_t y EXCEPT SELECT to_jsonb(x) FROM \"we\"\"ird; 'x\" x)) d"));
     }
 
     [Fact]
