@@ -4,8 +4,9 @@ using Hindsight.Model;
 namespace Hindsight.Query;
 
 /// <summary>
-/// What to revert (design §4): exactly one of one stored change, one source transaction (by xid or commit LSN), or every
-/// change matching a <see cref="ChangeFilter"/>. Changes are always taken from the source database being reverted.
+/// What to revert (design §4): exactly one of one stored change, one source transaction (by xid or commit LSN), every
+/// change matching a <see cref="ChangeFilter"/>, or chosen tables rolled to a moment (<see cref="RollbackTo"/>). Changes
+/// are always taken from the source database being reverted.
 /// </summary>
 public sealed record RevertSelection
 {
@@ -21,13 +22,25 @@ public sealed record RevertSelection
     /// <summary>Every change matching this filter (e.g. a context containment, or a user between two times).</summary>
     public ChangeFilter? Filter { get; init; }
 
+    /// <summary>
+    /// Chosen tables rolled back (or forward) to a moment: not the inverse of changes, but each row made as it was then
+    /// (see <see cref="RollbackTarget"/>).
+    /// </summary>
+    public RollbackTarget? RollbackTo { get; init; }
+
     /// <summary>Throws unless exactly one kind of selection is set.</summary>
     /// <exception cref="ArgumentException">None or more than one is set, or the filter selects everything.</exception>
     public void Validate()
     {
-        var set = (ChangeId is null ? 0 : 1) + (TransactionId is null ? 0 : 1) + (CommitLsn is null ? 0 : 1) + (Filter is null ? 0 : 1);
+        var set = (ChangeId is null ? 0 : 1) + (TransactionId is null ? 0 : 1) + (CommitLsn is null ? 0 : 1) + (Filter is null ? 0 : 1) +
+                  (RollbackTo is null ? 0 : 1);
         if (set != 1)
-            throw new ArgumentException("select exactly one of: a change id, a transaction, a commit LSN, or a filter", "selection");
+            throw new ArgumentException("select exactly one of: a change id, a transaction, a commit LSN, a filter, or tables to roll to a moment", "selection");
+        if (RollbackTo is { } r)
+        {
+            if (r.Tables.Count == 0) throw new ArgumentException("name at least one table to roll to a moment", "selection");
+            if (r.Tables.Distinct().Count() != r.Tables.Count) throw new ArgumentException("a table is named twice", "selection");
+        }
         // An empty filter would revert the whole trail: almost certainly a mistake, so it is refused.
         if (Filter is { } f && f.Tables.Count == 0 && f.PrimaryKey is null && f.Operations.Count == 0 && f.Since is null && f.Until is null &&
             f.TransactionId is null && f.Context is null or "{}" && f.Before is null or "{}" && f.After is null or "{}")
@@ -41,6 +54,11 @@ public sealed record RevertSelection
         if (ChangeId is { } id) o["change"] = id;
         if (TransactionId is { } xid) o["transaction"] = xid;
         if (CommitLsn is { } lsn) o["commitLsn"] = Setup.PgNames.FormatLsn((ulong)lsn);
+        if (RollbackTo is { } r)
+        {
+            o["rollbackTo"] = r.AtText;
+            o["tables"] = new JsonArray(r.Tables.Select(t => (JsonNode)JsonValue.Create(t.ToString())).ToArray());
+        }
         if (Filter is { } f)
         {
             var fo = new JsonObject();

@@ -13,7 +13,7 @@ internal static class RevertStatements
         {
             case Operation.Create:
                 RequireKey(c, c.After, t, "after");
-                return new(c, $"DELETE FROM {t.Quoted} AS t USING {t.Image("$1")} AS a WHERE {t.KeyMatch("t", "a")}", [c.After.ToJsonString()]);
+                return RevertStatement.Undo(c, "DELETE", $"DELETE FROM {t.Quoted} AS t USING {t.Image("$1")} AS a WHERE {t.KeyMatch("t", "a")}", [c.After.ToJsonString()]);
             case Operation.Delete:
             {
                 RequireKey(c, c.Before, t, "before");
@@ -21,7 +21,7 @@ internal static class RevertStatements
                 var list = string.Join(", ", columns.Select(PgNames.Quote));
                 // Identity ALWAYS columns refuse explicit values unless told: the row must come back with its own id.
                 var overriding = columns.Any(t.IdentityAlways.Contains) ? " OVERRIDING SYSTEM VALUE" : "";
-                return new(c, $"INSERT INTO {t.Quoted} ({list}){overriding} SELECT {list} FROM {t.Image("$1")} AS b", [c.Before.ToJsonString()]);
+                return RevertStatement.Undo(c, "INSERT", $"INSERT INTO {t.Quoted} ({list}){overriding} SELECT {list} FROM {t.Image("$1")} AS b", [c.Before.ToJsonString()]);
             }
             case Operation.Update:
             {
@@ -38,7 +38,7 @@ internal static class RevertStatements
                 changed.RemoveAll(t.IdentityAlways.Contains);
                 if (changed.Count == 0) { notes.Add($"change {c.Id} changed no column that can be set back: nothing to undo"); return null; }
                 var set = string.Join(", ", changed.Select(col => $"{PgNames.Quote(col)} = b.{PgNames.Quote(col)}"));
-                return new(c, $"UPDATE {t.Quoted} AS t SET {set} FROM {t.Image("$1")} AS b, {t.Image("$2")} AS a WHERE {t.KeyMatch("t", "a")}",
+                return RevertStatement.Undo(c, "UPDATE", $"UPDATE {t.Quoted} AS t SET {set} FROM {t.Image("$1")} AS b, {t.Image("$2")} AS a WHERE {t.KeyMatch("t", "a")}",
                     [c.Before.ToJsonString(), c.After.ToJsonString()]);
             }
             default:
@@ -47,7 +47,7 @@ internal static class RevertStatements
     }
 
     /// <summary>The image's columns that can be written today; notes the ones that no longer exist.</summary>
-    private static List<string> Usable(JsonObject image, RevertTable t, List<string> notes)
+    public static List<string> Usable(JsonObject image, RevertTable t, List<string> notes)
     {
         var columns = new List<string>();
         foreach (var (col, _) in image)

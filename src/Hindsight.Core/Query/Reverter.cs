@@ -8,7 +8,8 @@ namespace Hindsight.Query;
 /// <summary>
 /// Revert (design §4): the inverse statements of a selection of stored changes, newest first, checked for conflicts
 /// against the store and the source, applied in one source transaction that carries its own context
-/// (<c>{"hindsight":{"revertOf":…}}</c>).
+/// (<c>{"hindsight":{"revertOf":…}}</c>). The same plan, check and apply serve a rollback of chosen tables to a moment
+/// (<see cref="RevertSelection.RollbackTo"/>): each row the trail knows made as it was then.
 /// </summary>
 /// <remarks>
 /// Row images go back to typed values through PostgreSQL itself (<c>jsonb_populate_record(NULL::table, image)</c>), so
@@ -21,17 +22,22 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
     private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly NpgsqlDataSource _source = source ?? throw new ArgumentNullException(nameof(source));
 
-    /// <summary>Builds the plan: the inverse statements (newest change first), the conflicts and notes. Changes nothing.</summary>
+    /// <summary>
+    /// Builds the plan: the inverse statements (newest change first), or for a rollback the statements that make each
+    /// known row as it was at the moment; the conflicts and notes. Changes nothing.
+    /// </summary>
     /// <exception cref="ArgumentException">The selection is not exactly one kind, or selects everything.</exception>
     /// <exception cref="AuditQueryException">
     /// Nothing matches; the selection holds a TRUNCATE (its rows are not in the trail); a table has no primary key; or an
-    /// image needed to undo a change is missing.
+    /// image needed to undo a change is missing. For a rollback: a table is unknown or has no primary key, or the state at
+    /// the moment of a row it would change is not in the trail (see <see cref="RollbackTarget"/>).
     /// </exception>
     public async Task<RevertPlan> PlanAsync(RevertSelection selection, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(selection);
         selection.Validate();
         await using var src = await _source.OpenConnectionAsync(ct);
+        if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, selection, ct);
         var database = src.Database;
         var changes = await SelectAsync(selection, database, ct);
         if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of database {database} matches the selection");
@@ -66,8 +72,9 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
     /// into <paramref name="context"/> (e.g. who asked). With <paramref name="dryRun"/> only the SQL is returned.
     /// </summary>
     /// <exception cref="AuditQueryException">
-    /// The plan has conflicts and <paramref name="force"/> is false; or (unless forced) a statement did not change exactly
-    /// one row (the row changed since the plan was made): then nothing is changed.
+    /// The plan has conflicts and <paramref name="force"/> is false; or (unless forced) a row is no longer as the plan saw
+    /// it, or a statement did not change exactly one row (the row changed since the plan was made); or PostgreSQL refused a
+    /// statement for a constraint (e.g. a foreign key from a table not rolled back): then nothing is changed.
     /// </exception>
     public async Task<RevertResult> ApplyAsync(RevertPlan plan, JsonObject? context = null, bool force = false, bool dryRun = false,
         CancellationToken ct = default)
@@ -77,8 +84,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         var sql = plan.Sql(message);
         if (dryRun) return new RevertResult(plan, false, sql, []);
         if (plan.Conflicts.Count > 0 && !force)
-            throw new AuditQueryException(
-                $"refused: {plan.Conflicts.Count} row(s) were changed after the selected changes (see the conflicts); nothing was changed. Force to overwrite them");
+            throw new AuditQueryException($"refused: {plan.ConflictSummary} (see the conflicts); nothing was changed. Force to overwrite them");
 
         await using var conn = await _source.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -87,7 +93,14 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
             emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
             await emit.ExecuteNonQueryAsync(ct);
         }
-        if (!force)
+        if (plan.IsRollback)
+        {
+            // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
+            await using var defer = new NpgsqlCommand(DeferConstraints, conn, tx);
+            await defer.ExecuteNonQueryAsync(ct);
+            if (!force) await RecheckRollbackAsync(plan, conn, tx, ct);
+        }
+        else if (!force)
         {
             // The plan may be old: lock each row and check it is still as the selection left it, so a change made since
             // planning is refused rather than overwritten.
@@ -104,24 +117,59 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         {
             await using var cmd = new NpgsqlCommand(s.Sql, conn, tx);
             foreach (var p in s.Parameters) cmd.Parameters.Add(new NpgsqlParameter { Value = p, NpgsqlDbType = NpgsqlDbType.Text });
-            var n = await cmd.ExecuteNonQueryAsync(ct);
+            int n;
+            try { n = await cmd.ExecuteNonQueryAsync(ct); }
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation
+                                                  or PostgresErrorCodes.NotNullViolation or PostgresErrorCodes.CheckViolation)
+            {
+                // A constraint the plan could not order around (or a row inserted since): the transaction rolls back whole.
+                throw new AuditQueryException($"refused by PostgreSQL while {s.Describe()}: {e.MessageText}; nothing was changed");
+            }
             // Exactly one row each, or the row moved on since planning: roll back rather than half-revert.
             if (n != 1 && !force)
                 throw new AuditQueryException(
-                    $"refused: undoing change {s.Change.Id} ({s.Change.Operation.ToStored()} of {new TableName(s.Change.Schema, s.Change.Table)} key {s.Change.PrimaryKey}) changed {n} rows instead of 1; " +
-                    "the row changed since the plan was made; nothing was changed. Force to apply anyway");
+                    $"refused: {s.Describe()} changed {n} rows instead of 1; the row changed since the plan was made; nothing was changed. Force to apply anyway");
             affected.Add(n);
         }
-        await tx.CommitAsync(ct);
+        try { await tx.CommitAsync(ct); }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation)
+        {
+            // A deferred constraint, checked at commit.
+            throw new AuditQueryException($"refused by PostgreSQL at commit: {e.MessageText}; nothing was changed");
+        }
         return new RevertResult(plan, true, sql, affected);
     }
 
-    /// <summary>The caller's context with <c>hindsight.revertOf</c> set to the selection (and the reverted change ids).</summary>
+    /// <summary>The statement that defers the deferrable constraints to commit (a rollback runs it first).</summary>
+    internal const string DeferConstraints = "SET CONSTRAINTS ALL DEFERRED";
+
+    /// <summary>
+    /// A plan may be old: each row a rollback writes is locked and checked to be still as the plan saw it, so a change
+    /// made since planning is refused rather than overwritten.
+    /// </summary>
+    private static async Task RecheckRollbackAsync(RevertPlan plan, NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        foreach (var s in plan.Statements)
+        {
+            if (s.Expected is not { } expected || !plan.Tables.TryGetValue((s.Table.Schema!, s.Table.Name), out var t)) continue;
+            if (await RollbackSource.ChangedSinceAsync(conn, tx, t, expected, ct) is { } why)
+                throw new AuditQueryException(
+                    $"refused: {t.Name} key {s.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
+        }
+    }
+
+    /// <summary>
+    /// The caller's context with <c>hindsight.revertOf</c> set to the selection (and the reverted change ids), or for a
+    /// rollback to <c>{"rollbackTo": moment, "tables": [schema.table, …]}</c>.
+    /// </summary>
     internal static JsonObject Context(RevertPlan plan, JsonObject? context)
     {
         var message = context?.DeepClone() as JsonObject ?? [];
         var revertOf = plan.Selection.ToJson();
-        revertOf["changes"] = new JsonArray(plan.Statements.Select(s => (JsonNode)JsonValue.Create(s.Change.Id)).ToArray());
+        if (plan.IsRollback)
+            revertOf["tables"] = new JsonArray(plan.RollbackTables.Select(t => (JsonNode)JsonValue.Create(t.ToString())).ToArray());
+        else
+            revertOf["changes"] = new JsonArray(plan.Statements.Select(s => (JsonNode)JsonValue.Create(s.Change!.Id)).ToArray());
         if (message["hindsight"] is not JsonObject hindsight) message["hindsight"] = hindsight = [];
         hindsight["revertOf"] = revertOf;
         return message;

@@ -1,0 +1,89 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Query;
+
+/// <summary>
+/// What the trail knows of each row of one table, for a rollback: its newest state (to see whether the source moved on
+/// without the store), and its first change (to tell a row that did not exist yet at the moment from one that existed
+/// before tracking began and is unknown then).
+/// </summary>
+/// <param name="PrimaryKey">The key as stored.</param>
+/// <param name="NewestPresent">Whether the row exists after the trail's newest change of it (not deleted, not truncated since).</param>
+/// <param name="NewestImage">The newest image holding the row's key columns (the after image, or the before image of a DELETE).</param>
+/// <param name="FirstAtOrBefore">Whether the row's first stored change is at or before the moment.</param>
+/// <param name="FirstOperation">The operation of the row's first stored change.</param>
+/// <param name="FirstBefore">The before image of the first change when it is after the moment (else null).</param>
+/// <param name="FirstAfter">The after image of the first change when it is after the moment (else null).</param>
+internal sealed record RollbackKey(string PrimaryKey, bool NewestPresent, string NewestImage, bool FirstAtOrBefore, string FirstOperation,
+    string? FirstBefore, string? FirstAfter);
+
+/// <summary>The TRUNCATEs of a table relative to the moment.</summary>
+/// <param name="AtOrBefore">A TRUNCATE committed at or before the moment (every row not changed since did not exist then).</param>
+/// <param name="After">A TRUNCATE committed after it (it removed rows the trail may never have seen).</param>
+internal sealed record RollbackTruncates(bool AtOrBefore, bool After);
+
+/// <summary>Reads <see cref="RollbackKey"/>s and <see cref="RollbackTruncates"/> of one table from the store.</summary>
+internal static class RollbackTrail
+{
+    public static async Task<List<RollbackKey>> KeysAsync(NpgsqlDataSource store, string database, TableName table, DateTimeOffset at,
+        CancellationToken ct)
+    {
+        // Two DISTINCT ON passes over the (table, primary_key, committed_at) index: each key's newest and first change.
+        const string sql = """
+            WITH scope AS NOT MATERIALIZED (
+                SELECT c.* FROM hindsight.changes c
+                WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NOT NULL
+            ), newest AS (
+                SELECT DISTINCT ON (s.primary_key) s.primary_key, s.operation, s.committed_at, s.commit_lsn, s.ordinal,
+                       CASE WHEN s.operation = 'DELETE' THEN s.before ELSE s.after END AS image
+                FROM scope s ORDER BY s.primary_key, s.committed_at DESC, s.commit_lsn DESC, s.ordinal DESC
+            ), first AS (
+                SELECT DISTINCT ON (s.primary_key) s.primary_key, s.operation, s.committed_at, s.before, s.after
+                FROM scope s ORDER BY s.primary_key, s.committed_at, s.commit_lsn, s.ordinal
+            ), last_truncate AS (
+                SELECT c.committed_at, c.commit_lsn, c.ordinal FROM hindsight.changes c
+                WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+                ORDER BY c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC LIMIT 1
+            )
+            SELECT n.primary_key,
+                   n.operation <> 'DELETE' AND (t.committed_at IS NULL
+                       OR (n.committed_at, n.commit_lsn, n.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal)),
+                   n.image::text, f.committed_at <= $4, f.operation,
+                   CASE WHEN f.committed_at > $4 THEN f.before::text END, CASE WHEN f.committed_at > $4 THEN f.after::text END
+            FROM newest n JOIN first f USING (primary_key) LEFT JOIN last_truncate t ON true
+            ORDER BY n.primary_key
+            """;
+        await using var cmd = store.CreateCommand(sql);
+        AddScope(cmd, database, table, at);
+        var keys = new List<RollbackKey>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+            keys.Add(new RollbackKey(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetBoolean(3), r.GetString(4),
+                r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)));
+        return keys;
+    }
+
+    public static async Task<RollbackTruncates> TruncatesAsync(NpgsqlDataSource store, string database, TableName table, DateTimeOffset at,
+        CancellationToken ct)
+    {
+        const string sql = """
+            SELECT coalesce(bool_or(c.committed_at <= $4), false), coalesce(bool_or(c.committed_at > $4), false)
+            FROM hindsight.changes c
+            WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+            """;
+        await using var cmd = store.CreateCommand(sql);
+        AddScope(cmd, database, table, at);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        await r.ReadAsync(ct);
+        return new RollbackTruncates(r.GetBoolean(0), r.GetBoolean(1));
+    }
+
+    private static void AddScope(NpgsqlCommand cmd, string database, TableName table, DateTimeOffset at)
+    {
+        cmd.Parameters.Add(new NpgsqlParameter { Value = database, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = table.Schema!, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = table.Name, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = at.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+    }
+}
