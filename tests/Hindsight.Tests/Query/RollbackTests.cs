@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hindsight.Cli;
 using Hindsight.Query;
+using Hindsight.Setup;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
 using Xunit;
@@ -262,6 +263,37 @@ public sealed class RollbackTests(PostgresFixture fixture)
         Assert.Contains("no such table", missing.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget([], at) }));
         await Assert.ThrowsAsync<ArgumentException>(() => reverter.PlanAsync(new RevertSelection { ChangeId = 1, RollbackTo = new RollbackTarget(TableNames, at) }));
+    }
+
+    [Fact]
+    public async Task With_a_baseline_rows_from_before_tracking_and_a_truncate_roll_back_too()
+    {
+        await using var h = await CaptureHarness.CreateWithoutSetupAsync(fixture,
+            """
+            CREATE TABLE legacy (id int PRIMARY KEY, v text);
+            INSERT INTO legacy VALUES (1, 'a'), (2, 'b'), (3, 'c');
+            CREATE SCHEMA copies;
+            """);
+        var setup = await h.SetupAsync(o => new SetupOptions
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, Schemas = o.Schemas, Snapshot = true,
+        });
+        Assert.Equal(3, setup.Baseline!.Rows);
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO legacy VALUES (10, 'x')");
+        var at = await MarkAsync(h, "t", "legacy");
+        // After the moment: rows from before tracking change and go, and a TRUNCATE empties the table.
+        await h.ExecuteAsync("UPDATE legacy SET v = 'changed' WHERE id = 2; DELETE FROM legacy WHERE id = 3");
+        await h.ExecuteAsync("TRUNCATE legacy; INSERT INTO legacy VALUES (20, 'after the truncate')");
+        await h.CatchUpAsync();
+
+        // The baseline makes the state at the moment known for every row: no refusal, no row left alone.
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(RollTo(at, new TableName(null, "legacy")));
+        Assert.DoesNotContain(plan.Notes, n => n.Contains("not in the trail", StringComparison.Ordinal));
+        Assert.Empty(plan.Conflicts);
+        await reverter.ApplyAsync(plan);
+        await AssertSameAsCopiesAsync(h, "t", "legacy");
     }
 
     [Fact]
