@@ -173,6 +173,8 @@ public sealed class CaptureTests(PostgresFixture fixture, ITestOutputHelper outp
             BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', '\xff00fe'::bytea); INSERT INTO items VALUES (4); COMMIT;
             BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', '{"a": "\u0000"}'); INSERT INTO items VALUES (5); COMMIT;
             BEGIN; SELECT pg_logical_emit_message(true, '_bemi', '{"ok": "*/ -- '' \" 🦄"}'); INSERT INTO items VALUES (6); COMMIT;
+            BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', repeat('{"a":', 100) || '1' || repeat('}', 100)); INSERT INTO items VALUES (7); COMMIT;
+            BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', '{"n": 1e999999}'); INSERT INTO items VALUES (8); COMMIT;
             """);
         await h.CatchUpAsync();
 
@@ -180,7 +182,11 @@ public sealed class CaptureTests(PostgresFixture fixture, ITestOutputHelper outp
             "SELECT primary_key, context #>> '{hindsight,contextError,reason}', context #>> '{hindsight,contextError,prefix}', context->>'ok' " +
             "FROM hindsight.changes ORDER BY commit_lsn");
         Assert.Equal(
-            new[] { "1 not_json hindsight ", "2 not_object hindsight ", "3 too_large hindsight ", "4 invalid_utf8 hindsight ", "5 unstorable hindsight ", "6   */ -- ' \" 🦄" },
+            new[]
+            {
+                "1 not_json hindsight ", "2 not_object hindsight ", "3 too_large hindsight ", "4 invalid_utf8 hindsight ", "5 unstorable hindsight ",
+                "6   */ -- ' \" 🦄", "7 not_json hindsight ", "8 unstorable hindsight ",
+            },
             rows.Select(r => $"{r[0]} {r[1]} {r[2]} {r[3]}"));
     }
 
