@@ -1,0 +1,50 @@
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>The current state of a publication.</summary>
+internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool ViaRoot, HashSet<uint> Tables, HashSet<uint> Schemas, bool Filtered)
+{
+    private static NpgsqlParameter Oid(uint oid) => new() { Value = oid, DataTypeName = "oid" };
+
+    public static async Task<PublicationState?> ReadAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, int versionNum, CancellationToken ct)
+    {
+        uint oid;
+        bool all, publishesAll, viaRoot;
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot FROM pg_publication WHERE pubname = $1", conn, tx))
+        {
+            cmd.Parameters.AddWithValue(name);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (!await r.ReadAsync(ct)) return null;
+            oid = r.GetFieldValue<uint>(0);
+            all = r.GetBoolean(1);
+            publishesAll = r.GetBoolean(2);
+            viaRoot = r.GetBoolean(3);
+        }
+        var tables = new HashSet<uint>();
+        var filtered = false;
+        await using (var cmd = new NpgsqlCommand(
+            versionNum >= 150000
+                ? "SELECT prrelid, prqual IS NOT NULL OR prattrs IS NOT NULL FROM pg_publication_rel WHERE prpubid = $1"
+                : "SELECT prrelid, false FROM pg_publication_rel WHERE prpubid = $1", conn, tx))
+        {
+            cmd.Parameters.Add(Oid(oid));
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+            {
+                tables.Add(r.GetFieldValue<uint>(0));
+                filtered |= r.GetBoolean(1);
+            }
+        }
+        var schemas = new HashSet<uint>();
+        if (versionNum >= 150000)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT pnnspid FROM pg_publication_namespace WHERE pnpubid = $1", conn, tx);
+            cmd.Parameters.Add(Oid(oid));
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) schemas.Add(r.GetFieldValue<uint>(0));
+        }
+        return new PublicationState(all, publishesAll, viaRoot, tables, schemas, filtered);
+    }
+}
