@@ -18,7 +18,6 @@ namespace Hindsight.Capture;
 public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? loggerFactory = null)
 {
     private const int ChannelCapacity = 4096;
-    private static readonly TimeSpan SlotBusyGrace = TimeSpan.FromSeconds(15);
 
     private readonly ILogger _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CaptureWorker>();
     private PgTypeCatalog? _types;
@@ -58,7 +57,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 // The slot is held by another walsender: a second worker, or our own previous connection
                 // that the server has not noticed is gone yet. Wait a little, then refuse clearly.
                 slotBusySince ??= DateTime.UtcNow;
-                if (DateTime.UtcNow - slotBusySince > SlotBusyGrace)
+                if (DateTime.UtcNow - slotBusySince > options.SlotInUseTimeout)
                     throw new CaptureException(
                         $"replication slot '{options.Slot}' is in use by another process ({e.MessageText}); is another worker running? " +
                         "Only one worker can read a slot.", e);

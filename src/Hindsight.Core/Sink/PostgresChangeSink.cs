@@ -69,6 +69,12 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async Task InitializeAsync(CancellationToken ct)
     {
         _conn = await _store.OpenConnectionAsync(ct);
+        // The slot is acknowledged as soon as a store commit returns, and the server saves the slot's position to
+        // disk soon after. With synchronous_commit off (a common server setting) a commit returns before its WAL is
+        // flushed, so a crash could keep the acknowledgement and lose the changes: store commits must be durable.
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT set_config('synchronous_commit', 'local', false) WHERE current_setting('synchronous_commit') = 'off'", _conn))
+            await cmd.ExecuteNonQueryAsync(ct);
         await using (var cmd = new NpgsqlCommand(
             "INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING", _conn))
         {

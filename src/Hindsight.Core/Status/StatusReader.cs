@@ -177,11 +177,11 @@ public sealed class StatusReader(StatusOptions options)
             slotOk = false;
             problems.Add($"the replication slot {options.Slot} is not a pgoutput slot of database {server.Database}");
         }
-        else if (slot.WalStatus == "lost")
-            problems.Add($"the replication slot {options.Slot} has lost WAL it needed (wal_status lost): changes were missed. Run hindsight teardown and setup again.");
-        else if (slot.WalStatus == "unreserved")
+        // A lost slot is worded below, once the store has said what it holds.
+        var slotLost = slotOk && slot!.WalStatus == "lost";
+        if (slotOk && slot!.WalStatus == "unreserved")
             warnings.Add($"the replication slot {options.Slot} is about to lose WAL (wal_status unreserved, max_slot_wal_keep_size): the worker must catch up now");
-        if (slotOk && !slot!.Active)
+        if (slotOk && !slotLost && !slot!.Active)
             warnings.Add("no worker is reading the slot (hindsight run is not running); the server keeps WAL for it meanwhile");
 
         bool publicationExists;
@@ -220,6 +220,8 @@ public sealed class StatusReader(StatusOptions options)
             problems.Add($"the store is at schema version {storeVersion}, this hindsight needs {StoreMigrations.LatestVersion}: run hindsight setup");
         else if (storeVersion > StoreMigrations.LatestVersion)
             warnings.Add($"the store is at schema version {storeVersion}, newer than this hindsight knows ({StoreMigrations.LatestVersion})");
+
+        if (slotLost) problems.Insert(0, LostSlotProblem(progress));
 
         // Lag.
         long? lagBytes = slotOk ? slot!.LagBytes : null;
@@ -263,6 +265,19 @@ public sealed class StatusReader(StatusOptions options)
             Problems = problems,
             Warnings = warnings,
         };
+    }
+
+    /// <summary>What a lost slot means for the trail, and how to start again.</summary>
+    private string LostSlotProblem(Progress? progress)
+    {
+        var stored = progress is null || progress.LastEndLsn == 0
+            ? "nothing was stored through it"
+            : $"the store holds every change up to position {PgNames.FormatLsn((ulong)progress.LastEndLsn)}" +
+              (progress.LastCommittedAt is { } at ? string.Create(CultureInfo.InvariantCulture, $" (committed {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)") : "");
+        return $"the replication slot {options.Slot} was invalidated: the server removed WAL it still needed (wal_status lost, " +
+               $"max_slot_wal_keep_size), so changes made after the last stored one were never captured and cannot be read any more; {stored}. " +
+               "Capture cannot resume from this slot: run hindsight teardown, then hindsight setup (with --snapshot for a new baseline of the " +
+               "current rows) and hindsight run; the gap stays in the trail.";
     }
 
     private sealed record Progress(long LastEndLsn, long StoredChanges, long StoredTransactions,
