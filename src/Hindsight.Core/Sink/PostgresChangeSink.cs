@@ -219,12 +219,16 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     }
 
     /// <summary>Records the last error in the progress row (best effort, on its own connection).</summary>
+    /// <remarks>
+    /// Leaves <c>updated_at</c> alone: it says when the store last advanced, and <c>status</c> judges lag by it.
+    /// A worker failing over and over must show a growing lag, not look fresh with every error it records.
+    /// </remarks>
     public static async Task RecordErrorAsync(NpgsqlDataSource store, string slot, string database, string error)
     {
         try
         {
             await using var cmd = store.CreateCommand(
-                "UPDATE hindsight.progress SET last_error = $3, updated_at = now() WHERE slot = $1 AND database = $2");
+                "UPDATE hindsight.progress SET last_error = $3 WHERE slot = $1 AND database = $2");
             cmd.Parameters.AddWithValue(slot);
             cmd.Parameters.AddWithValue(database);
             cmd.Parameters.AddWithValue(error);

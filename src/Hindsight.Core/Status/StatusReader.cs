@@ -73,6 +73,8 @@ public sealed class StatusReport
     public bool PublicationExists { get; init; }
     /// <summary>Tables in the publication (partitioned tables counted once).</summary>
     public int PublishedTables { get; init; }
+    /// <summary>False when the store could not be reached or read (then nothing is known of its schema or progress).</summary>
+    public bool StoreReadable { get; init; } = true;
     /// <summary>The store's schema version (0: no store).</summary>
     public int StoreVersion { get; init; }
     /// <summary>The version setup migrates the store to.</summary>
@@ -112,11 +114,11 @@ public sealed class StatusReport
                 : $"{Slot}: {(SlotActive ? string.Create(inv, $"active (pid {SlotActivePid})") : "inactive (no worker reading)")}, wal_status {WalStatus ?? "-"}"),
             ("publication", PublicationExists ? string.Create(inv, $"{PgNames.DisplayPart(Publication)}: {PublishedTables} tables") : $"{PgNames.DisplayPart(Publication)}: missing"),
             ("confirmed", ConfirmedPosition is null ? "-" : $"{ConfirmedPosition} (server at {CurrentPosition ?? "-"})"),
-            ("lag", LagBytes is null ? "-" : $"{FormatBytes(LagBytes.Value)}, {(LagSeconds is null ? "? s (nothing stored yet)" : string.Create(inv, $"{LagSeconds.Value:0} s"))}"),
+            ("lag", LagBytes is null ? "-" : $"{FormatBytes(LagBytes.Value)}, {(LagSeconds is null ? (StoreReadable ? "? s (nothing stored yet)" : "? s (store unreachable)") : string.Create(inv, $"{LagSeconds.Value:0} s"))}"),
             ("last stored", LastStoredPosition is null ? "-" : $"{LastStoredPosition}{(LastCommittedAt is null ? "" : string.Create(inv, $", committed {LastCommittedAt.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"))}"),
             ("stored changes", StoredChanges is null ? "-" : string.Create(inv, $"{StoredChanges} in {StoredTransactions} transactions")),
             ("last error", LastError ?? "-"),
-            ("store schema", StoreVersion == 0 ? "not set up" : string.Create(inv, $"version {StoreVersion} (latest {StoreLatestVersion})")),
+            ("store schema", !StoreReadable ? "unknown (store unreachable)" : StoreVersion == 0 ? "not set up" : string.Create(inv, $"version {StoreVersion} (latest {StoreLatestVersion})")),
             ("health", Healthy ? "OK" : "UNHEALTHY"),
         };
         var sb = new StringBuilder();
@@ -200,6 +202,7 @@ public sealed class StatusReader(StatusOptions options)
 
         // The store: schema version and progress row.
         var storeVersion = 0;
+        var storeRead = false;
         Progress? progress = null;
         double? storeAgeSeconds = null;
         try
@@ -209,14 +212,16 @@ public sealed class StatusReader(StatusOptions options)
             storeVersion = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
             if (storeVersion > 0)
                 (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, server.Database, ct);
+            storeRead = true;
         }
         catch (NpgsqlException e) when (storeCs is not null)
         {
             problems.Add("the store cannot be read: " + ConnectionStrings.Scrub(e.Message, storeCs, sourceCs));
         }
-        if (storeVersion == 0)
+        // A store that could not be read is reported above: whether it is set up is not known.
+        if (storeRead && storeVersion == 0)
             problems.Add("the store is not set up (no hindsight schema): run hindsight setup");
-        else if (storeVersion < StoreMigrations.LatestVersion)
+        else if (storeVersion > 0 && storeVersion < StoreMigrations.LatestVersion)
             problems.Add($"the store is at schema version {storeVersion}, this hindsight needs {StoreMigrations.LatestVersion}: run hindsight setup");
         else if (storeVersion > StoreMigrations.LatestVersion)
             warnings.Add($"the store is at schema version {storeVersion}, newer than this hindsight knows ({StoreMigrations.LatestVersion})");
@@ -253,6 +258,7 @@ public sealed class StatusReader(StatusOptions options)
             Publication = options.Publication,
             PublicationExists = publicationExists,
             PublishedTables = publishedTables,
+            StoreReadable = storeRead,
             StoreVersion = storeVersion,
             LastStoredPosition = progress is null ? null : PgNames.FormatLsn((ulong)progress.LastEndLsn),
             LastCommittedAt = progress?.LastCommittedAt,

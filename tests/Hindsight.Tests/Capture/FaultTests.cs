@@ -193,6 +193,8 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
             output.WriteLine(status!.ToText());
             Assert.False(status.Healthy);
             Assert.Contains(status.Problems, p => p.Contains("store cannot be read") && p.Contains("not currently accepting connections"));
+            Assert.DoesNotContain(status.Problems, p => p.Contains("schema version") || p.Contains("not set up")); // unknown, not wrong
+            Assert.False(status.StoreReadable);
 
             await Task.Delay(1500); // writes go on after the store is back
             await stopWorkload.CancelAsync();
@@ -469,6 +471,7 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
             walStatus = await ScalarAsync<string>(admin, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1", PrivateSlot);
         }
         Assert.Equal("lost", walStatus);
+        var workerStarted = await ScalarAsync<DateTime>(admin, "SELECT now()");
 
         string workerOutput;
         int? exitCode;
@@ -496,6 +499,10 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
         Assert.Contains("teardown", problem);
         Assert.Contains("setup", problem);
         Assert.DoesNotContain(Password, status.ToText());
+        Assert.Contains("invalidated", status.LastError);
+        // Recording the error did not make the store look fresh: lag is judged by when it last advanced.
+        Assert.True(status.ProgressUpdatedAt < new DateTimeOffset(workerStarted, TimeSpan.Zero),
+            $"progress updated at {status.ProgressUpdatedAt}, after the failing worker started ({workerStarted:O})");
 
         var after = await OracleFigures.ReadAsync(admin);
         output.WriteLine($"before the loss: {captured}; after it: made {after.Made - captured.Made} more, stored {after.Stored - captured.Stored}; " +
