@@ -42,4 +42,11 @@ public sealed class CaptureOptions
 
     /// <summary>Longest wait between reconnection attempts.</summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the slot may stay in use by another connection before the worker gives up with a
+    /// <see cref="CaptureException"/>. Some wait is needed: after a crash or a network cut the server may take a
+    /// moment to notice our own previous walsender is gone.
+    /// </summary>
+    public TimeSpan SlotInUseTimeout { get; init; } = TimeSpan.FromSeconds(15);
 }

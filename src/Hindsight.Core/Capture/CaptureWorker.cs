@@ -18,7 +18,6 @@ namespace Hindsight.Capture;
 public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? loggerFactory = null)
 {
     private const int ChannelCapacity = 4096;
-    private static readonly TimeSpan SlotBusyGrace = TimeSpan.FromSeconds(15);
 
     private readonly ILogger _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CaptureWorker>();
     private PgTypeCatalog? _types;
@@ -57,8 +56,11 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             {
                 // The slot is held by another walsender: a second worker, or our own previous connection
                 // that the server has not noticed is gone yet. Wait a little, then refuse clearly.
+                if (slotBusySince is null)
+                    _log.LogWarning("replication slot {Slot} is in use by another process ({Error}); waiting up to {Timeout:0}s for it to be released",
+                        options.Slot, e.MessageText, options.SlotInUseTimeout.TotalSeconds);
                 slotBusySince ??= DateTime.UtcNow;
-                if (DateTime.UtcNow - slotBusySince > SlotBusyGrace)
+                if (DateTime.UtcNow - slotBusySince > options.SlotInUseTimeout)
                     throw new CaptureException(
                         $"replication slot '{options.Slot}' is in use by another process ({e.MessageText}); is another worker running? " +
                         "Only one worker can read a slot.", e);
@@ -71,6 +73,14 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
+                // The server's wording for an invalidated slot differs between versions and its detail may be
+                // redacted, so ask the server itself before retrying: retrying a lost slot would go on forever.
+                if (await SlotLostAsync(source, cancellationToken))
+                {
+                    var lost = LostSlotMessage(e is PostgresException p ? p.MessageText : e.Message);
+                    if (database is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, database, lost);
+                    throw new CaptureException(lost, e);
+                }
                 _log.LogWarning("capture interrupted: {Error}; reconnecting in {Delay:0.0}s", e.Message, delay.TotalSeconds);
                 if (database is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, database, e.Message);
                 try { await Task.Delay(delay, cancellationToken); }
@@ -159,6 +169,26 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }
     }
 
+    private string LostSlotMessage(string serverSaid) =>
+        $"replication slot '{options.Slot}' was invalidated by the server ({serverSaid}): WAL it needed was removed " +
+        "(max_slot_wal_keep_size), so changes made after the last stored one can no longer be captured. " +
+        "'hindsight status' shows what the store holds; run 'hindsight teardown' and 'hindsight setup' to start again.";
+
+    /// <summary>Whether the server reports the slot as invalidated (<c>wal_status = 'lost'</c>); false when it cannot be asked.</summary>
+    private async Task<bool> SlotLostAsync(NpgsqlDataSource source, CancellationToken ct)
+    {
+        try
+        {
+            await using var cmd = source.CreateCommand("SELECT wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = $1");
+            cmd.Parameters.AddWithValue(options.Slot);
+            return await cmd.ExecuteScalarAsync(ct) is true;
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            return false; // the source is away: an ordinary reconnect
+        }
+    }
+
     private static async Task<string> CurrentDatabaseAsync(NpgsqlDataSource source, CancellationToken ct)
     {
         await using var cmd = source.CreateCommand("SELECT current_database()");
@@ -175,8 +205,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         PostgresException p when p.SqlState == PostgresErrorCodes.UndefinedObject && p.MessageText.Contains("publication") =>
             $"publication '{options.Publication}' does not exist; run 'hindsight setup' first.",
         PostgresException p when p.SqlState == PostgresErrorCodes.ObjectNotInPrerequisiteState && p.MessageText.Contains("can no longer get changes") =>
-            $"replication slot '{options.Slot}' was invalidated by the server ({p.MessageText}); WAL it needed was removed " +
-            "(max_slot_wal_keep_size), so changes were lost. Run 'hindsight teardown' and 'hindsight setup' to start again.",
+            LostSlotMessage(p.MessageText),
         PostgresException p when p.SqlState is PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification
             or PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.InvalidCatalogName =>
             $"cannot capture: {p.MessageText}",

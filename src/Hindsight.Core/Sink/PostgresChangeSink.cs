@@ -69,6 +69,12 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async Task InitializeAsync(CancellationToken ct)
     {
         _conn = await _store.OpenConnectionAsync(ct);
+        // The slot is acknowledged as soon as a store commit returns, and the server saves the slot's position to
+        // disk soon after. With synchronous_commit off (a common server setting) a commit returns before its WAL is
+        // flushed, so a crash could keep the acknowledgement and lose the changes: store commits must be durable.
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT set_config('synchronous_commit', 'local', false) WHERE current_setting('synchronous_commit') = 'off'", _conn))
+            await cmd.ExecuteNonQueryAsync(ct);
         await using (var cmd = new NpgsqlCommand(
             "INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING", _conn))
         {
@@ -213,12 +219,16 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     }
 
     /// <summary>Records the last error in the progress row (best effort, on its own connection).</summary>
+    /// <remarks>
+    /// Leaves <c>updated_at</c> alone: it says when the store last advanced, and <c>status</c> judges lag by it.
+    /// A worker failing over and over must show a growing lag, not look fresh with every error it records.
+    /// </remarks>
     public static async Task RecordErrorAsync(NpgsqlDataSource store, string slot, string database, string error)
     {
         try
         {
             await using var cmd = store.CreateCommand(
-                "UPDATE hindsight.progress SET last_error = $3, updated_at = now() WHERE slot = $1 AND database = $2");
+                "UPDATE hindsight.progress SET last_error = $3 WHERE slot = $1 AND database = $2");
             cmd.Parameters.AddWithValue(slot);
             cmd.Parameters.AddWithValue(database);
             cmd.Parameters.AddWithValue(error);

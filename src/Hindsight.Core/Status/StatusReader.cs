@@ -73,6 +73,8 @@ public sealed class StatusReport
     public bool PublicationExists { get; init; }
     /// <summary>Tables in the publication (partitioned tables counted once).</summary>
     public int PublishedTables { get; init; }
+    /// <summary>False when the store could not be reached or read (then nothing is known of its schema or progress).</summary>
+    public bool StoreReadable { get; init; } = true;
     /// <summary>The store's schema version (0: no store).</summary>
     public int StoreVersion { get; init; }
     /// <summary>The version setup migrates the store to.</summary>
@@ -112,11 +114,11 @@ public sealed class StatusReport
                 : $"{Slot}: {(SlotActive ? string.Create(inv, $"active (pid {SlotActivePid})") : "inactive (no worker reading)")}, wal_status {WalStatus ?? "-"}"),
             ("publication", PublicationExists ? string.Create(inv, $"{PgNames.DisplayPart(Publication)}: {PublishedTables} tables") : $"{PgNames.DisplayPart(Publication)}: missing"),
             ("confirmed", ConfirmedPosition is null ? "-" : $"{ConfirmedPosition} (server at {CurrentPosition ?? "-"})"),
-            ("lag", LagBytes is null ? "-" : $"{FormatBytes(LagBytes.Value)}, {(LagSeconds is null ? "? s (nothing stored yet)" : string.Create(inv, $"{LagSeconds.Value:0} s"))}"),
+            ("lag", LagBytes is null ? "-" : $"{FormatBytes(LagBytes.Value)}, {(LagSeconds is null ? (StoreReadable ? "? s (nothing stored yet)" : "? s (store unreachable)") : string.Create(inv, $"{LagSeconds.Value:0} s"))}"),
             ("last stored", LastStoredPosition is null ? "-" : $"{LastStoredPosition}{(LastCommittedAt is null ? "" : string.Create(inv, $", committed {LastCommittedAt.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"))}"),
             ("stored changes", StoredChanges is null ? "-" : string.Create(inv, $"{StoredChanges} in {StoredTransactions} transactions")),
             ("last error", LastError ?? "-"),
-            ("store schema", StoreVersion == 0 ? "not set up" : string.Create(inv, $"version {StoreVersion} (latest {StoreLatestVersion})")),
+            ("store schema", !StoreReadable ? "unknown (store unreachable)" : StoreVersion == 0 ? "not set up" : string.Create(inv, $"version {StoreVersion} (latest {StoreLatestVersion})")),
             ("health", Healthy ? "OK" : "UNHEALTHY"),
         };
         var sb = new StringBuilder();
@@ -177,11 +179,11 @@ public sealed class StatusReader(StatusOptions options)
             slotOk = false;
             problems.Add($"the replication slot {options.Slot} is not a pgoutput slot of database {server.Database}");
         }
-        else if (slot.WalStatus == "lost")
-            problems.Add($"the replication slot {options.Slot} has lost WAL it needed (wal_status lost): changes were missed. Run hindsight teardown and setup again.");
-        else if (slot.WalStatus == "unreserved")
+        // A lost slot is worded below, once the store has said what it holds.
+        var slotLost = slotOk && slot!.WalStatus == "lost";
+        if (slotOk && slot!.WalStatus == "unreserved")
             warnings.Add($"the replication slot {options.Slot} is about to lose WAL (wal_status unreserved, max_slot_wal_keep_size): the worker must catch up now");
-        if (slotOk && !slot!.Active)
+        if (slotOk && !slotLost && !slot!.Active)
             warnings.Add("no worker is reading the slot (hindsight run is not running); the server keeps WAL for it meanwhile");
 
         bool publicationExists;
@@ -200,6 +202,7 @@ public sealed class StatusReader(StatusOptions options)
 
         // The store: schema version and progress row.
         var storeVersion = 0;
+        var storeRead = false;
         Progress? progress = null;
         double? storeAgeSeconds = null;
         try
@@ -209,17 +212,21 @@ public sealed class StatusReader(StatusOptions options)
             storeVersion = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
             if (storeVersion > 0)
                 (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, server.Database, ct);
+            storeRead = true;
         }
         catch (NpgsqlException e) when (storeCs is not null)
         {
             problems.Add("the store cannot be read: " + ConnectionStrings.Scrub(e.Message, storeCs, sourceCs));
         }
-        if (storeVersion == 0)
+        // A store that could not be read is reported above: whether it is set up is not known.
+        if (storeRead && storeVersion == 0)
             problems.Add("the store is not set up (no hindsight schema): run hindsight setup");
-        else if (storeVersion < StoreMigrations.LatestVersion)
+        else if (storeVersion > 0 && storeVersion < StoreMigrations.LatestVersion)
             problems.Add($"the store is at schema version {storeVersion}, this hindsight needs {StoreMigrations.LatestVersion}: run hindsight setup");
         else if (storeVersion > StoreMigrations.LatestVersion)
             warnings.Add($"the store is at schema version {storeVersion}, newer than this hindsight knows ({StoreMigrations.LatestVersion})");
+
+        if (slotLost) problems.Insert(0, LostSlotProblem(progress));
 
         // Lag.
         long? lagBytes = slotOk ? slot!.LagBytes : null;
@@ -251,6 +258,7 @@ public sealed class StatusReader(StatusOptions options)
             Publication = options.Publication,
             PublicationExists = publicationExists,
             PublishedTables = publishedTables,
+            StoreReadable = storeRead,
             StoreVersion = storeVersion,
             LastStoredPosition = progress is null ? null : PgNames.FormatLsn((ulong)progress.LastEndLsn),
             LastCommittedAt = progress?.LastCommittedAt,
@@ -263,6 +271,19 @@ public sealed class StatusReader(StatusOptions options)
             Problems = problems,
             Warnings = warnings,
         };
+    }
+
+    /// <summary>What a lost slot means for the trail, and how to start again.</summary>
+    private string LostSlotProblem(Progress? progress)
+    {
+        var stored = progress is null || progress.LastEndLsn == 0
+            ? "nothing was stored through it"
+            : $"the store holds every change up to position {PgNames.FormatLsn((ulong)progress.LastEndLsn)}" +
+              (progress.LastCommittedAt is { } at ? string.Create(CultureInfo.InvariantCulture, $" (committed {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z)") : "");
+        return $"the replication slot {options.Slot} was invalidated: the server removed WAL it still needed (wal_status lost, " +
+               $"max_slot_wal_keep_size), so changes made after the last stored one were never captured and cannot be read any more; {stored}. " +
+               "Capture cannot resume from this slot: run hindsight teardown, then hindsight setup (with --snapshot for a new baseline of the " +
+               "current rows) and hindsight run; the gap stays in the trail.";
     }
 
     private sealed record Progress(long LastEndLsn, long StoredChanges, long StoredTransactions,

@@ -65,6 +65,14 @@ public sealed class WorkerProcess : IDisposable
         catch (IOException) { /* exited */ }
     }
 
+    /// <summary>Waits up to <paramref name="timeout"/> for the process to exit on its own; returns its exit code, or null if it still runs.</summary>
+    public int? WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout)) return null;
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
+
     /// <summary>Sends SIGKILL and waits for the process to be gone.</summary>
     public void Kill()
     {
