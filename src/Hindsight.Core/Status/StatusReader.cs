@@ -62,6 +62,10 @@ public sealed class StatusReport
     public string? CurrentPosition { get; init; }
     /// <summary>WAL bytes written since the slot's confirmed position.</summary>
     public long? LagBytes { get; init; }
+    /// <summary>WAL bytes the server keeps on disk for the slot (since its <c>restart_lsn</c>): what a stopped worker costs the source.</summary>
+    public long? RetainedBytes { get; init; }
+    /// <summary>WAL bytes that can still be written before the server invalidates the slot; null when unlimited (<c>max_slot_wal_keep_size = -1</c>).</summary>
+    public long? SafeWalBytes { get; init; }
     /// <summary>
     /// 0 when caught up (nothing unconfirmed); otherwise seconds since the store last advanced
     /// (<c>hindsight.progress.updated_at</c>); null when the worker has never stored anything.
@@ -114,6 +118,9 @@ public sealed class StatusReport
                 : $"{Slot}: {(SlotActive ? string.Create(inv, $"active (pid {SlotActivePid})") : "inactive (no worker reading)")}, wal_status {WalStatus ?? "-"}"),
             ("publication", PublicationExists ? string.Create(inv, $"{PgNames.DisplayPart(Publication)}: {PublishedTables} tables") : $"{PgNames.DisplayPart(Publication)}: missing"),
             ("confirmed", ConfirmedPosition is null ? "-" : $"{ConfirmedPosition} (server at {CurrentPosition ?? "-"})"),
+            ("retained WAL", RetainedBytes is null ? "-" : FormatBytes(RetainedBytes.Value) + (SafeWalBytes is null
+                ? " (max_slot_wal_keep_size unlimited: a stopped worker keeps WAL until it catches up)"
+                : $" ({FormatBytes(Math.Max(0, SafeWalBytes.Value))} more before the slot is invalidated, max_slot_wal_keep_size)")),
             ("lag", LagBytes is null ? "-" : $"{FormatBytes(LagBytes.Value)}, {(LagSeconds is null ? (StoreReadable ? "? s (nothing stored yet)" : "? s (store unreachable)") : string.Create(inv, $"{LagSeconds.Value:0} s"))}"),
             ("last stored", LastStoredPosition is null ? "-" : $"{LastStoredPosition}{(LastCommittedAt is null ? "" : string.Create(inv, $", committed {LastCommittedAt.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"))}"),
             ("stored changes", StoredChanges is null ? "-" : string.Create(inv, $"{StoredChanges} in {StoredTransactions} transactions")),
@@ -254,6 +261,8 @@ public sealed class StatusReader(StatusOptions options)
             ConfirmedPosition = slot?.ConfirmedFlushLsn,
             CurrentPosition = currentLsn,
             LagBytes = lagBytes,
+            RetainedBytes = slotOk ? slot!.RetainedBytes : null,
+            SafeWalBytes = slotOk ? slot!.SafeWalBytes : null,
             LagSeconds = lagSeconds is null ? null : Math.Round(lagSeconds.Value, 1),
             Publication = options.Publication,
             PublicationExists = publicationExists,

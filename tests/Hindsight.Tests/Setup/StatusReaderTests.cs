@@ -61,6 +61,12 @@ public sealed class StatusReaderTests(PostgresFixture fixture) : IAsyncLifetime
         var lag = await ScalarAsync<long>(cs,
             "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1", slot);
         Assert.InRange(s.LagBytes!.Value, 1, lag);
+        // Retained WAL against PostgreSQL's own figure for the slot (restart_lsn); unlimited by default.
+        var retained = await ScalarAsync<long>(cs,
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1", slot);
+        Assert.InRange(s.RetainedBytes!.Value, s.LagBytes.Value, retained);
+        Assert.Null(s.SafeWalBytes);
+        Assert.Contains("max_slot_wal_keep_size unlimited", s.ToText());
         Assert.InRange(s.LagSeconds!.Value, 3590, 3700);
         Assert.Equal("0/16B3748", s.LastStoredPosition);
         Assert.Equal(42, s.StoredChanges);
