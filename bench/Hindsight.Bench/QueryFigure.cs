@@ -10,7 +10,8 @@ namespace Hindsight.Bench;
 
 /// <summary>
 /// Figure <c>query</c> (issue 4): the query side over a store of 1,050,000 synthetic changes, filled by SQL (no capture):
-/// record history p50/p99, as-of of a 100,000-row table, a context-filtered page; with EXPLAIN plan summaries.
+/// record history p50/p99, as-of of a 100,000-row table (at moments, at a transaction, at an LSN, and through the CLI in
+/// process), a context-filtered page; with EXPLAIN plan summaries.
 /// </summary>
 internal sealed class QueryFigure(BenchServer server)
 {
@@ -103,6 +104,28 @@ internal sealed class QueryFigure(BenchServer server)
             var ms = sw.Elapsed.TotalMilliseconds;
             table.Add($"as-of accounts at {at.UtcDateTime:yyyy-MM-dd HH:mm} ({asOf.Rows.Count:N0} rows)", $"{ms:0} ms", "< 2,000 ms", ms < 2000 ? "met" : "NOT met");
         }
+        // The middle transaction of the fill (xid 1000 + k, commit LSN xid × 1000): the same state as the middle moment.
+        var middle = 1000 + (long)(Changes / 3 * 0.5);
+        foreach (var point in new[] { AsOfPoint.AfterTransaction(middle), AsOfPoint.AtLsn(new NpgsqlTypes.NpgsqlLogSequenceNumber((ulong)middle * 1000)) })
+        {
+            sw.Restart();
+            var asOf = await trail.AsOfAsync(accounts, point);
+            var ms = sw.Elapsed.TotalMilliseconds;
+            table.Add($"as-of accounts at {point} ({asOf.Rows.Count:N0} rows)", $"{ms:0} ms", "< 2,000 ms", ms < 2000 ? "met" : "NOT met");
+        }
+        // The shell's whole path, in process: options, query, output (written to a null writer; a terminal adds its own time).
+        foreach (var format in new[] { "json", "csv", "table" })
+        {
+            var error = new StringWriter();
+            sw.Restart();
+            var exit = await Hindsight.Cli.HindsightCli.RunAsync(
+                ["as-of", "--source", "host=localhost;database=app", "--store", server.ConnectionString(Db), "--table", "accounts",
+                 "--at", (start + span).UtcDateTime.ToString("O", CultureInfo.InvariantCulture), "--format", format],
+                Hindsight.Cli.CliEnvironment.Captured(TextWriter.Null, error));
+            var ms = sw.Elapsed.TotalMilliseconds;
+            if (exit != 0) throw new InvalidOperationException($"hindsight as-of --format {format} failed: {error}");
+            table.Add($"hindsight as-of --table accounts --at <end> --format {format} (in process)", $"{ms:0} ms", "", "");
+        }
         var filter = new ChangeFilter { Context = """{"userId":"user-42"}""" };
         await trail.QueryAsync(filter);
         sw.Restart();
@@ -113,34 +136,36 @@ internal sealed class QueryFigure(BenchServer server)
         table.Add("changes --table accounts --context …, a later page", $"{sw.Elapsed.TotalMilliseconds:0.0} ms", "", "");
         sb.Append(table).Append('\n');
 
-        sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS) of the statements AuditTrail sends):\n");
-        sb.Append("  history:  ").Append(await PlanAsync(ds, HistorySql("4711"))).Append('\n');
-        var (asOfSql, asOfParameters) = AuditTrail.AsOfStatement(accounts, (start + span * 0.5).ToUniversalTime(), null, null);
-        sb.Append("  as-of:    ").Append(await PlanAsync(ds, asOfSql, serial: true, asOfParameters)).Append('\n');
-        sb.Append("  context:  ").Append(await PlanAsync(ds,
+        // The planner prices index-only scans by the share of all-visible pages: shown because the as-of plans depend on it.
+        var visible = await server.ScalarAsync<string>(ds,
+            "SELECT relallvisible || ' of ' || relpages FROM pg_class WHERE oid = 'hindsight.changes'::regclass");
+        sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS) of the statements AuditTrail sends; transaction look-ups: copies; all-visible pages: ")
+          .Append(visible).Append("):\n");
+        var (historySql, historyParameters) = AuditTrail.HistoryStatement(accounts, "4711", null);
+        sb.Append("  history:        ").Append(await PlanAsync(ds, historySql, parameters: historyParameters)).Append('\n');
+        var (asOfSql, asOfParameters) = AuditTrail.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, null), null, null);
+        sb.Append("  as-of:          ").Append(await PlanAsync(ds, asOfSql, serial: true, asOfParameters)).Append('\n');
+        var (lsnSql, lsnParameters) = AuditTrail.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, middle * 1000), null, null);
+        sb.Append("  as-of at LSN:   ").Append(await PlanAsync(ds, lsnSql, serial: true, lsnParameters)).Append('\n');
+        sb.Append("  context:        ").Append(await PlanAsync(ds,
             """SELECT id FROM hindsight.changes c WHERE c.context @> '{"userId":"user-42"}' AND c.context <> '{}' ORDER BY c.id DESC LIMIT 101""")).Append('\n');
+        sb.Append("  --transaction:  ").Append(await PlanAsync(ds,
+            $"SELECT id FROM hindsight.changes c WHERE c.transaction_id = {middle} ORDER BY c.id DESC LIMIT 101")).Append('\n');
+        sb.Append("  xid → commit:   ").Append(await PlanAsync(ds,
+            $"SELECT c.database, c.commit_lsn, min(c.committed_at) FROM hindsight.changes c WHERE c.transaction_id = {middle} GROUP BY c.database, c.commit_lsn LIMIT 10")).Append('\n');
         return sb.ToString();
     }
-
-    // A copy of HistoryAsync's statement with the values inlined, for EXPLAIN only (as-of EXPLAINs the library's own statement).
-    private static string HistorySql(string key) =>
-        $"""
-        SELECT c.* FROM hindsight.changes c WHERE c."table" = 'accounts' AND c.primary_key = ANY(ARRAY['{key}'])
-        UNION ALL
-        SELECT c.* FROM hindsight.changes c WHERE c."table" = 'accounts' AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
-        ORDER BY committed_at, commit_lsn, ordinal
-        """;
 
     /// <summary>Execution time and the plan's node types (with index names), depth-first.</summary>
     private static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false, ChangeSql.Parameters? parameters = null)
     {
         // serial: as AuditTrail.AsOfAsync runs it (SET LOCAL there; SET and RESET here, on one pooled connection).
         await using var conn = await ds.OpenConnectionAsync();
-        if (serial) await BenchServer.ExecAsync(conn, "SET max_parallel_workers_per_gather = 0");
+        if (serial) await BenchServer.ExecAsync(conn, "SET max_parallel_workers_per_gather = 0; SET jit = off");
         await using var cmd = new NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, conn);
         parameters?.ApplyTo(cmd);
         var json = (string)(await cmd.ExecuteScalarAsync())!;
-        if (serial) await BenchServer.ExecAsync(conn, "RESET max_parallel_workers_per_gather");
+        if (serial) await BenchServer.ExecAsync(conn, "RESET max_parallel_workers_per_gather; RESET jit");
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement[0];
         var nodes = new List<string>();

@@ -51,6 +51,13 @@ internal static partial class QueryOptions
         throw new CliException($"{option}: '{text}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31 12:00:00+02:00)");
     }
 
+    /// <summary>Parses an LSN in PostgreSQL's form (e.g. 0/16B3748) that fits the store's bigint commit_lsn.</summary>
+    public static NpgsqlTypes.NpgsqlLogSequenceNumber ParseLsn(string text, string option)
+    {
+        if (NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(text.Trim(), out var lsn) && (ulong)lsn <= long.MaxValue) return lsn;
+        throw new CliException($"{option}: '{text}' is not an LSN (e.g. 0/16B3748)");
+    }
+
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
     private static partial Regex IsoStart();
 

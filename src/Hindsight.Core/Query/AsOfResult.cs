@@ -1,29 +1,41 @@
-using System.Text.Json.Nodes;
-
 namespace Hindsight.Query;
 
-/// <summary>One row as it was at the time asked for.</summary>
-/// <param name="Database">The tracked database.</param>
-/// <param name="Schema">The table's schema.</param>
-/// <param name="Table">The table.</param>
-/// <param name="PrimaryKey">The row's key as stored.</param>
-/// <param name="Row">The row image, as <c>to_jsonb()</c> of the row would have given it at that time.</param>
-/// <param name="ChangeId">The change that left the row in this state.</param>
-/// <param name="ChangedAt">When that change was committed.</param>
-public sealed record AsOfRow(string Database, string Schema, string Table, string PrimaryKey, JsonObject Row, long ChangeId, DateTimeOffset ChangedAt);
-
-/// <summary>A table (or one row of it) as it was at a moment (<see cref="AuditTrail.AsOfAsync"/>).</summary>
+/// <summary>A table (or one row of it) as it was at a point (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, CancellationToken)"/>).</summary>
 /// <param name="Table">The table asked for.</param>
-/// <param name="At">The moment: every change committed at or before it counts.</param>
+/// <param name="At">
+/// The moment: for a point in time, that time (every change committed at or before it counts); for a transaction, its
+/// commit time; for an LSN, the commit time of the newest stored commit at or before it (changes count by commit LSN
+/// then, see <see cref="Point"/>).
+/// </param>
 /// <param name="Rows">The rows that existed then, as far as the store knows, ordered by key.</param>
 /// <param name="Complete">
 /// Whether <see cref="Rows"/> is every row the table had. False unless a baseline of the rows that existed before
 /// tracking began is stored (<c>setup --snapshot</c>): without one, a row that was never changed since tracking began
 /// is unknown, so only rows changed since then (<see cref="TrackingSince"/>) are listed.
 /// </param>
-/// <param name="TrackingSince">When tracking began as far as the store shows: the commit time of the oldest stored change (null for an empty store).</param>
-public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyList<AsOfRow> Rows, bool Complete, DateTimeOffset? TrackingSince)
+/// <param name="TrackingSince">
+/// When tracking began as far as the store shows: the commit time of the first stored commit (of the database asked
+/// for, or the earliest over all databases); null for an empty store.
+/// </param>
+/// <param name="Point">The point asked for; null means <see cref="AsOfPoint.At"/> of <paramref name="At"/>.</param>
+public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyList<AsOfRow> Rows, bool Complete, DateTimeOffset? TrackingSince,
+    AsOfPoint? Point = null)
 {
+    /// <summary>The point asked for: a time, a transaction or an LSN.</summary>
+    public AsOfPoint Point { get; init; } = Point ?? AsOfPoint.At(At);
+
+    /// <summary>Which point the rows are at, for people: "as of 2026-…Z", "as of transaction 1234 (committed …)", "as of LSN 0/16B3748 (…)".</summary>
+    public string PointNote
+    {
+        get
+        {
+            var at = At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            if (Point.TransactionId is not null) return $"as of {Point} (committed {at})";
+            if (Point.Lsn is not null) return $"as of {Point} (the newest stored commit at or before it: {at})";
+            return $"as of {at}";
+        }
+    }
+
     /// <summary>One sentence that says how complete the result is, for people.</summary>
     public string CompletenessNote => Complete
         ? "complete: a baseline of the rows that existed before tracking began is stored"

@@ -63,16 +63,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
-        var p = new ChangeSql.Parameters();
-        var scope = ChangeSql.Scope(table, database, p);
-        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
-        // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
-        var sql = $"""
-            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
-            UNION ALL
-            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
-            ORDER BY committed_at, commit_lsn, ordinal
-            """;
+        var (sql, p) = HistoryStatement(table, primaryKey, database);
         var changes = await ReadChangesAsync(sql, p, ct);
         var keyed = changes.Where(c => c.PrimaryKey is not null).ToList();
         var place = RequireOnePlace(table, keyed.Select(c => (c.Database, c.Schema)));
@@ -116,25 +107,50 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// The table has row changes without a primary key at that moment (its rows cannot be told apart, so it cannot be
     /// rebuilt row by row), or a bare name matches tables of more than one schema or database.
     /// </exception>
-    public async Task<AsOfResult> AsOfAsync(TableName table, DateTimeOffset at, string? primaryKey = null, string? database = null,
+    public Task<AsOfResult> AsOfAsync(TableName table, DateTimeOffset at, string? primaryKey = null, string? database = null,
+        CancellationToken ct = default) =>
+        AsOfAsync(table, AsOfPoint.At(at), primaryKey, database, ct);
+
+    /// <summary>
+    /// A table, or one row of it, as it was at <paramref name="point"/>: a moment (as the overload taking a time), right
+    /// after a source transaction committed, or at an LSN. For a transaction or an LSN, the changes whose commit LSN is
+    /// at or before the point's count, in commit LSN order — exact commit order within a database, where commit times
+    /// can tie. For each key the newest counted change, left out when it is a DELETE or when a counted TRUNCATE of the
+    /// table came after it.
+    /// </summary>
+    /// <param name="table">The table; a bare name must be unambiguous in the store.</param>
+    /// <param name="point">Which state: <see cref="AsOfPoint.At"/>, <see cref="AsOfPoint.AfterTransaction"/> or <see cref="AsOfPoint.AtLsn"/>.</param>
+    /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
+    /// <param name="database">
+    /// The tracked database; null for any (then the table must be unambiguous, and a transaction id must name one
+    /// transaction in the store). A transaction confines the read to its own database.
+    /// </param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">
+    /// The transaction is not in the store, or its id names transactions of more than one database (or, after xid
+    /// wraparound, more than one transaction); nothing is stored at or before the LSN; the table has row changes without
+    /// a primary key at that point; or a bare name matches tables of more than one schema or database.
+    /// </exception>
+    public async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey = null, string? database = null,
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(point);
         await using var conn = await _store.OpenConnectionAsync(ct);
-        var atUtc = at.ToUniversalTime();
+        var (cut, scopeDatabase) = await AsOfPointResolver.ResolveAsync(conn, point, database, ct);
 
         // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
         var kp = new ChangeSql.Parameters();
-        var kscope = ChangeSql.Scope(table, database, kp);
-        var kat = kp.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var kscope = ChangeSql.Scope(table, scopeDatabase, kp);
+        var kcut = cut.Bind(kp);
         var keylessSql = $"""
             SELECT c.schema, c."table" FROM hindsight.changes c
-            WHERE {kscope} AND c.primary_key IS NULL AND c.operation <> 'TRUNCATE' AND c.committed_at <= {kat}
+            WHERE {kscope} AND c.primary_key IS NULL AND c.operation <> 'TRUNCATE' AND {kcut.Counts("c")}
               AND NOT EXISTS (
                 SELECT 1 FROM hindsight.changes t
                 WHERE t."table" = c."table" AND t.schema = c.schema AND t.database = c.database
-                  AND t.primary_key IS NULL AND t.operation = 'TRUNCATE' AND t.committed_at <= {kat}
-                  AND (t.committed_at, t.commit_lsn, t.ordinal) > (c.committed_at, c.commit_lsn, c.ordinal))
+                  AND t.primary_key IS NULL AND t.operation = 'TRUNCATE' AND {kcut.Counts("t")}
+                  AND {kcut.Position("t")} > {kcut.Position("c")})
             LIMIT 1
             """;
         await using (var cmd = new NpgsqlCommand(keylessSql, conn))
@@ -150,55 +166,71 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         bool hasBaselines;
         await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", conn))
             hasBaselines = (bool)(await exists.ExecuteScalarAsync(ct))!; // a store older than migration 5 has none
-        var (sql, p) = AsOfStatement(table, atUtc, primaryKey, database, hasBaselines);
+        var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines);
 
         var rows = new List<AsOfRow>();
         // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
         // planner to merge-join against every stored change: the image is fetched per survivor instead (OFFSET 0 keeps
-        // the lateral lookup a nested loop over the primary key, in id order for heap locality). BENCHMARKS.md, "Query".
+        // the lateral lookup a nested loop over the primary key, in id order for heap locality). JIT is off: the
+        // statement's estimated cost passes jit_optimize_above_cost, and compiling it took ~0.4 s of a ~1.3 s execution
+        // on a 1,000,000-change store while the plan is index scans and sorts that JIT does not speed up. BENCHMARKS.md, "Query".
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var off = new NpgsqlCommand("SET LOCAL max_parallel_workers_per_gather = 0", conn, tx))
+        await using (var off = new NpgsqlCommand("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off", conn, tx))
             await off.ExecuteNonQueryAsync(ct);
         await using (var cmd = new NpgsqlCommand(sql, conn, tx))
         {
             p.ApplyTo(cmd);
             await using var r = await cmd.ExecuteReaderAsync(ct);
+            // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
             while (await r.ReadAsync(ct))
-                rows.Add(new AsOfRow(r.GetString(0), r.GetString(1), table.Name, r.GetString(2), ChangeSql.ParseObject(r.GetString(3)),
+                rows.Add(new AsOfRow(r.GetString(0), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
                     r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)));
         }
         await tx.CommitAsync(ct);
         RequireOnePlace(table, rows.Select(row => (row.Database, row.Schema)));
 
-        var complete = hasBaselines && await BaselineCoversAsync(conn, table, atUtc, database, ct);
-        DateTimeOffset? since;
-        var sp = new ChangeSql.Parameters();
-        var sinceSql = database is null
-            ? "SELECT min(c.committed_at) FROM hindsight.changes c"
-            : $"SELECT min(c.committed_at) FROM hindsight.changes c WHERE c.database = {sp.Add(database, NpgsqlDbType.Text)}";
-        await using (var cmd = new NpgsqlCommand(sinceSql, conn))
-        {
-            sp.ApplyTo(cmd);
-            var value = await cmd.ExecuteScalarAsync(ct);
-            since = value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
-        }
-        return new AsOfResult(table, at, rows, complete, since);
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scopeDatabase, ct);
+        var since = await TrackingSinceAsync(conn, database, ct);
+        return new AsOfResult(table, cut.At, rows, complete, since, point);
     }
 
     /// <summary>
-    /// Whether a baseline (<c>setup --snapshot</c>) of the table was taken at or before the moment, and its slot was not
-    /// dropped before it (teardown ends a baseline: changes made after go unseen): then every row the table had is
-    /// known — those untouched since the baseline through their SNAPSHOT rows.
+    /// Whether a baseline (<c>setup --snapshot</c>) of the table counts at the point, and its slot was not dropped before
+    /// it (teardown ends a baseline: changes made after go unseen): then every row the table had is known — those
+    /// untouched since the baseline through their SNAPSHOT rows.
     /// </summary>
-    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, DateTimeOffset atUtc, string? database,
+    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, AsOfCut cut, string? database,
         CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
-        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
-        var sql = $"SELECT EXISTS (SELECT 1 FROM hindsight.baselines b WHERE {ChangeSql.Scope(table, database, p, "b")} AND b.taken_at <= {pat} AND (b.ended_at IS NULL OR b.ended_at > {pat}))";
+        var at = cut.Bind(p);
+        var moment = p.Add(cut.At.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+        var sql = $"""
+            SELECT EXISTS (SELECT 1 FROM ({BaselineRows}) b
+                           WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")} AND (b.ended_at IS NULL OR b.ended_at > {moment}))
+            """;
         await using var cmd = new NpgsqlCommand(sql, conn);
         p.ApplyTo(cmd);
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>
+    /// The commit time of the first stored commit (lowest commit LSN) of <paramref name="database"/>, or the earliest over
+    /// every stored database: one probe of the (database, commit_lsn, ordinal) key index per database. (min(committed_at)
+    /// would read every stored change: the committed_at index is BRIN, which cannot answer min.)
+    /// </summary>
+    private static async Task<DateTimeOffset?> TrackingSinceAsync(NpgsqlConnection conn, string? database, CancellationToken ct)
+    {
+        var p = new ChangeSql.Parameters();
+        static string First(string db) =>
+            $"SELECT c.committed_at FROM hindsight.changes c WHERE c.database = {db} ORDER BY c.commit_lsn, c.ordinal LIMIT 1";
+        var sql = database is not null
+            ? First(p.Add(database, NpgsqlDbType.Text))
+            : $"{ChangeSql.StoredDatabases}\nSELECT min(f.committed_at) FROM stored_databases d CROSS JOIN LATERAL ({First("d.database")}) f";
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        p.ApplyTo(cmd);
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
     }
 
     private static (string Database, string Schema)? RequireOnePlace(TableName table, IEnumerable<(string Database, string Schema)> places)
@@ -210,19 +242,39 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return distinct.Count == 0 ? null : distinct[0];
     }
 
+    /// <summary>The history statement and its parameters; the query benchmark EXPLAINs this very statement.</summary>
+    internal static (string Sql, ChangeSql.Parameters Parameters) HistoryStatement(TableName table, string primaryKey, string? database)
+    {
+        var p = new ChangeSql.Parameters();
+        var scope = ChangeSql.Scope(table, database, p);
+        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
+        var sql = $"""
+            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
+            UNION ALL
+            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+            ORDER BY committed_at, commit_lsn, ordinal
+            """;
+        return (sql, p);
+    }
+
     /// <summary>Where a baseline's barrier sorts among changes with the baseline's commit LSN: before all of its SNAPSHOT rows.</summary>
     private const int BaselineBarrierOrdinal = int.MinValue;
 
+    /// <summary>Baselines as barrier rows, with the column names of changes (so <see cref="AsOfCut.Sql"/> applies to them).</summary>
+    private static readonly string BaselineRows =
+        $"SELECT database, schema, \"table\", taken_at AS committed_at, lsn AS commit_lsn, {BaselineBarrierOrdinal} AS ordinal, ended_at FROM hindsight.baselines";
+
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
-    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, DateTimeOffset atUtc, string? primaryKey, string? database,
+    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, string? database,
         bool withBaselines = true)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
-        var pat = p.Add(atUtc, NpgsqlDbType.TimestampTz);
+        var at = cut.Bind(p);
         var baselines = withBaselines
-            ? $"\n          UNION ALL\n          SELECT b.database, b.schema, b.taken_at, b.lsn, {BaselineBarrierOrdinal} FROM hindsight.baselines b" +
-              $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND b.taken_at <= {pat}"
+            ? $"\n          UNION ALL\n          SELECT b.database, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
+              $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")}"
             : "";
         var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
         // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
@@ -233,20 +285,20 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                 SELECT DISTINCT ON (t.database, t.schema) t.database, t.schema, t.committed_at, t.commit_lsn, t.ordinal
                 FROM (SELECT c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
                       FROM hindsight.changes c
-                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND c.committed_at <= {pat}{baselines}) t
-                ORDER BY t.database, t.schema, t.committed_at DESC, t.commit_lsn DESC, t.ordinal DESC
+                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
+                ORDER BY t.database, t.schema, {at.NewestFirst("t")}
             ), latest AS (
                 SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
                        c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
                 FROM hindsight.changes c
-                WHERE {scope} AND c.primary_key IS NOT NULL AND c.committed_at <= {pat}{key}
-                ORDER BY c.primary_key, c.database, c.schema, c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
+                WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
+                ORDER BY c.primary_key, c.database, c.schema, {at.NewestFirst("c")}
             )
             SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
             FROM (SELECT l.* FROM latest l
                   LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
                   WHERE l.operation <> 'DELETE'
-                    AND (t.database IS NULL OR (l.committed_at, l.commit_lsn, l.ordinal) > (t.committed_at, t.commit_lsn, t.ordinal))
+                    AND (t.database IS NULL OR {at.Position("l")} > {at.Position("t")})
                   ORDER BY l.id OFFSET 0) l
             CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
             ORDER BY l.primary_key

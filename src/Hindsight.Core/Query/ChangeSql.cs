@@ -19,6 +19,20 @@ internal static class ChangeSql
         c.committed_at, c.transaction_id, c.position, c.commit_lsn, c.ordinal, c.queued_at, c.created_at
         """;
 
+    /// <summary>
+    /// A CTE <c>stored_databases(database)</c>: the distinct databases in the store, one probe of the
+    /// (database, commit_lsn, ordinal) key index each (a loose index scan; there are few databases and millions of changes).
+    /// </summary>
+    public const string StoredDatabases =
+        """
+        WITH RECURSIVE stored_databases(database) AS (
+            SELECT min(c.database) FROM hindsight.changes c
+            UNION ALL
+            SELECT (SELECT min(c.database) FROM hindsight.changes c WHERE c.database > d.database)
+            FROM stored_databases d WHERE d.database IS NOT NULL
+        )
+        """;
+
     /// <summary>Runs <paramref name="cmd"/> (selecting <see cref="Columns"/>) and reads every row.</summary>
     public static async Task<List<Change>> ReadAllAsync(NpgsqlCommand cmd, CancellationToken ct)
     {

@@ -127,6 +127,18 @@ public static class StoreMigrations
             PRIMARY KEY (database, schema, "table", lsn)
         );
         """,
+
+        // 6: changes, revert and as-of by source transaction (--transaction) had no index to use: a parallel scan of
+        //    every stored change (1,050,000-change store: ~1 s per look-up; BENCHMARKS.md, "Query"). Changes are appended
+        //    in commit order and xids are handed out in roughly that order, so a BRIN index finds one transaction by page
+        //    ranges (~1 ms there) at the write cost of BRIN (a range summary widened now and then), not of a btree (one
+        //    index insert and one WAL record per stored change, which migration 4 took out for committed_at).
+        //    minmax-multi rather than minmax: a long-running transaction, or a second source database whose xids are in
+        //    another range, adds a separate interval to a page range's summary instead of widening one to cover everything.
+        """
+        CREATE INDEX changes_transaction_idx ON hindsight.changes USING brin (transaction_id int8_minmax_multi_ops)
+            WITH (pages_per_range = 32, autosummarize = on);
+        """,
     ];
 
     /// <summary>

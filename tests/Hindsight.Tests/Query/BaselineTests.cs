@@ -113,6 +113,11 @@ public sealed class BaselineTests(PostgresFixture fixture, ITestOutputHelper out
             var asOf = await trail.AsOfAsync(new TableName("public", table), new DateTimeOffset(marker, TimeSpan.Zero));
             Assert.True(asOf.Complete, $"{table}: {asOf.CompletenessNote}");
             await AssertSameRowsAsync(h, $"SELECT to_jsonb(x) - 'g' AS j FROM copies.{table}_1 x", asOf.Rows, keys, $"{table} as of the marker");
+            // The same state named by the marker's transaction (counted in commit LSN order).
+            var xid = await h.ScalarAsync<long>("SELECT transaction_id FROM hindsight.changes WHERE \"table\" = 'markers'");
+            var byTransaction = await trail.AsOfAsync(new TableName("public", table), AsOfPoint.AfterTransaction(xid));
+            Assert.True(byTransaction.Complete, $"{table}: {byTransaction.CompletenessNote}");
+            await AssertSameRowsAsync(h, $"SELECT to_jsonb(x) - 'g' AS j FROM copies.{table}_1 x", byTransaction.Rows, keys, $"{table} as of the marker's transaction");
             // At the baseline's own moment: exactly the rows copied before setup.
             var atBaseline = await trail.AsOfAsync(new TableName("public", table), baseline.TakenAt);
             Assert.True(atBaseline.Complete);

@@ -124,4 +124,55 @@ public sealed class QueryCliTests(PostgresFixture fixture)
         Assert.Contains("unknown operation 'MERGE'", (await RunAsync("changes", "--source", src, "--operation", "MERGE")).Err);
         Assert.Contains("--limit must be between 1 and 10000", (await RunAsync("changes", "--source", src, "--limit", "0")).Err);
     }
+
+    [Fact]
+    public async Task As_of_at_a_transaction_or_an_lsn_and_the_point_options_errors()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE orders (id int PRIMARY KEY, status text, total numeric);");
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO orders VALUES (1, 'new', 10.50), (2, 'new', 3)");
+        var xid = await h.ScalarAsync<long>("BEGIN; UPDATE orders SET status = 'paid' WHERE id = 1; SELECT txid_current() % 4294967296; COMMIT;");
+        await h.ExecuteAsync("DELETE FROM orders WHERE id = 2; UPDATE orders SET status = 'shipped' WHERE id = 1");
+        await h.CatchUpAsync();
+        var src = h.ConnectionString;
+        var commitLsn = (await h.RowsAsync("SELECT commit_lsn FROM hindsight.changes WHERE transaction_id = $1", xid)).Single()[0];
+        var lsn = new NpgsqlTypes.NpgsqlLogSequenceNumber(ulong.Parse(commitLsn)).ToString();
+
+        // Right after the UPDATE committed: order 1 paid, order 2 not yet deleted.
+        foreach (var point in new[] { new[] { "--transaction", xid.ToString() }, ["--lsn", lsn] })
+        {
+            var json = await RunAsync(["as-of", "--source", src, "--table", "orders", .. point, "--format", "json"]);
+            Assert.Equal(0, json.ExitCode);
+            using var doc = JsonDocument.Parse(json.Out);
+            Assert.Equal(["paid", "new"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("status").GetString()));
+            Assert.Equal(10.50m, doc.RootElement[0].GetProperty("total").GetDecimal());
+            Assert.Contains(point[0] == "--lsn" ? $"as of LSN {lsn} (the newest stored commit at or before it: " : $"as of transaction {xid} (committed ", json.Err);
+        }
+        var table = await RunAsync("as-of", "--source", src, "--table", "orders", "--transaction", xid.ToString());
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains($"orders as of transaction {xid} (committed ", table.Out);
+        Assert.Contains("paid", table.Out);
+        var csv = await RunAsync("as-of", "--source", src, "--table", "orders", "--lsn", lsn, "--key", "1", "--format", "csv");
+        Assert.Equal("id,total,status\n1,10.50,paid\n", csv.Out);
+
+        foreach (var (args, message) in new (string[], string)[]
+                 {
+                     (["--table", "orders"], "as-of needs a point: --at TIME, --transaction XID or --lsn LSN"),
+                     (["--table", "orders", "--at", "2025-01-01", "--lsn", lsn], "--at, --transaction and --lsn are mutually exclusive"),
+                     (["--table", "orders", "--transaction", xid.ToString(), "--lsn", lsn], "mutually exclusive"),
+                     (["--table", "orders", "--lsn", "16B3748"], "--lsn: '16B3748' is not an LSN (e.g. 0/16B3748)"),
+                     (["--table", "orders", "--lsn", "FFFFFFFF/0"], "is not an LSN"),
+                     (["--table", "orders", "--transaction", "-1"], "--transaction: -1 is not a transaction id"),
+                     (["--table", "orders", "--transaction", "4000000000"], "transaction 4000000000 of database "),
+                     (["--table", "orders", "--lsn", "0/1"], "is stored at or before LSN 0/1: tracking began after it"),
+                 })
+        {
+            var r = await RunAsync(["as-of", "--source", src, .. args]);
+            Assert.True(r.ExitCode == 1, $"{string.Join(' ', args)}: exit {r.ExitCode}, {r.Err}");
+            Assert.Equal("", r.Out);
+            var line = Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("hindsight: error: ", line);
+            Assert.Contains(message, line);
+        }
+    }
 }

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Hindsight.Query;
+
+/// <summary>One row as it was at the point asked for.</summary>
+/// <remarks>
+/// The image is kept as the store sent it (UTF-8 JSON text, <see cref="RowJson"/>) and parsed only when
+/// <see cref="Row"/> is first read: a whole-table as-of returns 100,000s of rows, and most consumers only copy them out
+/// (<c>as-of --format json</c>) or read a few columns (BENCHMARKS.md, "Query").
+/// </remarks>
+public sealed class AsOfRow
+{
+    private readonly byte[] _json;
+    private JsonObject? _row;
+
+    /// <summary>A row whose image is already parsed.</summary>
+    /// <param name="database">The tracked database.</param>
+    /// <param name="schema">The table's schema.</param>
+    /// <param name="table">The table.</param>
+    /// <param name="primaryKey">The row's key as stored.</param>
+    /// <param name="row">The row image.</param>
+    /// <param name="changeId">The change that left the row in this state.</param>
+    /// <param name="changedAt">When that change was committed.</param>
+    public AsOfRow(string database, string schema, string table, string primaryKey, JsonObject row, long changeId, DateTimeOffset changedAt)
+        : this(database, schema, table, primaryKey, JsonSerializer.SerializeToUtf8Bytes(row ?? throw new ArgumentNullException(nameof(row))), changeId, changedAt)
+    {
+        _row = row;
+    }
+
+    /// <summary>A row with its image as UTF-8 JSON text of an object (as the store returns it), parsed on first use.</summary>
+    internal AsOfRow(string database, string schema, string table, string primaryKey, byte[] rowJson, long changeId, DateTimeOffset changedAt)
+    {
+        Database = database;
+        Schema = schema;
+        Table = table;
+        PrimaryKey = primaryKey;
+        _json = rowJson;
+        ChangeId = changeId;
+        ChangedAt = changedAt;
+    }
+
+    /// <summary>The tracked database.</summary>
+    public string Database { get; }
+
+    /// <summary>The table's schema.</summary>
+    public string Schema { get; }
+
+    /// <summary>The table.</summary>
+    public string Table { get; }
+
+    /// <summary>The row's key as stored.</summary>
+    public string PrimaryKey { get; }
+
+    /// <summary>
+    /// The row image, as <c>to_jsonb()</c> of the row would have given it at that time. Parsed from <see cref="RowJson"/>
+    /// on first read, then the same object on every read (changing it does not change <see cref="RowJson"/>).
+    /// </summary>
+    public JsonObject Row => _row ?? LazyInitializer.EnsureInitialized(ref _row, () => JsonNode.Parse(_json) as JsonObject ?? []);
+
+    /// <summary>The row image as UTF-8 JSON text (an object), unparsed: copy it out without building a <see cref="JsonObject"/>.</summary>
+    public ReadOnlyMemory<byte> RowJson => _json;
+
+    /// <summary>The change that left the row in this state.</summary>
+    public long ChangeId { get; }
+
+    /// <summary>When that change was committed.</summary>
+    public DateTimeOffset ChangedAt { get; }
+}
