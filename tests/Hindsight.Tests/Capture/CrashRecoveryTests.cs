@@ -28,15 +28,10 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task Twenty_sigkills_during_a_write_workload_lose_nothing_and_duplicate_nothing()
     {
-        await using var h = await CaptureHarness.CreateAsync(fixture,
-            Oracle.Install +
-            """
-            CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL, note text);
-            CREATE TABLE ledger (id bigserial PRIMARY KEY, account int, amount int);
-            """ + Oracle.Attach("accounts") + Oracle.Attach("ledger"));
+        await using var h = await CaptureHarness.CreateAsync(fixture, FaultWorkload.Schema);
 
         using var stopWorkload = new CancellationTokenSource();
-        var workload = Enumerable.Range(0, 3).Select(w => Task.Run(() => WriteAsync(h.Source, w, stopWorkload.Token))).ToArray();
+        var workload = Enumerable.Range(0, 3).Select(w => Task.Run(() => FaultWorkload.RunAsync(h.Source, w, stopWorkload.Token))).ToArray();
 
         var random = new Random(20261126);
         var args = new[] { "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot };
@@ -48,7 +43,7 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
             worker.Kill();
         }
         await stopWorkload.CancelAsync();
-        var written = (await Task.WhenAll(workload)).Sum();
+        var written = (await Task.WhenAll(workload)).Sum(w => w.Committed);
 
         using (var last = WorkerProcess.Start(args))
         {
@@ -68,17 +63,14 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
     [Fact]
     public async Task Walsender_terminated_mid_stream_reconnects_and_loses_nothing()
     {
-        await using var h = await CaptureHarness.CreateAsync(fixture,
-            Oracle.Install + "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL, note text);" +
-            "CREATE TABLE ledger (id bigserial PRIMARY KEY, account int, amount int);" +
-            Oracle.Attach("accounts") + Oracle.Attach("ledger"));
+        await using var h = await CaptureHarness.CreateAsync(fixture, FaultWorkload.Schema);
         h.StartWorker(h.Options(o => new()
         {
             SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
             ReconnectMinDelay = TimeSpan.FromMilliseconds(100),
         }));
         using var stopWorkload = new CancellationTokenSource();
-        var workload = Task.Run(() => WriteAsync(h.Source, 0, stopWorkload.Token));
+        var workload = Task.Run(() => FaultWorkload.RunAsync(h.Source, 0, stopWorkload.Token));
         var terminated = 0;
         for (var i = 0; i < 8; i++)
         {
@@ -95,32 +87,5 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
         Assert.True(terminated >= 4, "the walsender should have been terminated several times");
         Assert.Equal(await h.ScalarAsync<long>("SELECT count(*) FROM oracle.log"), await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes"));
         Assert.Equal(0L, await h.ScalarAsync<long>(SetMismatches));
-    }
-
-    /// <summary>Small mixed transactions: inserts, updates, deletes, multi-row statements, context messages.</summary>
-    private static async Task<int> WriteAsync(NpgsqlDataSource db, int writer, CancellationToken stop)
-    {
-        var random = new Random(writer);
-        var transactions = 0;
-        await using var conn = await db.OpenConnectionAsync();
-        while (!stop.IsCancellationRequested)
-        {
-            var id = writer * 1_000_000 + random.Next(200);
-            await using var tx = await conn.BeginTransactionAsync();
-            await using var cmd = conn.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText =
-                $$"""
-                SELECT pg_logical_emit_message(true, 'hindsight', '{"writer": {{writer}}, "n": {{transactions}}}');
-                INSERT INTO accounts VALUES ({{id}}, {{random.Next(1000)}}, 'w{{writer}}') ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + 1;
-                INSERT INTO ledger (account, amount) SELECT {{id}}, g FROM generate_series(1, {{random.Next(1, 5)}}) g;
-                UPDATE accounts SET note = md5(random()::text) WHERE id = {{writer * 1_000_000 + random.Next(200)}};
-                DELETE FROM accounts WHERE id = {{writer * 1_000_000 + random.Next(200)}} AND random() < 0.3;
-                """;
-            await cmd.ExecuteNonQueryAsync();
-            await tx.CommitAsync();
-            transactions++;
-        }
-        return transactions;
     }
 }

@@ -419,13 +419,7 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
         await h.ExecuteAsync("SELECT pg_drop_replication_slot($1)", h.Slot);
         await WriteForAsync(h.Source, TimeSpan.FromSeconds(1)); // changes no slot records
 
-        string workerOutput;
-        int? exitCode;
-        using (var worker = WorkerProcess.Start(args))
-        {
-            exitCode = worker.WaitForExit(Generous);
-            workerOutput = worker.Output;
-        }
+        var (exitCode, workerOutput) = RunUntilExit(args);
         output.WriteLine($"worker exit {exitCode}:\n{workerOutput}");
         Assert.Equal(1, exitCode);
         Assert.Contains($"replication slot '{h.Slot}' does not exist", workerOutput);
@@ -473,13 +467,7 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
         Assert.Equal("lost", walStatus);
         var workerStarted = await ScalarAsync<DateTime>(admin, "SELECT now()");
 
-        string workerOutput;
-        int? exitCode;
-        using (var worker = WorkerProcess.Start(args))
-        {
-            exitCode = worker.WaitForExit(Generous);
-            workerOutput = worker.Output;
-        }
+        var (exitCode, workerOutput) = RunUntilExit(args);
         output.WriteLine($"worker exit {exitCode}:\n{workerOutput}");
         Assert.Equal(1, exitCode);
         Assert.Contains("invalidated", workerOutput);
@@ -688,5 +676,13 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
         int n = 0, i = 0;
         while ((i = text.IndexOf(what, i, StringComparison.Ordinal)) >= 0) { n++; i += what.Length; }
         return n;
+    }
+
+    /// <summary>Runs a worker process until it exits on its own (or <see cref="Generous"/> passes): its exit code and output.</summary>
+    private static (int? ExitCode, string Output) RunUntilExit(string[] args)
+    {
+        using var worker = WorkerProcess.Start(args);
+        var exitCode = worker.WaitForExit(Generous);
+        return (exitCode, worker.Output);
     }
 }
