@@ -1,0 +1,53 @@
+using System.CommandLine;
+using Hindsight.Capture;
+using Hindsight.Configuration;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Hindsight.Cli;
+
+/// <summary><c>hindsight run</c>: capture until stopped (design §1).</summary>
+internal static class RunCommand
+{
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var ignore = HindsightCli.ListOption("--ignore-columns", "Columns left out of stored images: table.column, schema.table.column or *.column");
+        var redact = HindsightCli.ListOption("--redact-columns", "Columns whose values are never stored (a keyed digest shows whether they changed)");
+        var contextLimit = HindsightCli.PositiveInt("--context-size-limit", "Largest accepted context payload in bytes", HindsightCli.CaptureDefaults.ContextSizeLimit);
+        var batch = HindsightCli.PositiveInt("--batch-size", "Changes buffered in memory before they are written to the store", HindsightCli.CaptureDefaults.BatchSize);
+        var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
+        {
+            ignore, redact, contextLimit, batch,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        {
+            var options = new CaptureOptions
+            {
+                SourceConnectionString = ConnectionStrings.ToNpgsql(conn.Source),
+                StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
+                Slot = r.GetValue(o.Slot)!,
+                Publication = r.GetValue(o.Publication)!,
+                IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
+                RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
+                ContextSizeLimit = r.GetValue(contextLimit),
+                BatchSize = r.GetValue(batch),
+            };
+            using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
+            var log = loggerFactory.CreateLogger("hindsight");
+            log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
+                ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
+                options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
+            try
+            {
+                await new CaptureWorker(options, loggerFactory).RunAsync(token);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // graceful stop
+            }
+            if (token.IsCancellationRequested) log.LogInformation("stopped");
+            return HindsightCli.Ok;
+        }, ct, gracefulOnCancel: true));
+        return cmd;
+    }
+}

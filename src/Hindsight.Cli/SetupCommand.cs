@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Text.Json;
+using Hindsight.Setup;
+
+namespace Hindsight.Cli;
+
+/// <summary><c>hindsight setup</c>: store, publication, replica identities, slot; baseline, roles, trusted context (design §5).</summary>
+internal static class SetupCommand
+{
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var tables = HindsightCli.ListOption("--tables", "Track only these tables (table, schema.table, \"Quoted Name\"; comma-separated or repeated)");
+        var schemas = HindsightCli.ListOption("--schemas", "Track the tables of these schemas, including tables created in them later");
+        var exclude = HindsightCli.ListOption("--exclude-tables", "Leave these tables out (the publication then lists tables one by one: new tables are not followed)");
+        var identity = new Option<string>("--replica-identity")
+        {
+            Description = "full: set REPLICA IDENTITY FULL on every tracked table and partition (complete before-images); default: leave it as it is",
+            DefaultValueFactory = _ => "full",
+        };
+        identity.AcceptOnlyFromAmong("full", "default");
+        var indexImages = new Option<bool>("--index-images")
+        {
+            Description = "Also index before/after images (GIN) for fast JSON containment filters on them; costs store write throughput",
+        };
+        var bemiCompat = new Option<bool>("--bemi-compat")
+        {
+            Description = "Also lift /*Bemi {json} Bemi*/ comments of Bemi's ORM packages into context: installs a statement trigger on the tracked tables (and, as a superuser, an event trigger for tables tracked later)",
+        };
+
+        var snapshot = new Option<bool>("--snapshot")
+        {
+            Description = "Also store a baseline of every existing row (operation SNAPSHOT), read in the snapshot the new slot exports, so as-of is complete from now on. Only when this run creates the slot",
+        };
+        var ignore = HindsightCli.ListOption("--ignore-columns", "With --snapshot: columns left out of the baseline's images (give run the same rules)");
+        var redact = HindsightCli.ListOption("--redact-columns", "With --snapshot: columns stored only as keyed digests in the baseline (give run the same rules)");
+
+        var createRoles = new Option<bool>("--create-roles")
+        {
+            Description = "Also create the least-privilege roles hindsight_capture (REPLICATION), hindsight_writer (append-only store) and hindsight_reader (read-only), with exactly the grants they need (superuser; docs/security.md)",
+        };
+        var trusted = HindsightCli.ListOption("--trusted-context-roles",
+            "Only these roles (and superusers, and hindsight_capture) may emit context in the source database: EXECUTE on pg_logical_emit_message; 'public' gives it back to everyone (superuser; docs/security.md)");
+
+        var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
+        {
+            tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        {
+            var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
+            var runner = new SetupRunner(new SetupOptions
+            {
+                SourceConnectionString = conn.Source,
+                StoreConnectionString = conn.Store,
+                Slot = r.GetValue(o.Slot)!,
+                Publication = r.GetValue(o.Publication)!,
+                Tables = r.GetValue(tables) ?? [],
+                Schemas = r.GetValue(schemas) ?? [],
+                ExcludeTables = r.GetValue(exclude) ?? [],
+                ReplicaIdentity = r.GetValue(identity) == "default" ? ReplicaIdentityMode.Default : ReplicaIdentityMode.Full,
+                IndexImages = r.GetValue(indexImages),
+                BemiCompat = r.GetValue(bemiCompat),
+                Snapshot = r.GetValue(snapshot),
+                IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
+                RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
+                CreateRoles = r.GetValue(createRoles),
+                TrustedContextRoles = HindsightCli.SplitCommas(r.GetValue(trusted)),
+            });
+            var report = await runner.RunAsync(token);
+            await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, HindsightCli.Json) + "\n" : report.ToText());
+            return HindsightCli.Ok;
+        }, ct));
+        return cmd;
+    }
+}

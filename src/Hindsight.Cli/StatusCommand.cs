@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Hindsight.Status;
+
+namespace Hindsight.Cli;
+
+/// <summary><c>hindsight status</c>: slot lag, last stored position, health as the exit code.</summary>
+internal static class StatusCommand
+{
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var maxBytes = new Option<long>("--max-lag-bytes")
+        {
+            Description = "HindsightCli.Unhealthy above this many bytes of WAL not yet confirmed",
+            DefaultValueFactory = _ => StatusOptions.DefaultMaxLagBytes,
+        };
+        maxBytes.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError("--max-lag-bytes must not be negative"); });
+        var maxSeconds = new Option<int>("--max-lag-seconds")
+        {
+            Description = "HindsightCli.Unhealthy when the store has not advanced for this many seconds while WAL is pending",
+            DefaultValueFactory = _ => StatusOptions.DefaultMaxLagSeconds,
+        };
+        maxSeconds.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-lag-seconds must not be negative"); });
+        var cmd = new Command("status", "Slot, lag, last stored position and store version; the exit code tells health (0 healthy, 2 unhealthy, 1 error)")
+        {
+            maxBytes, maxSeconds,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        {
+            var reader = new StatusReader(new StatusOptions
+            {
+                SourceConnectionString = conn.Source,
+                StoreConnectionString = conn.Store,
+                Slot = r.GetValue(o.Slot)!,
+                Publication = r.GetValue(o.Publication)!,
+                MaxLagBytes = r.GetValue(maxBytes),
+                MaxLag = TimeSpan.FromSeconds(r.GetValue(maxSeconds)),
+            });
+            var report = await reader.ReadAsync(token);
+            var text = r.GetValue(o.Format) switch
+            {
+                "json" => JsonSerializer.Serialize(report, HindsightCli.Json) + "\n",
+                "csv" => StatusCsv(report),
+                _ => report.ToText(),
+            };
+            await env.Output.WriteAsync(text);
+            return report.Healthy ? HindsightCli.Ok : HindsightCli.Unhealthy;
+        }, ct));
+        return cmd;
+    }
+
+    private static string StatusCsv(StatusReport s)
+    {
+        string[] header =
+        [
+            "database", "slot", "slot_exists", "slot_active", "wal_status", "lag_bytes", "lag_seconds", "last_stored_position",
+            "stored_changes", "last_error", "store_version", "healthy", "problems",
+        ];
+        string?[] row =
+        [
+            s.Database, s.Slot, s.SlotExists ? "true" : "false", s.SlotActive ? "true" : "false", s.WalStatus,
+            s.LagBytes?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            s.LagSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            s.LastStoredPosition, s.StoredChanges?.ToString(System.Globalization.CultureInfo.InvariantCulture), s.LastError,
+            s.StoreVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), s.Healthy ? "true" : "false",
+            string.Join("; ", s.Problems),
+        ];
+        return Csv.Line(header) + Csv.Line(row);
+    }
+}
