@@ -13,9 +13,9 @@ namespace Hindsight.Tests.Capture;
 public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     [Fact]
-    public async Task A_half_million_row_transaction_is_captured_completely_with_bounded_memory()
+    public async Task A_two_million_row_transaction_is_captured_completely_with_bounded_memory()
     {
-        const int rows = 500_000;
+        const int rows = 2_000_000; // "millions of rows" (issue 5): streamed, spilled, copied in batches
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE big (id int PRIMARY KEY, v text, n numeric);");
         using var worker = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot);
         using var sampling = new CancellationTokenSource();
@@ -41,7 +41,7 @@ public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHe
             "a stopped worker leaves no spilled transaction behind");
         output.WriteLine($"worker peak RSS (VmHWM) while capturing {rows:N0} rows in one transaction: {worker.PeakRssMiB:0.0} MiB");
         // A guard against unbounded growth (the whole transaction held in memory would be well over 1 GiB);
-        // the 256 MiB target is measured by the benchmark with a 1,000,000-row transaction.
+        // the 256 MiB target is also measured by the benchmark (memory figure).
         Assert.True(worker.PeakRssMiB < 400, $"peak RSS {worker.PeakRssMiB:0} MiB");
     }
 
