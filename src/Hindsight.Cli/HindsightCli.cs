@@ -12,7 +12,7 @@ namespace Hindsight.Cli;
 
 /// <summary>
 /// The <c>hindsight</c> command line (design §5): <c>setup</c>, <c>run</c>, <c>status</c>, <c>teardown</c>, <c>demo</c>,
-/// <c>changes</c>, <c>history</c>, <c>as-of</c>.
+/// <c>changes</c>, <c>history</c>, <c>as-of</c>, <c>revert</c>, <c>trends</c>, <c>serve</c>.
 /// </summary>
 /// <remarks>
 /// Exit codes: 0 success (status: healthy); 1 error (bad input, unreachable database, refused); 2 status:
@@ -92,6 +92,7 @@ internal static class HindsightCli
         root.Subcommands.Add(AsOfCommand.Create(env, o));
         root.Subcommands.Add(RevertCommand.Create(env, o));
         root.Subcommands.Add(TrendsCommand.Create(env, o));
+        root.Subcommands.Add(ServeCommand.Create(env, o));
         return root;
     }
 
