@@ -8,6 +8,7 @@ using Hindsight.Server.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -19,7 +20,7 @@ namespace Hindsight.Server.Endpoints;
 /// <summary>
 /// <c>GET /api/changes/stream</c>: a live tail of new changes as server-sent events (<c>event: change</c>, <c>id</c> = the
 /// change id, <c>data</c> = the change object). Keyset on the change id: it polls the store for ids above the last one
-/// sent, so a reconnect with <c>Last-Event-ID</c> (or <c>after</c>) misses nothing and repeats nothing.
+/// sent, so a reconnect with <c>Last-Event-ID</c> (or <c>after_id</c>) misses nothing and repeats nothing.
 /// </summary>
 /// <remarks>
 /// Ids follow commit order within one tracked database (one worker writes it), which is what a stream filters to by
@@ -33,14 +34,14 @@ internal static class StreamEndpoints
 
     public static void Map(RouteGroupBuilder api) =>
         api.MapGet("/changes/stream", async ([AsParameters] FilterParameters filter,
-                [Description("Start after this change id (default: the Last-Event-ID header, else only changes from now on)")] string? after,
+                [FromQuery(Name = "after_id"), Description("Start after this change id (default: the Last-Event-ID header, else only changes from now on)")] string? afterId,
                 HttpContext http, HindsightBackend backend, StreamGate gate, IOptions<HindsightApiOptions> options,
                 IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
             {
                 // Input is checked before the stream starts, so that a bad filter is still an ordinary 400.
                 var changeFilter = filter.ToFilter(backend.Database);
                 var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
-                var from = QueryInput.Long(after ?? (lastEventId.Length > 0 ? lastEventId : null), "after");
+                var from = QueryInput.Long(afterId ?? (lastEventId.Length > 0 ? lastEventId : null), afterId is null ? "Last-Event-ID" : "after_id");
                 if (!gate.TryEnter())
                     return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Too many streams",
                         $"{options.Value.MaxStreams} live streams are open; close one or try again later");

@@ -110,8 +110,12 @@ public sealed class ApiServer : IAsyncDisposable
         return text.Length == 0 ? null : JsonNode.Parse(text);
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed) return;
+        _disposed = true;
         foreach (var c in _clients) c.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
