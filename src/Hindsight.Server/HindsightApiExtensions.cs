@@ -75,7 +75,8 @@ public static class HindsightApiExtensions
         TrendsEndpoints.Map(api);
         HealthEndpoints.Map(api);
         // Anything else under /api is a 404 problem (for a valid key), not the host app's fallback.
-        api.Map("/{**rest}", (string? rest) => ApiProblems.NotFound($"no such endpoint: {ApiPrefix}/{rest}")).ExcludeFromDescription();
+        api.Map("/{**rest}", (HttpRequest request) => ApiProblems.NotFound($"no such endpoint: {request.Method} {request.Path}"))
+            .ExcludeFromDescription();
         endpoints.MapOpenApi(OpenApiPrefix + "/{documentName}.json").RequireAuthorization(HindsightAuth.ReadPolicy);
         return api;
     }

@@ -56,6 +56,15 @@ public sealed class HindsightApiOptions
     {
         if (string.IsNullOrWhiteSpace(SourceConnectionString))
             throw new ArgumentException("the Hindsight API needs the source database's connection string", nameof(SourceConnectionString));
+        try
+        {
+            Configuration.ConnectionStrings.Parse(SourceConnectionString);
+            if (StoreConnectionString is not null) Configuration.ConnectionStrings.Parse(StoreConnectionString);
+        }
+        catch (Configuration.ConnectionStringException e)
+        {
+            throw new ArgumentException("the Hindsight API's connection string cannot be read: " + e.Message, nameof(SourceConnectionString));
+        }
         if (MaxPageSize is < 1 or > Query.PageRequest.MaxLimit)
             throw new ArgumentException($"MaxPageSize must be between 1 and {Query.PageRequest.MaxLimit}", nameof(MaxPageSize));
         if (StreamPollInterval <= TimeSpan.Zero || StreamHeartbeatInterval <= TimeSpan.Zero)
