@@ -18,8 +18,7 @@ internal sealed class HindsightBackend : IAsyncDisposable
     {
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
         var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        Database = ConnectionStrings.Parse(options.SourceConnectionString).Database
-                   ?? throw new ArgumentException("the source connection string names no database", nameof(options));
+        Database = ConnectionStrings.Parse(options.SourceConnectionString).Database;
         var source = NpgsqlDataSource.Create(sourceCs);
         _store = storeCs is null ? source : NpgsqlDataSource.Create(storeCs);
         _source = storeCs is null ? null : source;
@@ -35,8 +34,11 @@ internal sealed class HindsightBackend : IAsyncDisposable
         });
     }
 
-    /// <summary>The source database's name: queries are narrowed to it unless they name another.</summary>
-    public string Database { get; }
+    /// <summary>
+    /// The source database's name: queries are narrowed to it unless they name another (as the CLI's are). Null when the
+    /// connection string names none: then every database in the store.
+    /// </summary>
+    public string? Database { get; }
 
     public AuditTrail Trail { get; }
 

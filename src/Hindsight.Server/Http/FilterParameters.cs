@@ -41,7 +41,7 @@ internal sealed class FilterParameters
     public string? Database { get; set; }
 
     /// <summary>The filter; the library refuses what is not valid (JSON that is not an object, an unknown operation).</summary>
-    public ChangeFilter ToFilter(string defaultDatabase) => new()
+    public ChangeFilter ToFilter(string? defaultDatabase) => new()
     {
         Tables = QueryInput.Tables(Table),
         PrimaryKey = Key,
@@ -56,6 +56,6 @@ internal sealed class FilterParameters
     };
 
     /// <summary>The database to narrow to: the given one, the default, or null (every database) for <c>*</c>.</summary>
-    internal static string? ResolveDatabase(string? given, string defaultDatabase) =>
+    internal static string? ResolveDatabase(string? given, string? defaultDatabase) =>
         string.IsNullOrEmpty(given) ? defaultDatabase : given == "*" ? null : given;
 }
