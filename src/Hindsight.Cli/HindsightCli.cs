@@ -12,7 +12,7 @@ namespace Hindsight.Cli;
 /// <summary>
 /// The <c>hindsight</c> command line (design §5): parsing, the shared options and the error plumbing. Each command is a
 /// file of its own (<c>SetupCommand</c>, <c>RunCommand</c>, <c>StatusCommand</c>, <c>TeardownCommand</c>, <c>DemoCommand</c>,
-/// <c>ChangesCommand</c>, <c>HistoryCommand</c>, <c>AsOfCommand</c>, <c>RevertCommand</c>, <c>TrendsCommand</c>).
+/// <c>ChangesCommand</c>, <c>HistoryCommand</c>, <c>AsOfCommand</c>, <c>RevertCommand</c>, <c>TrendsCommand</c>, <c>ServeCommand</c>).
 /// </summary>
 /// <remarks>
 /// Exit codes: 0 success (status: healthy); 1 error (bad input, unreachable database, refused); 2 status:
@@ -92,6 +92,7 @@ internal static class HindsightCli
         root.Subcommands.Add(AsOfCommand.Create(env, o));
         root.Subcommands.Add(RevertCommand.Create(env, o));
         root.Subcommands.Add(TrendsCommand.Create(env, o));
+        root.Subcommands.Add(ServeCommand.Create(env, o));
         return root;
     }
 

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Hindsight.Model;
+using Hindsight.Query;
+
+namespace Hindsight.Server.Contracts;
+
+/// <summary>One stored change. Its fields are the store's column names (design §2, §5), as <c>hindsight changes --format json</c> prints them.</summary>
+public sealed record ChangeDto
+{
+    /// <summary>Ordered identity in the store; the cursor of pages and of the live stream.</summary>
+    [JsonPropertyName("id")] public required long Id { get; init; }
+    /// <summary>The tracked database.</summary>
+    [JsonPropertyName("database")] public required string Database { get; init; }
+    /// <summary>The table's schema.</summary>
+    [JsonPropertyName("schema")] public required string Schema { get; init; }
+    /// <summary>The table.</summary>
+    [JsonPropertyName("table")] public required string Table { get; init; }
+    /// <summary>The primary key as text; a composite key as a JSON array; null for TRUNCATE or a table without a key.</summary>
+    [JsonPropertyName("primary_key")] public string? PrimaryKey { get; init; }
+    /// <summary>CREATE, UPDATE, DELETE, TRUNCATE or SNAPSHOT.</summary>
+    [JsonPropertyName("operation")] public required string Operation { get; init; }
+    /// <summary>The row before, as <c>to_jsonb()</c> renders it; <c>{}</c> where none.</summary>
+    [JsonPropertyName("before")] public required JsonObject Before { get; init; }
+    /// <summary>The row after; <c>{}</c> where none.</summary>
+    [JsonPropertyName("after")] public required JsonObject After { get; init; }
+    /// <summary>The application context; <c>{}</c> where none.</summary>
+    [JsonPropertyName("context")] public required JsonObject Context { get; init; }
+    /// <summary>Commit time of the source transaction (UTC).</summary>
+    [JsonPropertyName("committed_at")] public required string CommittedAt { get; init; }
+    /// <summary>The source transaction id (xid).</summary>
+    [JsonPropertyName("transaction_id")] public required long TransactionId { get; init; }
+    /// <summary>LSN of the change's WAL record, as a number.</summary>
+    [JsonPropertyName("position")] public required long Position { get; init; }
+    /// <summary>LSN of the source transaction's commit, as a number.</summary>
+    [JsonPropertyName("commit_lsn")] public required long CommitLsn { get; init; }
+    /// <summary>1-based position of the change inside its transaction.</summary>
+    [JsonPropertyName("ordinal")] public required int Ordinal { get; init; }
+    /// <summary>When the capture worker read the change (UTC).</summary>
+    [JsonPropertyName("queued_at")] public required string QueuedAt { get; init; }
+    /// <summary>When the change was stored (UTC).</summary>
+    [JsonPropertyName("created_at")] public required string CreatedAt { get; init; }
+
+    /// <summary>The wire form of a stored change.</summary>
+    public static ChangeDto From(Change c) => new()
+    {
+        Id = c.Id, Database = c.Database, Schema = c.Schema, Table = c.Table, PrimaryKey = c.PrimaryKey, Operation = c.Operation.ToStored(),
+        Before = c.Before, After = c.After, Context = c.Context, CommittedAt = ApiTime.Format(c.CommittedAt), TransactionId = c.TransactionId,
+        Position = c.Position, CommitLsn = c.CommitLsn, Ordinal = c.Ordinal, QueuedAt = ApiTime.Format(c.QueuedAt), CreatedAt = ApiTime.Format(c.CreatedAt),
+    };
+}
+
+/// <summary>One page of changes (<c>GET /api/changes</c>).</summary>
+/// <param name="Changes">The changes, in the order asked for.</param>
+/// <param name="NextCursor">Pass as <c>cursor</c> (same filter and order) for the next page; null on the last page.</param>
+public sealed record ChangePageDto(
+    [property: JsonPropertyName("changes")] IReadOnlyList<ChangeDto> Changes,
+    [property: JsonPropertyName("next_cursor")] long? NextCursor);
+
+/// <summary>How one column differs between two row images.</summary>
+/// <param name="Column">The column.</param>
+/// <param name="Kind">added, removed or changed.</param>
+/// <param name="OldValue">The value before (null when added, or SQL NULL).</param>
+/// <param name="NewValue">The value after (null when removed, or SQL NULL).</param>
+public sealed record ColumnChangeDto(
+    [property: JsonPropertyName("column")] string Column,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("old_value")] JsonNode? OldValue,
+    [property: JsonPropertyName("new_value")] JsonNode? NewValue)
+{
+    /// <summary>The wire form of a column change.</summary>
+    public static ColumnChangeDto From(ColumnChange c) => new(c.Column, c.Kind.ToString().ToLowerInvariant(), c.OldValue, c.NewValue);
+}

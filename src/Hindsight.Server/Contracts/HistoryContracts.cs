@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Hindsight.Query;
+
+namespace Hindsight.Server.Contracts;
+
+/// <summary>One version of a row: the change, the row it left, and its column diff.</summary>
+/// <param name="Change">The stored change.</param>
+/// <param name="Row">The row after the change; null when the change removed it.</param>
+/// <param name="Diff">Columns added, removed or changed by this step.</param>
+public sealed record RecordVersionDto(
+    [property: JsonPropertyName("change")] ChangeDto Change,
+    [property: JsonPropertyName("row")] JsonObject? Row,
+    [property: JsonPropertyName("diff")] IReadOnlyList<ColumnChangeDto> Diff)
+{
+    /// <summary>The wire form of a version.</summary>
+    public static RecordVersionDto From(RecordVersion v) => new(ChangeDto.From(v.Change), v.Row, v.Diff.Select(ColumnChangeDto.From).ToList());
+}
+
+/// <summary>Every version of one row (<c>GET /api/history</c>).</summary>
+/// <param name="Table">The table asked for.</param>
+/// <param name="PrimaryKey">The key asked for.</param>
+/// <param name="Versions">The versions, newest first unless asked otherwise; at most the server's page size.</param>
+/// <param name="Truncated">Whether the row has more versions than were returned (the oldest, or newest, are left out).</param>
+public sealed record RecordHistoryDto(
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("primary_key")] string PrimaryKey,
+    [property: JsonPropertyName("versions")] IReadOnlyList<RecordVersionDto> Versions,
+    [property: JsonPropertyName("truncated")] bool Truncated);
+
+/// <summary>One row as it was at the moment asked for.</summary>
+/// <param name="Database">The tracked database.</param>
+/// <param name="Schema">The table's schema.</param>
+/// <param name="Table">The table.</param>
+/// <param name="PrimaryKey">The row's key as stored.</param>
+/// <param name="Row">The row image then.</param>
+/// <param name="ChangeId">The change that left the row so.</param>
+/// <param name="ChangedAt">When that change committed (UTC).</param>
+public sealed record AsOfRowDto(
+    [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("schema")] string Schema,
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("primary_key")] string PrimaryKey,
+    [property: JsonPropertyName("row")] JsonObject Row,
+    [property: JsonPropertyName("change_id")] long ChangeId,
+    [property: JsonPropertyName("changed_at")] string ChangedAt)
+{
+    /// <summary>The wire form of an as-of row.</summary>
+    public static AsOfRowDto From(AsOfRow r) => new(r.Database, r.Schema, r.Table, r.PrimaryKey, r.Row, r.ChangeId, ApiTime.Format(r.ChangedAt));
+}
+
+/// <summary>A table, or one row, as it was at a moment (<c>GET /api/as-of</c>).</summary>
+/// <param name="Table">The table asked for.</param>
+/// <param name="At">The moment (UTC).</param>
+/// <param name="Rows">The rows then, ordered by key; at most the server's page size.</param>
+/// <param name="RowCount">How many rows existed then (as far as the store knows), returned or not.</param>
+/// <param name="Truncated">Whether rows were left out for the page size.</param>
+/// <param name="Complete">Whether the rows are every row the table had (a baseline is stored).</param>
+/// <param name="TrackingSince">Commit time of the oldest stored change (UTC); null for an empty store.</param>
+/// <param name="CompletenessNote">How complete the answer is, in one sentence for people.</param>
+public sealed record AsOfDto(
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("at")] string At,
+    [property: JsonPropertyName("rows")] IReadOnlyList<AsOfRowDto> Rows,
+    [property: JsonPropertyName("row_count")] int RowCount,
+    [property: JsonPropertyName("truncated")] bool Truncated,
+    [property: JsonPropertyName("complete")] bool Complete,
+    [property: JsonPropertyName("tracking_since")] string? TrackingSince,
+    [property: JsonPropertyName("completeness_note")] string CompletenessNote);

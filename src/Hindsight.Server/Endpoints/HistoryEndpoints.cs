@@ -1,0 +1,39 @@
+using System.ComponentModel;
+using Hindsight.Server.Contracts;
+using Hindsight.Server.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace Hindsight.Server.Endpoints;
+
+/// <summary><c>GET /api/history</c>: every version of one row, newest first, each with its column diff.</summary>
+internal static class HistoryEndpoints
+{
+    public static void Map(RouteGroupBuilder api) =>
+        api.MapGet("/history", async (
+                [Description("The row's table: table, schema.table or \"Quoted Name\"")] string? table,
+                [Description("The row's primary key as stored; a composite key as a JSON array")] string? key,
+                [Description("newest (default) or oldest first")] string? order,
+                [Description("Most versions to return (default and most: the server's page size)")] string? limit,
+                [Description("The tracked database (default: the server's source database)")] string? database,
+                HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
+            {
+                var name = QueryInput.Table(table);
+                var primaryKey = QueryInput.Required(key, "key");
+                var newestFirst = !QueryInput.OldestFirst(order);
+                var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
+                // The library reads one row's history whole (one row's versions); the answer is capped at the page size.
+                var history = await backend.Trail.HistoryAsync(name, primaryKey, newestFirst,
+                    FilterParameters.ResolveDatabase(database, backend.Database), ct);
+                if (history.Versions.Count == 0)
+                    throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");
+                return TypedResults.Ok(new RecordHistoryDto(name.ToString(), primaryKey,
+                    history.Versions.Take(max).Select(RecordVersionDto.From).ToList(), history.Versions.Count > max));
+            })
+            .WithName("rowHistory")
+            .WithSummary("Every version of one row, newest first, with column diffs")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+}

@@ -1,0 +1,143 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Hindsight.Query;
+using Hindsight.Server.Contracts;
+using Hindsight.Server.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Hindsight.Server.Endpoints;
+
+/// <summary>
+/// <c>GET /api/changes/stream</c>: a live tail of new changes as server-sent events (<c>event: change</c>, <c>id</c> = the
+/// change id, <c>data</c> = the change object). Keyset on the change id: it polls the store for ids above the last one
+/// sent, so a reconnect with <c>Last-Event-ID</c> (or <c>after_id</c>) misses nothing and repeats nothing.
+/// </summary>
+/// <remarks>
+/// Ids follow commit order within one tracked database (one worker writes it), which is what a stream filters to by
+/// default. Comment lines (<c>: keep-alive</c>) are sent when idle so that proxies do not close the connection. The
+/// stream ends when the client disconnects or the server stops.
+/// </remarks>
+internal static class StreamEndpoints
+{
+    /// <summary>Most changes read per poll; more are read at once, without waiting, until caught up.</summary>
+    private const int Batch = 200;
+
+    public static void Map(RouteGroupBuilder api) =>
+        api.MapGet("/changes/stream", async ([AsParameters] FilterParameters filter,
+                [FromQuery(Name = "after_id"), Description("Start after this change id (default: the Last-Event-ID header, else only changes from now on)")] string? afterId,
+                HttpContext http, HindsightBackend backend, StreamGate gate, IOptions<HindsightApiOptions> options,
+                IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
+            {
+                // Input is checked before the stream starts, so that a bad filter is still an ordinary 400.
+                var changeFilter = filter.ToFilter(backend.Database);
+                var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
+                var from = QueryInput.Long(afterId ?? (lastEventId.Length > 0 ? lastEventId : null), afterId is null ? "Last-Event-ID" : "after_id");
+                if (!gate.TryEnter())
+                    return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Too many streams",
+                        $"{options.Value.MaxStreams} live streams are open; close one or try again later");
+                try
+                {
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
+                    await RunAsync(http, backend, changeFilter, from, options.Value, logs.CreateLogger("Hindsight.Server.Stream"), stop.Token);
+                }
+                finally
+                {
+                    gate.Exit();
+                }
+                return Results.Empty;
+            })
+            .WithName("streamChanges")
+            .WithSummary("Live tail of new changes as server-sent events (text/event-stream)")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+    private static async Task RunAsync(HttpContext http, HindsightBackend backend, ChangeFilter filter, long? after,
+        HindsightApiOptions options, ILogger log, CancellationToken ct)
+    {
+        try
+        {
+            // Without a starting point the stream begins after the newest matching change: only what happens from now on.
+            var cursor = after ?? (await backend.Trail.QueryAsync(filter, new PageRequest { Limit = 1 }, ct)).Changes.FirstOrDefault()?.Id ?? 0;
+            var response = http.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
+            http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            // retry: how long a browser's EventSource waits before reconnecting (with Last-Event-ID).
+            await WriteAsync(response, "retry: 3000\n: hindsight change stream\n\n", ct);
+            var lastWrite = DateTime.UtcNow;
+            while (!ct.IsCancellationRequested)
+            {
+                ChangePage page;
+                try
+                {
+                    page = await backend.Trail.QueryAsync(filter, new PageRequest { OldestFirst = true, Cursor = cursor, Limit = Batch }, ct);
+                }
+                catch (NpgsqlException e) when (!ct.IsCancellationRequested)
+                {
+                    // A store that is briefly away should not end the stream: say so, and poll again.
+                    log.LogWarning(e, "live stream: the store cannot be read; retrying");
+                    await WriteAsync(response, ": store unavailable, retrying\n\n", ct);
+                    lastWrite = DateTime.UtcNow;
+                    await Task.Delay(options.StreamPollInterval, ct);
+                    continue;
+                }
+                if (page.Changes.Count > 0)
+                {
+                    var sb = new StringBuilder();
+                    foreach (var c in page.Changes)
+                        sb.Append(CultureInfo.InvariantCulture, $"id: {c.Id}\nevent: change\ndata: {JsonSerializer.Serialize(ChangeDto.From(c))}\n\n");
+                    await WriteAsync(response, sb.ToString(), ct);
+                    cursor = page.Changes[^1].Id;
+                    lastWrite = DateTime.UtcNow;
+                    if (page.NextCursor is not null) continue; // more waiting: read on without delay
+                }
+                else if (DateTime.UtcNow - lastWrite >= options.StreamHeartbeatInterval)
+                {
+                    await WriteAsync(response, ": keep-alive\n\n", ct);
+                    lastWrite = DateTime.UtcNow;
+                }
+                await Task.Delay(options.StreamPollInterval, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away or the server is stopping: the normal end of a stream.
+        }
+        catch (IOException) when (ct.IsCancellationRequested || http.RequestAborted.IsCancellationRequested)
+        {
+            // Writing to a connection the client just closed.
+        }
+    }
+
+    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken ct)
+    {
+        await response.WriteAsync(text, ct);
+        await response.Body.FlushAsync(ct);
+    }
+}
+
+/// <summary>Counts the live streams open, to refuse one past <see cref="HindsightApiOptions.MaxStreams"/>.</summary>
+internal sealed class StreamGate(IOptions<HindsightApiOptions> options)
+{
+    private int _open;
+
+    public bool TryEnter()
+    {
+        if (Interlocked.Increment(ref _open) <= options.Value.MaxStreams) return true;
+        Interlocked.Decrement(ref _open);
+        return false;
+    }
+
+    public void Exit() => Interlocked.Decrement(ref _open);
+}

@@ -1,0 +1,83 @@
+using Hindsight.Server.Auth;
+using Hindsight.Server.Endpoints;
+using Hindsight.Server.Http;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Hindsight.Server;
+
+/// <summary>Hosting the Hindsight HTTP API in an ASP.NET Core app: <c>services.AddHindsightApi(…)</c>, then <c>app.MapHindsightApi()</c>.</summary>
+public static class HindsightApiExtensions
+{
+    /// <summary>Where the API's endpoints live.</summary>
+    public const string ApiPrefix = "/api";
+
+    /// <summary>Where the OpenAPI document lives (<c>/openapi/v1.json</c>).</summary>
+    public const string OpenApiPrefix = "/openapi";
+
+    /// <summary>The OpenAPI document's name.</summary>
+    public const string OpenApiDocument = "v1";
+
+    /// <summary>
+    /// Registers the API: its options, the API-key authentication scheme and the read/admin policies, problem details,
+    /// the OpenAPI document, and security headers on the API's answers. Sets no default authentication scheme and no
+    /// global JSON option, so the host app's own endpoints are unaffected.
+    /// </summary>
+    public static IServiceCollection AddHindsightApi(this IServiceCollection services, Action<HindsightApiOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<HindsightApiOptions>()
+            .Configure(configure)
+            .Validate(o => { o.Validate(); return true; })
+            .ValidateOnStart();
+        services.AddSingleton(sp => new HindsightBackend(sp.GetRequiredService<IOptions<HindsightApiOptions>>().Value));
+        services.AddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<IOptions<HindsightApiOptions>>().Value.Keys.ToList()));
+        services.AddSingleton<StreamGate>();
+
+        services.AddAuthentication().AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(HindsightAuth.Scheme, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(HindsightAuth.ReadPolicy, p => p.AddAuthenticationSchemes(HindsightAuth.Scheme).RequireAuthenticatedUser()
+                .RequireClaim(HindsightAuth.ScopeClaim, "read", "admin"))
+            .AddPolicy(HindsightAuth.AdminPolicy, p => p.AddAuthenticationSchemes(HindsightAuth.Scheme).RequireAuthenticatedUser()
+                .RequireClaim(HindsightAuth.ScopeClaim, "admin"));
+        services.AddProblemDetails();
+        services.AddOpenApi(OpenApiDocument, o => o.AddDocumentTransformer<OpenApiSecurity>());
+        services.AddSingleton<IStartupFilter>(sp =>
+            new SecurityHeadersStartupFilter(sp.GetRequiredService<IOptions<HindsightApiOptions>>().Value.SecurityHeadersOnEveryPath
+                ? _ => true
+                : SecurityHeaders.IsApi));
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the API under <c>/api</c> and its OpenAPI document at <c>/openapi/v1.json</c>, all behind an API key (the
+    /// document too: it is part of the API, and "every route needs a key" is a rule without exceptions to get wrong).
+    /// </summary>
+    /// <returns>The <c>/api</c> group, for further conventions.</returns>
+    public static RouteGroupBuilder MapHindsightApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var api = endpoints.MapGroup(ApiPrefix)
+            .RequireAuthorization(HindsightAuth.ReadPolicy)
+            .AddEndpointFilter<ApiErrorFilter>()
+            .WithTags("hindsight");
+        ChangesEndpoints.Map(api);
+        StreamEndpoints.Map(api);
+        HistoryEndpoints.Map(api);
+        AsOfEndpoints.Map(api);
+        RevertEndpoints.Map(api);
+        TrendsEndpoints.Map(api);
+        HealthEndpoints.Map(api);
+        // Anything else under /api is a 404 problem (for a valid key), not the host app's fallback.
+        api.Map("/{**rest}", (HttpRequest request) => ApiProblems.NotFound($"no such endpoint: {request.Method} {request.Path}"))
+            .ExcludeFromDescription();
+        endpoints.MapOpenApi(OpenApiPrefix + "/{documentName}.json").RequireAuthorization(HindsightAuth.ReadPolicy);
+        return api;
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Hindsight.Model;
+using Hindsight.Query;
+
+namespace Hindsight.Server.Http;
+
+/// <summary>Reads query-string and body values; every failure is an <see cref="ApiInputException"/> that names the parameter.</summary>
+internal static partial class QueryInput
+{
+    /// <summary>An ISO 8601 time; without an offset it is UTC (as on the command line).</summary>
+    public static DateTimeOffset? Time(string? text, string name)
+    {
+        if (text is null) return null;
+        var t = text.Trim();
+        if (IsoTime().IsMatch(t) &&
+            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
+            return value;
+        throw new ApiInputException($"{name}: '{Shorten(text)}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31T12:00:00+02:00)");
+    }
+
+    /// <summary>A required ISO 8601 time.</summary>
+    public static DateTimeOffset RequiredTime(string? text, string name) =>
+        Time(Required(text, name), name)!.Value;
+
+    public static string Required(string? text, string name) =>
+        string.IsNullOrWhiteSpace(text) ? throw new ApiInputException($"{name} is required") : text;
+
+    public static long? Long(string? text, string name)
+    {
+        if (text is null) return null;
+        return long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new ApiInputException($"{name}: '{Shorten(text)}' is not a whole number");
+    }
+
+    /// <summary>A page size: 1 to <paramref name="max"/>, <paramref name="fallback"/> when absent.</summary>
+    public static int Limit(string? text, int max, int fallback)
+    {
+        if (text is null) return Math.Min(fallback, max);
+        if (!int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < 1 || v > max)
+            throw new ApiInputException($"limit: '{Shorten(text)}' is not a whole number between 1 and {max}");
+        return v;
+    }
+
+    /// <summary><c>newest</c> (default) or <c>oldest</c> first.</summary>
+    public static bool OldestFirst(string? text, bool fallback = false) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "newest" or "desc" => false,
+        "oldest" or "asc" => true,
+        _ => throw new ApiInputException($"order: '{Shorten(text)}' is not newest or oldest"),
+    };
+
+    public static TableName Table(string? text, string name = "table") => TableName.Parse(Required(text, name));
+
+    /// <summary>Tables given repeated (<c>table=a&amp;table=b</c>) or comma-separated outside double quotes.</summary>
+    public static List<TableName> Tables(IEnumerable<string?>? values) => SplitList(values).Select(TableName.Parse).ToList();
+
+    /// <summary>Operations given repeated or comma-separated.</summary>
+    public static List<Operation> Operations(IEnumerable<string?>? values) => SplitList(values).Select(OperationParser.Parse).ToList();
+
+    /// <summary>Splits items given as a list: repeated, or comma-separated outside double quotes.</summary>
+    public static IEnumerable<string> SplitList(IEnumerable<string?>? values)
+    {
+        foreach (var value in values ?? [])
+        {
+            if (value is null) continue;
+            var start = 0;
+            var quoted = false;
+            for (var i = 0; i <= value.Length; i++)
+            {
+                if (i < value.Length && value[i] == '"') quoted = !quoted;
+                if (i == value.Length || (value[i] == ',' && !quoted))
+                {
+                    var item = value[start..i].Trim();
+                    if (item.Length > 0) yield return item;
+                    start = i + 1;
+                }
+            }
+        }
+    }
+
+    /// <summary>Echoes at most a short piece of hostile input back in a message.</summary>
+    private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "…";
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex IsoTime();
+}
