@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Hindsight.Query;
 using Hindsight.Server.Contracts;
 using Hindsight.Server.Http;
 using Microsoft.AspNetCore.Builder;
@@ -14,23 +15,37 @@ internal static class AsOfEndpoints
     public static void Map(RouteGroupBuilder api) =>
         api.MapGet("/as-of", async (
                 [Description("The table: table, schema.table or \"Quoted Name\"")] string? table,
-                [Description("The moment (ISO 8601): changes committed at or before it count")] string? at,
+                [Description("The moment (ISO 8601): changes committed at or before it count. Exactly one of at, transaction, lsn")] string? at,
+                [Description("Right after this source transaction (xid) committed, counted in commit LSN order")] string? transaction,
+                [Description("At this WAL position (0/16B3748): every change whose commit LSN is at or before it")] string? lsn,
                 [Description("Only the row with this primary key")] string? key,
                 [Description("Most rows to return (default and most: the server's page size)")] string? limit,
                 [Description("The tracked database (default: the server's source database)")] string? database,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
                 var name = QueryInput.Table(table);
-                var moment = QueryInput.RequiredTime(at, "at");
+                var point = Point(at, transaction, lsn);
                 var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
-                var result = await backend.Trail.AsOfAsync(name, moment, key, FilterParameters.ResolveDatabase(database, backend.Database), ct);
+                var result = await backend.Trail.AsOfAsync(name, point, key, FilterParameters.ResolveDatabase(database, backend.Database), ct);
                 if (key is not null && result.Rows.Count == 0)
-                    throw new ApiNotFoundException($"{name} key {key} did not exist at {ApiTime.Format(moment)} as far as the store knows ({result.CompletenessNote})");
-                return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(moment), result.Rows.Take(max).Select(AsOfRowDto.From).ToList(),
+                    throw new ApiNotFoundException($"{name} key {key} did not exist {result.PointNote} as far as the store knows ({result.CompletenessNote})");
+                return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(result.At), result.Rows.Take(max).Select(AsOfRowDto.From).ToList(),
                     result.Rows.Count, result.Rows.Count > max, result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote));
             })
             .WithName("asOf")
             .WithSummary("A table, or one row, as it was at a moment (with a completeness note)")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
+
+    /// <summary>Exactly one of a moment, a transaction or an LSN, as the CLI's as-of takes them.</summary>
+    private static AsOfPoint Point(string? at, string? transaction, string? lsn)
+    {
+        var given = (at is null ? 0 : 1) + (transaction is null ? 0 : 1) + (lsn is null ? 0 : 1);
+        if (given != 1) throw new FormatException("give exactly one of at (a time), transaction (an xid) or lsn (a WAL position such as 0/16B3748)");
+        if (at is not null) return AsOfPoint.At(QueryInput.RequiredTime(at, "at"));
+        if (transaction is not null) return AsOfPoint.AfterTransaction(QueryInput.Long(transaction, "transaction")!.Value);
+        if (!NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(lsn!.Trim(), out var position))
+            throw new FormatException($"lsn: '{lsn}' is not a WAL position (e.g. 0/16B3748)");
+        return AsOfPoint.AtLsn(position);
+    }
 }

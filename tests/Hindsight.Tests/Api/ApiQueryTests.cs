@@ -187,6 +187,18 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
         Assert.Equal(400, (await s.GetAsync("/api/as-of?table=orders")).Status);
         Assert.Equal(400, (await s.GetAsync("/api/as-of?table=orders&at=soon")).Status);
         Assert.Equal(400, (await s.GetAsync("/api/as-of?at=2999-01-01")).Status);
+
+        // The same state named by the transaction just before the first update, and by its commit LSN.
+        var before = await s.Harness.RowsAsync(
+            "SELECT transaction_id::text, commit_lsn::text FROM hindsight.changes WHERE committed_at < $1 ORDER BY commit_lsn DESC LIMIT 1", between);
+        var byTransaction = (await s.GetAsync($"/api/as-of?table=orders&transaction={before[0][0]}")).Body!;
+        Assert.Equal(["1", "2", "3"], byTransaction["rows"]!.AsArray().Select(r => (string)r!["primary_key"]!));
+        var lsn = new NpgsqlTypes.NpgsqlLogSequenceNumber(ulong.Parse(before[0][1], System.Globalization.CultureInfo.InvariantCulture));
+        var byLsn = (await s.GetAsync($"/api/as-of?table=orders&lsn={Uri.EscapeDataString(lsn.ToString())}")).Body!;
+        Assert.Equal(byTransaction["rows"]!.ToJsonString(), byLsn["rows"]!.ToJsonString());
+        Assert.Equal(400, (await s.GetAsync($"/api/as-of?table=orders&at=2999-01-01&transaction={before[0][0]}")).Status);
+        Assert.Equal(400, (await s.GetAsync("/api/as-of?table=orders&lsn=nowhere")).Status);
+        Assert.Equal(400, (await s.GetAsync("/api/as-of?table=orders&transaction=987654321")).Status);
     }
 
     [Fact]
