@@ -40,12 +40,13 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             {
                 await using var ds = server.DataSource(db);
                 await BenchServer.ExecAsync(ds, RateDriver.Schema);
+                await BenchServer.ExecAsync(ds, $"VACUUM ANALYZE {RateDriver.Table}");
                 await BenchServer.SetupCaptureAsync(ds, Publication);
                 var hsFirst = r % 2 == 1;
                 var order = hsFirst ? "hs,recv" : "recv,hs";
                 for (var phase = 0; phase < 2; phase++)
                 {
-                    var run = phase == 0 == hsFirst ? await HindsightAsync(ds, db, r, order) : await RecvAsync(ds, db, r, order);
+                    var run = phase == 0 == hsFirst ? await HindsightAsync(ds, db, r, order, phase) : await RecvAsync(ds, db, r, order, phase);
                     runs.Add(run);
                     Console.Error.WriteLine($"[latency]   run {r} {run.Consumer}: p50 {run.P50:0.0} p99 {run.P99:0.0} max {run.Max:0.0} ms, " +
                                             $"{run.AchievedTps:N0} tx/s, foreign CPU {run.ForeignCpu:0.0}s, load {run.Load}");
@@ -87,7 +88,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                $"\nlatency summary (medians over runs; max = over all runs)\n" + summary;
     }
 
-    private async Task<LatencyRun> HindsightAsync(NpgsqlDataSource ds, string db, int run, string order)
+    private async Task<LatencyRun> HindsightAsync(NpgsqlDataSource ds, string db, int run, string order, int phase)
     {
         var slot = $"{db}_hs";
         await BenchServer.CreateSlotsAsync(ds, slot);
@@ -97,7 +98,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         await BenchServer.WaitSlotActiveAsync(ds, slot, () => worker.HasExited ? "the worker exited:\n" + worker.RecentLog : null);
         await Task.Delay(500);
 
-        var driver = new RateDriver(ds, options.LatencyRate, Connections, Total);
+        var driver = new RateDriver(ds, options.LatencyRate, Connections, Total, phase);
         var poller = new StorePoller(ds, Total);
         var cpu = new CpuWindow(server.Postmaster);
         var worker0 = worker.CpuSeconds;
@@ -112,6 +113,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         await server.WaitSlotsIdleAsync(db);
         await BenchServer.ExecAsync(ds, $"SELECT pg_drop_replication_slot('{slot}')");
 
+        DumpCsv(db, driver, poller);
         var latency = new List<double>();
         var fromSchedule = new List<double>();
         var missing = 0;
@@ -125,7 +127,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             workerCpu, serverCpu, foreign, load);
     }
 
-    private async Task<LatencyRun> RecvAsync(NpgsqlDataSource ds, string db, int run, string order)
+    private async Task<LatencyRun> RecvAsync(NpgsqlDataSource ds, string db, int run, string order, int phase)
     {
         var slot = $"{db}_rl";
         await BenchServer.CreateSlotsAsync(ds, slot);
@@ -139,7 +141,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         {
             await BenchServer.WaitSlotActiveAsync(ds, slot, () => reading.IsFaulted ? reading.Exception!.ToString() : null);
             await Task.Delay(500);
-            driver = new RateDriver(ds, options.LatencyRate, Connections, Total);
+            driver = new RateDriver(ds, options.LatencyRate, Connections, Total, phase);
             var cpu = new CpuWindow(server.Postmaster);
             var recv0 = recv.CpuSeconds ?? 0;
             await driver.RunAsync(CancellationToken.None);
@@ -176,6 +178,19 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         return new LatencyRun(run, consumer, order, sorted.Length, (Total - Warmup) / span, Stats.Percentile(lag, 99),
             Stats.Percentile(sorted, 50), Stats.Percentile(sorted, 90), Stats.Percentile(sorted, 99), sorted.Length > 0 ? sorted[^1] : double.NaN,
             Stats.Percentile(sched, 99), sched.Length > 0 ? sched[^1] : double.NaN, pollMs, missing, consumerCpu, serverCpu, foreign, load);
+    }
+
+    // Profiling aid: HINDSIGHT_BENCH_LATENCY_CSV=<prefix> writes <prefix><db>.csv, one line per transaction (ms from the
+    // schedule's start): seq, due, sent, commit returned, source commit (committed_at), seen in the store.
+    private static void DumpCsv(string db, RateDriver driver, StorePoller poller)
+    {
+        var prefix = Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_LATENCY_CSV");
+        if (string.IsNullOrEmpty(prefix)) return;
+        var t0 = driver.Start.Ticks;
+        string At(long ticks) => ticks == 0 ? "" : Ms(ticks - t0).ToString("0.000", System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllLines(prefix + db + ".csv", Enumerable.Range(0, driver.Total).Select(i =>
+            $"{i},{At(driver.Scheduled(i).Ticks)},{At(driver.SentTicks[i])},{At(driver.ReturnedTicks[i])},{At(poller.CommitTicks[i])},{At(poller.VisibleTicks[i])}")
+            .Prepend("seq,due,sent,returned,committed,seen"));
     }
 
     private static double Ms(long ticks) => ticks / (double)TimeSpan.TicksPerMillisecond;
