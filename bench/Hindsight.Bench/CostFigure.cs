@@ -8,6 +8,9 @@ namespace Hindsight.Bench;
 internal sealed record CostRun(int Run, string Variant, double Tps, long Transactions, double WalBytesPerTx, double ServerCpu,
     double ConsumerCpu, long Changes, double CatchUpSeconds, double ForeignCpu, string Load)
 {
+    /// <summary>Store transactions the worker wrote the run's changes in (hindsight only).</summary>
+    public long StoreTransactions { get; init; }
+
     /// <summary>The consumer's CPU per 100,000 row changes (the worker's: those it stored; pg_recvlogical's: 4 per transaction).</summary>
     public double ConsumerCpuPer100k => Changes > 0 ? ConsumerCpu * 100_000 / Changes : double.NaN;
 }
@@ -59,10 +62,10 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
     private string Report(List<CostRun> results)
     {
         var detail = new TextTable("run", "variant", "tps", "transactions", "WAL B/tx", "server CPU s", "consumer CPU s", "changes",
-            "consumer CPU s/100k", "catch-up s", "foreign CPU s", "load 1m");
+            "consumer CPU s/100k", "catch-up s", "store tx", "foreign CPU s", "load 1m");
         foreach (var r in results)
             detail.Add(r.Run, r.Variant, r.Tps, r.Transactions, r.WalBytesPerTx, r.ServerCpu, r.ConsumerCpu, r.Changes,
-                r.ConsumerCpuPer100k, r.CatchUpSeconds, r.ForeignCpu, r.Load);
+                r.ConsumerCpuPer100k, r.CatchUpSeconds, r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ForeignCpu, r.Load);
 
         // Ratios are taken within a run (same machine state, adjacent in time), then the median over runs.
         double RatioTo(string variant, string baseline) => Stats.Median(results.Where(x => x.Variant == variant).Select(x =>
@@ -94,7 +97,8 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                "    for hindsight to the worker caught up, so it includes the store's WAL (same cluster) and its progress updates;\n" +
                "    hindsight_store2 counts the source cluster only. server CPU: the source server's processes over the same span.\n" +
                "  consumer CPU: the worker's or pg_recvlogical's own CPU (walsender not included); /100k over the changes the worker\n" +
-               "    stored, or 4 per transaction for pg_recvlogical. foreign CPU: other processes' CPU s during the span.\n" +
+               "    stored, or 4 per transaction for pg_recvlogical. store tx: the store transactions the worker wrote them in.\n" +
+               "    foreign CPU: other processes' CPU s during the span.\n" +
                "\ncost summary (medians over runs; 'vs' = median of per-run tps ratios)\n" + summary;
     }
 
@@ -147,7 +151,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             var (tps, transactions) = await Pgbench.RunAsync(server, db, options.CostSeconds, Clients, Threads);
             var lsn1 = await LsnAsync(ds);
             double catchUp = double.NaN, consumerCpu = double.NaN;
-            long changes = 0;
+            long changes = 0, storeTransactions = 0;
             if (worker is not null)
             {
                 var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -159,6 +163,8 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                 consumerCpu = worker.CpuSeconds - consumer0;
                 await worker.StopAsync();
                 changes = await server.ScalarAsync<long>(storeDs ?? ds, "SELECT count(*) FROM hindsight.changes WHERE database = $1", db);
+                storeTransactions = await server.ScalarAsync<long>(storeDs ?? ds,
+                    "SELECT count(DISTINCT xmin::text) FROM hindsight.changes WHERE database = $1", db);
             }
             if (recv is not null)
             {
@@ -169,7 +175,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             }
             var (serverCpu, _, foreign) = cpu.Close();
             return new CostRun(run, variant, tps, transactions, (double)(lsn1 - lsn0) / transactions, serverCpu, consumerCpu, changes,
-                catchUp, foreign, Proc.LoadAverage().Split(' ')[0]);
+                catchUp, foreign, Proc.LoadAverage().Split(' ')[0]) { StoreTransactions = storeTransactions };
         }
         finally
         {

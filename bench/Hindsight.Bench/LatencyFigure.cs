@@ -5,7 +5,14 @@ namespace Hindsight.Bench;
 /// <summary>One consumer's latencies in one run, milliseconds.</summary>
 internal sealed record LatencyRun(int Run, string Consumer, string Order, int Measured, double AchievedTps, double SendLagP99,
     double P50, double P90, double P99, double Max, double SchedP99, double SchedMax, double PollMs, int Missing,
-    double ConsumerCpu, double ServerCpu, double ForeignCpu, string Load);
+    double ConsumerCpu, double ServerCpu, double ForeignCpu, string Load)
+{
+    /// <summary>Store transactions that wrote the phase's changes (hindsight only) and the server CPU of the walsender
+    /// and of the worker's store backend, for the profile of where the time goes.</summary>
+    public long StoreTransactions { get; init; }
+    public double WalsenderCpu { get; init; } = double.NaN;
+    public double WorkerBackendCpu { get; init; } = double.NaN;
+}
 
 /// <summary>
 /// Figure "latency": commit-to-queryable latency of the worker at a steady rate of small transactions (target: p99
@@ -63,10 +70,12 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
     private string Report(List<LatencyRun> runs)
     {
         var detail = new TextTable("run", "consumer", "order", "measured tx", "achieved tx/s", "send lag p99", "p50", "p90", "p99", "max",
-            "sched->seen p99", "sched->seen max", "poll ms", "missing", "consumer CPU s", "server CPU s", "foreign CPU s", "load 1m");
+            "sched->seen p99", "sched->seen max", "poll ms", "missing", "consumer CPU s", "server CPU s", "walsender", "worker backend",
+            "store tx", "foreign CPU s", "load 1m");
         foreach (var r in runs.OrderBy(r => r.Consumer).ThenBy(r => r.Run))
             detail.Add(r.Run, r.Consumer, r.Order, r.Measured, r.AchievedTps, r.SendLagP99, r.P50, r.P90, r.P99, r.Max, r.SchedP99, r.SchedMax,
-                r.PollMs, r.Missing, r.ConsumerCpu, r.ServerCpu, r.ForeignCpu, r.Load);
+                r.PollMs, r.Missing, r.ConsumerCpu, r.ServerCpu, r.WalsenderCpu, r.WorkerBackendCpu,
+                r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ForeignCpu, r.Load);
         var summary = new TextTable("consumer", "runs", "achieved tx/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "worst run p99 ms", $"target p99 < {TargetP99Ms:0} ms");
         foreach (var g in runs.GroupBy(r => r.Consumer).OrderBy(g => g.Key))
         {
@@ -84,7 +93,9 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                "    timestamp in it (transactions committed after the warm-up).\n" +
                "  sched->seen: from the moment the transaction was due by the schedule (includes the client waiting and the source\n" +
                "    commit; what a stall would add). send lag: client send time minus due time. Latencies in ms.\n" +
-               "  consumer CPU: the worker's or pg_recvlogical's CPU s during the phase; foreign CPU: other processes' CPU s then.\n" +
+               "  consumer CPU: the worker's or pg_recvlogical's CPU s during the phase (warm-up included); server CPU: all of the server's\n" +
+               "    processes (the driver's backends too), of which walsender and the worker's store backend (hindsight); store tx:\n" +
+               "    store transactions that wrote the phase's changes (warm-up included). foreign CPU: other processes' CPU s then.\n" +
                $"\nlatency summary (medians over runs; max = over all runs)\n" + summary;
     }
 
@@ -100,12 +111,21 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
 
         var driver = new RateDriver(ds, options.LatencyRate, Connections, Total, phase);
         var poller = new StorePoller(ds, Total);
+        using var perf = Measure.StartPerf(); // profiling aid (HINDSIGHT_BENCH_PERF): the whole machine while the schedule runs
         var cpu = new CpuWindow(server.Postmaster);
+        var server0 = ServerCpu.Take(server.Postmaster);
         var worker0 = worker.CpuSeconds;
         var driving = driver.RunAsync(CancellationToken.None);
         await poller.RunAsync(db, () => driving.IsCompleted, TimeSpan.FromSeconds(30), CancellationToken.None);
         await driving;
         var workerCpu = worker.CpuSeconds - worker0;
+        var split = await ServerCpu.SplitAsync(server0, ServerCpu.Take(server.Postmaster), ds); // the worker's backends still live
+        if (perf is not null)
+        {
+            Proc.Signal(perf.Id, 2); // SIGINT: perf writes its file and exits
+            await perf.WaitForExitAsync();
+            Console.Error.WriteLine($"[perf] worker pid {worker.Pid}");
+        }
         if (worker.HasExited) throw new InvalidOperationException("the worker exited:\n" + worker.RecentLog);
         await worker.StopAsync();
         var (serverCpu, _, foreign) = cpu.Close();
@@ -114,6 +134,8 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         await BenchServer.ExecAsync(ds, $"SELECT pg_drop_replication_slot('{slot}')");
 
         DumpCsv(db, driver, poller);
+        var storeTransactions = await server.ScalarAsync<long>(ds,
+            "SELECT count(DISTINCT xmin::text) FROM hindsight.changes WHERE database = $1 AND \"table\" = 'lat'", db);
         var latency = new List<double>();
         var fromSchedule = new List<double>();
         var missing = 0;
@@ -124,7 +146,10 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             fromSchedule.Add(Ms(poller.VisibleTicks[i] - driver.Scheduled(i).Ticks));
         }
         return Result(run, "hindsight", order, driver, latency, fromSchedule, Stats.Median(poller.PollIntervalsMs), missing,
-            workerCpu, serverCpu, foreign, load);
+            workerCpu, serverCpu, foreign, load) with
+        {
+            StoreTransactions = storeTransactions, WalsenderCpu = split.Walsender, WorkerBackendCpu = split.WorkerBackends,
+        };
     }
 
     private async Task<LatencyRun> RecvAsync(NpgsqlDataSource ds, string db, int run, string order, int phase)
