@@ -44,7 +44,7 @@ internal static class Program
           latency      commit-to-queryable latency at a steady 1,000 small transactions/s (p50/p90/p99/max, target p99 < 30 ms),
                        with a bare pg_recvlogical's commit-to-received as the floor; runs alternate the order (~4 min)
           cost         pgbench tpcb-like tps with no tracking, a bare pg_recvlogical, Hindsight capturing, and a row-level
-                       audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~5.5 min with 2 runs)
+                       audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~4.5 min with 2 runs)
           all          throughput and memory
 
         options:
