@@ -63,6 +63,13 @@ internal sealed class BenchServer : IAsyncDisposable
         await ExecAsync(_admin, $"CREATE DATABASE {db}");
     }
 
+    /// <summary>A new database <paramref name="db"/> as a copy of <paramref name="template"/> (file copy: no WAL for the data).</summary>
+    public async Task CopyDatabaseAsync(string template, string db)
+    {
+        await DropDatabaseAsync(db);
+        await ExecAsync(_admin, $"CREATE DATABASE {db} TEMPLATE {template} STRATEGY FILE_COPY");
+    }
+
     /// <summary>Drops the database's slots (waiting for their walsenders to go), then the database.</summary>
     public async Task DropDatabaseAsync(string db)
     {
@@ -137,6 +144,21 @@ internal sealed class BenchServer : IAsyncDisposable
             if (active == 0) { await Task.Delay(50); return; }
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>Waits until a consumer streams from <paramref name="slot"/>; <paramref name="failure"/> says why it cannot (it exited), else null.</summary>
+    public static async Task WaitSlotActiveAsync(NpgsqlDataSource ds, string slot, Func<string?> failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var cmd = ds.CreateCommand("SELECT active FROM pg_replication_slots WHERE slot_name = $1");
+            cmd.Parameters.AddWithValue(slot);
+            if (await cmd.ExecuteScalarAsync() is true) return;
+            if (failure() is { } why) throw new InvalidOperationException(why);
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"no consumer started streaming from slot {slot}");
     }
 
     /// <summary>Row changes (inserts + updates + deletes) of <paramref name="table"/> as PostgreSQL counts them (pg_stat_user_tables).</summary>

@@ -13,7 +13,8 @@ internal static class Measure
 {
     private static readonly TimeSpan WorkerTimeout = TimeSpan.FromMinutes(20);
 
-    private static Process? StartPerf()
+    /// <summary>Profiling aid: HINDSIGHT_BENCH_PERF=&lt;perf.data&gt; records the whole machine with perf (stop it with SIGINT).</summary>
+    public static Process? StartPerf()
     {
         var file = Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_PERF");
         if (string.IsNullOrEmpty(file)) return null;

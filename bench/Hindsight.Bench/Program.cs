@@ -6,6 +6,12 @@ namespace Hindsight.Bench;
 internal sealed class BenchOptions
 {
     public int Runs { get; set; } = 3;
+    /// <summary>Whether --runs was given (the cost figure defaults to 2 runs to stay a few minutes long).</summary>
+    public bool RunsGiven { get; set; }
+    public int LatencyRate { get; set; } = 1000;
+    public int LatencySeconds { get; set; } = 30;
+    public int CostScale { get; set; } = 10;
+    public int CostSeconds { get; set; } = 30;
     public int SmallTransactions { get; set; } = 20_000;
     public int LargeRows { get; set; } = 500_000;
     public int MemoryRows { get; set; } = 1_000_000;
@@ -35,10 +41,18 @@ internal static class Program
                        context scope (issue 3); starts its own private PostgreSQL server (~4 min)
           query        issue 4: record history p50/p99, as-of of a 100,000-row table and a context-filtered page over
                        1,050,000 synthetic changes written by SQL (no capture), with EXPLAIN plan summaries (~3 min)
+          latency      commit-to-queryable latency at a steady 1,000 small transactions/s (p50/p90/p99/max, target p99 < 30 ms),
+                       with a bare pg_recvlogical's commit-to-received as the floor; runs alternate the order (~4 min)
+          cost         pgbench tpcb-like tps with no tracking, a bare pg_recvlogical, Hindsight capturing, and a row-level
+                       audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~4.5 min with 2 runs)
           all          throughput and memory
 
         options:
-          --runs N                 A/B runs per throughput workload (default 3)
+          --runs N                 A/B runs per throughput workload and latency figure (default 3; cost: default 2)
+          --rate N                 latency: scheduled transactions per second (default 1000)
+          --latency-seconds N      latency: measured seconds per consumer after a 5 s warm-up (default 30)
+          --cost-seconds N         cost: pgbench -T (default 30)
+          --scale N                cost: pgbench -s (default 10)
           --small-tx N             transactions of the small workload (default 20000; 5 row changes each)
           --large-rows N           rows of the large transaction (default 500000)
           --memory-rows N          rows of the memory figure's transaction (default 1000000)
@@ -47,7 +61,8 @@ internal static class Program
           --worker-arg ARG         extra argument for 'hindsight run' (repeatable), e.g. --worker-arg=--batch-size=5000
           --worker-env NAME=VALUE  extra environment variable for the worker process (repeatable), e.g. a DOTNET_ runtime knob
           --worker-dll PATH        the worker to run (default: the ReadyToRun-published worker built with the bench, see BENCHMARKS.md)
-          --store-server           throughput: keep the store on a second private server (the worker's --store)
+          --store-server           throughput: keep the store on a second private server (the worker's --store);
+                                   cost: add a variant 'hindsight_store2' with the store there
           --keep                   keep the benchmark databases
 
         profiling aids (environment of the bench):
@@ -78,7 +93,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -96,6 +111,8 @@ internal static class Program
         if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
         if (figure is "query") Console.WriteLine(await new QueryFigure(server).RunAsync());
+        if (figure is "latency") Console.WriteLine(await new LatencyFigure(server, options).RunAsync());
+        if (figure is "cost") Console.WriteLine(await new CostFigure(server, options, storeServer).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
         return 0;
     }
@@ -115,7 +132,11 @@ internal static class Program
             int Int() => int.Parse(Value().Replace("_", ""), NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
             switch (a)
             {
-                case "--runs": o.Runs = Int(); break;
+                case "--runs": o.Runs = Int(); o.RunsGiven = true; break;
+                case "--rate": o.LatencyRate = Int(); break;
+                case "--latency-seconds": o.LatencySeconds = Int(); break;
+                case "--cost-seconds": o.CostSeconds = Int(); break;
+                case "--scale": o.CostScale = Int(); break;
                 case "--small-tx": o.SmallTransactions = Int(); break;
                 case "--large-rows": o.LargeRows = Int(); break;
                 case "--memory-rows": o.MemoryRows = Int(); break;

@@ -57,4 +57,12 @@ internal static class Stats
         if (v.Length == 0) return double.NaN;
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
+
+    /// <summary>The <paramref name="p"/>-th percentile (0..100) of sorted values, nearest rank (an observed value, never interpolated).</summary>
+    public static double Percentile(double[] sorted, double p)
+    {
+        if (sorted.Length == 0) return double.NaN;
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
 }
