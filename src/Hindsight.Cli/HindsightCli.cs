@@ -128,7 +128,10 @@ internal static class HindsightCli
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     /// <summary>Console logging to stderr, one line per entry, UTC timestamps.</summary>
-    internal static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(b => b
+    internal static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(b => ConsoleLogging(b, level));
+
+    /// <summary>The CLI's console logging (stderr, one line per entry, UTC timestamps, Npgsql's chatter left out) on a builder.</summary>
+    internal static ILoggingBuilder ConsoleLogging(ILoggingBuilder b, LogLevel level) => b
         .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
         .AddSimpleConsole(o =>
         {
@@ -137,7 +140,7 @@ internal static class HindsightCli
             o.UseUtcTimestamp = true;
         })
         .AddFilter("Npgsql", LogLevel.Warning)
-        .SetMinimumLevel(level));
+        .SetMinimumLevel(level);
 
 
     // ---- shared plumbing ----------------------------------------------------------------

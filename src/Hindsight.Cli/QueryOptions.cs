@@ -62,24 +62,7 @@ internal static partial class QueryOptions
     private static partial Regex IsoStart();
 
     /// <summary>Splits names given as a list (repeated, or comma-separated outside double quotes).</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string>? values)
-    {
-        foreach (var value in values ?? [])
-        {
-            var start = 0;
-            var quoted = false;
-            for (var i = 0; i <= value.Length; i++)
-            {
-                if (i < value.Length && value[i] == '"') quoted = !quoted;
-                if (i == value.Length || (value[i] == ',' && !quoted))
-                {
-                    var item = value[start..i].Trim();
-                    if (item.Length > 0) yield return item;
-                    start = i + 1;
-                }
-            }
-        }
-    }
+    public static IEnumerable<string> SplitList(IEnumerable<string>? values) => NameList.Split(values);
 
     /// <summary>Runs library code that validates input, turning its <see cref="ArgumentException"/> into a usage error.</summary>
     public static T Input<T>(Func<T> build)

@@ -116,15 +116,7 @@ internal static class ServeCommand
         return keys;
     }
 
-    private static void Logging(ILoggingBuilder b, bool verbose) => b
-        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-        .AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        })
-        .AddFilter("Npgsql", LogLevel.Warning)
-        .AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning)
-        .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+    private static void Logging(ILoggingBuilder b, bool verbose) =>
+        HindsightCli.ConsoleLogging(b, verbose ? LogLevel.Debug : LogLevel.Information)
+            .AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning);
 }

@@ -60,26 +60,7 @@ internal static partial class PgNames
     /// Splits a list of names given on the command line (<c>a, s.b, "My Table", "x"."y,z"</c>) at the
     /// commas that are outside double quotes.
     /// </summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string> values)
-    {
-        foreach (var value in values)
-        {
-            var sb = new StringBuilder();
-            var quoted = false;
-            foreach (var c in value)
-            {
-                if (c == '"') quoted = !quoted;
-                if (c == ',' && !quoted)
-                {
-                    if (sb.ToString().Trim().Length > 0) yield return sb.ToString().Trim();
-                    sb.Clear();
-                    continue;
-                }
-                sb.Append(c);
-            }
-            if (sb.ToString().Trim().Length > 0) yield return sb.ToString().Trim();
-        }
-    }
+    public static IEnumerable<string> SplitList(IEnumerable<string> values) => Query.NameList.Split(values);
 
     /// <summary>
     /// Parses <c>name</c>, <c>schema.name</c>, <c>"Quoted Name"</c> or <c>"s"."n"</c>. Unquoted parts are also

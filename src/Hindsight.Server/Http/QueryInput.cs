@@ -61,25 +61,8 @@ internal static partial class QueryInput
     public static List<Operation> Operations(IEnumerable<string?>? values) => SplitList(values).Select(OperationParser.Parse).ToList();
 
     /// <summary>Splits items given as a list: repeated, or comma-separated outside double quotes.</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string?>? values)
-    {
-        foreach (var value in values ?? [])
-        {
-            if (value is null) continue;
-            var start = 0;
-            var quoted = false;
-            for (var i = 0; i <= value.Length; i++)
-            {
-                if (i < value.Length && value[i] == '"') quoted = !quoted;
-                if (i == value.Length || (value[i] == ',' && !quoted))
-                {
-                    var item = value[start..i].Trim();
-                    if (item.Length > 0) yield return item;
-                    start = i + 1;
-                }
-            }
-        }
-    }
+    public static IEnumerable<string> SplitList(IEnumerable<string?>? values) =>
+        NameList.Split(values);
 
     /// <summary>Echoes at most a short piece of hostile input back in a message.</summary>
     private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "…";
