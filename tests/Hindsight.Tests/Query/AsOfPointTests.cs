@@ -218,25 +218,7 @@ public sealed class AsOfPointTests(PostgresFixture fixture, ITestOutputHelper ou
     }
 
     /// <summary>Rows that differ between a real copy and an as-of result, compared by PostgreSQL (to_jsonb of the copy).</summary>
-    private static async Task<List<string>> DifferencesAsync(CaptureHarness h, string copy, string[] keys, AsOfResult result)
-    {
-        var join = string.Join(" AND ", keys.Select(k => $"cp.j->'{k}' = ao.j->'{k}'"));
-        await using var cmd = h.Source.CreateCommand(
-            $"""
-            WITH cp AS (SELECT to_jsonb(x) AS j FROM {copy} x),
-                 ao AS (SELECT j FROM unnest($1::jsonb[]) AS u(j))
-            SELECT coalesce(cp.j::text, '(missing)'), coalesce(ao.j::text, '(missing)')
-            FROM cp FULL JOIN ao ON {join}
-            WHERE cp.j IS NULL OR ao.j IS NULL OR cp.j <> ao.j
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter
-        {
-            Value = result.Rows.Select(r => System.Text.Encoding.UTF8.GetString(r.RowJson.Span)).ToArray(),
-            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
-        });
-        var differences = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync();
-        while (await r.ReadAsync()) differences.Add($"copy {r.GetString(0)} vs as-of {r.GetString(1)}");
-        return differences;
-    }
+    private static async Task<List<string>> DifferencesAsync(CaptureHarness h, string copy, string[] keys, AsOfResult result) =>
+        (await RowSets.DifferencesAsync(h.Source, $"SELECT to_jsonb(x) AS j FROM {copy} x", result.Rows, keys))
+            .Select(d => $"copy {d.Expected} vs as-of {d.Actual}").ToList();
 }

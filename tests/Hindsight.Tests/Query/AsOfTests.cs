@@ -126,22 +126,8 @@ public sealed class AsOfTests(PostgresFixture fixture, ITestOutputHelper output)
                 var copyRows = await h.ScalarAsync<long>($"SELECT count(*) FROM copies.{table}_{n}");
                 Assert.Equal(copyRows, result.Rows.Count);
                 if (copyRows > 0) nonEmpty++;
-                var join = string.Join(" AND ", keys.Select(k => $"cp.j->'{k}' = ao.j->'{k}'"));
-                await using var cmd = h.Source.CreateCommand(
-                    $"""
-                    WITH cp AS (SELECT to_jsonb(x) AS j FROM copies.{table}_{n} x),
-                         ao AS (SELECT j FROM unnest($1::jsonb[]) AS u(j))
-                    SELECT coalesce(cp.j::text, '(missing)'), coalesce(ao.j::text, '(missing)')
-                    FROM cp FULL JOIN ao ON {join}
-                    WHERE cp.j IS NULL OR ao.j IS NULL OR cp.j <> ao.j
-                    """);
-                cmd.Parameters.Add(new NpgsqlParameter
-                {
-                    Value = result.Rows.Select(r => r.Row.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
-                });
-                var differences = new List<string>();
-                await using (var r = await cmd.ExecuteReaderAsync())
-                    while (await r.ReadAsync()) differences.Add($"{table} at marker {n}: copy {r.GetString(0)} vs as-of {r.GetString(1)}");
+                var differences = (await RowSets.DifferencesAsync(h.Source, $"SELECT to_jsonb(x) AS j FROM copies.{table}_{n} x", result.Rows, keys))
+                    .Select(d => $"{table} at marker {n}: copy {d.Expected} vs as-of {d.Actual}").ToList();
                 foreach (var d in differences) output.WriteLine(d);
                 Assert.Empty(differences);
             }

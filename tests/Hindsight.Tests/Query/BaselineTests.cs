@@ -4,7 +4,6 @@ using Hindsight.Query;
 using Hindsight.Setup;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
-using NpgsqlTypes;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -263,25 +262,13 @@ public sealed class BaselineTests(PostgresFixture fixture, ITestOutputHelper out
     };
 
     private Task AssertSameRowsAsync(CaptureHarness h, string expectedSql, IReadOnlyList<AsOfRow> rows, string[] keys, string what) =>
-        AssertSameRowsAsync(h, expectedSql, "SELECT j FROM unnest($1::jsonb[]) AS u(j)", keys, what,
-            rows.Select(r => r.Row.ToJsonString()).ToArray());
+        AssertSameRowsAsync(h, expectedSql, RowSets.Images, keys, what, rows.Select(r => r.Row.ToJsonString()).ToArray());
 
     /// <summary>Compares two sets of row images inside PostgreSQL (jsonb equality), joined on the key columns.</summary>
     private async Task AssertSameRowsAsync(CaptureHarness h, string expectedSql, string actualSql, string[] keys, string what, string[]? images = null)
     {
-        var join = string.Join(" AND ", keys.Select(k => $"e.j->'{k}' = a.j->'{k}'"));
-        await using var cmd = h.Source.CreateCommand(
-            $"""
-            WITH e AS ({expectedSql}), a AS ({actualSql})
-            SELECT coalesce(e.j::text, '(missing)'), coalesce(a.j::text, '(missing)')
-            FROM e FULL JOIN a ON {join}
-            WHERE e.j IS NULL OR a.j IS NULL OR e.j <> a.j
-            """);
-        if (images is not null)
-            cmd.Parameters.Add(new NpgsqlParameter { Value = images, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-        var differences = new List<string>();
-        await using (var r = await cmd.ExecuteReaderAsync())
-            while (await r.ReadAsync()) differences.Add($"{what}: expected {r.GetString(0)} vs stored {r.GetString(1)}");
+        var differences = (await RowSets.DifferencesAsync(h.Source, expectedSql, actualSql, keys, images))
+            .Select(d => $"{what}: expected {d.Expected} vs stored {d.Actual}").ToList();
         foreach (var d in differences.Take(20)) output.WriteLine(d);
         Assert.Empty(differences);
     }
