@@ -163,9 +163,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                     "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
         }
 
-        bool hasBaselines;
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", conn))
-            hasBaselines = (bool)(await exists.ExecuteScalarAsync(ct))!; // a store older than migration 5 has none
+        var hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct);
         var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines);
 
         var rows = new List<AsOfRow>();

@@ -24,16 +24,16 @@ public sealed record BaselineReport(string Lsn, DateTimeOffset TakenAt, bool Cre
     /// <summary>The baseline stored for <paramref name="database"/> and <paramref name="slot"/>, or null (also when the store has no baselines table yet).</summary>
     internal static async Task<BaselineReport?> ReadAsync(NpgsqlDataSource store, string database, string slot, CancellationToken ct)
     {
-        await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL"))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null;
+        await using var conn = await store.OpenConnectionAsync(ct);
+        if (!await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct)) return null;
         // The baseline the slot started at: teardown ends it (ended_at), and a new setup --snapshot takes a new one.
-        await using var cmd = store.CreateCommand(
+        await using var cmd = new NpgsqlCommand(
             """
             SELECT b.schema, b."table", b.rows, b.lsn, b.taken_at
             FROM hindsight.baselines b
             WHERE b.database = $1 AND b.slot = $2 AND b.ended_at IS NULL
             ORDER BY 1, 2
-            """);
+            """, conn);
         cmd.Parameters.AddWithValue(database);
         cmd.Parameters.AddWithValue(slot);
         var tables = new List<BaselineTable>();

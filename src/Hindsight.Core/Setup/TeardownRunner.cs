@@ -202,8 +202,7 @@ public sealed class TeardownRunner(TeardownOptions options)
     /// <summary>Marks the baselines the dropped slot started at as ended (a store older than migration 5 has none).</summary>
     private async Task<int> EndBaselinesAsync(NpgsqlConnection store, string database, CancellationToken ct)
     {
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
+        if (!await StoreMigrations.HasBaselinesAsync(store, null, ct)) return 0;
         await using var cmd = new NpgsqlCommand(
             "UPDATE hindsight.baselines SET ended_at = clock_timestamp() WHERE database = $1 AND slot = $2 AND ended_at IS NULL", store);
         cmd.Parameters.AddWithValue(database);
@@ -301,10 +300,7 @@ public sealed class TeardownRunner(TeardownOptions options)
             await del.ExecuteNonQueryAsync(ct);
         }
         // The baselines go with the database's changes: without its SNAPSHOT rows one would claim rows it no longer shows.
-        bool hasBaselines;
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store, tx))
-            hasBaselines = (bool)(await exists.ExecuteScalarAsync(ct))!; // a store older than migration 5 has none
-        if (hasBaselines)
+        if (await StoreMigrations.HasBaselinesAsync(store, tx, ct))
         {
             await using var del = new NpgsqlCommand("DELETE FROM hindsight.baselines WHERE database = $1", store, tx);
             del.Parameters.AddWithValue(database);

@@ -19,7 +19,6 @@ namespace Hindsight.Sink;
 internal sealed class BaselineWriter(NpgsqlConnection store, string database, string slot, ulong lsn, DateTime takenAt) : IAsyncDisposable
 {
     private const int MaxBatchRows = 10_000;
-    private const int MaxBatchBytes = 8 << 20;
     private static readonly byte[] EmptyJson = "{}"u8.ToArray();
 
     private readonly byte[] _database = Encoding.UTF8.GetBytes(database);
@@ -49,7 +48,7 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string database, st
         };
         // Transaction id 0 (InvalidTransactionId): a baseline is read from a snapshot, not written by a transaction.
         ChangeRowEncoder.Write(_batch, record, _database, 0, lsn, takenAt, (int)--_ordinal);
-        if (++_batchRows >= MaxBatchRows || _batch.WrittenCount >= MaxBatchBytes) await FlushAsync(ct);
+        if (++_batchRows >= MaxBatchRows || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct);
     }
 
     /// <summary>Records that every row of a table has been added.</summary>

@@ -37,6 +37,9 @@ internal static class ChangeRowEncoder
     /// <summary>The binary COPY trailer (a field count of -1).</summary>
     public static ReadOnlyMemory<byte> Trailer { get; } = new byte[] { 0xFF, 0xFF };
 
+    /// <summary>A batch of tuples is copied once it holds this many bytes, whatever its row count: memory stays bounded for wide rows.</summary>
+    public const int MaxBatchBytes = 8 << 20;
+
     /// <summary>Copies encoded tuples into <c>hindsight.changes</c> on <paramref name="store"/>, in its open transaction if any.</summary>
     public static async ValueTask CopyAsync(NpgsqlConnection store, ReadOnlyMemory<byte> tuples, CancellationToken ct)
     {

@@ -20,8 +20,6 @@ namespace Hindsight.Sink;
 /// </remarks>
 public sealed class PostgresChangeSink : IAsyncDisposable
 {
-    // A batch is copied when it holds this many bytes, whatever its row count: memory stays bounded for wide rows.
-    private const int MaxBatchBytes = 8 << 20;
 
     private readonly NpgsqlDataSource _store;
     private readonly string _slot;
@@ -107,7 +105,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
 
     private async ValueTask RowAddedAsync(CancellationToken ct)
     {
-        if (++_batchRows >= _batchSize || _batch.WrittenCount >= MaxBatchBytes) await FlushAsync(ct);
+        if (++_batchRows >= _batchSize || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct);
     }
 
     /// <summary>Keeps a change of a streamed, not yet committed transaction (spilled to a local file).</summary>

@@ -201,6 +201,16 @@ public static class StoreMigrations
         return applied;
     }
 
+    /// <summary>
+    /// Whether the store has <c>hindsight.baselines</c> (migration 5). A store older than that has no baselines, and
+    /// readers that may run before <c>setup</c> has migrated it (queries, status, teardown) must not name the table.
+    /// </summary>
+    internal static async Task<bool> HasBaselinesAsync(NpgsqlConnection store, NpgsqlTransaction? tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store, tx);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>The version the store is at, or 0 when it has no store schema.</summary>
     public static async Task<int> CurrentVersionAsync(NpgsqlDataSource store, CancellationToken ct = default)
     {
