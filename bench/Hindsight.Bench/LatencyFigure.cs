@@ -12,6 +12,12 @@ internal sealed record LatencyRun(int Run, string Consumer, string Order, int Me
     public long StoreTransactions { get; init; }
     public double WalsenderCpu { get; init; } = double.NaN;
     public double WorkerBackendCpu { get; init; } = double.NaN;
+
+    /// <summary>Where a change's time went (hindsight only, p50/p99 ms, from the stored timestamps): source commit → read by
+    /// the worker (<c>queued_at</c>), read → its store transaction began (<c>created_at</c>), begun → first seen by the poller.</summary>
+    public string ToWorker { get; init; } = "";
+    public string InWorker { get; init; } = "";
+    public string StoreToSeen { get; init; } = "";
 }
 
 /// <summary>
@@ -71,11 +77,11 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
     {
         var detail = new TextTable("run", "consumer", "order", "measured tx", "achieved tx/s", "send lag p99", "p50", "p90", "p99", "max",
             "sched->seen p99", "sched->seen max", "poll ms", "missing", "consumer CPU s", "server CPU s", "walsender", "worker backend",
-            "store tx", "foreign CPU s", "load 1m");
+            "store tx", "to worker p50/p99", "in worker p50/p99", "store->seen p50/p99", "foreign CPU s", "load 1m");
         foreach (var r in runs.OrderBy(r => r.Consumer).ThenBy(r => r.Run))
             detail.Add(r.Run, r.Consumer, r.Order, r.Measured, r.AchievedTps, r.SendLagP99, r.P50, r.P90, r.P99, r.Max, r.SchedP99, r.SchedMax,
                 r.PollMs, r.Missing, r.ConsumerCpu, r.ServerCpu, r.WalsenderCpu, r.WorkerBackendCpu,
-                r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ForeignCpu, r.Load);
+                r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ToWorker, r.InWorker, r.StoreToSeen, r.ForeignCpu, r.Load);
         var summary = new TextTable("consumer", "runs", "achieved tx/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "worst run p99 ms", $"target p99 < {TargetP99Ms:0} ms");
         foreach (var g in runs.GroupBy(r => r.Consumer).OrderBy(g => g.Key))
         {
@@ -96,6 +102,9 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                "  consumer CPU: the worker's or pg_recvlogical's CPU s during the phase (warm-up included); server CPU: all of the server's\n" +
                "    processes (the driver's backends too), of which walsender and the worker's store backend (hindsight); store tx:\n" +
                "    store transactions that wrote the phase's changes (warm-up included). foreign CPU: other processes' CPU s then.\n" +
+               "  where the time went (hindsight, measured transactions, p50/p99 ms): to worker = queued_at - committed_at (source commit\n" +
+               "    to read off the slot); in worker = created_at - queued_at (read to its store transaction's start: stitching, waiting\n" +
+               "    for the group commit); store->seen = first poll that returned it - created_at (the store commit, the poll delay).\n" +
                $"\nlatency summary (medians over runs; max = over all runs)\n" + summary;
     }
 
@@ -145,11 +154,44 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             latency.Add(Ms(poller.VisibleTicks[i] - poller.CommitTicks[i]));
             fromSchedule.Add(Ms(poller.VisibleTicks[i] - driver.Scheduled(i).Ticks));
         }
+        var (toWorker, inWorker, storeToSeen) = await StagesAsync(ds, db, poller);
         return Result(run, "hindsight", order, driver, latency, fromSchedule, Stats.Median(poller.PollIntervalsMs), missing,
             workerCpu, serverCpu, foreign, load) with
         {
             StoreTransactions = storeTransactions, WalsenderCpu = split.Walsender, WorkerBackendCpu = split.WorkerBackends,
+            ToWorker = toWorker, InWorker = inWorker, StoreToSeen = storeToSeen,
         };
+    }
+
+    /// <summary>The stages of each measured change's latency, from its stored timestamps and the poller's sighting.</summary>
+    private async Task<(string ToWorker, string InWorker, string StoreToSeen)> StagesAsync(NpgsqlDataSource ds, string db, StorePoller poller)
+    {
+        var toWorker = new List<double>();
+        var inWorker = new List<double>();
+        var storeToSeen = new List<double>();
+        await using var cmd = ds.CreateCommand(
+            """
+            SELECT (after->>'seq')::int, extract(epoch FROM queued_at - committed_at) * 1000,
+                   extract(epoch FROM created_at - queued_at) * 1000, created_at
+            FROM hindsight.changes WHERE database = $1 AND "table" = 'lat' AND (after->>'seq')::int >= $2
+            """);
+        cmd.Parameters.AddWithValue(db);
+        cmd.Parameters.AddWithValue(Warmup);
+        await using var r = await cmd.ExecuteReaderAsync();
+        while (await r.ReadAsync())
+        {
+            var seq = r.GetInt32(0);
+            if (seq >= Total || poller.VisibleTicks[seq] == 0) continue;
+            toWorker.Add((double)r.GetDecimal(1));
+            inWorker.Add((double)r.GetDecimal(2));
+            storeToSeen.Add(Ms(poller.VisibleTicks[seq] - r.GetDateTime(3).Ticks));
+        }
+        static string P(List<double> v)
+        {
+            var s = v.Order().ToArray();
+            return s.Length == 0 ? "" : FormattableString.Invariant($"{Stats.Percentile(s, 50):0.0}/{Stats.Percentile(s, 99):0.0}");
+        }
+        return (P(toWorker), P(inWorker), P(storeToSeen));
     }
 
     private async Task<LatencyRun> RecvAsync(NpgsqlDataSource ds, string db, int run, string order, int phase)

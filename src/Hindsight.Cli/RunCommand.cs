@@ -15,9 +15,18 @@ internal static class RunCommand
         var redact = HindsightCli.ListOption("--redact-columns", "Columns whose values are never stored (a keyed digest shows whether they changed)");
         var contextLimit = HindsightCli.PositiveInt("--context-size-limit", "Largest accepted context payload in bytes", HindsightCli.CaptureDefaults.ContextSizeLimit);
         var batch = HindsightCli.PositiveInt("--batch-size", "Changes buffered in memory before they are written to the store", HindsightCli.CaptureDefaults.BatchSize);
+        var commitInterval = new Option<int>("--commit-interval")
+        {
+            Description = "Shortest time between store commits, in ms, while transactions keep arriving (group commit; 0 commits whenever the stream pauses)",
+            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.CommitInterval.TotalMilliseconds,
+        };
+        commitInterval.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
+        });
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch,
+            ignore, redact, contextLimit, batch, commitInterval,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -31,6 +40,7 @@ internal static class RunCommand
                 RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
                 ContextSizeLimit = r.GetValue(contextLimit),
                 BatchSize = r.GetValue(batch),
+                CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
             var log = loggerFactory.CreateLogger("hindsight");

@@ -21,6 +21,14 @@ public sealed class CaptureOptions
     /// <summary>Most changes written in one store transaction before it is committed and the slot acknowledged.</summary>
     public int MaxChangesPerStoreTransaction { get; init; } = 50_000;
 
+    /// <summary>
+    /// Shortest time between two store commits while transactions keep arriving (group commit). Small source
+    /// transactions that arrive within it share one store commit; one arriving after a quiet spell is committed at
+    /// once. It bounds what this adds to commit-to-queryable latency. <see cref="TimeSpan.Zero"/> commits whenever
+    /// the stream pauses.
+    /// </summary>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
     public int ContextSizeLimit { get; init; } = 64 * 1024;
 

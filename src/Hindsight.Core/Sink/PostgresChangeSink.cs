@@ -14,6 +14,8 @@ namespace Hindsight.Sink;
 /// Changes are copied (binary COPY, in batches that bound memory) into one open store transaction,
 /// which is committed only between source transactions, together with the worker's progress row
 /// (last source commit LSN stored). Only then is the slot acknowledged, with that commit's end LSN.
+/// A small store transaction that has sent nothing yet is written and committed in one round trip
+/// instead (<see cref="OneTripCommit"/>).
 /// After a crash PostgreSQL resends every transaction not acknowledged; those whose commit LSN is
 /// not above the stored progress are skipped, so nothing is stored twice, and the unique key
 /// (database, commit_lsn, ordinal) would refuse it if anything tried.
@@ -32,6 +34,9 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     private StreamSpill? _spill;
     private NpgsqlConnection? _conn;
     private NpgsqlTransaction? _tx;
+    private NpgsqlCommand? _progressUpdate;
+    private NpgsqlBatch? _oneTripBatch;
+    private readonly OneTripCommit _oneTrip = new();
 
     // What the open store transaction will make durable when it commits.
     private ulong _txLastCommitLsn, _txLastEndLsn;
@@ -58,7 +63,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public long UncommittedChanges => _txChanges;
 
     /// <summary>True when the open store transaction holds anything a commit would make durable.</summary>
-    public bool HasUncommittedWork => _tx is not null && (_txTransactions > 0 || _batchRows > 0);
+    public bool HasUncommittedWork => _txTransactions > 0 || _batchRows > 0 || _txLastEndLsn > LastEndLsn;
 
     /// <summary>The key that makes redacted values comparable, from <c>hindsight.settings</c>.</summary>
     public byte[] RedactionKey { get; private set; } = [];
@@ -98,8 +103,8 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <summary>Adds a change of a transaction sent whole (its commit LSN and time are known from BEGIN).</summary>
     public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
     {
-        await EnsureTransactionAsync(ct);
         ChangeRowEncoder.Write(_batch, record, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
+        _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
         await RowAddedAsync(ct);
     }
 
@@ -118,16 +123,16 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     }
 
     /// <summary>Records that a transaction sent whole is complete; it becomes durable with the next <see cref="CommitAsync"/>.</summary>
-    public async ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
+    public ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
     {
-        await EnsureTransactionAsync(ct);
         MarkCompleted(commitLsn, endLsn, committedAt, changes);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Copies a committed streamed transaction's changes into the change table, numbered in streamed order.</summary>
     public async ValueTask CommitStagedAsync(uint xid, ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
     {
-        await EnsureTransactionAsync(ct);
+        _oneTrip.GiveUp(); // a streamed transaction is large: its rows go by COPY
         var ordinal = 0;
         foreach (var tuple in Spill.Read(xid))
         {
@@ -144,12 +149,12 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public void DiscardStaged(uint xid, uint? subXid) => Spill.Abort(xid, subXid ?? xid);
 
     /// <summary>Records a streamed transaction that was already stored (replayed after a restart) as done.</summary>
-    public async ValueTask MarkSkippedAsync(ulong commitLsn, ulong endLsn, CancellationToken ct)
+    public ValueTask MarkSkippedAsync(ulong commitLsn, ulong endLsn, CancellationToken ct)
     {
-        await EnsureTransactionAsync(ct);
         // Nothing to write; acknowledging it again is harmless and keeps the slot moving.
         if (endLsn > _txLastEndLsn) _txLastEndLsn = endLsn;
         if (commitLsn > _txLastCommitLsn) _txLastCommitLsn = commitLsn;
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -159,8 +164,17 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async ValueTask<JsonElement?> LastImageAsync(string schema, string table, string primaryKey, uint? stagedXid, CancellationToken ct)
     {
         if (stagedXid is { } xid && Spill.LastImage(xid, schema, table, primaryKey) is { } spilled) return spilled;
-        await EnsureTransactionAsync(ct);
-        await FlushAsync(ct);
+        if (_tx is null && _oneTrip.Covers(_batchRows))
+        {
+            // The rows not yet written are all in memory, and newer than anything stored: look there first, then
+            // ask the store outside any transaction, so this store transaction can still commit in one trip.
+            if (_oneTrip.LastImage(schema, table, primaryKey) is { } pending) return pending;
+        }
+        else
+        {
+            await EnsureTransactionAsync(ct);
+            await FlushAsync(ct); // the rows written so far must be visible to the lookup
+        }
         await using var cmd = new NpgsqlCommand(
             """
             SELECT after FROM hindsight.changes
@@ -183,31 +197,43 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <returns>The end LSN now safe to acknowledge, or null when nothing new became durable.</returns>
     public async ValueTask<ulong?> CommitAsync(CancellationToken ct)
     {
-        if (_tx is null) return null;
-        await FlushAsync(ct);
         var advanced = _txLastEndLsn > LastEndLsn;
-        if (_txTransactions > 0 || advanced)
+        var progress = _txTransactions > 0 || advanced;
+        if (_tx is null && _oneTrip.Covers(_batchRows))
         {
-            await using var cmd = new NpgsqlCommand(
-                """
-                UPDATE hindsight.progress
-                   SET last_commit_lsn = greatest(last_commit_lsn, $3), last_end_lsn = greatest(last_end_lsn, $4),
-                       stored_changes = stored_changes + $5, stored_transactions = stored_transactions + $6,
-                       last_committed_at = coalesce($7, last_committed_at), updated_at = now(), last_error = NULL
-                 WHERE slot = $1 AND database = $2
-                """, _conn, _tx);
-            cmd.Parameters.AddWithValue(_slot);
-            cmd.Parameters.AddWithValue(_database);
-            cmd.Parameters.AddWithValue((long)Math.Max(_txLastCommitLsn, LastCommitLsn));
-            cmd.Parameters.AddWithValue((long)Math.Max(_txLastEndLsn, LastEndLsn));
-            cmd.Parameters.AddWithValue(_txChanges);
-            cmd.Parameters.AddWithValue(_txTransactions);
-            cmd.Parameters.Add(new NpgsqlParameter { Value = _txLastCommittedAt is { } t ? t : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            await cmd.ExecuteNonQueryAsync(ct);
+            // Nothing of this store transaction has reached the store yet: rows and progress in one round trip.
+            if (!progress && _batchRows == 0) return null;
+            if (_batchRows > 0)
+            {
+                var batch = await OneTripBatchAsync(ct);
+                _oneTrip.Fill(batch.BatchCommands[0].Parameters, _database);
+                SetProgress(batch.BatchCommands[1].Parameters);
+                await batch.ExecuteNonQueryAsync(ct);
+            }
+            else
+            {
+                var update = await ProgressUpdateAsync(ct);
+                SetProgress(update.Parameters);
+                await update.ExecuteNonQueryAsync(ct);
+            }
+            _batch.ResetWrittenCount();
+            _batchRows = 0;
         }
-        await _tx.CommitAsync(ct);
-        await _tx.DisposeAsync();
-        _tx = null;
+        else
+        {
+            await EnsureTransactionAsync(ct);
+            await FlushAsync(ct);
+            if (progress)
+            {
+                var update = await ProgressUpdateAsync(ct);
+                SetProgress(update.Parameters);
+                await update.ExecuteNonQueryAsync(ct);
+            }
+            await _tx!.CommitAsync(ct);
+            await _tx.DisposeAsync();
+            _tx = null;
+        }
+        _oneTrip.Reset();
         if (_txLastCommitLsn > LastCommitLsn) LastCommitLsn = _txLastCommitLsn;
         ulong? ack = null;
         if (_txLastEndLsn > LastEndLsn) { LastEndLsn = _txLastEndLsn; ack = LastEndLsn; }
@@ -235,6 +261,61 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         catch (Exception) { /* the store may be the thing that is down */ }
     }
 
+    private const string ProgressSql =
+        """
+        UPDATE hindsight.progress
+           SET last_commit_lsn = greatest(last_commit_lsn, $3), last_end_lsn = greatest(last_end_lsn, $4),
+               stored_changes = stored_changes + $5, stored_transactions = stored_transactions + $6,
+               last_committed_at = coalesce($7, last_committed_at), updated_at = now(), last_error = NULL
+         WHERE slot = $1 AND database = $2
+        """;
+
+    private static readonly NpgsqlDbType[] ProgressTypes =
+        [NpgsqlDbType.Text, NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Bigint, NpgsqlDbType.Bigint, NpgsqlDbType.Bigint, NpgsqlDbType.TimestampTz];
+
+    private static void AddProgressParameters(NpgsqlParameterCollection p)
+    {
+        foreach (var type in ProgressTypes) p.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = DBNull.Value });
+    }
+
+    /// <summary>Sets the progress update's parameters to what the open store transaction makes durable.</summary>
+    private void SetProgress(NpgsqlParameterCollection p)
+    {
+        p[0].Value = _slot;
+        p[1].Value = _database;
+        p[2].Value = (long)Math.Max(_txLastCommitLsn, LastCommitLsn);
+        p[3].Value = (long)Math.Max(_txLastEndLsn, LastEndLsn);
+        p[4].Value = _txChanges;
+        p[5].Value = _txTransactions;
+        p[6].Value = _txLastCommittedAt is { } t ? t : DBNull.Value;
+    }
+
+    // The statements of every store commit are prepared once per session: under a stream of small transactions they
+    // run hundreds of times a second, and the store should not parse and plan them each time.
+
+    /// <summary>The progress row update alone (prepared).</summary>
+    private async ValueTask<NpgsqlCommand> ProgressUpdateAsync(CancellationToken ct)
+    {
+        if (_progressUpdate is not null) return _progressUpdate;
+        var cmd = new NpgsqlCommand(ProgressSql, _conn);
+        AddProgressParameters(cmd.Parameters);
+        await cmd.PrepareAsync(ct);
+        return _progressUpdate = cmd;
+    }
+
+    /// <summary>The one-trip commit: the rows' INSERT and the progress update in one batch (prepared).</summary>
+    private async ValueTask<NpgsqlBatch> OneTripBatchAsync(CancellationToken ct)
+    {
+        if (_oneTripBatch is not null) return _oneTripBatch;
+        var batch = new NpgsqlBatch(_conn);
+        batch.BatchCommands.Add(OneTripCommit.CreateInsert());
+        var progress = new NpgsqlBatchCommand(ProgressSql);
+        AddProgressParameters(progress.Parameters);
+        batch.BatchCommands.Add(progress);
+        await batch.PrepareAsync(ct);
+        return _oneTripBatch = batch;
+    }
+
     private void MarkCompleted(ulong commitLsn, ulong endLsn, DateTime committedAt, long changes)
     {
         _txLastCommitLsn = Math.Max(_txLastCommitLsn, commitLsn);
@@ -256,6 +337,8 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async ValueTask FlushAsync(CancellationToken ct)
     {
         if (_batchRows == 0) return;
+        await EnsureTransactionAsync(ct);
+        _oneTrip.GiveUp(); // rows now go by COPY in an explicit store transaction
         await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct);
         _batch.ResetWrittenCount();
         _batchRows = 0;
@@ -265,6 +348,8 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _spill?.Dispose();
+        if (_progressUpdate is not null) await _progressUpdate.DisposeAsync();
+        if (_oneTripBatch is not null) await _oneTripBatch.DisposeAsync();
         if (_tx is not null) { try { await _tx.DisposeAsync(); } catch (Exception) { /* connection may be gone */ } }
         if (_conn is not null) await _conn.DisposeAsync();
     }

@@ -25,7 +25,7 @@ public sealed class TransactionStitcher
     private readonly Dictionary<uint, StreamedTransaction> _streamed = new();
     private OpenTransaction? _open;
     private uint _streamingXid;
-    private DateTime _lastCommit = DateTime.UtcNow;
+    private DateTime _lastCommit = DateTime.MinValue;
 
     /// <summary>Creates a stitcher writing to <paramref name="sink"/> (already initialised).</summary>
     public TransactionStitcher(PostgresChangeSink sink, CaptureOptions options, ColumnRules rules)
@@ -43,20 +43,51 @@ public sealed class TransactionStitcher
     /// <param name="events">The capture channel.</param>
     /// <param name="durable">Called with each end LSN that became durable in the store.</param>
     /// <param name="ct">Stops the loop.</param>
+    /// <remarks>
+    /// Group commit: between source transactions, the store transaction is committed once the stream has gone quiet,
+    /// but no sooner than <see cref="CaptureOptions.CommitInterval"/> after the previous store commit. A transaction
+    /// arriving after a quiet spell is committed at once; under a steady stream of small transactions, the ones that
+    /// arrive within an interval share one store commit instead of paying for one each (round trips, a commit record,
+    /// the progress row update, and the wake-ups of both processes).
+    /// </remarks>
     public async Task RunAsync(ChannelReader<CaptureEvent> events, Action<ulong> durable, CancellationToken ct)
     {
-        while (await events.WaitToReadAsync(ct))
+        while (true)
         {
-            while (events.TryRead(out var ev))
+            if (events.TryRead(out var ev))
             {
                 await HandleAsync(ev, ct);
-                if (_open is not null || !_sink.HasUncommittedWork) continue;
-                // Between transactions: commit when the stream has gone quiet (low latency), when the store
-                // transaction is large, or when it has been open long enough (steady load).
-                if (events.Count == 0 || _sink.UncommittedChanges >= _options.MaxChangesPerStoreTransaction
-                    || DateTime.UtcNow - _lastCommit >= MaxCommitDelay)
+                // Between transactions, a large or long-open store transaction is committed even under a stream
+                // that never pauses: memory and the time to acknowledge stay bounded.
+                if (_open is null && _sink.HasUncommittedWork &&
+                    (_sink.UncommittedChanges >= _options.MaxChangesPerStoreTransaction || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
                     await CommitAsync(durable, ct);
+                continue;
             }
+            if (_open is null && _sink.HasUncommittedWork)
+            {
+                // The stream is quiet between transactions: commit now, or when the interval since the last commit
+                // is over, unless more events arrive first (they join this store transaction).
+                var wait = _options.CommitInterval - (DateTime.UtcNow - _lastCommit);
+                if (wait <= TimeSpan.Zero || !await WaitToReadAsync(events, wait, ct)) await CommitAsync(durable, ct);
+                continue;
+            }
+            if (!await events.WaitToReadAsync(ct)) return;
+        }
+    }
+
+    /// <summary>Waits for an event for at most <paramref name="wait"/>; false when the time ran out first or the channel completed.</summary>
+    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<CaptureEvent> events, TimeSpan wait, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(wait);
+        try
+        {
+            return await events.WaitToReadAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
         }
     }
 
