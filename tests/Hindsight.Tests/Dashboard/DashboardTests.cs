@@ -107,6 +107,42 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
     }
 
     [Fact]
+    public async Task Dashboard_pages_the_trail_with_the_keyset_cursor_and_never_asks_for_everything()
+    {
+        var ids = (await S.Harness.RowsAsync("SELECT c.id::text AS change FROM hindsight.changes c WHERE c.\"table\" = 'orders' ORDER BY c.id DESC"))
+            .Select(r => r[0]).ToList();
+        Assert.True(ids.Count is > 10 and <= 20, $"{ids.Count} changes of orders: the test wants two pages of 10");
+        await using var p = await site.OpenAsync();
+        var asked = new List<string>();
+        p.Page.Request += (_, r) => { if (r.Url.Contains("/api/changes", StringComparison.Ordinal)) lock (asked) asked.Add(r.Url); };
+        await p.SignInAsync(S.ReadKey, "#/changes?table=orders&limit=10");
+        var rows = await p.ChangeRowsAsync();
+        async Task<List<string>> ShownAsync(string first)
+        {
+            await Expect(rows.First).ToHaveAttributeAsync("data-change-id", first);
+            return [.. await rows.EvaluateAllAsync<string[]>("rs => rs.map(r => r.dataset.changeId)")];
+        }
+
+        Assert.Equal(ids.Take(10), await ShownAsync(ids[0]));
+        await Expect(p.Page.Locator("#view .pager .disabled", new() { HasTextString = "Newer" })).ToHaveCountAsync(1);
+        await p.Page.GetByRole(AriaRole.Link, new() { Name = "Older →" }).ClickAsync();
+        Assert.Equal(ids.Skip(10), await ShownAsync(ids[10]));
+        await Expect(p.Page.Locator("#view .pager .disabled", new() { HasTextString = "Older" })).ToHaveCountAsync(1); // the last page
+        Assert.Contains($"cursor={ids[9]}", p.Page.Url, StringComparison.Ordinal);
+        await p.Page.GetByRole(AriaRole.Link, new() { Name = "← Newer" }).ClickAsync();
+        Assert.Equal(ids.Take(10), await ShownAsync(ids[0]));
+
+        // Every read of the trail asked the server for one page, with the keyset cursor: never everything.
+        lock (asked)
+        {
+            Assert.True(asked.Count >= 3, string.Join("\n", asked));
+            Assert.All(asked, url => Assert.Contains("limit=10", url, StringComparison.Ordinal));
+            Assert.Contains(asked, url => url.Contains($"cursor={ids[9]}", StringComparison.Ordinal));
+        }
+        await p.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task Dashboard_shows_a_changes_diff_with_the_changed_columns_before_and_after()
     {
         await using var p = await site.OpenAsync();
@@ -180,10 +216,11 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         await S.Harness.CatchUpAsync();
         await p.GotoAsync("#/as-of?table=orders&at=" + Uri.EscapeDataString(DateTime.UtcNow.AddMinutes(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
         var keys = p.Page.Locator("#view table.rows tbody tr");
-        var expected = (await S.Harness.RowsAsync("SELECT id::text FROM orders ORDER BY id")).Select(r => r[0]).ToList();
+        var expected = (await S.Harness.RowsAsync("SELECT id::text AS key FROM orders")).Select(r => r[0]).ToList();
         await Expect(keys).ToHaveCountAsync(expected.Count);
         var shown = await keys.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.key)");
         Assert.Equal(expected.Order(), shown.Order());
+        await p.ShotAsync("05-as-of-table");
         await p.AssertCleanAsync();
     }
 

@@ -6,7 +6,7 @@ import { apiFilter, filterForm, filterValues, FILTER_PARAMS } from '../filters.j
 import { changeTable } from '../changelist.js';
 import { count } from '../format.js';
 
-const PAGE_SIZES = ['25', '50', '100', '250'];
+const PAGE_SIZES = ['10', '25', '50', '100', '250'];
 
 /**
  * Route params: the filter (filters.js), limit, and the page: cursor (changes older than that id: the API's
