@@ -13,11 +13,11 @@ const PAGE_SIZES = ['10', '25', '50', '100', '250'];
  * next_cursor) or newer (changes newer than that id, read oldest first and shown newest first).
  */
 export async function render(root, params) {
+  const shownAt = location.hash;
   const values = filterValues(params);
   const limit = PAGE_SIZES.includes(params.get('limit')) ? params.get('limit') : '50';
   const cursor = params.get('cursor') || '';
   const newer = params.get('newer') || '';
-  const filterOnly = () => Object.fromEntries(FILTER_PARAMS.map((n) => [n, values[n]]));
 
   const pageSize = select('limit', PAGE_SIZES.map((s) => [s, `${s} per page`]), limit);
   const form = filterForm(values, {
@@ -43,10 +43,10 @@ export async function render(root, params) {
     replace(results, problemBox(e));
     return;
   }
-  const base = { ...filterOnly(), limit };
+  const base = { ...Object.fromEntries(FILTER_PARAMS.map((n) => [n, values[n]])), limit };
   if (newer && page.next_cursor === null) {
-    // Nothing newer past this page: it is the newest page, shown whole.
-    location.replace(href('changes', base));
+    // Nothing newer past this page: it is the newest page, shown whole (unless the user has gone elsewhere meanwhile).
+    if (location.hash === shownAt) location.replace(href('changes', base));
     return;
   }
   const changes = newer ? page.changes.slice().reverse() : page.changes;

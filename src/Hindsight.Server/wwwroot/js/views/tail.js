@@ -35,10 +35,13 @@ export function render(root, params) {
   let received = 0;
   let stopped = false;
   let paused = false;
+  let generation = 0; // a pause and a resume start a new loop; an older one still sleeping must not go on
 
   const setState = (s, text) => { state.dataset.state = s; state.textContent = text; };
 
   async function run() {
+    const mine = ++generation;
+    const current = () => !stopped && !paused && mine === generation;
     if (lastId === null) {
       // Start after the newest matching change, by id: then a reconnect or a resume misses nothing.
       try {
@@ -50,7 +53,7 @@ export function render(root, params) {
         return;
       }
     }
-    while (!stopped && !paused) {
+    while (current()) {
       controller = new AbortController();
       const params = { ...filter, after_id: lastId };
       try {
@@ -77,7 +80,7 @@ export function render(root, params) {
           return;
         }
       }
-      if (stopped || paused) return;
+      if (!current()) return;
       setState('reconnecting', 'Reconnecting…');
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
