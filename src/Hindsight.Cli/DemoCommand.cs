@@ -34,17 +34,32 @@ internal static class DemoCommand
             DefaultValueFactory = _ => 15,
         };
         timeout.Validators.Add(r => { if (r.GetValueOrDefault<int>() <= 0) r.AddError("--timeout must be a positive number of seconds"); });
-        var cmd = new Command("demo",
-            "Start a private PostgreSQL from this machine's binaries, make changes with application context, capture them and print the audit trail")
+        var noServe = new Option<bool>("--no-serve")
         {
-            timeout,
+            Description = "End after printing, without serving the dashboard",
         };
-        cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)), token),
+        var urls = new Option<string[]>("--urls")
+        {
+            Description = $"Where the dashboard listens (default {DemoDashboard.DefaultUrl}: this machine only, a free port)",
+            HelpName = "url",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var cmd = new Command("demo",
+            "Start a private PostgreSQL from this machine's binaries, make changes with application context, capture them, print the audit trail, " +
+            "then serve the dashboard over it until Ctrl+C")
+        {
+            timeout, noServe, urls,
+        };
+        cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)),
+                r.GetValue(noServe) ? null : QueryOptions.SplitList(r.GetValue(urls)).ToList(), token),
             ct, gracefulOnCancel: false));
         return cmd;
     }
 
-    private static async Task<int> RunAsync(ParseResult r, CliEnvironment env, SharedOptions o, TimeSpan timeout, CancellationToken ct)
+    // serveUrls: where to serve the dashboard at the end (empty: a free port on 127.0.0.1); null not to serve it.
+    private static async Task<int> RunAsync(ParseResult r, CliEnvironment env, SharedOptions o, TimeSpan timeout, IReadOnlyList<string>? serveUrls,
+        CancellationToken ct)
     {
         var format = r.GetValue(o.Format) ?? "table";
         var verbose = r.GetValue(o.Verbose);
@@ -116,6 +131,12 @@ internal static class DemoCommand
             // History, time travel and revert through the query library: for people reading a terminal, so the
             // json and csv outputs stay exactly the trail.
             if (format == "table") await DemoTimeTravel.PrintAsync(database, Database, slot, env.Output, ct);
+            // The worker keeps capturing while the dashboard serves: reverts made there, and changes made by hand, show up.
+            if (serveUrls is not null)
+            {
+                await progress.FlushAsync(ct);
+                await DemoDashboard.ServeAsync(cs, slot, publication, serveUrls, verbose, Say, ct);
+            }
         }
         finally
         {

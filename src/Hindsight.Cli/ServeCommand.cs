@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Hindsight.Cli;
 
 /// <summary>
-/// <c>hindsight serve</c>: the HTTP API (and, later, the dashboard) on Kestrel, bound to 127.0.0.1 unless <c>--urls</c>
+/// <c>hindsight serve</c>: the HTTP API and the dashboard on Kestrel, bound to 127.0.0.1 unless <c>--urls</c>
 /// says otherwise; <c>--generate-key read|admin</c> makes an API key instead.
 /// </summary>
 internal static class ServeCommand
@@ -41,7 +41,7 @@ internal static class ServeCommand
             Description = "With --generate-key: the key's name, shown in logs and in the context of the reverts it makes (default: the scope and a random suffix)",
             HelpName = "name",
         };
-        var cmd = new Command("serve", "Serve the HTTP API (JSON, behind API keys) on 127.0.0.1 until stopped; --generate-key makes a key")
+        var cmd = new Command("serve", "Serve the HTTP API (JSON, behind API keys) and the web dashboard on 127.0.0.1 until stopped; --generate-key makes a key")
         {
             urls, keysFile, generate, keyName,
         };
@@ -62,7 +62,7 @@ internal static class ServeCommand
                 await app.StartAsync(token);
                 var address = HindsightServer.Addresses(app).FirstOrDefault() ?? "?";
                 await env.Output.WriteLineAsync(
-                    $"hindsight: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json) for {ConnectionStrings.Describe(conn.Source)}" +
+                    $"hindsight: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json, dashboard at {address}/) for {ConnectionStrings.Describe(conn.Source)}" +
                     $", store {(conn.Store is null ? "the source database" : ConnectionStrings.Describe(conn.Store))}; {keys.Count} API key(s); stop with Ctrl+C");
                 await env.Output.FlushAsync(token);
                 try { await Task.Delay(Timeout.Infinite, token); }
@@ -116,7 +116,8 @@ internal static class ServeCommand
         return keys;
     }
 
-    private static void Logging(ILoggingBuilder b, bool verbose) =>
+    /// <summary>The server's logging: warnings of ASP.NET Core, information of Hindsight (debug with --verbose), on stderr.</summary>
+    internal static void Logging(ILoggingBuilder b, bool verbose) =>
         HindsightCli.ConsoleLogging(b, verbose ? LogLevel.Debug : LogLevel.Information)
             .AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning);
 }

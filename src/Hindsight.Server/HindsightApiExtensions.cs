@@ -74,6 +74,7 @@ public static class HindsightApiExtensions
         RevertEndpoints.Map(api);
         TrendsEndpoints.Map(api);
         HealthEndpoints.Map(api);
+        SessionEndpoints.Map(api);
         // Anything else under /api is a 404 problem (for a valid key), not the host app's fallback.
         api.Map("/{**rest}", (HttpRequest request) => ApiProblems.NotFound($"no such endpoint: {request.Method} {request.Path}"))
             .ExcludeFromDescription();

@@ -40,10 +40,10 @@ public sealed class ApiServer : IAsyncDisposable
     public string AdminKey { get; }
     public string AdminKeyName { get; }
 
-    /// <summary>A fresh harness with <see cref="Schema"/>, a worker, and the server over it.</summary>
-    public static async Task<ApiServer> StartAsync(PostgresFixture fixture, Action<HindsightApiOptions>? configure = null)
+    /// <summary>A fresh harness with <paramref name="schema"/> (default <see cref="Schema"/>), a worker, and the server over it.</summary>
+    public static async Task<ApiServer> StartAsync(PostgresFixture fixture, Action<HindsightApiOptions>? configure = null, string schema = Schema)
     {
-        var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        var h = await CaptureHarness.CreateAsync(fixture, schema);
         h.StartWorker();
         var read = ApiKeys.Generate("reader", ApiKeyScope.Read);
         var admin = ApiKeys.Generate("ops-admin", ApiKeyScope.Admin);

@@ -147,7 +147,7 @@ public sealed class CliTests(PostgresFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Demo_drives_the_sample_shop_and_the_trail_says_who_did_each_change_from_which_request()
     {
-        var r = await RunAsync(["demo", "--timeout", "60", "--slot", "hs_demo_test", "--format", "json"]);
+        var r = await RunAsync(["demo", "--timeout", "60", "--slot", "hs_demo_test", "--format", "json", "--no-serve"]);
         Assert.True(r.ExitCode == 0, r.Err);
         var changes = System.Text.Json.Nodes.JsonNode.Parse(r.Out)!.AsArray().Select(c => c!.AsObject()).ToList();
 
@@ -181,7 +181,7 @@ public sealed class CliTests(PostgresFixture fixture) : IAsyncLifetime
     [Fact]
     public async Task Demo_table_view_shows_users_routes_and_composite_keys()
     {
-        var r = await RunAsync(["demo", "--timeout", "60", "--slot", "hs_demo_table"]);
+        var r = await RunAsync(["demo", "--timeout", "60", "--slot", "hs_demo_table", "--no-serve"]);
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("carol@support.example.com", r.Out);
         Assert.Contains("POST /orders/{id:int}/pay", r.Out);
