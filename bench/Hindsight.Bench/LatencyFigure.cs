@@ -14,7 +14,8 @@ internal sealed record LatencyRun(int Run, string Consumer, string Order, int Me
     public double WorkerBackendCpu { get; init; } = double.NaN;
 
     /// <summary>Where a change's time went (hindsight only, p50/p99 ms, from the stored timestamps): source commit → read by
-    /// the worker (<c>queued_at</c>), read → its store transaction began (<c>created_at</c>), begun → first seen by the poller.</summary>
+    /// the worker (<c>queued_at</c>), read → its row inserted into the store (<c>created_at</c>, clock_timestamp()), inserted →
+    /// first seen by the poller.</summary>
     public string ToWorker { get; init; } = "";
     public string InWorker { get; init; } = "";
     public string StoreToSeen { get; init; } = "";
@@ -103,8 +104,9 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                "    processes (the driver's backends too), of which walsender and the worker's store backend (hindsight); store tx:\n" +
                "    store transactions that wrote the phase's changes (warm-up included). foreign CPU: other processes' CPU s then.\n" +
                "  where the time went (hindsight, measured transactions, p50/p99 ms): to worker = queued_at - committed_at (source commit\n" +
-               "    to read off the slot); in worker = created_at - queued_at (read to its store transaction's start: stitching, waiting\n" +
-               "    for the group commit); store->seen = first poll that returned it - created_at (the store commit, the poll delay).\n" +
+               "    to read off the slot); in worker = created_at - queued_at (read to its row's insert into the store, created_at being\n" +
+               "    clock_timestamp() then: stitching, waiting for the group commit); store->seen = first poll that returned it -\n" +
+               "    created_at (the rest of the store commit, the poll interval and query).\n" +
                $"\nlatency summary (medians over runs; max = over all runs)\n" + summary;
     }
 

@@ -27,7 +27,7 @@ public sealed class CaptureOptions
     /// once. It bounds what this adds to commit-to-queryable latency. <see cref="TimeSpan.Zero"/> commits whenever
     /// the stream pauses.
     /// </summary>
-    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(5);
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
     public int ContextSizeLimit { get; init; } = 64 * 1024;

@@ -21,6 +21,10 @@ namespace Hindsight.Query;
 public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyList<AsOfRow> Rows, bool Complete, DateTimeOffset? TrackingSince,
     AsOfPoint? Point = null)
 {
+    /// <summary>For a page (<see cref="AuditTrail.AsOfPageAsync"/>): the key to pass as <see cref="AsOfPage.AfterKey"/> for the
+    /// next page, or null when this page is the last.</summary>
+    public string? NextKey { get; init; }
+
     /// <summary>The point asked for: a time, a transaction or an LSN.</summary>
     public AsOfPoint Point { get; init; } = Point ?? AsOfPoint.At(At);
 

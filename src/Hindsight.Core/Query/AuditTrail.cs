@@ -131,8 +131,27 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// wraparound, more than one transaction); nothing is stored at or before the LSN; the table has row changes without
     /// a primary key at that point; or a bare name matches tables of more than one schema or database.
     /// </exception>
-    public async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey = null, string? database = null,
+    public Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey = null, string? database = null,
+        CancellationToken ct = default) =>
+        AsOfAsync(table, point, primaryKey, null, database, ct);
+
+    /// <summary>
+    /// One page of a table as it was at <paramref name="point"/>: the rows whose keys come after
+    /// <see cref="AsOfPage.AfterKey"/> (in the store's key order, bytewise), at most <see cref="AsOfPage.Limit"/> of them.
+    /// Only that page is read: the store walks the table's keys in order and stops, so a page of a table with millions
+    /// of stored changes costs about as much as the page. Follow <see cref="AsOfResult.NextKey"/> for the next page.
+    /// Otherwise as <see cref="AsOfAsync(TableName, AsOfPoint, string?, string?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="AuditQueryException">As for the whole table.</exception>
+    public Task<AsOfResult> AsOfPageAsync(TableName table, AsOfPoint point, AsOfPage page, string? database = null,
         CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return AsOfAsync(table, point, null, page, database, ct);
+    }
+
+    private async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, string? database,
+        CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(point);
@@ -164,7 +183,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         }
 
         var hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct);
-        var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines);
+        var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines, page);
 
         var rows = new List<AsOfRow>();
         // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
@@ -189,7 +208,13 @@ public sealed class AuditTrail(NpgsqlDataSource store)
 
         var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scopeDatabase, ct);
         var since = await TrackingSinceAsync(conn, database, ct);
-        return new AsOfResult(table, cut.At, rows, complete, since, point);
+        string? next = null;
+        if (page is not null && rows.Count > page.Limit)
+        {
+            rows.RemoveAt(rows.Count - 1); // read one more than asked: there is a next page
+            next = rows[^1].PrimaryKey;
+        }
+        return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next };
     }
 
     /// <summary>
@@ -265,7 +290,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
 
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
     internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, string? database,
-        bool withBaselines = true)
+        bool withBaselines = true, AsOfPage? page = null)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
@@ -275,6 +300,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
               $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")}"
             : "";
         var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
+        // A whole table: the survivors in id order (heap locality for the image lookups). A page: the survivors in key
+        // order, stopping after the page (one more row tells whether another page follows), so only the page is read.
+        var survivors = page is null ? "ORDER BY l.id OFFSET 0" : $"ORDER BY l.primary_key LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}";
         // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
         // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
@@ -297,7 +326,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                   LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
                   WHERE l.operation <> 'DELETE'
                     AND (t.database IS NULL OR {at.Position("l")} > {at.Position("t")})
-                  ORDER BY l.id OFFSET 0) l
+                  {survivors}) l
             CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
             ORDER BY l.primary_key
             """;

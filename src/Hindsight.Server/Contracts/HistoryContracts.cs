@@ -53,8 +53,9 @@ public sealed record AsOfRowDto(
 /// <param name="Table">The table asked for.</param>
 /// <param name="At">The moment (UTC).</param>
 /// <param name="Rows">The rows then, ordered by key; at most the server's page size.</param>
-/// <param name="RowCount">How many rows existed then (as far as the store knows), returned or not.</param>
-/// <param name="Truncated">Whether rows were left out for the page size.</param>
+/// <param name="RowCount">How many rows this answer holds (a table is read one page at a time: its total is not counted).</param>
+/// <param name="Truncated">Whether more rows follow this page.</param>
+/// <param name="NextAfter">The <c>after</c> parameter for the next page (the last key of this one); null on the last page.</param>
 /// <param name="Complete">Whether the rows are every row the table had (a baseline is stored).</param>
 /// <param name="TrackingSince">Commit time of the oldest stored change (UTC); null for an empty store.</param>
 /// <param name="CompletenessNote">How complete the answer is, in one sentence for people.</param>
@@ -64,6 +65,7 @@ public sealed record AsOfDto(
     [property: JsonPropertyName("rows")] IReadOnlyList<AsOfRowDto> Rows,
     [property: JsonPropertyName("row_count")] int RowCount,
     [property: JsonPropertyName("truncated")] bool Truncated,
+    [property: JsonPropertyName("next_after")] string? NextAfter,
     [property: JsonPropertyName("complete")] bool Complete,
     [property: JsonPropertyName("tracking_since")] string? TrackingSince,
     [property: JsonPropertyName("completeness_note")] string CompletenessNote);

@@ -20,17 +20,24 @@ internal static class AsOfEndpoints
                 [Description("At this WAL position (0/16B3748): every change whose commit LSN is at or before it")] string? lsn,
                 [Description("Only the row with this primary key")] string? key,
                 [Description("Most rows to return (default and most: the server's page size)")] string? limit,
+                [Description("Keyset paging of a table: only rows whose primary key comes after this one (the previous page's next_after)")] string? after,
                 [Description("The tracked database (default: the server's source database)")] string? database,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
                 var name = QueryInput.Table(table);
                 var point = Point(at, transaction, lsn);
                 var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
-                var result = await backend.Trail.AsOfAsync(name, point, key, FilterParameters.ResolveDatabase(database, backend.Database), ct);
+                var db = FilterParameters.ResolveDatabase(database, backend.Database);
+                if (key is not null && after is not null) throw new FormatException("give key (one row) or after (the next page of a table), not both");
+                // A table is read one page at a time (the store walks its keys in order and stops): never the whole table.
+                var result = key is not null
+                    ? await backend.Trail.AsOfAsync(name, point, key, db, ct)
+                    : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, ct);
                 if (key is not null && result.Rows.Count == 0)
                     throw new ApiNotFoundException($"{name} key {key} did not exist {result.PointNote} as far as the store knows ({result.CompletenessNote})");
                 return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(result.At), result.Rows.Take(max).Select(AsOfRowDto.From).ToList(),
-                    result.Rows.Count, result.Rows.Count > max, result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote));
+                    Math.Min(result.Rows.Count, max), result.NextKey is not null || result.Rows.Count > max, result.NextKey,
+                    result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote));
             })
             .WithName("asOf")
             .WithSummary("A table, or one row, as it was at a moment (with a completeness note)")

@@ -173,10 +173,21 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
         Assert.Contains("complete only for rows changed since tracking began", (string)table["completeness_note"]!, StringComparison.Ordinal);
         Assert.NotNull(table["tracking_since"]);
 
+        // A table one page at a time, by key: the pages together are the table (PostgreSQL's own rows, key order).
         var now = (await s.GetAsync("/api/as-of?table=orders&at=2999-01-01&limit=1")).Body!;
-        Assert.Equal(2, (int)now["row_count"]!);
+        Assert.Equal(1, (int)now["row_count"]!);
         Assert.True((bool)now["truncated"]!);
         Assert.Equal("paid", (string)now["rows"]![0]!["row"]!["status"]!);
+        var keys = new List<string>();
+        for (var page = now; ;)
+        {
+            keys.AddRange(page["rows"]!.AsArray().Select(r => (string)r!["primary_key"]!));
+            if (page["next_after"] is not { } next) { Assert.False((bool)page["truncated"]!); break; }
+            Assert.Equal(keys[^1], (string)next!);
+            page = (await s.GetAsync($"/api/as-of?table=orders&at=2999-01-01&limit=1&after={Uri.EscapeDataString((string)next!)}")).Body!;
+        }
+        Assert.Equal((await s.Harness.RowsAsync("SELECT id::text FROM orders ORDER BY id::text COLLATE \"C\"")).Select(r => r[0]), keys);
+        Assert.Equal(400, (await s.GetAsync("/api/as-of?table=orders&at=2999-01-01&key=1&after=1")).Status);
 
         var row = (await s.GetAsync($"/api/as-of?table=orders&at={at}&key=3")).Body!;
         Assert.Equal(30m, (decimal)row["rows"]!.AsArray().Single()!["row"]!["total"]!);

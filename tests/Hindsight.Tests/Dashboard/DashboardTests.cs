@@ -221,6 +221,23 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         var shown = await keys.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.key)");
         Assert.Equal(expected.Order(), shown.Order());
         await p.ShotAsync("05-as-of-table");
+
+        // Two rows a page: the pages, followed by key, are the table (keyset paging: PostgreSQL's rows in bytewise key order).
+        await p.GotoAsync("#/as-of?limit=2&table=orders&at=" + Uri.EscapeDataString(DateTime.UtcNow.AddMinutes(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+        var paged = new List<string>();
+        for (var pages = 0; ; pages++)
+        {
+            await Expect(p.Page.Locator("#view .page-status")).ToContainTextAsync("by key");
+            paged.AddRange(await keys.EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.key)"));
+            Assert.InRange(await keys.CountAsync(), 1, 2);
+            var next = p.Page.GetByRole(AriaRole.Link, new() { Name = "Next page →" });
+            if (await next.CountAsync() == 0) break;
+            Assert.True(pages < 50, "paging did not end");
+            var before = paged[^1];
+            await next.ClickAsync();
+            await Expect(p.Page.Locator("#view .page-status")).ToContainTextAsync($"after {before}");
+        }
+        Assert.Equal(expected.Order(StringComparer.Ordinal), paged);
         await p.AssertCleanAsync();
     }
 

@@ -12,10 +12,12 @@ const MAX_COLUMNS = 12;
 
 const POINTS = [['at', 'at a time (UTC)'], ['tx', 'right after a transaction (xid)'], ['lsn', 'at a WAL position (LSN)']];
 
-/** Route params: table, key (optional), and one of at, tx, lsn. */
+/** Route params: table, key (optional), after (the page of a table after this key), limit (page size), and one of at, tx, lsn. */
 export async function render(root, params) {
   const table = params.get('table') || '';
   const key = params.get('key') || '';
+  const after = key ? '' : params.get('after') || '';
+  const limit = Math.min(Math.max(Number.parseInt(params.get('limit') || '', 10) || LIMIT, 1), LIMIT);
   const kind = POINTS.find(([p]) => params.get(p))?.[0] || 'at';
   const point = params.get(kind) || '';
 
@@ -43,7 +45,7 @@ export async function render(root, params) {
   const apiPoint = { at: kind === 'at' ? point : '', transaction: kind === 'tx' ? point : '', lsn: kind === 'lsn' ? point : '' };
   let answer;
   try {
-    answer = await api('/as-of', { params: { table, key, ...apiPoint, limit: LIMIT } });
+    answer = await api('/as-of', { params: { table, key, after, ...apiPoint, limit } });
   } catch (e) {
     // A row that did not exist then is a 404 whose detail says so: information, not a failure.
     replace(results, e.status === 404 ? note(e.detail, 'warning') : problemBox(e));
@@ -51,9 +53,18 @@ export async function render(root, params) {
   }
   const summary = el('p', { class: 'page-status', role: 'status' },
     `${answer.table} as of `, timeNode(answer.at), ': ',
-    key ? '' : `${count(answer.row_count)} row${answer.row_count === 1 ? '' : 's'}${answer.truncated ? `, the first ${count(answer.rows.length)} by key shown` : ''}.`);
+    key ? '' : `${count(answer.row_count)} row${answer.row_count === 1 ? '' : 's'} by key${after ? ` after ${after}` : ''}${answer.truncated ? ', more follow' : ''}.`);
   const completeness = note(answer.completeness_note, answer.complete ? 'info' : 'warning');
-  replace(results, summary, completeness, key && answer.rows.length === 1 ? oneRow(answer.rows[0]) : rowsTable(answer.rows));
+  // A table is read a page at a time by key (keyset paging): the server never reads the whole table for one screen.
+  const routeParams = { table, [kind]: point, limit: params.get('limit') || '' };
+  const pager = key ? null : el('nav', { class: 'pager', 'aria-label': 'Pages' },
+    after
+      ? el('a', { class: 'button', href: href('as-of', routeParams), text: 'First page' })
+      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: 'First page' }),
+    answer.next_after
+      ? el('a', { class: 'button', href: href('as-of', { ...routeParams, after: answer.next_after }), text: 'Next page →' })
+      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: 'Next page →' }));
+  replace(results, summary, completeness, key && answer.rows.length === 1 ? oneRow(answer.rows[0]) : rowsTable(answer.rows), pager);
 }
 
 function oneRow(r) {
