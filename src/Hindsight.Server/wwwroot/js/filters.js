@@ -1,6 +1,6 @@
 // The change filter as a form, as URL params (shareable), and as the API's query parameters.
 // Values only ever travel as parameters: the server compares them as values and never builds SQL from them.
-import { el, field, select } from './render.js';
+import { el, field, problemBox, replace, select } from './render.js';
 
 /** Names of the filter's URL params. */
 export const FILTER_PARAMS = ['table', 'key', 'op', 'since', 'until', 'ctxkey', 'ctxval', 'ctx', 'tx'];
@@ -89,4 +89,17 @@ export function filterForm(values, { fields = FILTER_PARAMS, onSubmit, submitLab
     onSubmit(out);
   });
   return form;
+}
+
+/**
+ * The API's filter parameters for the values (apiFilter), or null after showing why the filters cannot be used in
+ * place of what `box` held: the one way every view that filters reports a filter a person must fix.
+ */
+export function apiFilterOrProblem(values, box) {
+  try {
+    return apiFilter(values);
+  } catch (e) {
+    replace(box, problemBox({ title: 'Check the filters', detail: e.message }));
+    return null;
+  }
 }

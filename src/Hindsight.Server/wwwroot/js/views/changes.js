@@ -2,7 +2,7 @@
 import { api } from '../api.js';
 import { el, heading, note, problemBox, replace, select, field } from '../render.js';
 import { go, href } from '../router.js';
-import { apiFilter, filterForm, filterValues, FILTER_PARAMS } from '../filters.js';
+import { apiFilterOrProblem, filterForm, filterValues, FILTER_PARAMS } from '../filters.js';
 import { changeTable } from '../changelist.js';
 import { count } from '../format.js';
 
@@ -28,13 +28,8 @@ export async function render(root, params) {
   const results = el('div', { class: 'results' }, el('p', { class: 'muted', text: 'Loading…' }));
   replace(root, heading('Audit trail'), form, status, results);
 
-  let filter;
-  try {
-    filter = apiFilter(values);
-  } catch (e) {
-    replace(results, problemBox({ title: 'Check the filters', detail: e.message }));
-    return;
-  }
+  const filter = apiFilterOrProblem(values, results);
+  if (filter === null) return;
   const paging = newer ? { order: 'oldest', cursor: newer } : { order: 'newest', cursor };
   let page;
   try {

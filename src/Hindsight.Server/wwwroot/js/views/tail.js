@@ -3,7 +3,7 @@
 import { api, parseJson, query } from '../api.js';
 import { el, heading, problemBox, replace } from '../render.js';
 import { go } from '../router.js';
-import { apiFilter, filterForm, filterValues } from '../filters.js';
+import { apiFilterOrProblem, filterForm, filterValues } from '../filters.js';
 import { changeRows, changeTable } from '../changelist.js';
 import { readEvents } from '../sse.js';
 
@@ -23,13 +23,8 @@ export function render(root, params) {
   const error = el('div');
   replace(root, heading('Live tail', el('div', { class: 'tail-controls' }, state, pause, counter)), form, error, empty, table);
 
-  let filter;
-  try {
-    filter = apiFilter(values);
-  } catch (e) {
-    replace(error, problemBox({ title: 'Check the filters', detail: e.message }));
-    return () => {};
-  }
+  const filter = apiFilterOrProblem(values, error);
+  if (filter === null) return () => {};
   let controller = null;
   let lastId = null;
   let received = 0;

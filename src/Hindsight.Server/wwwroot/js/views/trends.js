@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { el, field, heading, note, problemBox, replace, select } from '../render.js';
 import { go } from '../router.js';
-import { apiFilter, filterForm, filterValues } from '../filters.js';
+import { apiFilterOrProblem, filterForm, filterValues } from '../filters.js';
 import { stackedBars, groupsOf, OTHER_COLOR } from '../chart.js';
 import { count, time } from '../format.js';
 
@@ -41,13 +41,8 @@ export async function render(root, params) {
   const results = el('div', { class: 'results' }, el('p', { class: 'muted', text: 'Loading…' }));
   replace(root, heading('Trends'), form, results);
 
-  let filter;
-  try {
-    filter = apiFilter(values);
-  } catch (e) {
-    replace(results, problemBox({ title: 'Check the filters', detail: e.message }));
-    return;
-  }
+  const filter = apiFilterOrProblem(values, results);
+  if (filter === null) return;
   let answer;
   try {
     answer = await api('/trends', { params: { ...filter, bucket, by: by === 'context' ? `context:${byContext}` : by } });
