@@ -19,9 +19,12 @@ namespace Hindsight.Sink;
 internal static class ChangeRowEncoder
 {
     /// <summary>The COPY statement whose column order the tuples follow.</summary>
-    public const string CopyCommand =
-        "COPY hindsight.changes (commit_lsn, ordinal, committed_at, transaction_id, position, queued_at, " +
-        "database, schema, \"table\", primary_key, operation, before, after, context) FROM STDIN (FORMAT BINARY)";
+    public const string CopyCommand = $"COPY hindsight.changes ({Columns}) FROM STDIN (FORMAT BINARY)";
+
+    /// <summary>The stored columns in the tuples' order (also the column list of the sink's one-trip INSERT).</summary>
+    public const string Columns =
+        "commit_lsn, ordinal, committed_at, transaction_id, position, queued_at, " +
+        "database, schema, \"table\", primary_key, operation, before, after, context";
 
     private const short FieldCount = 14;
     private const int CommitLsnOffset = 2 + 4;               // field count, length

@@ -25,9 +25,8 @@ internal sealed class OneTripCommit
     public const int MaxRows = 256;
 
     private const string InsertSql =
-        """
-        INSERT INTO hindsight.changes (commit_lsn, ordinal, committed_at, transaction_id, position, queued_at,
-                                       database, schema, "table", primary_key, operation, before, after, context)
+        $"""
+        INSERT INTO hindsight.changes ({ChangeRowEncoder.Columns})
         SELECT u.commit_lsn, u.ordinal, u.committed_at, u.transaction_id, u.position, u.queued_at,
                $7, u.schema, u."table", u.primary_key, u.operation, u.before, u.after, u.context
         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::timestamptz[],

@@ -210,12 +210,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
                 SetProgress(batch.BatchCommands[1].Parameters);
                 await batch.ExecuteNonQueryAsync(ct);
             }
-            else
-            {
-                var update = await ProgressUpdateAsync(ct);
-                SetProgress(update.Parameters);
-                await update.ExecuteNonQueryAsync(ct);
-            }
+            else await UpdateProgressAsync(ct);
             _batch.ResetWrittenCount();
             _batchRows = 0;
         }
@@ -223,12 +218,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         {
             await EnsureTransactionAsync(ct);
             await FlushAsync(ct);
-            if (progress)
-            {
-                var update = await ProgressUpdateAsync(ct);
-                SetProgress(update.Parameters);
-                await update.ExecuteNonQueryAsync(ct);
-            }
+            if (progress) await UpdateProgressAsync(ct);
             await _tx!.CommitAsync(ct);
             await _tx.DisposeAsync();
             _tx = null;
@@ -293,14 +283,18 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     // The statements of every store commit are prepared once per session: under a stream of small transactions they
     // run hundreds of times a second, and the store should not parse and plan them each time.
 
-    /// <summary>The progress row update alone (prepared).</summary>
-    private async ValueTask<NpgsqlCommand> ProgressUpdateAsync(CancellationToken ct)
+    /// <summary>Runs the progress row update alone (prepared on first use).</summary>
+    private async ValueTask UpdateProgressAsync(CancellationToken ct)
     {
-        if (_progressUpdate is not null) return _progressUpdate;
-        var cmd = new NpgsqlCommand(ProgressSql, _conn);
-        AddProgressParameters(cmd.Parameters);
-        await cmd.PrepareAsync(ct);
-        return _progressUpdate = cmd;
+        if (_progressUpdate is null)
+        {
+            var cmd = new NpgsqlCommand(ProgressSql, _conn);
+            AddProgressParameters(cmd.Parameters);
+            await cmd.PrepareAsync(ct);
+            _progressUpdate = cmd;
+        }
+        SetProgress(_progressUpdate.Parameters);
+        await _progressUpdate.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>The one-trip commit: the rows' INSERT and the progress update in one batch (prepared).</summary>

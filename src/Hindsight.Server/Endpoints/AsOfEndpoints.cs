@@ -35,8 +35,9 @@ internal static class AsOfEndpoints
                     : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, ct);
                 if (key is not null && result.Rows.Count == 0)
                     throw new ApiNotFoundException($"{name} key {key} did not exist {result.PointNote} as far as the store knows ({result.CompletenessNote})");
-                return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(result.At), result.Rows.Take(max).Select(AsOfRowDto.From).ToList(),
-                    Math.Min(result.Rows.Count, max), result.NextKey is not null || result.Rows.Count > max, result.NextKey,
+                // A page holds at most max rows, and one key names one row (a key in two places is refused as ambiguous).
+                return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(result.At), result.Rows.Select(AsOfRowDto.From).ToList(),
+                    result.Rows.Count, result.NextKey is not null, result.NextKey,
                     result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote));
             })
             .WithName("asOf")

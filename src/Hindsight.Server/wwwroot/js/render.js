@@ -86,3 +86,10 @@ export function heading(text, ...extra) {
   document.title = `${text} · Hindsight`;
   return el('div', { class: 'view-head' }, el('h1', { text }), extra);
 }
+
+/** A pager's link styled as a button, or the same label shown disabled when there is no such page (`link` null). */
+export function pageLink(text, link) {
+  return link
+    ? el('a', { class: 'button', href: link, text })
+    : el('span', { class: 'button disabled', 'aria-disabled': 'true', text });
+}

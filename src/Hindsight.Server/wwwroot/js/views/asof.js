@@ -1,6 +1,6 @@
 // A table, or one row, as it was at a moment, right after a transaction, or at a WAL position.
 import { api } from '../api.js';
-import { el, field, heading, note, problemBox, replace, select } from '../render.js';
+import { el, field, heading, note, pageLink, problemBox, replace, select } from '../render.js';
 import { go, href } from '../router.js';
 import { valueNode } from '../values.js';
 import { count, nowIso, qualified, timeNode } from '../format.js';
@@ -58,12 +58,8 @@ export async function render(root, params) {
   // A table is read a page at a time by key (keyset paging): the server never reads the whole table for one screen.
   const routeParams = { table, [kind]: point, limit: params.get('limit') || '' };
   const pager = key ? null : el('nav', { class: 'pager', 'aria-label': 'Pages' },
-    after
-      ? el('a', { class: 'button', href: href('as-of', routeParams), text: 'First page' })
-      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: 'First page' }),
-    answer.next_after
-      ? el('a', { class: 'button', href: href('as-of', { ...routeParams, after: answer.next_after }), text: 'Next page →' })
-      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: 'Next page →' }));
+    pageLink('First page', after ? href('as-of', routeParams) : null),
+    pageLink('Next page →', answer.next_after ? href('as-of', { ...routeParams, after: answer.next_after }) : null));
   replace(results, summary, completeness, key && answer.rows.length === 1 ? oneRow(answer.rows[0]) : rowsTable(answer.rows), pager);
 }
 

@@ -1,6 +1,6 @@
 // The audit trail: filters, one page of changes at a time (keyset paging on the change id, never everything).
 import { api } from '../api.js';
-import { el, heading, note, problemBox, replace, select, field } from '../render.js';
+import { el, heading, note, pageLink, problemBox, replace, select, field } from '../render.js';
 import { go, href } from '../router.js';
 import { apiFilterOrProblem, filterForm, filterValues, FILTER_PARAMS } from '../filters.js';
 import { changeTable } from '../changelist.js';
@@ -61,11 +61,7 @@ export async function render(root, params) {
 
   const pager = el('nav', { class: 'pager', 'aria-label': 'Pages' },
     el('a', { class: 'button', href: href('changes', base), text: 'Newest', 'aria-disabled': String(!cursor && !newer) }),
-    hasNewer && changes.length > 0
-      ? el('a', { class: 'button', href: href('changes', { ...base, newer: changes[0].id }), text: '← Newer' })
-      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: '← Newer' }),
-    hasOlder && changes.length > 0
-      ? el('a', { class: 'button', href: href('changes', { ...base, cursor: changes[changes.length - 1].id }), text: 'Older →' })
-      : el('span', { class: 'button disabled', 'aria-disabled': 'true', text: 'Older →' }));
+    pageLink('← Newer', hasNewer && changes.length > 0 ? href('changes', { ...base, newer: changes[0].id }) : null),
+    pageLink('Older →', hasOlder && changes.length > 0 ? href('changes', { ...base, cursor: changes[changes.length - 1].id }) : null));
   results.append(pager);
 }
