@@ -30,6 +30,9 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
     private const int Clients = 4;
     private const int Threads = 2;
 
+    private int? TrackedCpu => options.SplitCpus ? CpuPinning.TrackedHost : null;
+    private int? CaptureCpu => options.SplitCpus ? CpuPinning.CaptureHost : null;
+
     private string[] Variants => storeServer is null ? ["none", "recv", "hindsight", "trigger"] : ["none", "recv", "hindsight", "hindsight_store2", "trigger"];
 
     public async Task<string> RunAsync()
@@ -84,7 +87,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                 Stats.Median(g.Select(x => x.WalBytesPerTx)), Stats.Median(g.Select(x => x.ConsumerCpuPer100k)),
                 Stats.Median(g.Select(x => x.ForeignCpu)), target);
         }
-        return $"\ncost: pgbench tpcb-like (-s {options.CostScale}, -c {Clients} -j {Threads}, -M prepared, -T {options.CostSeconds}) on a fresh copy of " +
+        return $"\ncost{(options.SplitCpus ? " --split-cpus" : "")}: pgbench tpcb-like (-s {options.CostScale}, -c {Clients} -j {Threads}, -M prepared, -T {options.CostSeconds}) on a fresh copy of " +
                "the same database per run and variant; variant order rotates by run\n" + detail +
                "  none: no tracking. recv: a bare pg_recvlogical (pgoutput, proto 2, messages, streaming on) on a slot of a publication\n" +
                "    of schema public; replica identities left as pgbench makes them (pgbench_history has no key: insert-only, fine).\n" +
@@ -99,6 +102,11 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                "  consumer CPU: the worker's or pg_recvlogical's own CPU (walsender not included); /100k over the changes the worker\n" +
                "    stored, or 4 per transaction for pg_recvlogical. store tx: the store transactions the worker wrote them in.\n" +
                "    foreign CPU: other processes' CPU s during the span.\n" +
+               (options.SplitCpus
+                   ? $"  --split-cpus: the tracked server (postmaster and every backend, walsenders included) and pgbench ran on CPU {CpuPinning.TrackedHost};\n" +
+                     $"    pg_recvlogical, the worker and the second server on CPU {CpuPinning.CaptureHost}: two machines emulated on one. They still\n" +
+                     "    share the disk, memory bandwidth and caches, and 'hindsight' (store in the tracked database) writes its store on CPU 0.\n"
+                   : "") +
                "\ncost summary (medians over runs; 'vs' = median of per-run tps ratios)\n" + summary;
     }
 
@@ -119,7 +127,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                 case "recv":
                     await BenchServer.ExecAsync(ds, $"CREATE PUBLICATION {Publication} FOR TABLES IN SCHEMA public");
                     await BenchServer.CreateSlotsAsync(ds, slot);
-                    recv = RecvLogicalProcess.Start(server, db, slot, Publication, toStdout: false);
+                    recv = RecvLogicalProcess.Start(server, db, slot, Publication, toStdout: false, CaptureCpu);
                     var r = recv;
                     await BenchServer.WaitSlotActiveAsync(ds, slot, () => { try { r.EnsureRunning(); return null; } catch (InvalidOperationException e) { return e.Message; } });
                     break;
@@ -148,7 +156,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             var cpu = new CpuWindow(server.Postmaster);
             var consumer0 = worker?.CpuSeconds ?? recv?.CpuSeconds ?? 0;
             var lsn0 = await LsnAsync(ds);
-            var (tps, transactions) = await Pgbench.RunAsync(server, db, options.CostSeconds, Clients, Threads);
+            var (tps, transactions) = await Pgbench.RunAsync(server, db, options.CostSeconds, Clients, Threads, TrackedCpu);
             var lsn1 = await LsnAsync(ds);
             double catchUp = double.NaN, consumerCpu = double.NaN;
             long changes = 0, storeTransactions = 0;

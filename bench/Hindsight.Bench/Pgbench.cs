@@ -14,22 +14,24 @@ internal static partial class Pgbench
 
     /// <summary>Runs tpcb-like for <paramref name="seconds"/> without its own VACUUM (-n); returns tps (without the
     /// initial connection time, as pgbench reports it) and the transactions it processed.</summary>
-    public static async Task<(double Tps, long Transactions)> RunAsync(BenchServer server, string db, int seconds, int clients, int threads)
+    /// <param name="cpu">The core to run pgbench on (<c>cost --split-cpus</c>), or null for any.</param>
+    public static async Task<(double Tps, long Transactions)> RunAsync(BenchServer server, string db, int seconds, int clients, int threads,
+        int? cpu = null)
     {
         var output = await RunToolAsync(server,
         [
             "-n", "-b", "tpcb-like", "-M", "prepared", "-c", clients.ToString(CultureInfo.InvariantCulture),
             "-j", threads.ToString(CultureInfo.InvariantCulture), "-T", seconds.ToString(CultureInfo.InvariantCulture), server.Server.Url(db),
-        ]);
+        ], cpu);
         var tps = TpsLine().Match(output);
         var tx = TransactionsLine().Match(output);
         if (!tps.Success || !tx.Success) throw new InvalidOperationException("unexpected pgbench output:\n" + output);
         return (double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(tx.Groups[1].Value, CultureInfo.InvariantCulture));
     }
 
-    private static async Task<string> RunToolAsync(BenchServer server, string[] args)
+    private static async Task<string> RunToolAsync(BenchServer server, string[] args, int? cpu = null)
     {
-        using var p = Process.Start(server.Server.StartInfoFor("pgbench", args)) ?? throw new InvalidOperationException("could not start pgbench");
+        using var p = Process.Start(server.Server.StartInfoFor("pgbench", args).OnCpu(cpu)) ?? throw new InvalidOperationException("could not start pgbench");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();

@@ -19,6 +19,8 @@ internal sealed class BenchOptions
     public string? LogicalDecodingWorkMem { get; set; }
     public bool Keep { get; set; }
     public bool StoreServer { get; set; }
+    /// <summary>cost: the tracked server and pgbench on one core, worker, store server and pg_recvlogical on the other.</summary>
+    public bool SplitCpus { get; set; }
     public string[] WorkerArgs { get; set; } = [];
     public Dictionary<string, string> WorkerEnv { get; set; } = [];
     public string[] Rest { get; set; } = [];
@@ -63,6 +65,8 @@ internal static class Program
           --worker-dll PATH        the worker to run (default: the ReadyToRun-published worker built with the bench, see BENCHMARKS.md)
           --store-server           throughput: keep the store on a second private server (the worker's --store);
                                    cost: add a variant 'hindsight_store2' with the store there
+          --split-cpus             cost: two machines emulated on two cores (implies --store-server): the tracked server and
+                                   pgbench pinned to CPU 0; the worker, the store server and pg_recvlogical to CPU 1 (taskset)
           --keep                   keep the benchmark databases
 
         profiling aids (environment of the bench):
@@ -99,6 +103,17 @@ internal static class Program
             return 1;
         }
 
+        if (options.SplitCpus && figure != "cost")
+        {
+            Console.Error.WriteLine("--split-cpus applies to the cost figure only");
+            return 1;
+        }
+        if (options.SplitCpus && CpuPinning.CannotSplit() is { } why)
+        {
+            Console.Error.WriteLine(why);
+            return 1;
+        }
+
         var started = DateTime.UtcNow;
         await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem);
         var header = $"Hindsight benchmark '{figure}', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})\n{server.MachineInfo()}\n" +
@@ -107,6 +122,14 @@ internal static class Program
         Console.WriteLine(header);
         await using var storeServer = options.StoreServer ? await BenchServer.StartAsync(null) : null;
         if (storeServer is not null) Console.WriteLine("store: a second private server on this machine (worker --store); the source's walsender does not read its WAL\n");
+        if (options.SplitCpus)
+        {
+            CpuPinning.PinTree(server.Postmaster, CpuPinning.TrackedHost);
+            CpuPinning.PinTree(storeServer!.Postmaster, CpuPinning.CaptureHost);
+            WorkerProcess.Cpu = CpuPinning.CaptureHost;
+            Console.WriteLine($"split CPUs: tracked server and pgbench on CPU {CpuPinning.TrackedHost}; worker, store server and pg_recvlogical " +
+                              $"on CPU {CpuPinning.CaptureHost}\n");
+        }
         if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
         if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
@@ -153,6 +176,7 @@ internal static class Program
                 }
                 case "--worker-dll": WorkerProcess.HindsightDll = Path.GetFullPath(Value()); break;
                 case "--store-server": o.StoreServer = true; break;
+                case "--split-cpus": o.SplitCpus = o.StoreServer = true; break;
                 case "--keep": o.Keep = true; break;
                 default: rest.Add(args[i]); break;
             }

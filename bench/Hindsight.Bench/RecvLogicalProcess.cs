@@ -21,14 +21,15 @@ internal sealed class RecvLogicalProcess : IAsyncDisposable
     public Stream Output => _process.StandardOutput.BaseStream;
 
     /// <param name="toStdout">true: the stream goes to <see cref="Output"/> (the caller must read it); false: /dev/null.</param>
-    public static RecvLogicalProcess Start(BenchServer server, string db, string slot, string publication, bool toStdout)
+    /// <param name="cpu">The core to run it on (<c>cost --split-cpus</c>), or null for any.</param>
+    public static RecvLogicalProcess Start(BenchServer server, string db, string slot, string publication, bool toStdout, int? cpu = null)
     {
         var psi = server.Server.StartInfoFor("pg_recvlogical",
         [
             "-d", server.Server.Url(db), "--slot", slot, "--start", "--no-loop",
             "-o", "proto_version=2", "-o", $"publication_names={publication}", "-o", "messages=true", "-o", "streaming=on",
             "-f", toStdout ? "-" : "/dev/null",
-        ]);
+        ]).OnCpu(cpu);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start pg_recvlogical");
         var r = new RecvLogicalProcess(p);
         if (!toStdout) _ = p.StandardOutput.ReadToEndAsync();

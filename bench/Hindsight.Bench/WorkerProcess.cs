@@ -49,6 +49,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Environment variables added to the worker's (e.g. runtime knobs for experiments).</summary>
     public static IReadOnlyDictionary<string, string> ExtraEnvironment { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>The core every worker runs on (<c>cost --split-cpus</c>), or null for any.</summary>
+    public static int? Cpu { get; set; }
+
     /// <summary>The worker to run: the ReadyToRun publish next to the bench (Release builds), else the plain build
     /// next to it, or any other (<c>--worker-dll</c>).</summary>
     public static string HindsightDll { get; set; } =
@@ -77,7 +80,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             args = ["collect", "--profile", "dotnet-sampled-thread-time", "--format", "Speedscope", "-o", trace, "--", host, .. args];
         }
         foreach (var a in args) psi.ArgumentList.Add(a);
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start the worker");
+        var process = Process.Start(psi.OnCpu(Cpu)) ?? throw new InvalidOperationException("could not start the worker");
         // Profiling aid: HINDSIGHT_BENCH_COUNTERS=<file.csv> records the worker's System.Runtime counters (GC, allocation) each second.
         var counters = Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_COUNTERS");
         if (!string.IsNullOrEmpty(counters) && string.IsNullOrEmpty(trace))
