@@ -33,7 +33,20 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
     private int? TrackedCpu => options.SplitCpus ? CpuPinning.TrackedHost : null;
     private int? CaptureCpu => options.SplitCpus ? CpuPinning.CaptureHost : null;
 
-    private string[] Variants => storeServer is null ? ["none", "recv", "hindsight", "trigger"] : ["none", "recv", "hindsight", "hindsight_store2", "trigger"];
+    private string[] Variants => storeServer is null ? ["none", "recv", "hindsight", "trigger"]
+        : options.SplitCpus ? ["none", "recv", "hindsight", "hindsight_db2", "hindsight_store2", "trigger"]
+        : ["none", "recv", "hindsight", "hindsight_store2", "trigger"];
+
+    /// <summary>The server holding a variant's store database, or null when the store is in the tracked database.</summary>
+    private BenchServer? StoreServerOf(string variant) => variant switch
+    {
+        "hindsight_store2" => storeServer,
+        "hindsight_db2" => server,
+        _ => null,
+    };
+
+    /// <summary>The store database of a variant with a store of its own (hindsight_db2: a second database of the tracked server).</summary>
+    private static string StoreDatabaseOf(string variant, string db) => variant == "hindsight_db2" ? db + "_store" : db;
 
     public async Task<string> RunAsync()
     {
@@ -79,7 +92,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             var g = results.Where(x => x.Variant == v).ToList();
             var target = v switch
             {
-                "hindsight" or "hindsight_store2" =>
+                "hindsight" or "hindsight_db2" or "hindsight_store2" =>
                     $"{(RatioTo(v, "recv") >= 0.95 ? "met" : "NOT met")} (>= 0.95 x recv); {(RatioTo(v, "trigger") > 1 ? "met" : "NOT met")} (> trigger: {RatioTo(v, "trigger"):0.00}x)",
                 _ => "",
             };
@@ -94,6 +107,8 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                "  hindsight: SetupRunner (store schema in the same database, publication, REPLICA IDENTITY FULL on all four tables)\n" +
                "    and the published worker capturing during the run; after pgbench it is given time to catch up (catch-up s).\n" +
                (storeServer is null ? "" : "  hindsight_store2: the same with the store on a second private server on this machine (worker --store).\n") +
+               (options.SplitCpus ? "  hindsight_db2: the same with the store in a second database of the tracked server (worker --store): its WAL is\n" +
+                                    "    the tracked cluster's, but the walsender skips other databases' records before decoding them.\n" : "") +
                "  trigger: AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW on the four tables, inserting to_jsonb(OLD)/to_jsonb(NEW) into\n" +
                "    audit.log (identity PK + index on (table_name, changed_at)), in the audited transaction.\n" +
                "  WAL B/tx: pg_current_wal_lsn() difference over the cluster / pgbench transactions, from pgbench's start to its end;\n" +
@@ -115,13 +130,15 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
         var db = $"cost_{variant}_{run}";
         var slot = $"{db}_slot";
         await server.CopyDatabaseAsync(Template, db);
-        if (variant == "hindsight_store2") await storeServer!.CreateDatabaseAsync(db);
+        var storeAt = StoreServerOf(variant);
+        var storeDb = StoreDatabaseOf(variant, db);
+        if (storeAt is not null) await storeAt.CreateDatabaseAsync(storeDb);
         WorkerProcess? worker = null;
         RecvLogicalProcess? recv = null;
         try
         {
             await using var ds = server.DataSource(db);
-            await using var storeDs = variant == "hindsight_store2" ? storeServer!.DataSource(db) : null;
+            await using var storeDs = storeAt?.DataSource(storeDb);
             switch (variant)
             {
                 case "recv":
@@ -131,9 +148,9 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                     var r = recv;
                     await BenchServer.WaitSlotActiveAsync(ds, slot, () => { try { r.EnsureRunning(); return null; } catch (InvalidOperationException e) { return e.Message; } });
                     break;
-                case "hindsight" or "hindsight_store2":
+                case "hindsight" or "hindsight_db2" or "hindsight_store2":
                 {
-                    var storeCs = storeDs is null ? null : storeServer!.ConnectionString(db, ServerCpu.WorkerApplicationName);
+                    var storeCs = storeAt?.ConnectionString(storeDb, ServerCpu.WorkerApplicationName);
                     await new SetupRunner(new SetupOptions
                     {
                         SourceConnectionString = server.ConnectionString(db), StoreConnectionString = storeCs, Slot = slot, Publication = Publication,
@@ -190,7 +207,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             if (worker is not null) await worker.DisposeAsync();
             if (recv is not null) await recv.DisposeAsync();
             if (!options.Keep) await server.DropDatabaseAsync(db);
-            if (!options.Keep && variant == "hindsight_store2") await storeServer!.DropDatabaseAsync(db);
+            if (!options.Keep && storeAt is not null) await storeAt.DropDatabaseAsync(storeDb);
         }
     }
 
