@@ -47,7 +47,8 @@ internal static class Program
                        with a bare pg_recvlogical's commit-to-received as the floor; runs alternate the order (~4 min)
           cost         pgbench tpcb-like tps with no tracking, a bare pg_recvlogical, Hindsight capturing, and a row-level
                        audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~4.5 min with 2 runs)
-          all          throughput and memory
+          all          every figure of issue 6: throughput, latency, cost, memory and query on one server, then efcore
+                       (it starts its own) (~22 min with the defaults)
 
         options:
           --runs N                 A/B runs per throughput workload and latency figure (default 3; cost: default 2)
@@ -115,6 +116,17 @@ internal static class Program
         }
 
         var started = DateTime.UtcNow;
+        await RunOnPrivateServerAsync(figure, options, started);
+        // The EF Core figure starts a private server of its own, so it runs after this one is gone.
+        if (figure == "all") EfCoreFigure.Run([]);
+        if (figure == "all") Console.WriteLine($"all figures: {(DateTime.UtcNow - started).TotalMinutes:0.0} min");
+        return 0;
+    }
+
+    /// <summary>The figures that run on the bench's own private server (all but micro and efcore).</summary>
+    private static async Task RunOnPrivateServerAsync(string figure, BenchOptions options, DateTime started)
+    {
+        var all = figure == "all";
         await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem);
         var header = $"Hindsight benchmark '{figure}', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})\n{server.MachineInfo()}\n" +
                      $"worker: dotnet {WorkerProcess.HindsightDll} run (separate process){(options.WorkerArgs.Length > 0 ? " " + string.Join(' ', options.WorkerArgs) : "")}" +
@@ -130,14 +142,14 @@ internal static class Program
             Console.WriteLine($"split CPUs: tracked server and pgbench on CPU {CpuPinning.TrackedHost}; worker, store server and pg_recvlogical " +
                               $"on CPU {CpuPinning.CaptureHost}\n");
         }
-        if (figure is "throughput" or "all") Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
-        if (figure is "memory" or "all") Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
+        // The issue's order: throughput, latency, cost, memory; then query (issue 4). EF Core follows in Main.
+        if (figure is "throughput" || all) Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
+        if (figure is "latency" || all) Console.WriteLine(await new LatencyFigure(server, options).RunAsync());
+        if (figure is "cost" || all) Console.WriteLine(await new CostFigure(server, options, storeServer).RunAsync());
+        if (figure is "memory" || all) Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
+        if (figure is "query" || all) Console.WriteLine(await new QueryFigure(server).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
-        if (figure is "query") Console.WriteLine(await new QueryFigure(server).RunAsync());
-        if (figure is "latency") Console.WriteLine(await new LatencyFigure(server, options).RunAsync());
-        if (figure is "cost") Console.WriteLine(await new CostFigure(server, options, storeServer).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
-        return 0;
     }
 
     private static BenchOptions Parse(string[] args)
