@@ -51,15 +51,7 @@ public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types
 
     private async Task<List<string>> PrimaryKeyColumnsAsync(uint relationId, CancellationToken ct)
     {
-        await using var cmd = source.CreateCommand(
-            """
-            SELECT a.attname
-            FROM pg_index i
-            JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE i.indrelid = $1 AND i.indisprimary
-            ORDER BY k.n
-            """);
+        await using var cmd = source.CreateCommand(PrimaryKeySql.ColumnNames("$1"));
         cmd.Parameters.Add(new NpgsqlParameter { Value = relationId, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
         var names = new List<string>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);

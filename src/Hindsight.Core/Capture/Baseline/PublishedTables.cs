@@ -32,12 +32,7 @@ public static class PublishedTables
                          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
                            {(columnLists ? "AND (pt.attnames IS NULL OR a.attname = ANY(pt.attnames))" : "")}
                          ORDER BY a.attnum),
-                   array(SELECT a.attname::text
-                         FROM pg_index i
-                         JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
-                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                         WHERE i.indrelid = c.oid AND i.indisprimary
-                         ORDER BY k.n),
+                   array({PrimaryKeySql.ColumnNames("c.oid")}),
                    c.relreplident::text
             FROM pg_publication_tables pt
             JOIN pg_namespace n ON n.nspname = pt.schemaname
