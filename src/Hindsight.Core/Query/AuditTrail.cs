@@ -18,6 +18,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
 {
     private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
 
+    // Set once the store is seen to have hindsight.baselines (migration 5). Migrations only go forward, so it is asked
+    // once per AuditTrail rather than at every as-of; a store not migrated yet is asked again, as setup may run meanwhile.
+    private volatile bool _hasBaselines;
+
     /// <summary>
     /// One page of the changes that match <paramref name="filter"/>, newest first unless
     /// <see cref="PageRequest.OldestFirst"/>. Pages are keyset-paginated on <see cref="Change.Id"/> (the store's order,
@@ -182,7 +186,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                     "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
         }
 
-        var hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct);
+        var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct));
         var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines, page);
 
         var rows = new List<AsOfRow>();
