@@ -39,6 +39,8 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         await DashboardData.WriteAsync(s, new { userId = "Zoë 🙂 ユーザー", requestId = "r-u1" }, "INSERT INTO orders VALUES (20, 'new', 1, 'unicode')");
         await DashboardData.WriteAsync(s, new { job = "import" }, "INSERT INTO orders VALUES (30, 'new', 99.00, NULL); INSERT INTO \"we'ird\" VALUES (1, 'x')");
         await DashboardData.WriteAsync(s, new { userId = "mallory", requestId = "r-mallory" }, "UPDATE orders SET status = 'cancelled', total = 0 WHERE id = 30");
+        await DashboardData.WriteAsync(s, new { userId = "eve", requestId = "r-eve" },
+            "UPDATE orders SET status = 'lost', note = 'eve' WHERE id IN (10, 11); DELETE FROM orders WHERE id = 12");
         await s.Harness.CatchUpAsync();
     }
 
@@ -277,6 +279,48 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         Assert.Equal(["new", "99.00"], (await S.Harness.RowsAsync("SELECT status, total::text FROM orders WHERE id = 30")).Single());
         await S.Harness.CatchUpAsync();
         Assert.Equal(1, await DashboardData.CountAsync(S, $$"""{"apiKey":"{{S.AdminKeyName}}","reason":"e2e: undo mallory"}"""));
+        await p.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Dashboard_revert_of_a_request_plans_every_change_it_made_and_restores_them_in_one_transaction()
+    {
+        const string EveRows = "SELECT id::text, status, total::text, note FROM orders WHERE id BETWEEN 10 AND 12 ORDER BY id";
+        var afterEve = await S.Harness.RowsAsync(EveRows);
+        await using var p = await site.OpenAsync();
+        await p.SignInAsync(S.AdminKey, "#/revert");
+        await p.Page.GetByLabel("Revert", new() { Exact = true }).SelectOptionAsync("context");
+        await p.Page.GetByLabel("Context key").FillAsync("requestId");
+        await p.Page.GetByLabel("Context value").FillAsync("r-eve");
+        await p.Page.GetByRole(AriaRole.Button, new() { Name = "Show plan" }).ClickAsync();
+
+        // The plan covers the request's three changes (two updates, one delete) and changes nothing yet.
+        await Expect(p.Page.Locator("#plan-title")).ToHaveTextAsync("Plan: revert every change whose context has requestId = r-eve");
+        var statements = p.Page.Locator("#view table.statements tbody tr");
+        await Expect(statements).ToHaveCountAsync((int)await DashboardData.CountAsync(S, """{"requestId":"r-eve"}"""));
+        await Expect(statements.Filter(new() { HasText = "UPDATE" })).ToHaveCountAsync(2);
+        await Expect(statements.Filter(new() { HasText = "INSERT" })).ToHaveCountAsync(1);
+        Assert.Equal(afterEve, await S.Harness.RowsAsync(EveRows));
+
+        await p.Page.GetByRole(AriaRole.Button, new() { Name = "Revert…" }).ClickAsync();
+        var confirm = p.Page.Locator("#view .confirm");
+        await Expect(confirm).ToContainTextAsync("3 statements will run in one transaction");
+        Assert.Equal(afterEve, await S.Harness.RowsAsync(EveRows)); // not before the confirmation
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Confirm revert" }).ClickAsync();
+        await Expect(p.Page.Locator("#view .alert-success")).ToContainTextAsync("Reverted.");
+
+        // The three rows as carol's request left them, computed by PostgreSQL from the same expressions; the revert's own
+        // changes are one transaction, attributed to the key.
+        var beforeEve = await S.Harness.RowsAsync(
+            "SELECT g::text, 'new', (g * 1.5)::numeric(10,2)::text, NULL::text FROM generate_series(10, 12) g ORDER BY g");
+        Assert.Equal(beforeEve, await S.Harness.RowsAsync(EveRows));
+        await S.Harness.CatchUpAsync();
+        var reverted = await S.Harness.RowsAsync(
+            """
+            SELECT count(*)::text, count(DISTINCT transaction_id)::text FROM hindsight.changes
+            WHERE context @> $1::jsonb AND "table" = 'orders' AND primary_key IN ('10', '11', '12')
+            """, $$"""{"apiKey":"{{S.AdminKeyName}}"}""");
+        Assert.Equal(["3", "1"], reverted.Single());
         await p.AssertCleanAsync();
     }
 
