@@ -69,11 +69,69 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         ArgumentNullException.ThrowIfNull(primaryKey);
         var (sql, p) = HistoryStatement(table, primaryKey, database);
         var changes = await ReadChangesAsync(sql, p, ct);
-        var keyed = changes.Where(c => c.PrimaryKey is not null).ToList();
-        var place = RequireOnePlace(table, keyed.Select(c => (c.Database, c.Schema)));
+        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Database, c.Schema)));
+        var versions = Versions(changes, place, current: null);
+        if (newestFirst) versions.Reverse();
+        return new RecordHistory(table, primaryKey, versions);
+    }
 
+    /// <summary>
+    /// At most <paramref name="limit"/> versions of one row from the newest end of its history (or the oldest, with
+    /// <paramref name="newestFirst"/> false), with the same rows and diffs <see cref="HistoryAsync(TableName, string, bool, string?, CancellationToken)"/>
+    /// gives them. The store reads only that end of the row's changes, so a row changed millions of times costs what a
+    /// row changed <paramref name="limit"/> times does. <see cref="RecordHistory.HasMore"/> says whether the history goes on.
+    /// </summary>
+    /// <param name="table">The row's table; a bare name must be unambiguous in the store.</param>
+    /// <param name="primaryKey">The key as stored; a composite key as a JSON array (<c>[1,2]</c>).</param>
+    /// <param name="limit">The most versions to return (1 or more). TRUNCATEs of the table when the row did not exist
+    /// are not versions, so fewer may come back while <see cref="RecordHistory.HasMore"/> is true.</param>
+    /// <param name="newestFirst">The newest versions, newest first (default), or the oldest, oldest first.</param>
+    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or database.</exception>
+    public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, int limit, bool newestFirst = true,
+        string? database = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(primaryKey);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        // One change more than asked: from the newest end it is the one just before the window, whose row the window's
+        // first diff may need; from the oldest end it only says that more follow.
+        var (sql, p) = HistoryStatement(table, primaryKey, database, limit + 1, newestFirst);
+        var changes = await ReadChangesAsync(sql, p, ct);
+        if (newestFirst) changes.Reverse(); // oldest first, as versions are built
+        var hasMore = changes.Count > limit;
+        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Database, c.Schema)));
+        if (place is not null && (table.Schema is null || database is null))
+            await RequireNoOtherPlaceAsync(table, primaryKey, database, place.Value, ct);
+
+        List<RecordVersion> versions;
+        if (!hasMore) versions = Versions(changes, place, current: null);
+        else if (!newestFirst) versions = Versions(changes.Take(limit), place, current: null);
+        else
+        {
+            var before = changes[0];
+            if (before.PrimaryKey is null && (before.Database, before.Schema) != place)
+            {
+                // A TRUNCATE of a same-named table elsewhere says nothing about this row: read the history whole.
+                var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, ct);
+                return new RecordHistory(table, primaryKey, whole.Versions.Take(limit).ToList()) { HasMore = whole.Versions.Count > limit };
+            }
+            // After a TRUNCATE of its table, or a DELETE, the row did not exist; after anything else it was that change's image.
+            var current = before.PrimaryKey is null || before.Operation is Operation.Delete ? null : before.After;
+            versions = Versions(changes.Skip(1), place, current);
+        }
+        if (newestFirst) versions.Reverse();
+        return new RecordHistory(table, primaryKey, versions) { HasMore = hasMore };
+    }
+
+    /// <summary>
+    /// The versions of a row from its changes and the TRUNCATEs of its table, oldest first. <paramref name="current"/> is
+    /// the row as it was before the first of them (null: it did not exist, or nothing is known before them).
+    /// </summary>
+    private static List<RecordVersion> Versions(IEnumerable<Change> changes, (string Database, string Schema)? place, JsonObject? current)
+    {
         var versions = new List<RecordVersion>();
-        JsonObject? current = null;
         foreach (var change in changes)
         {
             if (change.PrimaryKey is null)
@@ -93,8 +151,30 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             versions.Add(new RecordVersion(change, row, RowDiff.Compute(before, row ?? [])));
             current = row;
         }
-        if (newestFirst) versions.Reverse();
-        return new RecordHistory(table, primaryKey, versions);
+        return versions;
+    }
+
+    /// <summary>
+    /// For a window of a row's history named by a bare table name or without a database: the whole history would have seen
+    /// the key in another place (and refused the name as ambiguous); the window may not reach that far, so ask the store.
+    /// </summary>
+    private async Task RequireNoOtherPlaceAsync(TableName table, string primaryKey, string? database, (string Database, string Schema) place,
+        CancellationToken ct)
+    {
+        var p = new ChangeSql.Parameters();
+        var scope = ChangeSql.Scope(table, database, p);
+        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        var d = p.Add(place.Database, NpgsqlDbType.Text);
+        var sch = p.Add(place.Schema, NpgsqlDbType.Text);
+        await using var cmd = _store.CreateCommand(
+            $"""
+            SELECT c.database, c.schema FROM hindsight.changes c
+            WHERE {scope} AND c.primary_key = ANY({keys}) AND (c.database <> {d} OR c.schema <> {sch})
+            LIMIT 1
+            """);
+        p.ApplyTo(cmd);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        if (await r.ReadAsync(ct)) RequireOnePlace(table, [place, (r.GetString(0), r.GetString(1))]);
     }
 
     /// <summary>
@@ -269,20 +349,35 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return distinct.Count == 0 ? null : distinct[0];
     }
 
-    /// <summary>The history statement and its parameters; the query benchmark EXPLAINs this very statement.</summary>
-    internal static (string Sql, ChangeSql.Parameters Parameters) HistoryStatement(TableName table, string primaryKey, string? database)
+    /// <summary>
+    /// The history statement and its parameters (the query benchmark EXPLAINs this very statement): a row's changes and
+    /// its table's TRUNCATEs, oldest first; with <paramref name="limit"/>, only that many from the chosen end, in that
+    /// end's order (newest first from the newest end).
+    /// </summary>
+    internal static (string Sql, ChangeSql.Parameters Parameters) HistoryStatement(TableName table, string primaryKey, string? database,
+        int? limit = null, bool newestFirst = false)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
         var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
         // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
-        var sql = $"""
-            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
+        if (limit is not { } n)
+            return ($"""
+                SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
+                UNION ALL
+                SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+                ORDER BY committed_at, commit_lsn, ordinal
+                """, p);
+        // Each range limited on its own, so each is read from the chosen end of the index and stops after n rows.
+        var order = newestFirst ? "committed_at DESC, commit_lsn DESC, ordinal DESC" : "committed_at, commit_lsn, ordinal";
+        var take = p.Add(n, NpgsqlDbType.Integer);
+        return ($"""
+            (SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys}) ORDER BY {order} LIMIT {take})
             UNION ALL
-            SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
-            ORDER BY committed_at, commit_lsn, ordinal
-            """;
-        return (sql, p);
+            (SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+             ORDER BY {order} LIMIT {take})
+            ORDER BY {order} LIMIT {take}
+            """, p);
     }
 
     /// <summary>Where a baseline's barrier sorts among changes with the baseline's commit LSN: before all of its SNAPSHOT rows.</summary>

@@ -24,13 +24,13 @@ internal static class HistoryEndpoints
                 var primaryKey = QueryInput.Required(key, "key");
                 var newestFirst = !QueryInput.OldestFirst(order);
                 var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
-                // The library reads one row's history whole (one row's versions); the answer is capped at the page size.
-                var history = await backend.Trail.HistoryAsync(name, primaryKey, newestFirst,
+                // Only the asked end of the row's history is read: a row changed millions of times costs one page.
+                var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst,
                     FilterParameters.ResolveDatabase(database, backend.Database), ct);
-                if (history.Versions.Count == 0)
+                if (history.Versions.Count == 0 && !history.HasMore)
                     throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");
                 return TypedResults.Ok(new RecordHistoryDto(name.ToString(), primaryKey,
-                    history.Versions.Take(max).Select(RecordVersionDto.From).ToList(), history.Versions.Count > max));
+                    history.Versions.Select(RecordVersionDto.From).ToList(), history.HasMore));
             })
             .WithName("rowHistory")
             .WithSummary("Every version of one row, newest first, with column diffs")

@@ -76,6 +76,65 @@ public sealed class HistoryTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_limited_history_is_the_same_versions_and_diffs_as_that_end_of_the_whole_history()
+    {
+        // REPLICA IDENTITY DEFAULT: UPDATEs carry no before-image, so a window's first diff needs the version before it.
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric);",
+            replicaIdentityFull: false);
+        h.StartWorker();
+        foreach (var sql in (string[])[
+                     "TRUNCATE items", "INSERT INTO items VALUES (1, 'pen', 1.50)", "UPDATE items SET price = 2 WHERE id = 1",
+                     "UPDATE items SET name = 'Pen' WHERE id = 1", "TRUNCATE items", "TRUNCATE items", "INSERT INTO items VALUES (1, 'pencil', 0.5)",
+                     "UPDATE items SET price = 0.75 WHERE id = 1", "DELETE FROM items WHERE id = 1", "INSERT INTO items VALUES (1, 'quill', 9)",
+                     "UPDATE items SET name = 'Quill' WHERE id = 1"])
+            await h.ExecuteAsync(sql);
+        await h.CatchUpAsync();
+        // Which of those changes are versions of row 1: not the TRUNCATEs before it existed and after it was gone.
+        bool[] isVersion = [false, true, true, true, true, false, true, true, true, true, true];
+        var Changes = isVersion.Length;
+
+        var trail = new AuditTrail(h.Source);
+        var items = new TableName(null, "items");
+        var whole = await trail.HistoryAsync(items, "1");
+        Assert.Equal(9, whole.Versions.Count);
+        Assert.False(whole.HasMore);
+        static string Show(RecordVersion v) =>
+            $"{v.Change.Id} {v.Row?.ToJsonString()} " + string.Join(";", v.Diff.Select(d => $"{d.Column}:{d.Kind}:{d.OldValue?.ToJsonString()}>{d.NewValue?.ToJsonString()}"));
+        var newest = whole.Versions.Reverse().Select(Show).ToList();
+        var oldest = whole.Versions.Select(Show).ToList();
+
+        for (var limit = 1; limit <= Changes + 2; limit++)
+        {
+            var fromNewest = await trail.HistoryAsync(items, "1", limit);
+            var shown = fromNewest.Versions.Select(Show).ToList();
+            Assert.Equal(newest.Take(isVersion.TakeLast(limit).Count(x => x)), shown);
+            Assert.Equal(limit < Changes, fromNewest.HasMore);
+
+            var fromOldest = await trail.HistoryAsync(items, "1", limit, newestFirst: false);
+            shown = fromOldest.Versions.Select(Show).ToList();
+            Assert.Equal(oldest.Take(isVersion.Take(limit).Count(x => x)), shown);
+            Assert.Equal(limit < Changes, fromOldest.HasMore);
+        }
+        // The newest version alone still says what it changed, from the version before it.
+        var last = Assert.Single((await trail.HistoryAsync(items, "1", 1)).Versions).Diff.Single();
+        Assert.Equal(("name", "\"quill\"", "\"Quill\""), (last.Column, last.OldValue!.ToJsonString(), last.NewValue!.ToJsonString()));
+
+        // The key of a same-named table elsewhere, stored long before: the whole history refuses the bare name as ambiguous,
+        // and so does a window that does not reach back to it; naming the schema and database answers.
+        var db = await h.ScalarAsync<string>("SELECT current_database()");
+        await h.ExecuteAsync(
+            """
+            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, after, committed_at, transaction_id, position,
+                                           commit_lsn, ordinal, queued_at)
+            VALUES (current_database(), 'other', 'items', '1', 'CREATE', '{"id": 1}', '2000-01-01', 1, 1, 1, 1, '2000-01-01')
+            """);
+        await Assert.ThrowsAsync<AuditQueryException>(() => trail.HistoryAsync(items, "1"));
+        await Assert.ThrowsAsync<AuditQueryException>(() => trail.HistoryAsync(items, "1", 2));
+        Assert.Equal(newest.Take(2), (await trail.HistoryAsync(new TableName("public", "items"), "1", 2)).Versions.Select(Show));
+        Assert.Equal(newest.Take(2), (await trail.HistoryAsync(new TableName("public", "items"), "1", 2, database: db)).Versions.Select(Show));
+    }
+
+    [Fact]
     public void Json_values_compare_as_jsonb_does()
     {
         Assert.True(JsonEquality.JsonbEquals(System.Text.Json.Nodes.JsonNode.Parse("1.0"), System.Text.Json.Nodes.JsonNode.Parse("1")));
