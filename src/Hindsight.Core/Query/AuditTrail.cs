@@ -359,20 +359,24 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
-        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
         // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
         if (limit is not { } n)
             return ($"""
-                SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys})
+                SELECT {ChangeSql.Columns} FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})
                 UNION ALL
                 SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
                 ORDER BY committed_at, commit_lsn, ordinal
                 """, p);
-        // Each range limited on its own, so each is read from the chosen end of the index and stops after n rows.
+        // Each range limited on its own, so each is read from the chosen end of the index and stops after n rows. One range
+        // per spelling of the key: with `= ANY(array)` on its second column the index no longer returns rows in order
+        // (PostgreSQL before 17), and every version of the row would be read and sorted.
         var order = newestFirst ? "committed_at DESC, commit_lsn DESC, ordinal DESC" : "committed_at, commit_lsn, ordinal";
         var take = p.Add(n, NpgsqlDbType.Integer);
+        var ranges = JsonText.KeyForms(primaryKey).Select(form =>
+            $"(SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = {p.Add(form, NpgsqlDbType.Text)} ORDER BY {order} LIMIT {take})");
         return ($"""
-            (SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = ANY({keys}) ORDER BY {order} LIMIT {take})
+            {string.Join("\nUNION ALL\n", ranges)}
             UNION ALL
             (SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
              ORDER BY {order} LIMIT {take})

@@ -69,6 +69,10 @@ public sealed class HistoryTests(PostgresFixture fixture)
         var pair = await trail.HistoryAsync(new TableName(null, "pairs"), """[1, "x y"]""");
         Assert.Equal([Operation.Create, Operation.Update], pair.Versions.Select(x => x.Change.Operation));
         Assert.Equal("""[1,"x y"]""", pair.Versions[0].Change.PrimaryKey);
+        // From the newest end too (one range per spelling of the key).
+        var newestPair = await trail.HistoryAsync(new TableName(null, "pairs"), """[1, "x y"]""", 1);
+        Assert.Equal(Operation.Update, Assert.Single(newestPair.Versions).Change.Operation);
+        Assert.True(newestPair.HasMore);
 
         // Unknown rows and tables: an empty history, not an error.
         Assert.Empty((await trail.HistoryAsync(new TableName(null, "items"), "404")).Versions);
