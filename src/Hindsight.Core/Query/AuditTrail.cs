@@ -163,13 +163,13 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     {
         var p = new ChangeSql.Parameters();
         var scope = ChangeSql.Scope(table, database, p);
-        var keys = p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text);
+        var key = ChangeSql.KeyIs(primaryKey, p);
         var d = p.Add(place.Database, NpgsqlDbType.Text);
         var sch = p.Add(place.Schema, NpgsqlDbType.Text);
         await using var cmd = _store.CreateCommand(
             $"""
             SELECT c.database, c.schema FROM hindsight.changes c
-            WHERE {scope} AND c.primary_key = ANY({keys}) AND (c.database <> {d} OR c.schema <> {sch})
+            WHERE {scope} AND {key} AND (c.database <> {d} OR c.schema <> {sch})
             LIMIT 1
             """);
         p.ApplyTo(cmd);
@@ -349,6 +349,9 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return distinct.Count == 0 ? null : distinct[0];
     }
 
+    /// <summary>The order of a row's history: by commit, then by place within its transaction.</summary>
+    private const string HistoryOrder = "committed_at, commit_lsn, ordinal";
+
     /// <summary>
     /// The history statement and its parameters (the query benchmark EXPLAINs this very statement): a row's changes and
     /// its table's TRUNCATEs, oldest first; with <paramref name="limit"/>, only that many from the chosen end, in that
@@ -362,16 +365,15 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
         if (limit is not { } n)
             return ($"""
-                SELECT {ChangeSql.Columns} FROM hindsight.changes c
-                WHERE {scope} AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})
+                SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND {ChangeSql.KeyIs(primaryKey, p)}
                 UNION ALL
                 SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
-                ORDER BY committed_at, commit_lsn, ordinal
+                ORDER BY {HistoryOrder}
                 """, p);
         // Each range limited on its own, so each is read from the chosen end of the index and stops after n rows. One range
         // per spelling of the key: with `= ANY(array)` on its second column the index no longer returns rows in order
         // (PostgreSQL before 17), and every version of the row would be read and sorted.
-        var order = newestFirst ? "committed_at DESC, commit_lsn DESC, ordinal DESC" : "committed_at, commit_lsn, ordinal";
+        var order = newestFirst ? "committed_at DESC, commit_lsn DESC, ordinal DESC" : HistoryOrder;
         var take = p.Add(n, NpgsqlDbType.Integer);
         var ranges = JsonText.KeyForms(primaryKey).Select(form =>
             $"(SELECT {ChangeSql.Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = {p.Add(form, NpgsqlDbType.Text)} ORDER BY {order} LIMIT {take})");
@@ -402,7 +404,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             ? $"\n          UNION ALL\n          SELECT b.database, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
               $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")}"
             : "";
-        var key = primaryKey is null ? "" : $" AND c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+        var key = primaryKey is null ? "" : $" AND {ChangeSql.KeyIs(primaryKey, p)}";
         if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
         // A whole table: the survivors in id order (heap locality for the image lookups). A page: the survivors in key
         // order, stopping after the page (one more row tells whether another page follows), so only the page is read.

@@ -82,6 +82,13 @@ internal static class ChangeSql
         public void ApplyTo(NpgsqlCommand cmd) => cmd.Parameters.AddRange(List.ToArray());
     }
 
+    /// <summary>
+    /// The condition that <c>c.primary_key</c> is <paramref name="primaryKey"/> as stored: a composite key given with other
+    /// spacing (<c>[1, "a"]</c>) also matches its compact stored form (<see cref="JsonText.KeyForms"/>).
+    /// </summary>
+    public static string KeyIs(string primaryKey, Parameters p) =>
+        $"c.primary_key = ANY({p.Add(JsonText.KeyForms(primaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})";
+
     /// <summary>The WHERE conditions of a filter (joined with AND; "true" when there are none).</summary>
     public static string Where(ChangeFilter f, Parameters p)
     {
@@ -96,7 +103,7 @@ internal static class ChangeSql
             conditions.Add($"""c."table" = ANY({n}) AND EXISTS (SELECT 1 FROM unnest({n}::text[], {s}::text[]) AS f(t, s) WHERE f.t = c."table" AND (f.s IS NULL OR f.s = c.schema))""");
         }
         if (f.PrimaryKey is not null)
-            conditions.Add($"c.primary_key = ANY({p.Add(JsonText.KeyForms(f.PrimaryKey), NpgsqlDbType.Array | NpgsqlDbType.Text)})");
+            conditions.Add(KeyIs(f.PrimaryKey, p));
         if (f.Operations.Count > 0)
             conditions.Add($"c.operation = ANY({p.Add(f.Operations.Distinct().Select(o => o.ToStored()).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text)})");
         if (f.Since is { } since)
