@@ -24,9 +24,9 @@ internal sealed class QueryFigure(BenchServer server)
     // 3 of orders (150,000 rows × 3 versions), 2 of events (300,000 inserts). Images ~200 bytes; 90% carry a context.
     private const string Fill =
         """
-        INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, context,
+        INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, context,
                                        committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
-        SELECT 'app', 'public', g.tbl, g.row::text, g.op,
+        SELECT 'app', 'app', 'public', g.tbl, g.row::text, g.op,
                CASE WHEN g.ver = 0 THEN '{}'::jsonb ELSE img(g.row, g.ver - 1) END,
                CASE WHEN g.op = 'DELETE' THEN '{}'::jsonb ELSE img(g.row, g.ver) END,
                CASE WHEN g.n % 10 = 9 THEN '{}'::jsonb
@@ -152,7 +152,7 @@ internal sealed class QueryFigure(BenchServer server)
         sb.Append("  --transaction:  ").Append(await PlanAsync(ds,
             $"SELECT id FROM hindsight.changes c WHERE c.transaction_id = {middle} ORDER BY c.id DESC LIMIT 101")).Append('\n');
         sb.Append("  xid → commit:   ").Append(await PlanAsync(ds,
-            $"SELECT c.database, c.commit_lsn, min(c.committed_at) FROM hindsight.changes c WHERE c.transaction_id = {middle} GROUP BY c.database, c.commit_lsn LIMIT 10")).Append('\n');
+            $"SELECT c.source, c.commit_lsn, min(c.committed_at) FROM hindsight.changes c WHERE c.transaction_id = {middle} GROUP BY c.source, c.commit_lsn LIMIT 10")).Append('\n');
         return sb.ToString();
     }
 

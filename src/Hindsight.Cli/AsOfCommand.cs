@@ -34,7 +34,8 @@ internal static class AsOfCommand
             var name = QueryOptions.Input(() => TableName.Parse(r.GetValue(table)!));
             var point = Point(QueryOptions.ParseTime(r.GetValue(at), "--at"), r.GetValue(transaction), r.GetValue(lsn));
             await using var store = QueryOptions.OpenStore(conn);
-            var result = await new AuditTrail(store).AsOfAsync(name, point, r.GetValue(key), QueryOptions.Database(conn), token);
+            var (source, database) = await QueryOptions.ScopeAsync(conn, store, token);
+            var result = await new AuditTrail(store).AsOfAsync(name, point, r.GetValue(key), database, source, token);
             var summary = $"{result.Rows.Count} rows; {result.CompletenessNote}";
             switch (format)
             {

@@ -17,7 +17,7 @@ internal static class ChangeOutput
     public static readonly string[] StoreColumns =
     [
         "id", "database", "schema", "table", "primary_key", "operation", "before", "after", "context",
-        "committed_at", "transaction_id", "position", "commit_lsn", "ordinal", "queued_at", "created_at",
+        "committed_at", "transaction_id", "position", "commit_lsn", "ordinal", "queued_at", "created_at", "source",
     ];
 
     /// <summary>A time as ISO 8601 in UTC, with microseconds (the store's precision).</summary>
@@ -33,6 +33,7 @@ internal static class ChangeOutput
             {
                 w.WriteStartObject();
                 w.WriteNumber("id", c.Id);
+                w.WriteString("source", c.Source);
                 w.WriteString("database", c.Database);
                 w.WriteString("schema", c.Schema);
                 w.WriteString("table", c.Table);
@@ -65,7 +66,7 @@ internal static class ChangeOutput
                 c.Id.ToString(inv), c.Database, c.Schema, c.Table, c.PrimaryKey, c.Operation.ToStored(),
                 c.Before.ToJsonString(Compact), c.After.ToJsonString(Compact), c.Context.ToJsonString(Compact),
                 Time(c.CommittedAt), c.TransactionId.ToString(inv), c.Position.ToString(inv), c.CommitLsn.ToString(inv),
-                c.Ordinal.ToString(inv), Time(c.QueuedAt), Time(c.CreatedAt),
+                c.Ordinal.ToString(inv), Time(c.QueuedAt), Time(c.CreatedAt), c.Source,
             ]));
         return sb.ToString();
     }

@@ -42,10 +42,11 @@ internal static class ChangesCommand
                 Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
                 TransactionId = r.GetValue(transaction),
                 Context = r.GetValue(context),
-                Database = QueryOptions.Database(conn),
             });
             var page = new PageRequest { Limit = r.GetValue(limit), OldestFirst = r.GetValue(oldestFirst), Cursor = r.GetValue(cursor) };
             await using var store = QueryOptions.OpenStore(conn);
+            var (scopeSource, scopeDatabase) = await QueryOptions.ScopeAsync(conn, store, token);
+            filter = filter with { Source = scopeSource, Database = scopeDatabase };
             var result = await new AuditTrail(store).QueryAsync(filter, page, token);
             await env.Output.WriteAsync(format switch
             {

@@ -77,6 +77,7 @@ internal static class HindsightCli
             "Start with 'hindsight demo', then 'hindsight setup' and 'hindsight run' against your database.");
         root.Options.Add(o.Source);
         root.Options.Add(o.Store);
+        root.Options.Add(o.SourceName);
         root.Options.Add(o.Slot);
         root.Options.Add(o.Publication);
         root.Options.Add(o.Format);
@@ -146,7 +147,10 @@ internal static class HindsightCli
     // ---- shared plumbing ----------------------------------------------------------------
 
     /// <summary>The connection strings of an invocation, as the user gave them.</summary>
-    internal sealed record Connections(string Source, string? Store);
+    /// <param name="Source">The tracked database's connection string.</param>
+    /// <param name="Store">The store's connection string; null: the source database.</param>
+    /// <param name="SourceName">The source's name in the store (--source-name); null: found from the source.</param>
+    internal sealed record Connections(string Source, string? Store, string? SourceName = null);
 
     internal static string RequireFormat(ParseResult r, SharedOptions o, string command, params string[] supported)
     {
@@ -171,7 +175,15 @@ internal static class HindsightCli
             // Fail early, and with the option's name, on connection strings that cannot be read.
             Validate(source, "--source");
             if (store is not null) Validate(store, "--store");
-            return await body(new Connections(source, store), token);
+            var sourceName = r.GetValue(o.SourceName);
+            if (string.IsNullOrWhiteSpace(sourceName)) sourceName = env.GetVariable("HINDSIGHT_SOURCE_NAME");
+            if (string.IsNullOrWhiteSpace(sourceName)) sourceName = null;
+            if (sourceName is not null && sourceName != "*")
+            {
+                try { Store.SourceRegistry.ValidateName(sourceName); }
+                catch (ArgumentException e) { throw new CliException(e.Message); }
+            }
+            return await body(new Connections(source, store, sourceName), token);
         }, ct, gracefulOnCancel, r.GetValue(o.Source) ?? env.GetVariable("HINDSIGHT_SOURCE"),
            r.GetValue(o.Store) ?? env.GetVariable("HINDSIGHT_STORE"));
 
@@ -247,6 +259,14 @@ internal sealed class SharedOptions
     {
         Description = "Database that stores the changes (schema hindsight). Default: $HINDSIGHT_STORE, else the source database",
         HelpName = "connection",
+        Recursive = true,
+    };
+
+    public Option<string?> SourceName { get; } = new("--source-name")
+    {
+        Description = "The source's name in the store: what its changes carry, and what queries are narrowed to ('*': every source, for queries). " +
+                      "Default: $HINDSIGHT_SOURCE_NAME, else the name the source database has in the store, else its database name",
+        HelpName = "name",
         Recursive = true,
     };
 

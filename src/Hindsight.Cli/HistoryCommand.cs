@@ -20,7 +20,8 @@ internal static class HistoryCommand
             var format = r.GetValue(o.Format) ?? "table";
             var name = QueryOptions.Input(() => TableName.Parse(r.GetValue(table)!));
             await using var store = QueryOptions.OpenStore(conn);
-            var history = await new AuditTrail(store).HistoryAsync(name, r.GetValue(key)!, r.GetValue(newestFirst), QueryOptions.Database(conn), token);
+            var (source, database) = await QueryOptions.ScopeAsync(conn, store, token);
+            var history = await new AuditTrail(store).HistoryAsync(name, r.GetValue(key)!, r.GetValue(newestFirst), database, source, token);
             if (history.Versions.Count == 0 && format == "table")
             {
                 await env.Output.WriteLineAsync($"no stored changes of {name} key {r.GetValue(key)}");

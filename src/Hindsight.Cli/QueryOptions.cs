@@ -37,8 +37,26 @@ internal static partial class QueryOptions
     public static NpgsqlDataSource OpenStore(HindsightCli.Connections conn) =>
         NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Store ?? conn.Source));
 
-    /// <summary>The tracked database the changes come from: the database of --source.</summary>
-    public static string? Database(HindsightCli.Connections conn) => ConnectionStrings.Parse(conn.Source).Database;
+    /// <summary>
+    /// Which stored changes a query reads: those of --source-name (every source for <c>*</c>); else those of the source
+    /// --source is in the store; else, when the store does not know it (or the source cannot be reached: the store can
+    /// still be read), those carrying --source's database name.
+    /// </summary>
+    public static async Task<(string? Source, string? Database)> ScopeAsync(HindsightCli.Connections conn, NpgsqlDataSource store, CancellationToken ct)
+    {
+        if (conn.SourceName == "*") return (null, null);
+        if (conn.SourceName is not null) return (conn.SourceName, null);
+        var database = ConnectionStrings.Parse(conn.Source).Database;
+        try
+        {
+            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
+            var identity = await Store.SourceIdentity.ReadAsync(source, null, ct);
+            if (await Store.SourceRegistry.FindNameAsync(store, identity, null, ct) is { } name) return (name, null);
+        }
+        catch (Store.SourceNameException e) { throw new CliException(e.Message); }
+        catch (NpgsqlException) { /* the source is away: fall back to its database name */ }
+        return (null, database);
+    }
 
     /// <summary>Parses an ISO 8601 time; without an offset it is UTC.</summary>
     public static DateTimeOffset? ParseTime(string? text, string option)

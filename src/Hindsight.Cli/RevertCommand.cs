@@ -41,7 +41,7 @@ internal static class RevertCommand
                 : null;
             await using var store = QueryOptions.OpenStore(conn);
             await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
-            var reverter = new Reverter(store, source);
+            var reverter = new Reverter(store, source, conn.SourceName == "*" ? null : conn.SourceName);
             var plan = await reverter.PlanAsync(selection, token);
             var refused = plan.Conflicts.Count > 0 && !r.GetValue(force) && !r.GetValue(dryRun);
             RevertResult? result = refused ? null : await reverter.ApplyAsync(plan, callerContext, r.GetValue(force), r.GetValue(dryRun), token);

@@ -34,6 +34,7 @@ internal static class RunCommand
             {
                 SourceConnectionString = ConnectionStrings.ToNpgsql(conn.Source),
                 StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
+                SourceName = conn.SourceName,
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
                 IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),

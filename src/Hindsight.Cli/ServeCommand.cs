@@ -55,6 +55,7 @@ internal static class ServeCommand
                 {
                     api.SourceConnectionString = conn.Source;
                     api.StoreConnectionString = conn.Store;
+                    api.SourceName = conn.SourceName == "*" ? null : conn.SourceName;
                     api.Slot = r.GetValue(o.Slot)!;
                     api.Publication = r.GetValue(o.Publication)!;
                     api.Keys.AddRange(keys);

@@ -52,6 +52,7 @@ internal static class SetupCommand
             {
                 SourceConnectionString = conn.Source,
                 StoreConnectionString = conn.Store,
+                SourceName = conn.SourceName,
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
                 Tables = r.GetValue(tables) ?? [],

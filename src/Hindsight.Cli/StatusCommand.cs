@@ -32,6 +32,7 @@ internal static class StatusCommand
             {
                 SourceConnectionString = conn.Source,
                 StoreConnectionString = conn.Store,
+                SourceName = conn.SourceName,
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
                 MaxLagBytes = r.GetValue(maxBytes),
@@ -55,7 +56,7 @@ internal static class StatusCommand
         string[] header =
         [
             "database", "slot", "slot_exists", "slot_active", "wal_status", "lag_bytes", "lag_seconds", "last_stored_position",
-            "stored_changes", "last_error", "store_version", "healthy", "problems",
+            "stored_changes", "last_error", "store_version", "healthy", "problems", "source_name",
         ];
         string?[] row =
         [
@@ -64,7 +65,7 @@ internal static class StatusCommand
             s.LagSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture),
             s.LastStoredPosition, s.StoredChanges?.ToString(System.Globalization.CultureInfo.InvariantCulture), s.LastError,
             s.StoreVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), s.Healthy ? "true" : "false",
-            string.Join("; ", s.Problems),
+            string.Join("; ", s.Problems), s.SourceName,
         ];
         return Csv.Line(header) + Csv.Line(row);
     }

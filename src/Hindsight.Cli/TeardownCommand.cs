@@ -22,6 +22,7 @@ internal static class TeardownCommand
             {
                 SourceConnectionString = conn.Source,
                 StoreConnectionString = conn.Store,
+                SourceName = conn.SourceName,
                 Slot = r.GetValue(o.Slot)!,
                 Publication = r.GetValue(o.Publication)!,
                 Purge = r.GetValue(purge),

@@ -39,9 +39,10 @@ internal static class TrendsCommand
                 Since = QueryOptions.ParseTime(r.GetValue(since), "--since"),
                 Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
                 Context = r.GetValue(context),
-                Database = QueryOptions.Database(conn),
             });
             await using var store = QueryOptions.OpenStore(conn);
+            var (scopeSource, scopeDatabase) = await QueryOptions.ScopeAsync(conn, store, token);
+            filter = filter with { Source = scopeSource, Database = scopeDatabase };
             var points = await new ChangeTrends(store).CountAsync(filter, width, grouping, token);
             await env.Output.WriteAsync(format switch
             {

@@ -20,6 +20,12 @@ public sealed class HindsightApiOptions
     /// <summary>The replication slot health reports on.</summary>
     public string Slot { get; set; } = "hindsight";
 
+    /// <summary>
+    /// The source's name in the store (<c>setup --source-name</c>); null: the name the source database has there. Queries
+    /// are narrowed to this source unless they name another (<c>source=</c>, <c>source=*</c> for every source).
+    /// </summary>
+    public string? SourceName { get; set; }
+
     /// <summary>The publication health reports on.</summary>
     public string Publication { get; set; } = "hindsight";
 

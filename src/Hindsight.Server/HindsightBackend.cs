@@ -13,6 +13,9 @@ internal sealed class HindsightBackend : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _store;
     private readonly NpgsqlDataSource? _source;
+    private readonly NpgsqlDataSource _sourceDatabase;
+    private readonly string? _sourceName;
+    private string? _defaultSource;
 
     public HindsightBackend(HindsightApiOptions options)
     {
@@ -20,13 +23,16 @@ internal sealed class HindsightBackend : IAsyncDisposable
         var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
         Database = ConnectionStrings.Parse(options.SourceConnectionString).Database;
         var source = NpgsqlDataSource.Create(sourceCs);
+        _sourceDatabase = source;
+        _sourceName = options.SourceName;
         _store = storeCs is null ? source : NpgsqlDataSource.Create(storeCs);
         _source = storeCs is null ? null : source;
         Trail = new AuditTrail(_store);
         Trends = new ChangeTrends(_store);
-        Reverter = new Reverter(_store, source);
+        Reverter = new Reverter(_store, source, options.SourceName);
         Status = new StatusReader(new StatusOptions
         {
+            SourceName = options.SourceName,
             SourceConnectionString = options.SourceConnectionString,
             StoreConnectionString = options.StoreConnectionString,
             Slot = options.Slot,
@@ -39,6 +45,29 @@ internal sealed class HindsightBackend : IAsyncDisposable
     /// connection string names none: then every database in the store.
     /// </summary>
     public string? Database { get; }
+
+    /// <summary>
+    /// The source and database a query is narrowed to, from its <c>source</c> and <c>database</c> parameters: a name, or
+    /// <c>*</c> for any. Neither given: the server's own source (its name in the store), or, while the store does not know
+    /// it yet, its database's name.
+    /// </summary>
+    public async Task<(string? Source, string? Database)> ScopeAsync(string? source, string? database, CancellationToken ct)
+    {
+        static string? Given(string? value) => string.IsNullOrEmpty(value) || value == "*" ? null : value;
+        if (!string.IsNullOrEmpty(source)) return (Given(source), string.IsNullOrEmpty(database) && source == "*" ? Database : Given(database));
+        if (!string.IsNullOrEmpty(database)) return (null, Given(database));
+        return await DefaultSourceAsync(ct) is { } name ? (name, null) : (null, Database);
+    }
+
+    /// <summary>The server's own source, by its name in the store; null while the store does not know it.</summary>
+    private async Task<string?> DefaultSourceAsync(CancellationToken ct)
+    {
+        if (_defaultSource is not null) return _defaultSource;
+        if (_sourceName is not null) return _defaultSource = _sourceName;
+        var identity = await Store.SourceIdentity.ReadAsync(_sourceDatabase, null, ct);
+        try { return _defaultSource = await Store.SourceRegistry.FindNameAsync(_store, identity, null, ct); }
+        catch (Store.SourceNameException) { return null; }
+    }
 
     public AuditTrail Trail { get; }
 

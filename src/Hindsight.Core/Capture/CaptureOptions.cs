@@ -6,6 +6,12 @@ public sealed class CaptureOptions
     /// <summary>Npgsql connection string of the tracked (source) database.</summary>
     public required string SourceConnectionString { get; init; }
 
+    /// <summary>
+    /// The source's name in the store (see <see cref="Setup.SetupOptions.SourceName"/>); null: the name this database has
+    /// there, or else its database name. A name another tracked database has is refused.
+    /// </summary>
+    public string? SourceName { get; init; }
+
     /// <summary>Npgsql connection string of the store; null means the source database itself.</summary>
     public string? StoreConnectionString { get; init; }
 

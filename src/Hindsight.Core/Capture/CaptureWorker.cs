@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Hindsight.Capture.Rendering;
 using Hindsight.Sink;
 using Hindsight.Stitch;
+using Hindsight.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -42,11 +43,12 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         DateTime? slotBusySince = null;
         while (!cancellationToken.IsCancellationRequested)
         {
-            string? database = null;
+            string? sourceName = null;
             try
             {
-                database = await CurrentDatabaseAsync(source, cancellationToken);
-                await RunSessionAsync(source, store, database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken);
+                var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(options.SourceConnectionString), cancellationToken);
+                sourceName = await RegisterAsync(store, identity, cancellationToken);
+                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -68,7 +70,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             }
             catch (Exception e) when (Fatal(e) is { } message)
             {
-                if (database is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, database, message);
+                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, message);
                 throw new CaptureException(message, e);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -78,11 +80,11 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 if (await SlotLostAsync(source, cancellationToken))
                 {
                     var lost = LostSlotMessage(e is PostgresException p ? p.MessageText : e.Message);
-                    if (database is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, database, lost);
+                    if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, lost);
                     throw new CaptureException(lost, e);
                 }
                 _log.LogWarning("capture interrupted: {Error}; reconnecting in {Delay:0.0}s", e.Message, delay.TotalSeconds);
-                if (database is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, database, e.Message);
+                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, e.Message);
                 try { await Task.Delay(delay, cancellationToken); }
                 catch (OperationCanceledException) { break; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.ReconnectMaxDelay.Ticks));
@@ -90,10 +92,26 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }
     }
 
-    private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string database,
+    /// <summary>
+    /// The source's name in the store, registering it when the store does not know it yet (a store set up before sources,
+    /// or a worker given a new name). A name taken by another database is fatal: its progress and history are not ours.
+    /// </summary>
+    private async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, CancellationToken ct)
+    {
+        var version = await StoreMigrations.CurrentVersionAsync(store, ct);
+        if (version < StoreMigrations.LatestVersion)
+            throw new CaptureException(version == 0
+                ? "the change store is not set up; run 'hindsight setup' first."
+                : $"the change store is at schema version {version}, older than this worker needs ({StoreMigrations.LatestVersion}): " +
+                  "run 'hindsight setup' (with the same --source and --store) to migrate it, then start the worker again.");
+        try { return await SourceRegistry.RegisterAsync(store, identity, options.SourceName, ct); }
+        catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
+    }
+
+    private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
         ColumnRules rules, Action connected, CancellationToken ct)
     {
-        await using var sink = new PostgresChangeSink(store, options.Slot, database, options.BatchSize);
+        await using var sink = new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
         await sink.InitializeAsync(ct);
 
         await using var replication = new LogicalReplicationConnection(SourceSession.Apply(options.SourceConnectionString))
@@ -102,8 +120,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             WalReceiverTimeout = TimeSpan.FromSeconds(60),
         };
         await replication.Open(ct);
-        _log.LogInformation("capturing slot {Slot} (publication {Publication}) of database {Database}; stored up to commit {Lsn}",
-            options.Slot, options.Publication, database, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
+        _log.LogInformation("capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
+            options.Slot, options.Publication, database, sourceName, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
 
         var channel = Channel.CreateBounded<CaptureEvent>(new BoundedChannelOptions(ChannelCapacity)
         {
@@ -187,12 +205,6 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             return false; // the source is away: an ordinary reconnect
         }
-    }
-
-    private static async Task<string> CurrentDatabaseAsync(NpgsqlDataSource source, CancellationToken ct)
-    {
-        await using var cmd = source.CreateCommand("SELECT current_database()");
-        return (string)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>A clear message for errors that retrying cannot fix, or null for transient ones.</summary>

@@ -26,16 +26,19 @@ public static class CatchUp
         CancellationToken ct = default)
     {
         var marker = await MarkAsync(source, ct);
-        await using var db = source.CreateCommand("SELECT current_database()");
-        var database = (string)(await db.ExecuteScalarAsync(ct))!;
+        var identity = await Store.SourceIdentity.ReadAsync(source, null, ct);
+        string? name = null;
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            await using (var cmd = store.CreateCommand(
-                "SELECT last_commit_lsn FROM hindsight.progress WHERE slot = $1 AND database = $2"))
+            // The worker registers the source when it starts: until then the store may not know its name.
+            name ??= await Store.SourceRegistry.FindNameAsync(store, identity, null, ct);
+            if (name is not null)
             {
+                await using var cmd = store.CreateCommand(
+                    "SELECT last_commit_lsn FROM hindsight.progress WHERE slot = $1 AND source = $2");
                 cmd.Parameters.AddWithValue(slot);
-                cmd.Parameters.AddWithValue(database);
+                cmd.Parameters.AddWithValue(name);
                 if (await cmd.ExecuteScalarAsync(ct) is long stored && (ulong)stored >= marker) return;
             }
             if (DateTime.UtcNow > deadline)

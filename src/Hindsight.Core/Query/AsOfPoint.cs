@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// The point in a database's history an as-of reads at (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, CancellationToken)"/>):
+/// The point in a database's history an as-of reads at (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, string?, CancellationToken)"/>):
 /// a moment, the commit of one source transaction, or a WAL position. Exactly one of <see cref="Time"/>,
 /// <see cref="TransactionId"/> and <see cref="Lsn"/> is set; build one with <see cref="At"/>, <see cref="AfterTransaction"/>
 /// or <see cref="AtLsn"/>.

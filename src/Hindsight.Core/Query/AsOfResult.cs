@@ -1,6 +1,6 @@
 namespace Hindsight.Query;
 
-/// <summary>A table (or one row of it) as it was at a point (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, CancellationToken)"/>).</summary>
+/// <summary>A table (or one row of it) as it was at a point (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, string?, CancellationToken)"/>).</summary>
 /// <param name="Table">The table asked for.</param>
 /// <param name="At">
 /// The moment: for a point in time, that time (every change committed at or before it counts); for a transaction, its

@@ -43,6 +43,9 @@ public sealed class AsOfRow
     /// <summary>The tracked database.</summary>
     public string Database { get; }
 
+    /// <summary>The source (a tracked database under its name in the store) the row's changes came from.</summary>
+    public string Source { get; init; } = "";
+
     /// <summary>The table's schema.</summary>
     public string Schema { get; }
 

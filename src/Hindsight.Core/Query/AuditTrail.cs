@@ -59,17 +59,18 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// <param name="table">The row's table; a bare name must be unambiguous in the store.</param>
     /// <param name="primaryKey">The key as stored; a composite key as a JSON array (<c>[1,2]</c>).</param>
     /// <param name="newestFirst">Newest version first instead of oldest first.</param>
-    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="database">The tracked database, by name; null for any (then the table must be unambiguous).</param>
+    /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
     /// <param name="ct">Cancels the query.</param>
-    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or database.</exception>
+    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or source.</exception>
     public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, bool newestFirst = false, string? database = null,
-        CancellationToken ct = default)
+        string? source = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
-        var (sql, p) = HistoryStatement(table, primaryKey, database);
+        var (sql, p) = HistoryStatement(table, primaryKey, SourceScope.Of(source, database));
         var changes = await ReadChangesAsync(sql, p, ct);
-        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Database, c.Schema)));
+        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
         var versions = Versions(changes, place, current: null);
         if (newestFirst) versions.Reverse();
         return new RecordHistory(table, primaryKey, versions);
@@ -77,7 +78,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
 
     /// <summary>
     /// At most <paramref name="limit"/> versions of one row from the newest end of its history (or the oldest, with
-    /// <paramref name="newestFirst"/> false), with the same rows and diffs <see cref="HistoryAsync(TableName, string, bool, string?, CancellationToken)"/>
+    /// <paramref name="newestFirst"/> false), with the same rows and diffs <see cref="HistoryAsync(TableName, string, bool, string?, string?, CancellationToken)"/>
     /// gives them. The store reads only that end of the row's changes, so a row changed millions of times costs what a
     /// row changed <paramref name="limit"/> times does. <see cref="RecordHistory.HasMore"/> says whether the history goes on.
     /// </summary>
@@ -86,24 +87,26 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// <param name="limit">The most versions to return (1 or more). TRUNCATEs of the table when the row did not exist
     /// are not versions, so fewer may come back while <see cref="RecordHistory.HasMore"/> is true.</param>
     /// <param name="newestFirst">The newest versions, newest first (default), or the oldest, oldest first.</param>
-    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="database">The tracked database, by name; null for any (then the table must be unambiguous).</param>
+    /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
     /// <param name="ct">Cancels the query.</param>
-    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or database.</exception>
+    /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or source.</exception>
     public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, int limit, bool newestFirst = true,
-        string? database = null, CancellationToken ct = default)
+        string? database = null, string? source = null, CancellationToken ct = default)
     {
+        var scope = SourceScope.Of(source, database);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         // One change more than asked: from the newest end it is the one just before the window, whose row the window's
         // first diff may need; from the oldest end it only says that more follow.
-        var (sql, p) = HistoryStatement(table, primaryKey, database, limit + 1, newestFirst);
+        var (sql, p) = HistoryStatement(table, primaryKey, scope, limit + 1, newestFirst);
         var changes = await ReadChangesAsync(sql, p, ct);
         if (newestFirst) changes.Reverse(); // oldest first, as versions are built
         var hasMore = changes.Count > limit;
-        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Database, c.Schema)));
-        if (place is not null && (table.Schema is null || database is null))
-            await RequireNoOtherPlaceAsync(table, primaryKey, database, place.Value, ct);
+        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
+        if (place is not null && (table.Schema is null || source is null))
+            await RequireNoOtherPlaceAsync(table, primaryKey, scope, place.Value, ct);
 
         List<RecordVersion> versions;
         if (!hasMore) versions = Versions(changes, place, current: null);
@@ -111,10 +114,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         else
         {
             var before = changes[0];
-            if (before.PrimaryKey is null && (before.Database, before.Schema) != place)
+            if (before.PrimaryKey is null && (before.Source, before.Schema) != place)
             {
                 // A TRUNCATE of a same-named table elsewhere says nothing about this row: read the history whole.
-                var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, ct);
+                var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, source, ct);
                 return new RecordHistory(table, primaryKey, whole.Versions.Take(limit).ToList()) { HasMore = whole.Versions.Count > limit };
             }
             // After a TRUNCATE of its table, or a DELETE, the row did not exist; after anything else it was that change's image.
@@ -129,7 +132,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// The versions of a row from its changes and the TRUNCATEs of its table, oldest first. <paramref name="current"/> is
     /// the row as it was before the first of them (null: it did not exist, or nothing is known before them).
     /// </summary>
-    private static List<RecordVersion> Versions(IEnumerable<Change> changes, (string Database, string Schema)? place, JsonObject? current)
+    private static List<RecordVersion> Versions(IEnumerable<Change> changes, (string Source, string Schema)? place, JsonObject? current)
     {
         var versions = new List<RecordVersion>();
         foreach (var change in changes)
@@ -137,7 +140,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             if (change.PrimaryKey is null)
             {
                 // A TRUNCATE removes the row only if the row existed then (and only in the row's own table).
-                if (current is null || (change.Database, change.Schema) != place) continue;
+                if (current is null || (change.Source, change.Schema) != place) continue;
                 versions.Add(new RecordVersion(change, null, RowDiff.Compute(current, [])));
                 current = null;
                 continue;
@@ -155,21 +158,21 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     }
 
     /// <summary>
-    /// For a window of a row's history named by a bare table name or without a database: the whole history would have seen
+    /// For a window of a row's history named by a bare table name or without a source: the whole history would have seen
     /// the key in another place (and refused the name as ambiguous); the window may not reach that far, so ask the store.
     /// </summary>
-    private async Task RequireNoOtherPlaceAsync(TableName table, string primaryKey, string? database, (string Database, string Schema) place,
+    private async Task RequireNoOtherPlaceAsync(TableName table, string primaryKey, SourceScope? sourceScope, (string Source, string Schema) place,
         CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
-        var scope = ChangeSql.Scope(table, database, p);
+        var scope = ChangeSql.Scope(table, sourceScope, p);
         var key = ChangeSql.KeyIs(primaryKey, p);
-        var d = p.Add(place.Database, NpgsqlDbType.Text);
+        var d = p.Add(place.Source, NpgsqlDbType.Text);
         var sch = p.Add(place.Schema, NpgsqlDbType.Text);
         await using var cmd = _store.CreateCommand(
             $"""
-            SELECT c.database, c.schema FROM hindsight.changes c
-            WHERE {scope} AND {key} AND (c.database <> {d} OR c.schema <> {sch})
+            SELECT c.source, c.schema FROM hindsight.changes c
+            WHERE {scope} AND {key} AND (c.source <> {d} OR c.schema <> {sch})
             LIMIT 1
             """);
         p.ApplyTo(cmd);
@@ -185,15 +188,16 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// <param name="table">The table; a bare name must be unambiguous in the store.</param>
     /// <param name="at">The moment: changes committed at or before it count.</param>
     /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
-    /// <param name="database">The tracked database; null for any (then the table must be unambiguous).</param>
+    /// <param name="database">The tracked database, by name; null for any (then the table must be unambiguous).</param>
+    /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
     /// <param name="ct">Cancels the query.</param>
     /// <exception cref="AuditQueryException">
     /// The table has row changes without a primary key at that moment (its rows cannot be told apart, so it cannot be
-    /// rebuilt row by row), or a bare name matches tables of more than one schema or database.
+    /// rebuilt row by row), or a bare name matches tables of more than one schema or source.
     /// </exception>
     public Task<AsOfResult> AsOfAsync(TableName table, DateTimeOffset at, string? primaryKey = null, string? database = null,
-        CancellationToken ct = default) =>
-        AsOfAsync(table, AsOfPoint.At(at), primaryKey, database, ct);
+        string? source = null, CancellationToken ct = default) =>
+        AsOfAsync(table, AsOfPoint.At(at), primaryKey, database, source, ct);
 
     /// <summary>
     /// A table, or one row of it, as it was at <paramref name="point"/>: a moment (as the overload taking a time), right
@@ -206,9 +210,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// <param name="point">Which state: <see cref="AsOfPoint.At"/>, <see cref="AsOfPoint.AfterTransaction"/> or <see cref="AsOfPoint.AtLsn"/>.</param>
     /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
     /// <param name="database">
-    /// The tracked database; null for any (then the table must be unambiguous, and a transaction id must name one
-    /// transaction in the store). A transaction confines the read to its own database.
+    /// The tracked database, by name; null for any (then the table must be unambiguous, and a transaction id must name one
+    /// transaction in the store). A transaction confines the read to its own source.
     /// </param>
+    /// <param name="source">The source, by its name in the store; null for any (as for <paramref name="database"/>).</param>
     /// <param name="ct">Cancels the query.</param>
     /// <exception cref="AuditQueryException">
     /// The transaction is not in the store, or its id names transactions of more than one database (or, after xid
@@ -216,42 +221,42 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// a primary key at that point; or a bare name matches tables of more than one schema or database.
     /// </exception>
     public Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey = null, string? database = null,
-        CancellationToken ct = default) =>
-        AsOfAsync(table, point, primaryKey, null, database, ct);
+        string? source = null, CancellationToken ct = default) =>
+        AsOfAsync(table, point, primaryKey, null, SourceScope.Of(source, database), ct);
 
     /// <summary>
     /// One page of a table as it was at <paramref name="point"/>: the rows whose keys come after
     /// <see cref="AsOfPage.AfterKey"/> (in the store's key order, bytewise), at most <see cref="AsOfPage.Limit"/> of them.
     /// Only that page is read: the store walks the table's keys in order and stops, so a page of a table with millions
     /// of stored changes costs about as much as the page. Follow <see cref="AsOfResult.NextKey"/> for the next page.
-    /// Otherwise as <see cref="AsOfAsync(TableName, AsOfPoint, string?, string?, CancellationToken)"/>.
+    /// Otherwise as <see cref="AsOfAsync(TableName, AsOfPoint, string?, string?, string?, CancellationToken)"/>.
     /// </summary>
     /// <exception cref="AuditQueryException">As for the whole table.</exception>
     public Task<AsOfResult> AsOfPageAsync(TableName table, AsOfPoint point, AsOfPage page, string? database = null,
-        CancellationToken ct = default)
+        string? source = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(page);
-        return AsOfAsync(table, point, null, page, database, ct);
+        return AsOfAsync(table, point, null, page, SourceScope.Of(source, database), ct);
     }
 
-    private async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, string? database,
+    private async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, SourceScope? given,
         CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(point);
         await using var conn = await _store.OpenConnectionAsync(ct);
-        var (cut, scopeDatabase) = await AsOfPointResolver.ResolveAsync(conn, point, database, ct);
+        var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct);
 
         // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
         var kp = new ChangeSql.Parameters();
-        var kscope = ChangeSql.Scope(table, scopeDatabase, kp);
+        var kscope = ChangeSql.Scope(table, scope, kp);
         var kcut = cut.Bind(kp);
         var keylessSql = $"""
             SELECT c.schema, c."table" FROM hindsight.changes c
             WHERE {kscope} AND c.primary_key IS NULL AND c.operation <> 'TRUNCATE' AND {kcut.Counts("c")}
               AND NOT EXISTS (
                 SELECT 1 FROM hindsight.changes t
-                WHERE t."table" = c."table" AND t.schema = c.schema AND t.database = c.database
+                WHERE t."table" = c."table" AND t.schema = c.schema AND t.source = c.source
                   AND t.primary_key IS NULL AND t.operation = 'TRUNCATE' AND {kcut.Counts("t")}
                   AND {kcut.Position("t")} > {kcut.Position("c")})
             LIMIT 1
@@ -267,7 +272,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         }
 
         var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct));
-        var (sql, p) = AsOfStatement(table, cut, primaryKey, scopeDatabase, hasBaselines, page);
+        var (sql, p) = AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page);
 
         var rows = new List<AsOfRow>();
         // Parallel workers would each recompute `latest` in full (EXPLAIN: loops=3), and a whole-table estimate led the
@@ -284,14 +289,14 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             await using var r = await cmd.ExecuteReaderAsync(ct);
             // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
             while (await r.ReadAsync(ct))
-                rows.Add(new AsOfRow(r.GetString(0), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
-                    r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)));
+                rows.Add(new AsOfRow(r.GetString(6), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
+                    r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
         }
         await tx.CommitAsync(ct);
-        RequireOnePlace(table, rows.Select(row => (row.Database, row.Schema)));
+        RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
 
-        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scopeDatabase, ct);
-        var since = await TrackingSinceAsync(conn, database, ct);
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scope, ct);
+        var since = await TrackingSinceAsync(conn, given, ct);
         string? next = null;
         if (page is not null && rows.Count > page.Limit)
         {
@@ -306,7 +311,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// it (teardown ends a baseline: changes made after go unseen): then every row the table had is known — those
     /// untouched since the baseline through their SNAPSHOT rows.
     /// </summary>
-    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, AsOfCut cut, string? database,
+    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, AsOfCut cut, SourceScope? scope,
         CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
@@ -314,7 +319,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         var moment = p.Add(cut.At.ToUniversalTime(), NpgsqlDbType.TimestampTz);
         var sql = $"""
             SELECT EXISTS (SELECT 1 FROM ({BaselineRows}) b
-                           WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")} AND (b.ended_at IS NULL OR b.ended_at > {moment}))
+                           WHERE {ChangeSql.Scope(table, scope, p, "b")} AND {at.Counts("b")} AND (b.ended_at IS NULL OR b.ended_at > {moment}))
             """;
         await using var cmd = new NpgsqlCommand(sql, conn);
         p.ApplyTo(cmd);
@@ -322,30 +327,32 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     }
 
     /// <summary>
-    /// The commit time of the first stored commit (lowest commit LSN) of <paramref name="database"/>, or the earliest over
-    /// every stored database: one probe of the (database, commit_lsn, ordinal) key index per database. (min(committed_at)
-    /// would read every stored change: the committed_at index is BRIN, which cannot answer min.)
+    /// The commit time of the first stored commit (lowest commit LSN) of the scope's source, or the earliest over every
+    /// stored source (of the scope's database): one probe of the (source, commit_lsn, ordinal) key index per source.
+    /// (min(committed_at) would read every stored change: the committed_at index is BRIN, which cannot answer min.)
     /// </summary>
-    private static async Task<DateTimeOffset?> TrackingSinceAsync(NpgsqlConnection conn, string? database, CancellationToken ct)
+    private static async Task<DateTimeOffset?> TrackingSinceAsync(NpgsqlConnection conn, SourceScope? scope, CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
-        static string First(string db) =>
-            $"SELECT c.committed_at FROM hindsight.changes c WHERE c.database = {db} ORDER BY c.commit_lsn, c.ordinal LIMIT 1";
-        var sql = database is not null
-            ? First(p.Add(database, NpgsqlDbType.Text))
-            : $"{ChangeSql.StoredDatabases}\nSELECT min(f.committed_at) FROM stored_databases d CROSS JOIN LATERAL ({First("d.database")}) f";
+        var ofDatabase = scope?.Database is { } database ? $" AND c.database = {p.Add(database, NpgsqlDbType.Text)}" : "";
+        string First(string s) =>
+            $"SELECT c.committed_at FROM hindsight.changes c WHERE c.source = {s}{ofDatabase} ORDER BY c.commit_lsn, c.ordinal LIMIT 1";
+        var sql = scope?.Source is { } source
+            ? First(p.Add(source, NpgsqlDbType.Text))
+            : $"{ChangeSql.StoredSources}\nSELECT min(f.committed_at) FROM stored_sources d CROSS JOIN LATERAL ({First("d.source")}) f";
         await using var cmd = new NpgsqlCommand(sql, conn);
         p.ApplyTo(cmd);
         var value = await cmd.ExecuteScalarAsync(ct);
         return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
     }
 
-    private static (string Database, string Schema)? RequireOnePlace(TableName table, IEnumerable<(string Database, string Schema)> places)
+    private static (string Source, string Schema)? RequireOnePlace(TableName table, IEnumerable<(string Source, string Schema)> places)
     {
         var distinct = places.Distinct().ToList();
         if (distinct.Count > 1)
             throw new AuditQueryException(
-                $"table {table} is ambiguous: the store holds {string.Join(", ", distinct.Select(d => $"{d.Database}: {new TableName(d.Schema, table.Name)}"))}; name its schema (schema.table) or database");
+                $"table {table} is ambiguous: the store holds {string.Join(", ", distinct.Select(d => $"source {d.Source}: {new TableName(d.Schema, table.Name)}"))}; " +
+                (distinct.Select(d => d.Source).Distinct().Count() > 1 ? "name its source" : "name its schema (schema.table)"));
         return distinct.Count == 0 ? null : distinct[0];
     }
 
@@ -357,11 +364,11 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     /// its table's TRUNCATEs, oldest first; with <paramref name="limit"/>, only that many from the chosen end, in that
     /// end's order (newest first from the newest end).
     /// </summary>
-    internal static (string Sql, ChangeSql.Parameters Parameters) HistoryStatement(TableName table, string primaryKey, string? database,
+    internal static (string Sql, ChangeSql.Parameters Parameters) HistoryStatement(TableName table, string primaryKey, SourceScope? sourceScope,
         int? limit = null, bool newestFirst = false)
     {
         var p = new ChangeSql.Parameters();
-        var scope = ChangeSql.Scope(table, database, p);
+        var scope = ChangeSql.Scope(table, sourceScope, p);
         // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
         if (limit is not { } n)
             return ($"""
@@ -391,18 +398,18 @@ public sealed class AuditTrail(NpgsqlDataSource store)
 
     /// <summary>Baselines as barrier rows, with the column names of changes (so <see cref="AsOfCut.Sql"/> applies to them).</summary>
     private static readonly string BaselineRows =
-        $"SELECT database, schema, \"table\", taken_at AS committed_at, lsn AS commit_lsn, {BaselineBarrierOrdinal} AS ordinal, ended_at FROM hindsight.baselines";
+        $"SELECT source, database, schema, \"table\", taken_at AS committed_at, lsn AS commit_lsn, {BaselineBarrierOrdinal} AS ordinal, ended_at FROM hindsight.baselines";
 
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
-    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, string? database,
+    internal static (string Sql, ChangeSql.Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, SourceScope? sourceScope,
         bool withBaselines = true, AsOfPage? page = null)
     {
         var p = new ChangeSql.Parameters();
-        var scope = ChangeSql.Scope(table, database, p);
+        var scope = ChangeSql.Scope(table, sourceScope, p);
         var at = cut.Bind(p);
         var baselines = withBaselines
-            ? $"\n          UNION ALL\n          SELECT b.database, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
-              $"\n          WHERE {ChangeSql.Scope(table, database, p, "b")} AND {at.Counts("b")}"
+            ? $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
+              $"\n          WHERE {ChangeSql.Scope(table, sourceScope, p, "b")} AND {at.Counts("b")}"
             : "";
         var key = primaryKey is null ? "" : $" AND {ChangeSql.KeyIs(primaryKey, p)}";
         if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
@@ -414,23 +421,23 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
         var sql = $"""
             WITH trunc AS (
-                SELECT DISTINCT ON (t.database, t.schema) t.database, t.schema, t.committed_at, t.commit_lsn, t.ordinal
-                FROM (SELECT c.database, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                SELECT DISTINCT ON (t.source, t.schema) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
                       FROM hindsight.changes c
                       WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
-                ORDER BY t.database, t.schema, {at.NewestFirst("t")}
+                ORDER BY t.source, t.schema, {at.NewestFirst("t")}
             ), latest AS (
-                SELECT DISTINCT ON (c.primary_key, c.database, c.schema)
-                       c.id, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                SELECT DISTINCT ON (c.primary_key, c.source, c.schema)
+                       c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
                 FROM hindsight.changes c
                 WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
-                ORDER BY c.primary_key, c.database, c.schema, {at.NewestFirst("c")}
+                ORDER BY c.primary_key, c.source, c.schema, {at.NewestFirst("c")}
             )
-            SELECT l.database, l.schema, l.primary_key, ch.after, l.id, l.committed_at
+            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database
             FROM (SELECT l.* FROM latest l
-                  LEFT JOIN trunc t ON t.database = l.database AND t.schema = l.schema
+                  LEFT JOIN trunc t ON t.source = l.source AND t.schema = l.schema
                   WHERE l.operation <> 'DELETE'
-                    AND (t.database IS NULL OR {at.Position("l")} > {at.Position("t")})
+                    AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
                   {survivors}) l
             CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
             ORDER BY l.primary_key

@@ -8,7 +8,9 @@ public sealed record Change
 {
     /// <summary>Ordered identity in the store (the keyset pagination key).</summary>
     public required long Id { get; init; }
-    /// <summary>The tracked database the change was made in.</summary>
+    /// <summary>The source the change was captured from: a tracked database under its name in the store.</summary>
+    public string Source { get; init; } = "";
+    /// <summary>The tracked database the change was made in (its name on its server; several sources may share it).</summary>
     public required string Database { get; init; }
     /// <summary>Schema of the changed table.</summary>
     public required string Schema { get; init; }

@@ -35,7 +35,10 @@ public sealed record ChangeFilter
     /// <summary>Changes of this source transaction (xid).</summary>
     public long? TransactionId { get; init; }
 
-    /// <summary>The tracked database the changes were made in. Null: every database in the store.</summary>
+    /// <summary>The source the changes were captured from, by its name in the store. Null: every source.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The tracked database the changes were made in, by name (on any server). Null: every database in the store.</summary>
     public string? Database { get; init; }
 
     /// <summary>JSON object the change's context must contain.</summary>

@@ -16,20 +16,20 @@ internal static class ChangeSql
     public const string Columns =
         """
         c.id, c.database, c.schema, c."table", c.primary_key, c.operation, c.before::text, c.after::text, c.context::text,
-        c.committed_at, c.transaction_id, c.position, c.commit_lsn, c.ordinal, c.queued_at, c.created_at
+        c.committed_at, c.transaction_id, c.position, c.commit_lsn, c.ordinal, c.queued_at, c.created_at, c.source
         """;
 
     /// <summary>
-    /// A CTE <c>stored_databases(database)</c>: the distinct databases in the store, one probe of the
-    /// (database, commit_lsn, ordinal) key index each (a loose index scan; there are few databases and millions of changes).
+    /// A CTE <c>stored_sources(source)</c>: the distinct sources in the store, one probe of the
+    /// (source, commit_lsn, ordinal) key index each (a loose index scan; there are few sources and millions of changes).
     /// </summary>
-    public const string StoredDatabases =
+    public const string StoredSources =
         """
-        WITH RECURSIVE stored_databases(database) AS (
-            SELECT min(c.database) FROM hindsight.changes c
+        WITH RECURSIVE stored_sources(source) AS (
+            SELECT min(c.source) FROM hindsight.changes c
             UNION ALL
-            SELECT (SELECT min(c.database) FROM hindsight.changes c WHERE c.database > d.database)
-            FROM stored_databases d WHERE d.database IS NOT NULL
+            SELECT (SELECT min(c.source) FROM hindsight.changes c WHERE c.source > d.source)
+            FROM stored_sources d WHERE d.source IS NOT NULL
         )
         """;
 
@@ -61,6 +61,7 @@ internal static class ChangeSql
         Ordinal = r.GetInt32(13),
         QueuedAt = r.GetFieldValue<DateTimeOffset>(14),
         CreatedAt = r.GetFieldValue<DateTimeOffset>(15),
+        Source = r.GetString(16),
     };
 
     /// <summary>A stored image or context (always a JSON object in the store).</summary>
@@ -112,6 +113,8 @@ internal static class ChangeSql
             conditions.Add($"c.committed_at < {p.Add(until.ToUniversalTime(), NpgsqlDbType.TimestampTz)}");
         if (f.TransactionId is { } xid)
             conditions.Add($"c.transaction_id = {p.Add(xid, NpgsqlDbType.Bigint)}");
+        if (f.Source is not null)
+            conditions.Add($"c.source = {p.Add(f.Source, NpgsqlDbType.Text)}");
         if (f.Database is not null)
             conditions.Add($"c.database = {p.Add(f.Database, NpgsqlDbType.Text)}");
         // The context index covers only changes with context (migration 2): say so, so the planner can use it.
@@ -124,12 +127,13 @@ internal static class ChangeSql
         return conditions.Count == 0 ? "true" : string.Join("\n  AND ", conditions);
     }
 
-    /// <summary>Conditions that place a table (by name, optionally schema) and optionally a database.</summary>
-    public static string Scope(TableName table, string? database, Parameters p, string alias = "c")
+    /// <summary>Conditions that place a table (by name, optionally schema) and optionally a source and a database.</summary>
+    public static string Scope(TableName table, SourceScope? scope, Parameters p, string alias = "c")
     {
         var sb = new StringBuilder($"{alias}.\"table\" = {p.Add(table.Name, NpgsqlDbType.Text)}");
         if (table.Schema is not null) sb.Append($" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
-        if (database is not null) sb.Append($" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
+        if (scope?.Source is { } source) sb.Append($" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
+        if (scope?.Database is { } database) sb.Append($" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
         return sb.ToString();
     }
 }

@@ -11,7 +11,7 @@ namespace Hindsight.Query;
 /// </param>
 public sealed record RecordVersion(Change Change, JsonObject? Row, IReadOnlyList<ColumnChange> Diff);
 
-/// <summary>The versions of one row: all of them (<see cref="AuditTrail.HistoryAsync(TableName, string, bool, string?, System.Threading.CancellationToken)"/>), or those at one end of its history (<see cref="AuditTrail.HistoryAsync(TableName, string, int, bool, string?, System.Threading.CancellationToken)"/>).</summary>
+/// <summary>The versions of one row: all of them (<see cref="AuditTrail.HistoryAsync(TableName, string, bool, string?, string?, System.Threading.CancellationToken)"/>), or those at one end of its history (<see cref="AuditTrail.HistoryAsync(TableName, string, int, bool, string?, string?, System.Threading.CancellationToken)"/>).</summary>
 /// <param name="Table">The table asked for.</param>
 /// <param name="PrimaryKey">The key asked for.</param>
 /// <param name="Versions">The versions, in the order asked for (by commit time, commit LSN and ordinal).</param>

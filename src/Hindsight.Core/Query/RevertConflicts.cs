@@ -21,7 +21,7 @@ internal static class RevertConflicts
         const string sql = """
             SELECT DISTINCT ON (l.id) s.schema, s."table", s.primary_key, l.id, l.operation, l.committed_at
             FROM hindsight.changes s
-            JOIN hindsight.changes l ON l.database = s.database AND l.schema = s.schema AND l."table" = s."table"
+            JOIN hindsight.changes l ON l.source = s.source AND l.schema = s.schema AND l."table" = s."table"
               AND (l.primary_key = s.primary_key OR (l.primary_key IS NULL AND l.operation = 'TRUNCATE'))
               AND (l.committed_at, l.commit_lsn, l.ordinal) > (s.committed_at, s.commit_lsn, s.ordinal)
             WHERE s.id = ANY($1) AND s.primary_key IS NOT NULL AND l.id <> ALL($1)

@@ -17,7 +17,11 @@ namespace Hindsight.Query;
 /// </remarks>
 /// <param name="store">The store database (schema <c>hindsight</c>).</param>
 /// <param name="source">The tracked database the changes were made in, and that the revert writes to.</param>
-public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
+/// <param name="sourceName">
+/// Its name in the store; null: found from the database's identity (its server's system identifier and its name). Only
+/// changes of that source are reverted, whatever else the store holds.
+/// </param>
+public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, string? sourceName = null)
 {
     private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly NpgsqlDataSource _source = source ?? throw new ArgumentNullException(nameof(source));
@@ -37,10 +41,10 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         ArgumentNullException.ThrowIfNull(selection);
         selection.Validate();
         await using var src = await _source.OpenConnectionAsync(ct);
-        if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, selection, ct);
-        var database = src.Database;
-        var changes = await SelectAsync(selection, database, ct);
-        if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of database {database} matches the selection");
+        var name = await SourceNameAsync(src, ct);
+        if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, name, selection, ct);
+        var changes = await SelectAsync(selection, name, ct);
+        if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of source {name} matches the selection");
 
         var notes = new List<string>();
         var tables = new Dictionary<(string, string), RevertTable>();
@@ -175,7 +179,24 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         return message;
     }
 
-    private async Task<List<Change>> SelectAsync(RevertSelection s, string database, CancellationToken ct)
+    /// <summary>
+    /// The store's name of the database a revert writes to. Its changes are the only ones it may plan from: another
+    /// source's rows of a same-named table are other rows.
+    /// </summary>
+    private async Task<string> SourceNameAsync(NpgsqlConnection src, CancellationToken ct)
+    {
+        try
+        {
+            var identity = await Store.SourceIdentity.ReadAsync(src, null, ct);
+            return await Store.SourceRegistry.FindNameAsync(_store, identity, sourceName, ct)
+                ?? throw new AuditQueryException(sourceName is null
+                    ? $"nothing to revert: {identity} is not a source of this store (nothing of it is stored)"
+                    : $"nothing to revert: the store has no source named {sourceName}");
+        }
+        catch (Store.SourceNameException e) { throw new AuditQueryException(e.Message); }
+    }
+
+    private async Task<List<Change>> SelectAsync(RevertSelection s, string source, CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
         var where = s switch
@@ -183,11 +204,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
             { ChangeId: { } id } => $"c.id = {p.Add(id, NpgsqlDbType.Bigint)}",
             { TransactionId: { } xid } => $"c.transaction_id = {p.Add(xid, NpgsqlDbType.Bigint)}",
             { CommitLsn: { } lsn } => $"c.commit_lsn = {p.Add(lsn, NpgsqlDbType.Bigint)}",
-            _ => ChangeSql.Where(s.Filter! with { Database = null }, p),
+            _ => ChangeSql.Where(s.Filter! with { Database = null, Source = null }, p),
         };
         var sql = $"""
             SELECT {ChangeSql.Columns} FROM hindsight.changes c
-            WHERE ({where}) AND c.database = {p.Add(database, NpgsqlDbType.Text)}
+            WHERE ({where}) AND c.source = {p.Add(source, NpgsqlDbType.Text)}
             ORDER BY c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
             """;
         await using var cmd = _store.CreateCommand(sql);

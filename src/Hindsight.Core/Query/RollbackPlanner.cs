@@ -5,7 +5,7 @@ namespace Hindsight.Query;
 
 /// <summary>
 /// Plans a rollback of chosen tables to a moment (design §4, <see cref="RevertSelection.RollbackTo"/>): each row the trail
-/// knows is made as <see cref="AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, CancellationToken)"/> says it was then — deleted when it did not exist, inserted when it
+/// knows is made as <see cref="AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, string?, CancellationToken)"/> says it was then — deleted when it did not exist, inserted when it
 /// existed but does not now, updated when it differs. Backward or forward in time alike: the target is a state, not the
 /// inverse of changes.
 /// </summary>
@@ -32,10 +32,10 @@ internal static class RollbackPlanner
 {
     private const int Shown = 5;
 
-    public static async Task<RevertPlan> PlanAsync(NpgsqlDataSource store, NpgsqlConnection src, RevertSelection selection, CancellationToken ct)
+    public static async Task<RevertPlan> PlanAsync(NpgsqlDataSource store, NpgsqlConnection src, string source, RevertSelection selection,
+        CancellationToken ct)
     {
         var target = selection.RollbackTo!;
-        var database = src.Database;
         var at = target.At.ToUniversalTime();
         var notes = new List<string>();
         var conflicts = new List<RevertConflict>();
@@ -43,7 +43,7 @@ internal static class RollbackPlanner
         var names = new List<TableName>();
         foreach (var given in target.Tables)
         {
-            var name = await ResolveAsync(store, src, database, given, ct);
+            var name = await ResolveAsync(store, src, source, given, ct);
             if (names.Contains(name)) throw new AuditQueryException($"{name} is named twice");
             names.Add(name);
             tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct);
@@ -53,7 +53,7 @@ internal static class RollbackPlanner
 
         var planned = new Dictionary<TableName, TableStatements>();
         foreach (var name in names)
-            planned[name] = await PlanTableAsync(store, src, database, tables[(name.Schema!, name.Name)], at, notes, conflicts, ct);
+            planned[name] = await PlanTableAsync(store, src, source, tables[(name.Schema!, name.Name)], at, notes, conflicts, ct);
 
         var statements = new List<RevertStatement>();
         var childrenFirst = order.ParentsFirst.Reverse().ToList();
@@ -67,17 +67,17 @@ internal static class RollbackPlanner
 
     private sealed record TableStatements(List<RevertStatement> Deletes, List<RevertStatement> Inserts, List<RevertStatement> Updates);
 
-    private static async Task<TableStatements> PlanTableAsync(NpgsqlDataSource store, NpgsqlConnection src, string database, RevertTable t,
+    private static async Task<TableStatements> PlanTableAsync(NpgsqlDataSource store, NpgsqlConnection src, string source, RevertTable t,
         DateTimeOffset at, List<string> notes, List<RevertConflict> conflicts, CancellationToken ct)
     {
         var when = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var asOf = await new AuditTrail(store).AsOfAsync(t.Name, at, null, database, ct);
-        var truncates = await RollbackTrail.TruncatesAsync(store, database, t.Name, at, ct);
+        var asOf = await new AuditTrail(store).AsOfAsync(t.Name, at, null, null, source, ct);
+        var truncates = await RollbackTrail.TruncatesAsync(store, source, t.Name, at, ct);
         if (truncates.After && !asOf.Complete)
             throw new AuditQueryException(
                 $"cannot roll {t.Name} to {when}: a TRUNCATE after that moment removed its rows, and without a baseline (setup --snapshot) " +
                 "the trail does not hold the rows that were never changed since tracking began");
-        var keys = await RollbackTrail.KeysAsync(store, database, t.Name, at, ct);
+        var keys = await RollbackTrail.KeysAsync(store, source, t.Name, at, ct);
 
         // Each known row's state at the moment: its as-of image, known absent, or unknown.
         var images = asOf.Rows.ToDictionary(r => r.PrimaryKey, r => r.Row);
@@ -198,13 +198,13 @@ internal static class RollbackPlanner
         string.Join(", ", keys.Take(Shown)) + (keys.Count > Shown ? $", … ({keys.Count - Shown} more)" : "");
 
     /// <summary>A bare name resolved to its schema: the one the store holds it under, else the source's search path.</summary>
-    private static async Task<TableName> ResolveAsync(NpgsqlDataSource store, NpgsqlConnection src, string database, TableName name, CancellationToken ct)
+    private static async Task<TableName> ResolveAsync(NpgsqlDataSource store, NpgsqlConnection src, string source, TableName name, CancellationToken ct)
     {
         if (name.Schema is not null) return name;
         var schemas = new List<string>();
-        await using (var cmd = store.CreateCommand("SELECT DISTINCT c.schema FROM hindsight.changes c WHERE c.database = $1 AND c.\"table\" = $2 LIMIT 2"))
+        await using (var cmd = store.CreateCommand("SELECT DISTINCT c.schema FROM hindsight.changes c WHERE c.source = $1 AND c.\"table\" = $2 LIMIT 2"))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = database });
+            cmd.Parameters.Add(new NpgsqlParameter { Value = source });
             cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct)) schemas.Add(r.GetString(0));
@@ -218,6 +218,6 @@ internal static class RollbackPlanner
             cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
             if (await cmd.ExecuteScalarAsync(ct) is string schema) return new TableName(schema, name.Name);
         }
-        throw new AuditQueryException($"cannot roll {name} back: no such table in the source database {database}");
+        throw new AuditQueryException($"cannot roll {name} back: no such table in the source database {src.Database}");
     }
 }

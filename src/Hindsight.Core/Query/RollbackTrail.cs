@@ -26,14 +26,14 @@ internal sealed record RollbackTruncates(bool AtOrBefore, bool After);
 /// <summary>Reads <see cref="RollbackKey"/>s and <see cref="RollbackTruncates"/> of one table from the store.</summary>
 internal static class RollbackTrail
 {
-    public static async Task<List<RollbackKey>> KeysAsync(NpgsqlDataSource store, string database, TableName table, DateTimeOffset at,
+    public static async Task<List<RollbackKey>> KeysAsync(NpgsqlDataSource store, string source, TableName table, DateTimeOffset at,
         CancellationToken ct)
     {
         // Two DISTINCT ON passes over the (table, primary_key, committed_at) index: each key's newest and first change.
         const string sql = """
             WITH scope AS NOT MATERIALIZED (
                 SELECT c.* FROM hindsight.changes c
-                WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NOT NULL
+                WHERE c.source = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NOT NULL
             ), newest AS (
                 SELECT DISTINCT ON (s.primary_key) s.primary_key, s.operation, s.committed_at, s.commit_lsn, s.ordinal,
                        CASE WHEN s.operation = 'DELETE' THEN s.before ELSE s.after END AS image
@@ -43,7 +43,7 @@ internal static class RollbackTrail
                 FROM scope s ORDER BY s.primary_key, s.committed_at, s.commit_lsn, s.ordinal
             ), last_truncate AS (
                 SELECT c.committed_at, c.commit_lsn, c.ordinal FROM hindsight.changes c
-                WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+                WHERE c.source = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
                 ORDER BY c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC LIMIT 1
             )
             SELECT n.primary_key,
@@ -55,7 +55,7 @@ internal static class RollbackTrail
             ORDER BY n.primary_key
             """;
         await using var cmd = store.CreateCommand(sql);
-        AddScope(cmd, database, table, at);
+        AddScope(cmd, source, table, at);
         var keys = new List<RollbackKey>();
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))
@@ -64,24 +64,24 @@ internal static class RollbackTrail
         return keys;
     }
 
-    public static async Task<RollbackTruncates> TruncatesAsync(NpgsqlDataSource store, string database, TableName table, DateTimeOffset at,
+    public static async Task<RollbackTruncates> TruncatesAsync(NpgsqlDataSource store, string source, TableName table, DateTimeOffset at,
         CancellationToken ct)
     {
         const string sql = """
             SELECT coalesce(bool_or(c.committed_at <= $4), false), coalesce(bool_or(c.committed_at > $4), false)
             FROM hindsight.changes c
-            WHERE c.database = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+            WHERE c.source = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
             """;
         await using var cmd = store.CreateCommand(sql);
-        AddScope(cmd, database, table, at);
+        AddScope(cmd, source, table, at);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         await r.ReadAsync(ct);
         return new RollbackTruncates(r.GetBoolean(0), r.GetBoolean(1));
     }
 
-    private static void AddScope(NpgsqlCommand cmd, string database, TableName table, DateTimeOffset at)
+    private static void AddScope(NpgsqlCommand cmd, string source, TableName table, DateTimeOffset at)
     {
-        cmd.Parameters.Add(new NpgsqlParameter { Value = database, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = source, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = table.Schema!, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = table.Name, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = at.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });

@@ -21,8 +21,8 @@ public sealed record BaselineReport(string Lsn, DateTimeOffset TakenAt, bool Cre
     /// <summary>Rows stored over all tables.</summary>
     public long Rows => Tables.Sum(t => t.Rows);
 
-    /// <summary>The baseline stored for <paramref name="database"/> and <paramref name="slot"/>, or null (also when the store has no baselines table yet).</summary>
-    internal static async Task<BaselineReport?> ReadAsync(NpgsqlDataSource store, string database, string slot, CancellationToken ct)
+    /// <summary>The baseline stored for source <paramref name="source"/> and <paramref name="slot"/>, or null (also when the store has no baselines table yet).</summary>
+    internal static async Task<BaselineReport?> ReadAsync(NpgsqlDataSource store, string source, string slot, CancellationToken ct)
     {
         await using var conn = await store.OpenConnectionAsync(ct);
         if (!await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct)) return null;
@@ -31,10 +31,10 @@ public sealed record BaselineReport(string Lsn, DateTimeOffset TakenAt, bool Cre
             """
             SELECT b.schema, b."table", b.rows, b.lsn, b.taken_at
             FROM hindsight.baselines b
-            WHERE b.database = $1 AND b.slot = $2 AND b.ended_at IS NULL
+            WHERE b.source = $1 AND b.slot = $2 AND b.ended_at IS NULL
             ORDER BY 1, 2
             """, conn);
-        cmd.Parameters.AddWithValue(database);
+        cmd.Parameters.AddWithValue(source);
         cmd.Parameters.AddWithValue(slot);
         var tables = new List<BaselineTable>();
         long lsn = 0;

@@ -32,7 +32,7 @@ internal static partial class BaselineSnapshot
 {
     /// <summary>Creates <see cref="SetupOptions.Slot"/> and stores the baseline; returns what was stored.</summary>
     public static async Task<BaselineReport> CreateSlotAndCopyAsync(string sourceConnectionString, NpgsqlDataSource source,
-        NpgsqlDataSource store, SetupOptions options, string database, CancellationToken ct)
+        NpgsqlDataSource store, SetupOptions options, string sourceName, string database, CancellationToken ct)
     {
         var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns);
         DateTime takenAt;
@@ -57,7 +57,7 @@ internal static partial class BaselineSnapshot
         }
         try
         {
-            var tables = await CopyAsync(sourceConnectionString, source, store, options, rules, database,
+            var tables = await CopyAsync(sourceConnectionString, source, store, options, rules, sourceName, database,
                 slot.SnapshotName ?? throw new SetupException("the server exported no snapshot with the new slot"), slot.Lsn, takenAt, ct);
             return new BaselineReport(PgNames.FormatLsn(slot.Lsn), new DateTimeOffset(takenAt, TimeSpan.Zero), true, tables);
         }
@@ -75,7 +75,7 @@ internal static partial class BaselineSnapshot
     private sealed record PgOutputReplicationSlotInfo(ulong Lsn, string? SnapshotName);
 
     private static async Task<List<BaselineTable>> CopyAsync(string sourceConnectionString, NpgsqlDataSource source, NpgsqlDataSource store,
-        SetupOptions options, ColumnRules rules, string database, string snapshotName, ulong lsn, DateTime takenAt, CancellationToken ct)
+        SetupOptions options, ColumnRules rules, string sourceName, string database, string snapshotName, ulong lsn, DateTime takenAt, CancellationToken ct)
     {
         // The snapshot's name is a literal in SET TRANSACTION SNAPSHOT (no parameters there): it comes from the server,
         // and is checked to be the hex-and-dashes form PostgreSQL gives it before it is spliced in.
@@ -94,7 +94,7 @@ internal static partial class BaselineSnapshot
             redactionKey = await key.ExecuteScalarAsync(ct) is string hex ? Convert.FromHexString(hex) : [];
         var images = new RowImageWriter(redactionKey);
 
-        await using var writer = new BaselineWriter(storeConn, database, options.Slot, lsn, takenAt);
+        await using var writer = new BaselineWriter(storeConn, sourceName, database, options.Slot, lsn, takenAt);
         await writer.BeginAsync(ct);
         var tables = new List<BaselineTable>(published.Count);
         foreach (var table in published)

@@ -25,6 +25,13 @@ public sealed class SetupOptions
     /// <summary>Logical replication slot to create (lower-case letters, digits, underscores).</summary>
     public string Slot { get; init; } = "hindsight";
 
+    /// <summary>
+    /// The name this database has in the store (letters, digits, <c>_ - . :</c>); null: the name it already has there, or
+    /// else its database name. Two tracked databases that share a store need two names, even when their database names
+    /// are the same (two servers' <c>postgres</c>): setup refuses a name another database has.
+    /// </summary>
+    public string? SourceName { get; init; }
+
     /// <summary>Publication to create or update.</summary>
     public string Publication { get; init; } = "hindsight";
 

@@ -34,6 +34,9 @@ public sealed class SetupReport
 {
     /// <summary>The source database's name.</summary>
     public required string Database { get; init; }
+
+    /// <summary>The source's name in the store (what changes, progress and baselines carry, and what queries filter by).</summary>
+    public required string Source { get; init; }
     /// <summary>The source server's version (<c>server_version</c>).</summary>
     public required string ServerVersion { get; init; }
     /// <summary>Where the store is, without credentials.</summary>
@@ -82,7 +85,7 @@ public sealed class SetupReport
     {
         var sb = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        sb.AppendLine(inv, $"hindsight setup: database {PgNames.DisplayPart(Database)} (PostgreSQL {ServerVersion})");
+        sb.AppendLine(inv, $"hindsight setup: database {PgNames.DisplayPart(Database)} (PostgreSQL {ServerVersion}), source {Source} in the store");
         sb.Append(inv, $"  store        {(StoreInSource ? "schema hindsight in the source database" : Store)}: ");
         sb.AppendLine(MigrationsApplied.Count == 0
             ? string.Create(inv, $"up to date (schema version {StoreVersion})")

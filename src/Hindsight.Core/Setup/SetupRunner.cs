@@ -101,15 +101,6 @@ public sealed class SetupRunner(SetupOptions options)
         await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
         var storeSource = store ?? source;
         BaselineReport? baseline = null;
-        if (options.Snapshot && slot is not null)
-        {
-            // A slot's snapshot exists only at its creation: a baseline cannot be added to a slot that is already there.
-            baseline = await BaselineReport.ReadAsync(storeSource, server.Database, options.Slot, ct)
-                ?? throw new SetupException(
-                    $"the slot {options.Slot} already exists and no baseline was stored with it: a baseline must be read in the snapshot " +
-                    "the slot exports when it is created. Run `hindsight teardown` (stored changes are kept) and then `setup --snapshot` again; " +
-                    "changes made between the two are not captured. Nothing was changed.");
-        }
         versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
         if (versionBefore > StoreMigrations.LatestVersion)
             throw new SetupException(
@@ -117,6 +108,25 @@ public sealed class SetupRunner(SetupOptions options)
         applied = await StoreMigrations.ApplyAsync(storeSource, ct);
         if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct);
         versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+
+        // 2a. The source's name in the store: refused here, before anything in the source changes, when it is taken.
+        string sourceName;
+        try
+        {
+            var identity = await SourceIdentity.ReadAsync(conn, sourceCs, ct);
+            sourceName = await SourceRegistry.RegisterAsync(storeSource, identity, options.SourceName, ct);
+        }
+        catch (Exception e) when (e is SourceNameException or ArgumentException) { throw new SetupException(e.Message, e); }
+
+        if (options.Snapshot && slot is not null)
+        {
+            // A slot's snapshot exists only at its creation: a baseline cannot be added to a slot that is already there.
+            baseline = await BaselineReport.ReadAsync(storeSource, sourceName, options.Slot, ct)
+                ?? throw new SetupException(
+                    $"the slot {options.Slot} already exists and no baseline was stored with it: a baseline must be read in the snapshot " +
+                    "the slot exports when it is created. Run `hindsight teardown` (stored changes are kept) and then `setup --snapshot` again; " +
+                    "changes made between the two are not captured. Nothing was changed in the source.");
+        }
         if (store is not null)
             storeInSource = await SameDatabaseAsync(conn, store, ct);
 
@@ -171,7 +181,7 @@ public sealed class SetupRunner(SetupOptions options)
         string? slotPosition = slot?.ConfirmedFlushLsn;
         if (slot is null && options.Snapshot)
         {
-            baseline = await BaselineSnapshot.CreateSlotAndCopyAsync(sourceCs, source, storeSource, options, server.Database, ct);
+            baseline = await BaselineSnapshot.CreateSlotAndCopyAsync(sourceCs, source, storeSource, options, sourceName, server.Database, ct);
             slotPosition = baseline.Lsn;
             slotCreated = true;
         }
@@ -204,6 +214,7 @@ public sealed class SetupRunner(SetupOptions options)
         return new SetupReport
         {
             Database = server.Database,
+            Source = sourceName,
             ServerVersion = server.Version,
             Store = storeCs is null ? "source database" : ConnectionStrings.Describe(storeCs),
             StoreInSource = storeInSource,

@@ -64,8 +64,9 @@ internal static class StoreRoles
             GRANT SELECT ON ALL TABLES IN SCHEMA hindsight TO {Writer}, {Reader};
             GRANT INSERT ON hindsight.changes TO {Writer};
             GRANT INSERT, UPDATE ON hindsight.progress TO {Writer};
+            GRANT INSERT, UPDATE (system_identifier) ON hindsight.sources TO {Writer};
             """, ct);
-        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
+        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");
         await tx.CommitAsync(ct);
         return done;

@@ -12,6 +12,9 @@ public sealed class TeardownOptions
     /// <summary>Connection string of the tracked (source) database, in any form <see cref="ConnectionStrings"/> accepts.</summary>
     public required string SourceConnectionString { get; init; }
 
+    /// <summary>The source's name in the store; null: the name this database has there.</summary>
+    public string? SourceName { get; init; }
+
     /// <summary>Connection string of the store; null means the source database itself.</summary>
     public string? StoreConnectionString { get; init; }
 
@@ -168,7 +171,8 @@ public sealed class TeardownRunner(TeardownOptions options)
         {
             await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
             await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
-            (schemaDropped, deleted) = await PurgeAsync(storeConn ?? conn, server.Database, notes, ct);
+            var scope = await ScopeAsync(conn, store ?? source, server.Database, ct);
+            (schemaDropped, deleted) = await PurgeAsync(storeConn ?? conn, scope, notes, ct);
         }
         else
         {
@@ -177,7 +181,8 @@ public sealed class TeardownRunner(TeardownOptions options)
             {
                 await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
                 await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
-                if (await EndBaselinesAsync(storeConn ?? conn, server.Database, ct) > 0)
+                var scope = await ScopeAsync(conn, store ?? source, server.Database, ct);
+                if (await EndBaselinesAsync(storeConn ?? conn, scope, ct) > 0)
                     notes.Add("The baseline (setup --snapshot) is ended: as-of stays complete up to now, not after (changes made from now on are not seen).");
             }
         }
@@ -200,12 +205,12 @@ public sealed class TeardownRunner(TeardownOptions options)
     }
 
     /// <summary>Marks the baselines the dropped slot started at as ended (a store older than migration 5 has none).</summary>
-    private async Task<int> EndBaselinesAsync(NpgsqlConnection store, string database, CancellationToken ct)
+    private async Task<int> EndBaselinesAsync(NpgsqlConnection store, SourceScope scope, CancellationToken ct)
     {
         if (!await StoreMigrations.HasBaselinesAsync(store, null, ct)) return 0;
         await using var cmd = new NpgsqlCommand(
-            "UPDATE hindsight.baselines SET ended_at = clock_timestamp() WHERE database = $1 AND slot = $2 AND ended_at IS NULL", store);
-        cmd.Parameters.AddWithValue(database);
+            $"UPDATE hindsight.baselines SET ended_at = clock_timestamp() WHERE {scope.Column} = $1 AND slot = $2 AND ended_at IS NULL", store);
+        cmd.Parameters.AddWithValue(scope.Value);
         cmd.Parameters.AddWithValue(options.Slot);
         return await cmd.ExecuteNonQueryAsync(ct);
     }
@@ -251,7 +256,27 @@ public sealed class TeardownRunner(TeardownOptions options)
         }
     }
 
-    private async Task<(bool SchemaDropped, long Deleted)> PurgeAsync(NpgsqlConnection store, string database, List<string> notes, CancellationToken ct)
+    /// <summary>
+    /// Which stored rows are this database's: those of its source (a store with sources), or, in a store set up before
+    /// sources existed, those carrying its database name.
+    /// </summary>
+    private sealed record SourceScope(string Column, string Value, bool HasSources);
+
+    private async Task<SourceScope> ScopeAsync(NpgsqlConnection source, NpgsqlDataSource store, string database, CancellationToken ct)
+    {
+        var version = await StoreMigrations.CurrentVersionAsync(store, ct);
+        if (version < StoreMigrations.LatestVersion) return new SourceScope("database", database, false);
+        try
+        {
+            var identity = await SourceIdentity.ReadAsync(source, null, ct);
+            var name = await SourceRegistry.FindNameAsync(store, identity, options.SourceName, ct);
+            // A database the store does not know has nothing stored: a name no row carries.
+            return new SourceScope("source", name ?? options.SourceName ?? "", true);
+        }
+        catch (SourceNameException e) { throw new SetupException(e.Message + "; nothing was deleted from the store", e); }
+    }
+
+    private async Task<(bool SchemaDropped, long Deleted)> PurgeAsync(NpgsqlConnection store, SourceScope scope, List<string> notes, CancellationToken ct)
     {
         await using (var exists = new NpgsqlCommand("SELECT to_regnamespace($1) IS NOT NULL", store))
         {
@@ -262,20 +287,20 @@ public sealed class TeardownRunner(TeardownOptions options)
         await using var tx = await store.BeginTransactionAsync(ct);
         var others = false;
         await using (var cmd = new NpgsqlCommand(
-            """
+            $"""
             SELECT (to_regclass('hindsight.progress') IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM hindsight.progress WHERE NOT (slot = $1 AND database = $2)))
+                        SELECT 1 FROM hindsight.progress WHERE NOT (slot = $1 AND {scope.Column} = $2)))
             """, store, tx))
         {
             cmd.Parameters.AddWithValue(options.Slot);
-            cmd.Parameters.AddWithValue(database);
+            cmd.Parameters.AddWithValue(scope.Value);
             others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
         }
         if (!others)
         {
             await using var cmd = new NpgsqlCommand(
-                "SELECT to_regclass('hindsight.changes') IS NOT NULL AND EXISTS (SELECT 1 FROM hindsight.changes WHERE database <> $1)", store, tx);
-            cmd.Parameters.AddWithValue(database);
+                $"SELECT to_regclass('hindsight.changes') IS NOT NULL AND EXISTS (SELECT 1 FROM hindsight.changes WHERE {scope.Column} <> $1)", store, tx);
+            cmd.Parameters.AddWithValue(scope.Value);
             others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
         }
 
@@ -288,22 +313,30 @@ public sealed class TeardownRunner(TeardownOptions options)
         }
 
         long deleted;
-        await using (var del = new NpgsqlCommand("DELETE FROM hindsight.changes WHERE database = $1", store, tx))
+        await using (var del = new NpgsqlCommand($"DELETE FROM hindsight.changes WHERE {scope.Column} = $1", store, tx))
         {
-            del.Parameters.AddWithValue(database);
+            del.Parameters.AddWithValue(scope.Value);
             deleted = await del.ExecuteNonQueryAsync(ct);
         }
-        await using (var del = new NpgsqlCommand("DELETE FROM hindsight.progress WHERE slot = $1 AND database = $2", store, tx))
+        await using (var del = new NpgsqlCommand($"DELETE FROM hindsight.progress WHERE slot = $1 AND {scope.Column} = $2", store, tx))
         {
             del.Parameters.AddWithValue(options.Slot);
-            del.Parameters.AddWithValue(database);
+            del.Parameters.AddWithValue(scope.Value);
             await del.ExecuteNonQueryAsync(ct);
         }
         // The baselines go with the database's changes: without its SNAPSHOT rows one would claim rows it no longer shows.
         if (await StoreMigrations.HasBaselinesAsync(store, tx, ct))
         {
-            await using var del = new NpgsqlCommand("DELETE FROM hindsight.baselines WHERE database = $1", store, tx);
-            del.Parameters.AddWithValue(database);
+            await using var del = new NpgsqlCommand($"DELETE FROM hindsight.baselines WHERE {scope.Column} = $1", store, tx);
+            del.Parameters.AddWithValue(scope.Value);
+            await del.ExecuteNonQueryAsync(ct);
+        }
+        // Its name is free again once nothing in the store carries it (another slot of the same source keeps it).
+        if (scope.HasSources)
+        {
+            await using var del = new NpgsqlCommand(
+                "DELETE FROM hindsight.sources s WHERE s.name = $1 AND NOT EXISTS (SELECT 1 FROM hindsight.progress p WHERE p.source = s.name)", store, tx);
+            del.Parameters.AddWithValue(scope.Value);
             await del.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);

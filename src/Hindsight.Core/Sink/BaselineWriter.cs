@@ -16,11 +16,12 @@ namespace Hindsight.Sink;
 /// changes from 1, so the two can never collide on the idempotency key, and the baseline sorts before it. The worker's
 /// progress row is not touched: what the slot streams is stored by the worker as usual.
 /// </remarks>
-internal sealed class BaselineWriter(NpgsqlConnection store, string database, string slot, ulong lsn, DateTime takenAt) : IAsyncDisposable
+internal sealed class BaselineWriter(NpgsqlConnection store, string source, string database, string slot, ulong lsn, DateTime takenAt) : IAsyncDisposable
 {
     private const int MaxBatchRows = 10_000;
     private static readonly byte[] EmptyJson = "{}"u8.ToArray();
 
+    private readonly byte[] _source = Encoding.UTF8.GetBytes(source);
     private readonly byte[] _database = Encoding.UTF8.GetBytes(database);
     private readonly ArrayBufferWriter<byte> _batch = new(1 << 16);
     private readonly List<(string Schema, string Table, long Rows)> _tables = [];
@@ -47,7 +48,7 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string database, st
             Before = EmptyJson, After = image, Context = EmptyJson, Position = lsn, QueuedAt = DateTime.UtcNow,
         };
         // Transaction id 0 (InvalidTransactionId): a baseline is read from a snapshot, not written by a transaction.
-        ChangeRowEncoder.Write(_batch, record, _database, 0, lsn, takenAt, (int)--_ordinal);
+        ChangeRowEncoder.Write(_batch, record, _source, _database, 0, lsn, takenAt, (int)--_ordinal);
         if (++_batchRows >= MaxBatchRows || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct);
     }
 
@@ -62,8 +63,8 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string database, st
         await FlushAsync(ct);
         await using (var cmd = new NpgsqlCommand(
             """
-            INSERT INTO hindsight.baselines (database, schema, "table", lsn, taken_at, slot, rows, column_rules)
-            SELECT $1, s, t, $2, $3, $4, n, $5::jsonb FROM unnest($6::text[], $7::text[], $8::bigint[]) AS x(s, t, n)
+            INSERT INTO hindsight.baselines (source, database, schema, "table", lsn, taken_at, slot, rows, column_rules)
+            SELECT $9, $1, s, t, $2, $3, $4, n, $5::jsonb FROM unnest($6::text[], $7::text[], $8::bigint[]) AS x(s, t, n)
             """, store, _tx))
         {
             cmd.Parameters.AddWithValue(database);
@@ -74,6 +75,7 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string database, st
             cmd.Parameters.AddWithValue(_tables.Select(t => t.Schema).ToArray());
             cmd.Parameters.AddWithValue(_tables.Select(t => t.Table).ToArray());
             cmd.Parameters.AddWithValue(_tables.Select(t => t.Rows).ToArray());
+            cmd.Parameters.AddWithValue(source);
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await _tx!.CommitAsync(ct);

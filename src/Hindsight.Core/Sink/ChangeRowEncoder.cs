@@ -24,15 +24,15 @@ internal static class ChangeRowEncoder
     /// <summary>The stored columns in the tuples' order (also the column list of the sink's one-trip INSERT).</summary>
     public const string Columns =
         "commit_lsn, ordinal, committed_at, transaction_id, position, queued_at, " +
-        "database, schema, \"table\", primary_key, operation, before, after, context";
+        "source, database, schema, \"table\", primary_key, operation, before, after, context";
 
-    private const short FieldCount = 14;
+    private const short FieldCount = 15;
     private const int CommitLsnOffset = 2 + 4;               // field count, length
     private const int OrdinalOffset = CommitLsnOffset + 8 + 4;
     private const int CommittedAtOffset = OrdinalOffset + 4 + 4;
 
     /// <summary>Fields of a tuple, by position, for readers of encoded tuples.</summary>
-    public enum Field { CommitLsn, Ordinal, CommittedAt, TransactionId, Position, QueuedAt, Database, Schema, Table, PrimaryKey, Operation, Before, After, Context }
+    public enum Field { CommitLsn, Ordinal, CommittedAt, TransactionId, Position, QueuedAt, Source, Database, Schema, Table, PrimaryKey, Operation, Before, After, Context }
 
     /// <summary>The binary COPY header: signature, flags, header extension length.</summary>
     public static ReadOnlyMemory<byte> Header { get; } = new byte[] { (byte)'P', (byte)'G', (byte)'C', (byte)'O', (byte)'P', (byte)'Y', (byte)'\n', 0xFF, (byte)'\r', (byte)'\n', 0, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -60,8 +60,8 @@ internal static class ChangeRowEncoder
     private static readonly byte[][] OperationNames =
         Enum.GetValues<Operation>().Select(o => Encoding.UTF8.GetBytes(o.ToStored())).ToArray();
 
-    /// <summary>Appends one tuple. <paramref name="database"/> is the source database name as UTF-8.</summary>
-    public static void Write(IBufferWriter<byte> output, ChangeRecord r, ReadOnlySpan<byte> database,
+    /// <summary>Appends one tuple. <paramref name="source"/> and <paramref name="database"/> are the source's name and its database's name, as UTF-8.</summary>
+    public static void Write(IBufferWriter<byte> output, ChangeRecord r, ReadOnlySpan<byte> source, ReadOnlySpan<byte> database,
         long transactionId, ulong commitLsn, DateTime committedAt, int ordinal)
     {
         var head = output.GetSpan(2 + 12 + 8 + 12 * 4);
@@ -74,6 +74,7 @@ internal static class ChangeRowEncoder
         at = Int64(head, at, (long)r.Position);
         at = Int64(head, at, Timestamp(r.QueuedAt));
         output.Advance(at);
+        Bytes(output, source);
         Bytes(output, database);
         Text(output, r.Schema);
         Text(output, r.Table);

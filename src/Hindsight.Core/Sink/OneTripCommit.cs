@@ -28,7 +28,7 @@ internal sealed class OneTripCommit
         $"""
         INSERT INTO hindsight.changes ({ChangeRowEncoder.Columns})
         SELECT u.commit_lsn, u.ordinal, u.committed_at, u.transaction_id, u.position, u.queued_at,
-               $7, u.schema, u."table", u.primary_key, u.operation, u.before, u.after, u.context
+               $15, $7, u.schema, u."table", u.primary_key, u.operation, u.before, u.after, u.context
         FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::timestamptz[],
                     $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::jsonb[], $14::jsonb[])
              AS u(commit_lsn, ordinal, committed_at, transaction_id, position, queued_at,
@@ -99,10 +99,12 @@ internal sealed class OneTripCommit
         NpgsqlDbType.Array | NpgsqlDbType.Text, NpgsqlDbType.Array | NpgsqlDbType.Text, NpgsqlDbType.Array | NpgsqlDbType.Text,
         NpgsqlDbType.Array | NpgsqlDbType.Text,
         NpgsqlDbType.Array | NpgsqlDbType.Jsonb, NpgsqlDbType.Array | NpgsqlDbType.Jsonb, NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
+        NpgsqlDbType.Text,
     ];
 
-    /// <summary>Sets the parameters of an <see cref="CreateInsert"/> command to the kept rows of source database <paramref name="database"/>.</summary>
-    public void Fill(NpgsqlParameterCollection p, string database)
+    /// <summary>Sets the parameters of an <see cref="CreateInsert"/> command to the kept rows of source <paramref name="source"/>,
+    /// whose database is <paramref name="database"/>.</summary>
+    public void Fill(NpgsqlParameterCollection p, string source, string database)
     {
         var n = _rows.Count;
         var commitLsn = new long[n];
@@ -137,7 +139,7 @@ internal sealed class OneTripCommit
             context[i] = Encoding.UTF8.GetString(r.Context);
         }
         object[] values = [commitLsn, ordinal, committedAt, transactionId, position, queuedAt, database,
-            schema, table, primaryKey, operation, before, after, context];
+            schema, table, primaryKey, operation, before, after, context, source];
         for (var i = 0; i < values.Length; i++) p[i].Value = values[i];
     }
 }

@@ -18,15 +18,18 @@ namespace Hindsight.Sink;
 /// instead (<see cref="OneTripCommit"/>).
 /// After a crash PostgreSQL resends every transaction not acknowledged; those whose commit LSN is
 /// not above the stored progress are skipped, so nothing is stored twice, and the unique key
-/// (database, commit_lsn, ordinal) would refuse it if anything tried.
+/// (source, commit_lsn, ordinal) would refuse it if anything tried. Progress is the source's own: two sources never
+/// share it, even with the same slot and database names.
 /// </remarks>
 public sealed class PostgresChangeSink : IAsyncDisposable
 {
 
     private readonly NpgsqlDataSource _store;
     private readonly string _slot;
+    private readonly string _source;
     private readonly string _database;
     private readonly int _batchSize;
+    private readonly byte[] _sourceUtf8;
     private readonly byte[] _databaseUtf8;
     private readonly ArrayBufferWriter<byte> _batch = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
@@ -43,12 +46,15 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     private DateTime? _txLastCommittedAt;
     private long _txChanges, _txTransactions;
 
-    /// <summary>Creates a sink for the worker reading <paramref name="slot"/> of source database <paramref name="database"/>.</summary>
-    public PostgresChangeSink(NpgsqlDataSource store, string slot, string database, int batchSize)
+    /// <summary>Creates a sink for the worker reading <paramref name="slot"/> of source <paramref name="source"/> (registered in the
+    /// store; see <see cref="Store.SourceRegistry"/>), whose database is named <paramref name="database"/>.</summary>
+    public PostgresChangeSink(NpgsqlDataSource store, string slot, string source, string database, int batchSize)
     {
         _store = store;
         _slot = slot;
+        _source = source;
         _database = database;
+        _sourceUtf8 = Encoding.UTF8.GetBytes(source);
         _databaseUtf8 = Encoding.UTF8.GetBytes(database);
         _batchSize = Math.Max(1, batchSize);
     }
@@ -79,19 +85,20 @@ public sealed class PostgresChangeSink : IAsyncDisposable
             "SELECT set_config('synchronous_commit', 'local', false) WHERE current_setting('synchronous_commit') = 'off'", _conn))
             await cmd.ExecuteNonQueryAsync(ct);
         await using (var cmd = new NpgsqlCommand(
-            "INSERT INTO hindsight.progress (slot, database) VALUES ($1, $2) ON CONFLICT DO NOTHING", _conn))
+            "INSERT INTO hindsight.progress (slot, source, database) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", _conn))
         {
             cmd.Parameters.AddWithValue(_slot);
+            cmd.Parameters.AddWithValue(_source);
             cmd.Parameters.AddWithValue(_database);
             await cmd.ExecuteNonQueryAsync(ct);
         }
         _spill = new StreamSpill(_slot);
         await using (var cmd = new NpgsqlCommand(
             "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
-            "FROM hindsight.progress WHERE slot = $1 AND database = $2", _conn))
+            "FROM hindsight.progress WHERE slot = $1 AND source = $2", _conn))
         {
             cmd.Parameters.AddWithValue(_slot);
-            cmd.Parameters.AddWithValue(_database);
+            cmd.Parameters.AddWithValue(_source);
             await using var r = await cmd.ExecuteReaderAsync(ct);
             await r.ReadAsync(ct);
             LastCommitLsn = (ulong)r.GetInt64(0);
@@ -103,7 +110,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// <summary>Adds a change of a transaction sent whole (its commit LSN and time are known from BEGIN).</summary>
     public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
     {
-        ChangeRowEncoder.Write(_batch, record, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
+        ChangeRowEncoder.Write(_batch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
         _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
         await RowAddedAsync(ct);
     }
@@ -118,7 +125,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     {
         // Encoded now, with the commit LSN, ordinal and time left blank: they are filled in place at commit.
         _scratch.ResetWrittenCount();
-        ChangeRowEncoder.Write(_scratch, record, _databaseUtf8, topXid, 0, ChangeRowEncoder.Blank, 0);
+        ChangeRowEncoder.Write(_scratch, record, _sourceUtf8, _databaseUtf8, topXid, 0, ChangeRowEncoder.Blank, 0);
         Spill.Append(topXid, subXid, _scratch.WrittenSpan);
     }
 
@@ -178,13 +185,13 @@ public sealed class PostgresChangeSink : IAsyncDisposable
         await using var cmd = new NpgsqlCommand(
             """
             SELECT after FROM hindsight.changes
-            WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND database = $4 AND operation <> 'DELETE'
+            WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND source = $4 AND operation <> 'DELETE'
             ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1
             """, _conn, _tx);
         cmd.Parameters.AddWithValue(schema);
         cmd.Parameters.AddWithValue(table);
         cmd.Parameters.AddWithValue(primaryKey);
-        cmd.Parameters.AddWithValue(_database);
+        cmd.Parameters.AddWithValue(_source);
         if (await cmd.ExecuteScalarAsync(ct) is not string json) return null;
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.Clone();
@@ -206,7 +213,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
             if (_batchRows > 0)
             {
                 var batch = await OneTripBatchAsync(ct);
-                _oneTrip.Fill(batch.BatchCommands[0].Parameters, _database);
+                _oneTrip.Fill(batch.BatchCommands[0].Parameters, _source, _database);
                 SetProgress(batch.BatchCommands[1].Parameters);
                 await batch.ExecuteNonQueryAsync(ct);
             }
@@ -237,14 +244,14 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     /// Leaves <c>updated_at</c> alone: it says when the store last advanced, and <c>status</c> judges lag by it.
     /// A worker failing over and over must show a growing lag, not look fresh with every error it records.
     /// </remarks>
-    public static async Task RecordErrorAsync(NpgsqlDataSource store, string slot, string database, string error)
+    public static async Task RecordErrorAsync(NpgsqlDataSource store, string slot, string source, string error)
     {
         try
         {
             await using var cmd = store.CreateCommand(
-                "UPDATE hindsight.progress SET last_error = $3 WHERE slot = $1 AND database = $2");
+                "UPDATE hindsight.progress SET last_error = $3 WHERE slot = $1 AND source = $2");
             cmd.Parameters.AddWithValue(slot);
-            cmd.Parameters.AddWithValue(database);
+            cmd.Parameters.AddWithValue(source);
             cmd.Parameters.AddWithValue(error);
             await cmd.ExecuteNonQueryAsync();
         }
@@ -257,7 +264,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
            SET last_commit_lsn = greatest(last_commit_lsn, $3), last_end_lsn = greatest(last_end_lsn, $4),
                stored_changes = stored_changes + $5, stored_transactions = stored_transactions + $6,
                last_committed_at = coalesce($7, last_committed_at), updated_at = now(), last_error = NULL
-         WHERE slot = $1 AND database = $2
+         WHERE slot = $1 AND source = $2
         """;
 
     private static readonly NpgsqlDbType[] ProgressTypes =
@@ -272,7 +279,7 @@ public sealed class PostgresChangeSink : IAsyncDisposable
     private void SetProgress(NpgsqlParameterCollection p)
     {
         p[0].Value = _slot;
-        p[1].Value = _database;
+        p[1].Value = _source;
         p[2].Value = (long)Math.Max(_txLastCommitLsn, LastCommitLsn);
         p[3].Value = (long)Math.Max(_txLastEndLsn, LastEndLsn);
         p[4].Value = _txChanges;

@@ -16,6 +16,9 @@ public sealed class StatusOptions
     /// <summary>Connection string of the store; null means the source database itself.</summary>
     public string? StoreConnectionString { get; init; }
 
+    /// <summary>The source's name in the store; null: the name this database has there.</summary>
+    public string? SourceName { get; init; }
+
     /// <summary>The slot to report on.</summary>
     public string Slot { get; init; } = "hindsight";
 
@@ -46,6 +49,10 @@ public sealed class StatusReport
     public required string Source { get; init; }
     /// <summary>Where the store is, without credentials (<c>source database</c> when it is the source).</summary>
     public required string Store { get; init; }
+    /// <summary>The source's name in the store (what its changes carry); null when the store does not know this database.</summary>
+    public string? SourceName { get; init; }
+    /// <summary>Every source the store holds, by name (this one among them once registered).</summary>
+    public IReadOnlyList<string> StoreSources { get; init; } = [];
     /// <summary>The slot's name.</summary>
     public required string Slot { get; init; }
     /// <summary>Whether the slot exists (in this database, as a pgoutput slot).</summary>
@@ -113,7 +120,8 @@ public sealed class StatusReport
         var rows = new List<(string, string)>
         {
             ("database", $"{Database} ({Source})"),
-            ("store", Store),
+            ("source", SourceName is null ? "- (not registered in the store)" : SourceName),
+            ("store", Store + (StoreSources.Count > 1 ? $" (sources: {string.Join(", ", StoreSources)})" : "")),
             ("slot", !SlotExists ? $"{Slot}: missing"
                 : $"{Slot}: {(SlotActive ? string.Create(inv, $"active (pid {SlotActivePid})") : "inactive (no worker reading)")}, wal_status {WalStatus ?? "-"}"),
             ("publication", PublicationExists ? string.Create(inv, $"{PgNames.DisplayPart(Publication)}: {PublishedTables} tables") : $"{PgNames.DisplayPart(Publication)}: missing"),
@@ -212,13 +220,29 @@ public sealed class StatusReader(StatusOptions options)
         var storeRead = false;
         Progress? progress = null;
         double? storeAgeSeconds = null;
+        string? sourceName = null;
+        IReadOnlyList<string> storeSources = [];
         try
         {
             await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
             var storeSource = store ?? source;
             storeVersion = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
-            if (storeVersion > 0)
-                (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, server.Database, ct);
+            if (storeVersion >= StoreMigrations.LatestVersion)
+            {
+                storeSources = (await SourceRegistry.ListAsync(storeSource, ct)).Select(s => s.Name).ToList();
+                try
+                {
+                    var identity = await SourceIdentity.ReadAsync(conn, null, ct);
+                    sourceName = await SourceRegistry.FindNameAsync(storeSource, identity, options.SourceName, ct);
+                    if (sourceName is null)
+                        problems.Add(options.SourceName is null
+                            ? "this database is not a source of the store yet: run hindsight setup (and hindsight run)"
+                            : $"the store has no source named {options.SourceName}: run hindsight setup --source-name {options.SourceName}");
+                }
+                catch (SourceNameException e) { problems.Add(e.Message); }
+                if (sourceName is not null)
+                    (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, sourceName, ct);
+            }
             storeRead = true;
         }
         catch (NpgsqlException e) when (storeCs is not null)
@@ -253,6 +277,8 @@ public sealed class StatusReader(StatusOptions options)
             Database = server.Database,
             Source = ConnectionStrings.Describe(sourceCs),
             Store = storeCs is null ? "source database (schema hindsight)" : ConnectionStrings.Describe(storeCs),
+            SourceName = sourceName,
+            StoreSources = storeSources,
             Slot = options.Slot,
             SlotExists = slotOk,
             SlotActive = slot?.Active ?? false,
@@ -298,16 +324,16 @@ public sealed class StatusReader(StatusOptions options)
     private sealed record Progress(long LastEndLsn, long StoredChanges, long StoredTransactions,
         DateTimeOffset? LastCommittedAt, DateTimeOffset UpdatedAt, string? LastError);
 
-    private async Task<(Progress?, double?)> ReadProgressAsync(NpgsqlDataSource store, string database, CancellationToken ct)
+    private async Task<(Progress?, double?)> ReadProgressAsync(NpgsqlDataSource store, string sourceName, CancellationToken ct)
     {
         await using var cmd = store.CreateCommand(
             """
             SELECT last_end_lsn, stored_changes, stored_transactions, last_committed_at, updated_at, last_error,
                    greatest(extract(epoch FROM now() - updated_at), 0)::float8
-            FROM hindsight.progress WHERE slot = $1 AND database = $2
+            FROM hindsight.progress WHERE slot = $1 AND source = $2
             """);
         cmd.Parameters.AddWithValue(options.Slot);
-        cmd.Parameters.AddWithValue(database);
+        cmd.Parameters.AddWithValue(sourceName);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         if (!await r.ReadAsync(ct)) return (null, null);
         var p = new Progress(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2),

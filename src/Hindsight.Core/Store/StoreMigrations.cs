@@ -139,6 +139,65 @@ public static class StoreMigrations
         CREATE INDEX changes_transaction_idx ON hindsight.changes USING brin (transaction_id int8_minmax_multi_ops)
             WITH (pages_per_range = 32, autosummarize = on);
         """,
+
+        // 7: sources. A store may hold the changes of several tracked databases, on one server or several, and two of
+        //    them may well share a database name (every server has a `postgres`). A source is named by a person and
+        //    identified by what really identifies it: the server's system identifier and the database. Changes,
+        //    progress and baselines carry the source's name, and the idempotency key becomes (source, commit_lsn,
+        //    ordinal): two servers' LSN ranges overlap, so a key by database name let one server's changes be skipped or
+        //    refused as the other's. A store from before keeps its rows: each database it names becomes a source of that
+        //    name, whose system identifier is filled in by the first setup or worker that connects to it.
+        //    When the store holds one database (the usual case), its name is the new column's default for existing
+        //    rows: a catalog change, not a rewrite of the table.
+        """
+        CREATE TABLE hindsight.sources (
+            name              text COLLATE "C" PRIMARY KEY CHECK (name <> ''),
+            system_identifier text COLLATE "C",
+            database          text COLLATE "C" NOT NULL,
+            created_at        timestamptz NOT NULL DEFAULT now(),
+            CONSTRAINT sources_identity UNIQUE (system_identifier, database)
+        );
+        DO $migrate$
+        DECLARE
+            names text[];
+        BEGIN
+            WITH RECURSIVE stored(database) AS (
+                SELECT min(c.database) FROM hindsight.changes c
+                UNION ALL
+                SELECT (SELECT min(c.database) FROM hindsight.changes c WHERE c.database > s.database)
+                FROM stored s WHERE s.database IS NOT NULL
+            )
+            SELECT coalesce(array_agg(DISTINCT d.database ORDER BY d.database), '{}') INTO names FROM (
+                SELECT database FROM stored WHERE database IS NOT NULL
+                UNION SELECT database FROM hindsight.progress
+                UNION SELECT database FROM hindsight.baselines) d;
+            INSERT INTO hindsight.sources (name, database) SELECT n, n FROM unnest(names) n WHERE n <> '';
+            IF cardinality(names) <= 1 THEN
+                EXECUTE format('ALTER TABLE hindsight.changes ADD COLUMN source text COLLATE "C" NOT NULL DEFAULT %L', coalesce(names[1], ''));
+                ALTER TABLE hindsight.changes ALTER COLUMN source DROP DEFAULT;
+            ELSE
+                ALTER TABLE hindsight.changes ADD COLUMN source text COLLATE "C";
+                UPDATE hindsight.changes SET source = database;
+                ALTER TABLE hindsight.changes ALTER COLUMN source SET NOT NULL;
+            END IF;
+        END
+        $migrate$;
+        ALTER TABLE hindsight.changes DROP CONSTRAINT changes_exactly_once,
+            ADD CONSTRAINT changes_exactly_once UNIQUE (source, commit_lsn, ordinal);
+        DROP INDEX hindsight.changes_record_idx;
+        CREATE INDEX changes_record_idx ON hindsight.changes ("table", primary_key, committed_at, commit_lsn, ordinal)
+            INCLUDE (source, database, schema, operation, id);
+
+        ALTER TABLE hindsight.progress ADD COLUMN source text COLLATE "C";
+        UPDATE hindsight.progress SET source = database;
+        ALTER TABLE hindsight.progress ALTER COLUMN source SET NOT NULL,
+            DROP CONSTRAINT progress_pkey, ADD PRIMARY KEY (source, slot);
+
+        ALTER TABLE hindsight.baselines ADD COLUMN source text COLLATE "C";
+        UPDATE hindsight.baselines SET source = database;
+        ALTER TABLE hindsight.baselines ALTER COLUMN source SET NOT NULL,
+            DROP CONSTRAINT baselines_pkey, ADD PRIMARY KEY (source, schema, "table", lsn);
+        """,
     ];
 
     /// <summary>

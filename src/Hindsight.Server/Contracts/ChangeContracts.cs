@@ -10,7 +10,9 @@ public sealed record ChangeDto
 {
     /// <summary>Ordered identity in the store; the cursor of pages and of the live stream.</summary>
     [JsonPropertyName("id")] public required long Id { get; init; }
-    /// <summary>The tracked database.</summary>
+    /// <summary>The source the change was captured from (its name in the store).</summary>
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    /// <summary>The tracked database, by name on its server.</summary>
     [JsonPropertyName("database")] public required string Database { get; init; }
     /// <summary>The table's schema.</summary>
     [JsonPropertyName("schema")] public required string Schema { get; init; }
@@ -44,7 +46,7 @@ public sealed record ChangeDto
     /// <summary>The wire form of a stored change.</summary>
     public static ChangeDto From(Change c) => new()
     {
-        Id = c.Id, Database = c.Database, Schema = c.Schema, Table = c.Table, PrimaryKey = c.PrimaryKey, Operation = c.Operation.ToStored(),
+        Id = c.Id, Source = c.Source, Database = c.Database, Schema = c.Schema, Table = c.Table, PrimaryKey = c.PrimaryKey, Operation = c.Operation.ToStored(),
         Before = c.Before, After = c.After, Context = c.Context, CommittedAt = ApiTime.Format(c.CommittedAt), TransactionId = c.TransactionId,
         Position = c.Position, CommitLsn = c.CommitLsn, Ordinal = c.Ordinal, QueuedAt = ApiTime.Format(c.QueuedAt), CreatedAt = ApiTime.Format(c.CreatedAt),
     };

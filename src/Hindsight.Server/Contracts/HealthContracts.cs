@@ -17,6 +17,10 @@ public sealed record HealthDto
     [JsonPropertyName("source")] public required string Source { get; init; }
     /// <summary>Where the store is, without credentials.</summary>
     [JsonPropertyName("store")] public required string Store { get; init; }
+    /// <summary>The source's name in the store; null when the store does not know this database.</summary>
+    [JsonPropertyName("source_name")] public string? SourceName { get; init; }
+    /// <summary>Every source the store holds, by name.</summary>
+    [JsonPropertyName("store_sources")] public IReadOnlyList<string> StoreSources { get; init; } = [];
     /// <summary>The slot's name.</summary>
     [JsonPropertyName("slot")] public required string Slot { get; init; }
     /// <summary>Whether the slot exists.</summary>
@@ -63,7 +67,7 @@ public sealed record HealthDto
     /// <summary>The wire form of a status report.</summary>
     public static HealthDto From(StatusReport s) => new()
     {
-        Healthy = s.Healthy, Database = s.Database, Source = s.Source, Store = s.Store, Slot = s.Slot, SlotExists = s.SlotExists,
+        Healthy = s.Healthy, Database = s.Database, Source = s.Source, Store = s.Store, SourceName = s.SourceName, StoreSources = s.StoreSources, Slot = s.Slot, SlotExists = s.SlotExists,
         SlotActive = s.SlotActive, WalStatus = s.WalStatus, ConfirmedPosition = s.ConfirmedPosition, CurrentPosition = s.CurrentPosition,
         LagBytes = s.LagBytes, LagSeconds = s.LagSeconds, Publication = s.Publication, PublicationExists = s.PublicationExists,
         PublishedTables = s.PublishedTables, StoreVersion = s.StoreVersion, StoreLatestVersion = s.StoreLatestVersion,

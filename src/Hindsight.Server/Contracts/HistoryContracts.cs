@@ -29,6 +29,7 @@ public sealed record RecordHistoryDto(
     [property: JsonPropertyName("truncated")] bool Truncated);
 
 /// <summary>One row as it was at the moment asked for.</summary>
+/// <param name="Source">The source (its name in the store).</param>
 /// <param name="Database">The tracked database.</param>
 /// <param name="Schema">The table's schema.</param>
 /// <param name="Table">The table.</param>
@@ -37,6 +38,7 @@ public sealed record RecordHistoryDto(
 /// <param name="ChangeId">The change that left the row so.</param>
 /// <param name="ChangedAt">When that change committed (UTC).</param>
 public sealed record AsOfRowDto(
+    [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("database")] string Database,
     [property: JsonPropertyName("schema")] string Schema,
     [property: JsonPropertyName("table")] string Table,
@@ -46,7 +48,7 @@ public sealed record AsOfRowDto(
     [property: JsonPropertyName("changed_at")] string ChangedAt)
 {
     /// <summary>The wire form of an as-of row.</summary>
-    public static AsOfRowDto From(AsOfRow r) => new(r.Database, r.Schema, r.Table, r.PrimaryKey, r.Row, r.ChangeId, ApiTime.Format(r.ChangedAt));
+    public static AsOfRowDto From(AsOfRow r) => new(r.Source, r.Database, r.Schema, r.Table, r.PrimaryKey, r.Row, r.ChangeId, ApiTime.Format(r.ChangedAt));
 }
 
 /// <summary>A table, or one row, as it was at a moment (<c>GET /api/as-of</c>).</summary>

@@ -21,18 +21,19 @@ internal static class AsOfEndpoints
                 [Description("Only the row with this primary key")] string? key,
                 [Description("Most rows to return (default and most: the server's page size)")] string? limit,
                 [Description("Keyset paging of a table: only rows whose primary key comes after this one (the previous page's next_after)")] string? after,
-                [Description("The tracked database (default: the server's source database)")] string? database,
+                [Description("The tracked database, by name (default: the server's own source; * for any)")] string? database,
+                [Description("The source, by its name in the store (default: the server's own source; * for any)")] string? source,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
                 var name = QueryInput.Table(table);
                 var point = Point(at, transaction, lsn);
                 var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
-                var db = FilterParameters.ResolveDatabase(database, backend.Database);
+                var (src, db) = await backend.ScopeAsync(source, database, ct);
                 if (key is not null && after is not null) throw new FormatException("give key (one row) or after (the next page of a table), not both");
                 // A table is read one page at a time (the store walks its keys in order and stops): never the whole table.
                 var result = key is not null
-                    ? await backend.Trail.AsOfAsync(name, point, key, db, ct)
-                    : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, ct);
+                    ? await backend.Trail.AsOfAsync(name, point, key, db, src, ct)
+                    : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, src, ct);
                 if (key is not null && result.Rows.Count == 0)
                     throw new ApiNotFoundException($"{name} key {key} did not exist {result.PointNote} as far as the store knows ({result.CompletenessNote})");
                 // A page holds at most max rows, and one key names one row (a key in two places is refused as ambiguous).

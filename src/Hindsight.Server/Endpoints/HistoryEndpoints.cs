@@ -17,7 +17,8 @@ internal static class HistoryEndpoints
                 [Description("The row's primary key as stored; a composite key as a JSON array")] string? key,
                 [Description("newest (default) or oldest first")] string? order,
                 [Description("Most versions to return (default and most: the server's page size)")] string? limit,
-                [Description("The tracked database (default: the server's source database)")] string? database,
+                [Description("The tracked database, by name (default: the server's own source; * for any)")] string? database,
+                [Description("The source, by its name in the store (default: the server's own source; * for any)")] string? source,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
                 var name = QueryInput.Table(table);
@@ -25,8 +26,8 @@ internal static class HistoryEndpoints
                 var newestFirst = !QueryInput.OldestFirst(order);
                 var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
                 // Only the asked end of the row's history is read: a row changed millions of times costs one page.
-                var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst,
-                    FilterParameters.ResolveDatabase(database, backend.Database), ct);
+                var (src, db) = await backend.ScopeAsync(source, database, ct);
+                var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst, db, src, ct);
                 if (history.Versions.Count == 0 && !history.HasMore)
                     throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");
                 return TypedResults.Ok(new RecordHistoryDto(name.ToString(), primaryKey,

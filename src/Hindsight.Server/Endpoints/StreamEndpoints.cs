@@ -23,7 +23,7 @@ namespace Hindsight.Server.Endpoints;
 /// sent, so a reconnect with <c>Last-Event-ID</c> (or <c>after_id</c>) misses nothing and repeats nothing.
 /// </summary>
 /// <remarks>
-/// Ids follow commit order within one tracked database (one worker writes it), which is what a stream filters to by
+/// Ids follow commit order within one source (one worker writes it), which is what a stream filters to by
 /// default. Comment lines (<c>: keep-alive</c>) are sent when idle so that proxies do not close the connection. The
 /// stream ends when the client disconnects or the server stops.
 /// </remarks>
@@ -39,7 +39,7 @@ internal static class StreamEndpoints
                 IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
             {
                 // Input is checked before the stream starts, so that a bad filter is still an ordinary 400.
-                var changeFilter = filter.ToFilter(backend.Database);
+                var changeFilter = await filter.ToFilterAsync(backend, http.RequestAborted);
                 var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
                 var from = QueryInput.Long(afterId ?? (lastEventId.Length > 0 ? lastEventId : null), afterId is null ? "Last-Event-ID" : "after_id");
                 if (!gate.TryEnter())

@@ -37,11 +37,21 @@ internal sealed class FilterParameters
     [FromQuery(Name = "after"), Description("A JSON object the row after the change must contain")]
     public string? After { get; set; }
 
-    [FromQuery(Name = "database"), Description("The tracked database (default: the server's source database; * for every database in the store)")]
+    [FromQuery(Name = "source"), Description("The source, by its name in the store (default: the server's own source; * for every source)")]
+    public string? Source { get; set; }
+
+    [FromQuery(Name = "database"), Description("The tracked database, by name, of any source (* for every database in the store)")]
     public string? Database { get; set; }
 
-    /// <summary>The filter; the library refuses what is not valid (JSON that is not an object, an unknown operation).</summary>
-    public ChangeFilter ToFilter(string? defaultDatabase) => new()
+    /// <summary>The filter, narrowed to the scope <see cref="HindsightBackend.ScopeAsync"/> made of <see cref="Source"/> and
+    /// <see cref="Database"/>; the library refuses what is not valid (JSON that is not an object, an unknown operation).</summary>
+    public async Task<ChangeFilter> ToFilterAsync(HindsightBackend backend, CancellationToken ct)
+    {
+        var (source, database) = await backend.ScopeAsync(Source, Database, ct);
+        return ToFilter(source, database);
+    }
+
+    private ChangeFilter ToFilter(string? source, string? database) => new()
     {
         Tables = QueryInput.Tables(Table),
         PrimaryKey = Key,
@@ -52,10 +62,7 @@ internal sealed class FilterParameters
         Context = Context,
         Before = Before,
         After = After,
-        Database = ResolveDatabase(Database, defaultDatabase),
+        Source = source,
+        Database = database,
     };
-
-    /// <summary>The database to narrow to: the given one, the default, or null (every database) for <c>*</c>.</summary>
-    internal static string? ResolveDatabase(string? given, string? defaultDatabase) =>
-        string.IsNullOrEmpty(given) ? defaultDatabase : given == "*" ? null : given;
 }

@@ -21,7 +21,7 @@ public sealed class ApiDocumentAndHealthTests(PostgresFixture fixture)
             Assert.True(paths.ContainsKey(path), $"{path} missing from {string.Join(", ", paths.Select(p => p.Key))}");
         Assert.NotNull(paths["/api/revert"]!["post"]);
         var parameters = paths["/api/changes"]!["get"]!["parameters"]!.AsArray().Select(p => (string)p!["name"]!).ToList();
-        Assert.Equal(["table", "key", "operation", "since", "until", "transaction", "context", "before", "after", "database", "limit", "cursor", "order"],
+        Assert.Equal(["table", "key", "operation", "since", "until", "transaction", "context", "before", "after", "source", "database", "limit", "cursor", "order"],
             parameters);
         var scheme = doc["components"]!["securitySchemes"]!["apiKey"]!;
         Assert.Equal("http", (string)scheme["type"]!);

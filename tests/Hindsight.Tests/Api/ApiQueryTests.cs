@@ -10,7 +10,7 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
 {
     private static readonly string[] StoreColumns =
     [
-        "id", "database", "schema", "table", "primary_key", "operation", "before", "after", "context",
+        "id", "source", "database", "schema", "table", "primary_key", "operation", "before", "after", "context",
         "committed_at", "transaction_id", "position", "commit_lsn", "ordinal", "queued_at", "created_at",
     ];
 

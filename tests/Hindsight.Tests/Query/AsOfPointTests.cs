@@ -182,11 +182,11 @@ public sealed class AsOfPointTests(PostgresFixture fixture, ITestOutputHelper ou
         // only ties commit times by chance, so the tie is made here. Commit LSN order: k1 created, TRUNCATE, k2 created.
         await h.ExecuteAsync(
             """
-            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, committed_at,
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, committed_at,
                                            transaction_id, position, commit_lsn, ordinal, queued_at)
-            VALUES ('tied', 'public', 't', '1', 'CREATE', '{}', '{"id": 1}', '2026-01-01T00:00:00.000001Z', 501, 1000, 1000, 1, now()),
-                   ('tied', 'public', 't', NULL, 'TRUNCATE', '{}', '{}', '2026-01-01T00:00:00.000001Z', 502, 2000, 2000, 1, now()),
-                   ('tied', 'public', 't', '2', 'CREATE', '{}', '{"id": 2}', '2026-01-01T00:00:00.000001Z', 503, 3000, 3000, 1, now())
+            VALUES ('tied', 'tied', 'public', 't', '1', 'CREATE', '{}', '{"id": 1}', '2026-01-01T00:00:00.000001Z', 501, 1000, 1000, 1, now()),
+                   ('tied', 'tied', 'public', 't', NULL, 'TRUNCATE', '{}', '{}', '2026-01-01T00:00:00.000001Z', 502, 2000, 2000, 1, now()),
+                   ('tied', 'tied', 'public', 't', '2', 'CREATE', '{}', '{"id": 2}', '2026-01-01T00:00:00.000001Z', 503, 3000, 3000, 1, now())
             """);
         var trail = new AuditTrail(h.Source);
         var t = new TableName("public", "t");
@@ -204,14 +204,14 @@ public sealed class AsOfPointTests(PostgresFixture fixture, ITestOutputHelper ou
         // The same xid in a second database: ambiguous without a database, exact with one.
         await h.ExecuteAsync(
             """
-            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, before, after, committed_at,
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, committed_at,
                                            transaction_id, position, commit_lsn, ordinal, queued_at)
-            VALUES ('other', 'public', 'u', '1', 'CREATE', '{}', '{"id": 1}', '2026-01-02Z', 501, 9000, 9000, 1, now())
+            VALUES ('other', 'other', 'public', 'u', '1', 'CREATE', '{}', '{"id": 1}', '2026-01-02Z', 501, 9000, 9000, 1, now())
             """);
         var ambiguous = await Assert.ThrowsAsync<AuditQueryException>(() => trail.AsOfAsync(t, AsOfPoint.AfterTransaction(501)));
         Assert.Contains("transaction 501 is ambiguous", ambiguous.Message);
-        Assert.Contains("database other", ambiguous.Message);
-        Assert.Contains("database tied", ambiguous.Message);
+        Assert.Contains("source other", ambiguous.Message);
+        Assert.Contains("source tied", ambiguous.Message);
         Assert.Equal("1", await KeysAt(AsOfPoint.AfterTransaction(501)));
         // A transaction confines the read to its own database: table t is not in database other.
         Assert.Empty((await trail.AsOfAsync(t, AsOfPoint.AfterTransaction(501), database: "other")).Rows);

@@ -128,9 +128,9 @@ public sealed class HistoryTests(PostgresFixture fixture)
         var db = await h.ScalarAsync<string>("SELECT current_database()");
         await h.ExecuteAsync(
             """
-            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, after, committed_at, transaction_id, position,
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id, position,
                                            commit_lsn, ordinal, queued_at)
-            VALUES (current_database(), 'other', 'items', '1', 'CREATE', '{"id": 1}', '2000-01-01', 1, 1, 1, 1, '2000-01-01')
+            VALUES (current_database(), current_database(), 'other', 'items', '1', 'CREATE', '{"id": 1}', '2000-01-01', 1, 1, 1, 1, '2000-01-01')
             """);
         await Assert.ThrowsAsync<AuditQueryException>(() => trail.HistoryAsync(items, "1"));
         await Assert.ThrowsAsync<AuditQueryException>(() => trail.HistoryAsync(items, "1", 2));

@@ -50,7 +50,7 @@ public sealed class QueryCliTests(PostgresFixture fixture)
         {
             var change = Assert.Single(doc.RootElement.EnumerateArray());
             Assert.Equal(
-                ["id", "database", "schema", "table", "primary_key", "operation", "before", "after", "context", "committed_at",
+                ["id", "source", "database", "schema", "table", "primary_key", "operation", "before", "after", "context", "committed_at",
                  "transaction_id", "position", "commit_lsn", "ordinal", "queued_at", "created_at"],
                 change.EnumerateObject().Select(p => p.Name));
             Assert.Equal("UPDATE", change.GetProperty("operation").GetString());
@@ -163,7 +163,7 @@ public sealed class QueryCliTests(PostgresFixture fixture)
                      (["--table", "orders", "--lsn", "16B3748"], "--lsn: '16B3748' is not an LSN (e.g. 0/16B3748)"),
                      (["--table", "orders", "--lsn", "FFFFFFFF/0"], "is not an LSN"),
                      (["--table", "orders", "--transaction", "-1"], "--transaction: -1 is not a transaction id"),
-                     (["--table", "orders", "--transaction", "4000000000"], "transaction 4000000000 of database "),
+                     (["--table", "orders", "--transaction", "4000000000"], "transaction 4000000000 of source "),
                      (["--table", "orders", "--lsn", "0/1"], "is stored at or before LSN 0/1: tracking began after it"),
                  })
         {

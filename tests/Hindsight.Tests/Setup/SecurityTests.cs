@@ -52,7 +52,7 @@ public sealed class SecurityTests(PostgresFixture fixture)
             Assert.Equal(4, page.Changes.Count);
             foreach (var sql in new[]
                      {
-                         "INSERT INTO hindsight.changes (database, schema, \"table\", operation, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at) VALUES ('x','x','x','CREATE',now(),1,1,1,1,now())",
+                         "INSERT INTO hindsight.changes (source, database, schema, \"table\", operation, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at) VALUES ('x','x','x','x','CREATE',now(),1,1,1,1,now())",
                          "UPDATE hindsight.changes SET context = '{}'",
                          "DELETE FROM hindsight.changes",
                          "UPDATE hindsight.progress SET last_commit_lsn = 0",

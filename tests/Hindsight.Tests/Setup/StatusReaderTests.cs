@@ -53,8 +53,8 @@ public sealed class StatusReaderTests(PostgresFixture fixture) : IAsyncLifetime
         await ExecAsync(cs, "INSERT INTO t SELECT generate_series(1, 1000)");
         await ExecAsync(cs,
             $"""
-            INSERT INTO hindsight.progress (slot, database, last_end_lsn, stored_changes, stored_transactions, updated_at, last_error)
-            VALUES ('{slot}', current_database(), {0x16B3748}, 42, 7, now() - interval '1 hour', 'connection reset by peer')
+            INSERT INTO hindsight.progress (slot, source, database, last_end_lsn, stored_changes, stored_transactions, updated_at, last_error)
+            VALUES ('{slot}', current_database(), current_database(), {0x16B3748}, 42, 7, now() - interval '1 hour', 'connection reset by peer')
             """);
 
         var s = await new StatusReader(new StatusOptions { SourceConnectionString = cs, Slot = slot }).ReadAsync();

@@ -59,10 +59,10 @@ public sealed class TeardownRunnerTests(PostgresFixture fixture) : IAsyncLifetim
         var (cs, slot) = await SetUpAsync();
         await ExecAsync(cs,
             """
-            INSERT INTO hindsight.progress (slot, database) VALUES ('other_slot', 'other_db');
-            INSERT INTO hindsight.changes (database, schema, "table", operation, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
-            VALUES (current_database(), 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now()),
-                   ('other_db', 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now());
+            INSERT INTO hindsight.progress (slot, source, database) VALUES ('other_slot', 'other_db', 'other_db');
+            INSERT INTO hindsight.changes (source, database, schema, "table", operation, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+            VALUES (current_database(), current_database(), 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now()),
+                   ('other_db', 'other_db', 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now());
             """);
         var report = await new TeardownRunner(new TeardownOptions { SourceConnectionString = cs, Slot = slot, Purge = true }).RunAsync();
         Assert.False(report.StoreSchemaDropped);

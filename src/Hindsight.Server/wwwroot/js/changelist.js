@@ -51,7 +51,7 @@ export function changeDetails(change) {
         el('h3', { text: 'Change' }),
         objectTable({
           id: change.id, transaction: change.transaction_id, 'commit LSN': lsn(change.commit_lsn), ordinal: change.ordinal,
-          committed: change.committed_at, stored: change.created_at, database: change.database,
+          committed: change.committed_at, stored: change.created_at, source: change.source, database: change.database,
         }))),
     changeActions(change));
 }

@@ -3,7 +3,7 @@
 import { el, field, problemBox, replace, select } from './render.js';
 
 /** Names of the filter's URL params. */
-export const FILTER_PARAMS = ['table', 'key', 'op', 'since', 'until', 'ctxkey', 'ctxval', 'ctx', 'tx'];
+export const FILTER_PARAMS = ['table', 'key', 'op', 'since', 'until', 'ctxkey', 'ctxval', 'ctx', 'tx', 'source'];
 
 const OPERATIONS = [['', 'any'], 'CREATE', 'UPDATE', 'DELETE', 'TRUNCATE', 'SNAPSHOT'];
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
@@ -40,6 +40,7 @@ export function apiFilter(values) {
     until: values.until,
     transaction: values.tx,
     context: context ? JSON.stringify(context) : '',
+    source: values.source,
   };
 }
 
@@ -67,12 +68,13 @@ export function filterForm(values, { fields = FILTER_PARAMS, onSubmit, submitLab
     extra);
   // el() sets properties; `list` is read-only as a property, so it is set as an attribute here.
   for (const i of main.querySelectorAll('input[name="ctxkey"]')) i.setAttribute('list', 'context-keys');
-  const more = has('tx') || has('ctx')
-    ? el('details', { class: 'more-filters', open: Boolean(values.tx || values.ctx) },
+  const more = has('tx') || has('ctx') || has('source')
+    ? el('details', { class: 'more-filters', open: Boolean(values.tx || values.ctx || values.source) },
       el('summary', { text: 'More filters' }),
       el('div', { class: 'filter-grid' },
         has('tx') ? field('Transaction id', input('tx', { inputMode: 'numeric', placeholder: 'xid' })) : null,
-        has('ctx') ? field('Context (JSON)', input('ctx', { placeholder: '{"tenant": "acme"}' }), 'a JSON object the context must contain') : null))
+        has('ctx') ? field('Context (JSON)', input('ctx', { placeholder: '{"tenant": "acme"}' }), 'a JSON object the context must contain') : null,
+        has('source') ? field('Source', input('source', { placeholder: "this server's; * for all" }), 'a source (tracked database) of the store, by its name') : null))
     : null;
   const form = el('form', { class: 'filters', role: 'search' },
     keys, main, more,

@@ -1,0 +1,165 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Store;
+
+/// <summary>One source of a store: a tracked database under the name a person gave it.</summary>
+/// <param name="Name">The name changes, progress and baselines carry.</param>
+/// <param name="SystemIdentifier">The system identifier of its server; null for a source carried over from a store
+/// that predates sources, until a setup or worker connects to it.</param>
+/// <param name="Database">The database's name on its server.</param>
+public sealed record StoredSource(string Name, string? SystemIdentifier, string Database);
+
+/// <summary>
+/// The store's sources (<c>hindsight.sources</c>): which name each tracked database has. Setup and the worker register
+/// the database they are given; readers and reverts find a database's name from its identity.
+/// </summary>
+public static class SourceRegistry
+{
+    /// <summary>Names may hold letters, digits, <c>_ - . :</c>; at most 63 characters.</summary>
+    public static string? ValidateName(string? name)
+    {
+        if (name is null) return null;
+        if (name.Length is 0 or > 63 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '_' or '-' or '.' or ':'))
+            throw new ArgumentException(
+                $"--source-name: '{name}' is not a source name; use 1 to 63 letters, digits, '_', '-', '.' or ':'");
+        return name;
+    }
+
+    /// <summary>
+    /// The name of the source <paramref name="identity"/> is, registering it when the store does not know it yet:
+    /// under <paramref name="requestedName"/>, or by default under its database's name.
+    /// </summary>
+    /// <exception cref="SourceNameException">
+    /// The name is taken by another tracked database; or this database is already a source under another name.
+    /// </exception>
+    public static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    {
+        ValidateName(requestedName);
+        await using var conn = await store.OpenConnectionAsync(ct);
+        // No table lock (the least-privilege writer may not take one): the name and the identity are unique keys, so of
+        // two setups or workers registering at once one insert wins, and the other reads the table again and decides.
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await RegisterOnceAsync(conn, identity, requestedName, ct); }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 3) { }
+        }
+    }
+
+    private static async Task<string> RegisterOnceAsync(NpgsqlConnection conn, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    {
+        var sources = await ReadAllAsync(conn, null, ct);
+        var mine = Find(sources, identity);
+        if (mine is not null)
+        {
+            if (requestedName is not null && requestedName != mine.Name)
+                throw new SourceNameException(
+                    $"{identity} is already a source of this store, named '{mine.Name}'; a source keeps its name: " +
+                    $"use --source-name {mine.Name} (or leave it out)");
+            if (mine.SystemIdentifier is null && identity.SystemIdentifier is not null)
+                await ClaimAsync(conn, mine.Name, identity.SystemIdentifier, ct);
+            return mine.Name;
+        }
+
+        var name = requestedName ?? identity.Database;
+        var taken = sources.FirstOrDefault(s => s.Name == name);
+        if (taken is not null)
+            throw new SourceNameException(
+                $"the store already has a source named '{name}': {Describe(taken)}, not {identity}. " +
+                $"Give this one a name of its own with --source-name NAME (for example --source-name {Suggest(sources, identity)}) " +
+                "and use the same name with setup, run, status and teardown");
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO hindsight.sources (name, system_identifier, database) VALUES ($1, $2, $3)", conn);
+        insert.Parameters.AddWithValue(name);
+        insert.Parameters.Add(new NpgsqlParameter { Value = (object?)identity.SystemIdentifier ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        insert.Parameters.AddWithValue(identity.Database);
+        await insert.ExecuteNonQueryAsync(ct);
+        return name;
+    }
+
+    /// <summary>
+    /// The name of the source <paramref name="identity"/> is, without registering anything; null when the store does not
+    /// know it. <paramref name="requestedName"/>, when given, must be that source's name.
+    /// </summary>
+    /// <exception cref="SourceNameException">The requested name is another database's, or the identity is ambiguous.</exception>
+    public static async Task<string?> FindNameAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    {
+        await using var conn = await store.OpenConnectionAsync(ct);
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.sources') IS NOT NULL", conn))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null; // a store from before sources: setup migrates it
+        var sources = await ReadAllAsync(conn, null, ct);
+        var mine = Find(sources, identity);
+        if (requestedName is not null)
+        {
+            var named = sources.FirstOrDefault(s => s.Name == requestedName);
+            if (named is null) return null;
+            if (mine is not null && mine.Name != requestedName || mine is null && !Compatible(named, identity))
+                throw new SourceNameException($"source '{requestedName}' of the store is {Describe(named)}, not {identity}");
+            return requestedName;
+        }
+        return mine?.Name;
+    }
+
+    /// <summary>Every source of the store, by name.</summary>
+    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct)
+    {
+        await using var conn = await store.OpenConnectionAsync(ct);
+        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.sources') IS NOT NULL", conn))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return [];
+        return await ReadAllAsync(conn, null, ct);
+    }
+
+    /// <summary>
+    /// The source that is <paramref name="identity"/>: the one with its system identifier and database; failing that, one
+    /// carried over from an older store (no system identifier yet) with its database name, when exactly one has it; or,
+    /// when the identity's system identifier is unknown, the one source with its database name.
+    /// </summary>
+    private static StoredSource? Find(IReadOnlyList<StoredSource> sources, SourceIdentity identity)
+    {
+        if (identity.SystemIdentifier is not null &&
+            sources.FirstOrDefault(s => s.SystemIdentifier == identity.SystemIdentifier && s.Database == identity.Database) is { } exact)
+            return exact;
+        var candidates = sources.Where(s => s.Database == identity.Database && (s.SystemIdentifier is null || identity.SystemIdentifier is null)).ToList();
+        if (candidates.Count > 1)
+            throw new SourceNameException(
+                $"the store has {candidates.Count} sources of a database named {identity.Database} " +
+                $"({string.Join(", ", candidates.Select(c => c.Name))}) and this server's system identifier cannot be read " +
+                "(EXECUTE on pg_control_system() or the REPLICATION attribute is needed): name the source with --source-name");
+        return candidates.Count == 1 ? candidates[0] : null;
+    }
+
+    private static bool Compatible(StoredSource s, SourceIdentity identity) =>
+        s.Database == identity.Database && (s.SystemIdentifier is null || identity.SystemIdentifier is null || s.SystemIdentifier == identity.SystemIdentifier);
+
+    private static string Describe(StoredSource s) =>
+        s.SystemIdentifier is null ? $"database {s.Database}" : $"database {s.Database} of server {s.SystemIdentifier}";
+
+    private static string Suggest(IReadOnlyList<StoredSource> sources, SourceIdentity identity)
+    {
+        for (var i = 2; ; i++)
+        {
+            var candidate = $"{identity.Database}-{i}";
+            if (sources.All(s => s.Name != candidate)) return candidate;
+        }
+    }
+
+    private static async Task ClaimAsync(NpgsqlConnection conn, string name, string systemIdentifier, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("UPDATE hindsight.sources SET system_identifier = $2 WHERE name = $1 AND system_identifier IS NULL", conn);
+        cmd.Parameters.AddWithValue(name);
+        cmd.Parameters.AddWithValue(systemIdentifier);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<List<StoredSource>> ReadAllAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT name, system_identifier, database FROM hindsight.sources ORDER BY name", conn, tx);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var list = new List<StoredSource>();
+        while (await r.ReadAsync(ct)) list.Add(new StoredSource(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2)));
+        return list;
+    }
+}
+
+/// <summary>A source name that cannot be used: taken by another tracked database, or not this database's name.</summary>
+public sealed class SourceNameException(string message) : Exception(message);
