@@ -23,11 +23,12 @@ public sealed class RevertRedactionTests(PostgresFixture fixture)
         CREATE TABLE person (id int PRIMARY KEY, name text NOT NULL, ssn text, note text, salary numeric(10,2), born date);
         CREATE TABLE account (id int PRIMARY KEY, owner text, pin text NOT NULL);
         CREATE TABLE badge (id int PRIMARY KEY, code text NOT NULL, label text);
+        CREATE TABLE contact (id int PRIMARY KEY, name text, ssn text, note text);
         CREATE SCHEMA copies; -- not captured: the harness tracks schema public
         """;
 
-    private static readonly string[] Redact = ["person.ssn", "person.salary", "account.pin"];
-    private static readonly string[] Ignore = ["person.note", "badge.code"];
+    private static readonly string[] Redact = ["person.ssn", "person.salary", "account.pin", "contact.ssn"];
+    private static readonly string[] Ignore = ["person.note", "badge.code", "contact.note"];
 
     /// <summary>The untracked columns of person: the rest must be restored, these must keep their values.</summary>
     private const string Untracked = "jsonb_build_object('ssn', a.ssn, 'note', a.note, 'salary', a.salary)";
@@ -131,6 +132,32 @@ public sealed class RevertRedactionTests(PostgresFixture fixture)
         // Tracked columns as before the request; the secrets (and the ignored note) as the request left them.
         await AssertTableIsAsync(h, "person",
             $"SELECT b.id, to_jsonb(b) || {Untracked} AS row FROM copies.person_before b JOIN copies.person_after a USING (id)");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_request_that_changed_text_secrets_is_reverted_without_a_false_conflict_and_never_writes_a_digest(bool force)
+    {
+        await using var h = await StartAsync(fixture);
+        await h.ExecuteAsync("INSERT INTO contact VALUES (1, 'Ann', '111-11-1111', 'a'), (2, 'Bob', '222-22-2222', 'b')");
+        await h.CatchUpAsync();
+        await CopyAsync(h, "contact", "before");
+        await h.ExecuteAsync(
+            """
+            BEGIN;
+            SELECT pg_logical_emit_message(true, 'hindsight', '{"requestId":"bad"}');
+            UPDATE contact SET name = name || '!', ssn = '999-' || id, note = 'x' WHERE id IN (1, 2);
+            COMMIT;
+            """);
+        await h.CatchUpAsync();
+        await CopyAsync(h, "contact", "after");
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(Bad);
+        Assert.Empty(plan.Conflicts);
+        await reverter.ApplyAsync(plan, force: force);
+        await AssertTableIsAsync(h, "contact",
+            "SELECT b.id, to_jsonb(b) || jsonb_build_object('ssn', a.ssn, 'note', a.note) AS row FROM copies.contact_before b JOIN copies.contact_after a USING (id)");
     }
 
     [Fact]
