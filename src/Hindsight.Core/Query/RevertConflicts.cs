@@ -56,8 +56,9 @@ internal static class RevertConflicts
     public static async Task<string?> SourceDiffersAsync(NpgsqlConnection source, NpgsqlTransaction? tx, RevertTable t, Change newest, bool forUpdate,
         CancellationToken ct)
     {
-        var expected = newest.Operation is Operation.Delete ? null : newest.After;
-        var keyImage = newest.Operation is Operation.Delete ? newest.Before : newest.After;
+        // Only the values the trail holds are compared: a redacted digest or a TOAST placeholder says nothing of the row.
+        var expected = newest.Operation is Operation.Delete ? null : TrailValue.Held(newest.After);
+        var keyImage = TrailValue.Held(newest.Operation is Operation.Delete ? newest.Before : newest.After);
         if (t.Key.Any(k => !keyImage.ContainsKey(k))) return null; // refused when the statement is built
         var sql = $"SELECT to_jsonb(t)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
         await using var cmd = new NpgsqlCommand(sql, source, tx);
@@ -72,7 +73,10 @@ internal static class RevertConflicts
         };
     }
 
-    /// <summary>Equal as jsonb on the columns both have (columns added or dropped since are not a change of the row).</summary>
+    /// <summary>
+    /// Equal as jsonb on the columns both have (columns added or dropped since are not a change of the row, nor are
+    /// columns the trail's image leaves out, e.g. ignored ones).
+    /// </summary>
     private static bool SameOnCommonColumns(JsonObject a, JsonObject b) =>
         a.Where(kv => b.ContainsKey(kv.Key)).All(kv => JsonEquality.JsonbEquals(kv.Value, b[kv.Key]));
 }

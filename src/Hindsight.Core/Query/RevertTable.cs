@@ -10,6 +10,12 @@ namespace Hindsight.Query;
 internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IReadOnlySet<string> Writable, IReadOnlySet<string> Generated,
     IReadOnlySet<string> IdentityAlways)
 {
+    /// <summary>
+    /// Columns a re-inserted row cannot leave out: NOT NULL, without a default, not identity and not generated. A value
+    /// the trail does not hold (<see cref="TrailValue"/>) cannot be left out of such a column, so that insert is refused.
+    /// </summary>
+    public IReadOnlySet<string> Required { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary><c>"schema"."table"</c>, quoted.</summary>
     public string Quoted => PgNames.Quote(Name.Schema!, Name.Name);
 
@@ -19,7 +25,8 @@ internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IR
     {
         var name = new TableName(schema, table);
         const string sql = """
-            SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a', coalesce(a.attnum = ANY(i.indkey), false)
+            SELECT a.attname, a.attgenerated <> '', a.attidentity = 'a', coalesce(a.attnum = ANY(i.indkey), false),
+                   a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = ''
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -33,6 +40,7 @@ internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IR
         var writable = new HashSet<string>(StringComparer.Ordinal);
         var generated = new HashSet<string>(StringComparer.Ordinal);
         var identity = new HashSet<string>(StringComparer.Ordinal);
+        var required = new HashSet<string>(StringComparer.Ordinal);
         var any = false;
         while (await r.ReadAsync(ct))
         {
@@ -41,11 +49,12 @@ internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IR
             if (r.GetBoolean(1)) generated.Add(column); else writable.Add(column);
             if (r.GetBoolean(2)) identity.Add(column);
             if (r.GetBoolean(3)) key.Add(column);
+            if (r.GetBoolean(4)) required.Add(column);
         }
         if (!any) throw new AuditQueryException($"cannot revert changes of {name}: the table no longer exists in the source database");
         if (key.Count == 0)
             throw new AuditQueryException($"cannot revert changes of {name}: it has no primary key today, so its rows cannot be matched (add one)");
-        return new RevertTable(name, key, writable, generated, identity);
+        return new RevertTable(name, key, writable, generated, identity) { Required = required };
     }
 
     /// <summary><c>t."k1" = i."k1" AND …</c>: the target row matched by key against an image record.</summary>

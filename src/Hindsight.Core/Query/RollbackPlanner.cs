@@ -94,8 +94,11 @@ internal static class RollbackPlanner
                 $"cannot roll {t.Name} to {when}: the state then of {unknown.Count} row(s) (keys {List(unknown)}) is unknown — each existed before " +
                 "tracking began and was first changed after that moment, and no baseline (setup --snapshot) holds it; roll to a later moment");
 
-        var (live, untracked) = await RollbackSource.ReadAsync(src, t, keys.Select(k => k.NewestImage).ToList(),
-            targets.Select(i => i?.ToJsonString()).ToList(), keys.Select(k => k.NewestPresent ? k.NewestImage : null).ToList(), ct);
+        // Compared and written: only the values the trail holds (no redacted digest, no TOAST placeholder).
+        var newestHeld = keys.Select(k => HeldKeyImage(t, k, when)).ToList();
+        var (live, untracked) = await RollbackSource.ReadAsync(src, t, newestHeld,
+            targets.Select(i => i is null ? null : TrailValue.Held(i).ToJsonString()).ToList(),
+            keys.Select((k, i) => k.NewestPresent ? newestHeld[i] : null).ToList(), ct);
 
         var result = new TableStatements([], [], []);
         for (var i = 0; i < keys.Count; i++)
@@ -113,7 +116,8 @@ internal static class RollbackPlanner
                 conflicts.Add(new RevertConflict(t.Name, key, behind + " (changed since and not yet in the store, or its key was changed: catch up first)", null));
 
             if (image is null && now.Live is not null) result.Deletes.Add(Delete(t, key, now.Live));
-            else if (image is not null && now.Live is null) result.Inserts.Add(Insert(t, key, image, notes));
+            else if (image is not null && now.Live is null) result.Inserts.Add(Insert(t, key, image, when, notes));
+            // Same on the columns the trail holds: nothing to do (whatever an untracked column holds, it cannot be set back).
             else if (image is not null && now.Live is not null && !now.SameAsTarget && Update(t, key, image, now.Live, notes) is { } update)
                 result.Updates.Add(update);
         }
@@ -155,8 +159,18 @@ internal static class RollbackPlanner
             Expected = new RowExpectation(live, live),
         };
 
-    private static RevertStatement Insert(RevertTable t, string key, JsonObject image, List<string> notes)
+    /// <summary>The newest image of a known row with only the values the trail holds; refused when its key is not held.</summary>
+    private static string HeldKeyImage(RevertTable t, RollbackKey k, string when)
     {
+        if (JsonNode.Parse(k.NewestImage) is not JsonObject image) return k.NewestImage;
+        UntrackedColumns.RequireHeldKey(image, t, $"cannot roll {t.Name} to {when}");
+        return TrailValue.Held(image).ToJsonString();
+    }
+
+    private static RevertStatement Insert(RevertTable t, string key, JsonObject stored, string when, List<string> notes)
+    {
+        UntrackedColumns.ForInsert(stored, t, $"cannot roll {t.Name} to {when} (key {key})", notes);
+        var image = TrailValue.Held(stored);
         var columns = RevertStatements.Usable(image, t, notes);
         var list = string.Join(", ", columns.Select(Setup.PgNames.Quote));
         // Identity ALWAYS columns refuse explicit values unless told: the row must come back with its own id.
@@ -168,9 +182,12 @@ internal static class RollbackPlanner
         };
     }
 
-    private static RevertStatement? Update(RevertTable t, string key, JsonObject image, string live, List<string> notes)
+    private static RevertStatement? Update(RevertTable t, string key, JsonObject stored, string live, List<string> notes)
     {
-        // Every column of the image, not only the differing ones: the row ends as it was then even when forced over a later change.
+        UntrackedColumns.ForRowUpdate(stored, t, notes);
+        var image = TrailValue.Held(stored);
+        // Every column of the image the trail holds, not only the differing ones: the row ends as it was then even when
+        // forced over a later change.
         var columns = RevertStatements.Usable(image, t, notes).Where(c => !t.Key.Contains(c)).ToList();
         var current = JsonNode.Parse(live) as JsonObject ?? [];
         foreach (var col in columns.Where(t.IdentityAlways.Contains).Where(c => !JsonEquality.JsonbEquals(image[c], current[c])))

@@ -75,7 +75,8 @@ internal static class RollbackSource
     /// <summary>
     /// Why the row is no longer as <paramref name="expected"/> says the plan saw it, or null when it is; locks the row
     /// (FOR UPDATE) so it cannot move on before the rollback commits. A row expected absent cannot be locked: a concurrent
-    /// insert of it makes the rollback's INSERT fail, which rolls everything back too.
+    /// insert of it makes the rollback's INSERT fail, which rolls everything back too. The row is compared with the
+    /// source row the plan read (<c>to_jsonb</c>), never with a stored image, so redacted or ignored columns need no care here.
     /// </summary>
     public static async Task<string?> ChangedSinceAsync(NpgsqlConnection source, NpgsqlTransaction tx, RevertTable t, RowExpectation expected,
         CancellationToken ct)
