@@ -86,7 +86,7 @@ public sealed record RevertPlan(RevertSelection Selection, IReadOnlyList<RevertS
         ArgumentNullException.ThrowIfNull(context);
         var sb = new StringBuilder("BEGIN;\n");
         sb.Append("SELECT pg_logical_emit_message(true, 'hindsight', $1::text);\n  -- $1 = ").Append(context.ToJsonString()).Append('\n');
-        if (IsRollback) sb.Append(Reverter.DeferConstraints).Append(";\n");
+        sb.Append(Reverter.DeferConstraints).Append(";\n");
         foreach (var s in Statements) sb.Append(s.Display()).Append('\n');
         return sb.Append("COMMIT;\n").ToString();
     }

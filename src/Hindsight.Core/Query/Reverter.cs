@@ -58,6 +58,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
                 tables[(c.Schema, c.Table)] = table = await RevertTable.LoadAsync(src, c.Schema, c.Table, ct);
             if (RevertStatements.Inverse(c, table, notes) is { } statement) statements.Add(statement);
         }
+        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
         var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct);
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) 
         {
@@ -93,11 +94,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
             emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
             await emit.ExecuteNonQueryAsync(ct);
         }
+        // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
+        await using (var defer = new NpgsqlCommand(DeferConstraints, conn, tx))
+            await defer.ExecuteNonQueryAsync(ct);
         if (plan.IsRollback)
         {
-            // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
-            await using var defer = new NpgsqlCommand(DeferConstraints, conn, tx);
-            await defer.ExecuteNonQueryAsync(ct);
             if (!force) await RecheckRollbackAsync(plan, conn, tx, ct);
         }
         else if (!force)
@@ -140,7 +141,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source)
         return new RevertResult(plan, true, sql, affected);
     }
 
-    /// <summary>The statement that defers the deferrable constraints to commit (a rollback runs it first).</summary>
+    /// <summary>The statement that defers the deferrable constraints to commit (every revert and rollback runs it first).</summary>
     internal const string DeferConstraints = "SET CONSTRAINTS ALL DEFERRED";
 
     /// <summary>

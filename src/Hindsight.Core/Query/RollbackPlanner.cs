@@ -49,7 +49,6 @@ internal static class RollbackPlanner
             tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct);
         }
         var order = await RollbackOrder.LoadAsync(src, names, ct);
-        notes.AddRange(order.Notes);
 
         var planned = new Dictionary<TableName, TableStatements>();
         foreach (var name in names)
@@ -61,6 +60,7 @@ internal static class RollbackPlanner
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Inserts);
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Updates);
         foreach (var t in childrenFirst.Where(order.Referenced.Contains)) statements.AddRange(planned[t].Deletes);
+        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
         if (statements.Count == 0) notes.Add($"the rows the trail knows are already as they were at {target.AtText}: nothing to do");
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) { Tables = tables, RollbackTables = names };
     }
