@@ -362,8 +362,9 @@ internal static class RevertOrder
             var steps = string.Join("; ", cycle.Select(e =>
                 $"{statements[e.To].Describe()} must run after {statements[e.From].Describe()} ({e.Why})"));
             return new AuditQueryException(
-                "cannot order the statements for the foreign keys: they depend on each other in a cycle through NOT DEFERRABLE constraints, " +
-                $"so no order of them is accepted: {steps}. Nothing was changed (a DEFERRABLE constraint would be checked at commit instead)");
+                "cannot order the statements for the foreign keys: rows depend on each other in a cycle through constraints checked at each " +
+                $"statement (NOT DEFERRABLE, or an ON DELETE CASCADE that would remove a row the plan still writes), so no order of them is accepted: {steps}. " +
+                "Nothing was changed (a DEFERRABLE constraint is checked at commit instead)");
         }
     }
 }

@@ -21,11 +21,13 @@ namespace Hindsight.Query;
 /// without a baseline (it removed rows the trail may never have seen).
 /// </para>
 /// <para>
-/// Order, for foreign keys among the chosen tables: deletes in tables no chosen table references, inserts parents
-/// first, updates, then deletes in referenced tables children first (so children have moved off a parent before it
-/// goes); applying also defers the deferrable constraints. Not handled: non-deferrable foreign keys from tables that are
-/// not rolled, rows of a self-referencing table that depend on each other, and unique values (other than the key) that
-/// moved between rows — PostgreSQL refuses those, and the rollback changes nothing.
+/// Order, for foreign keys among the chosen tables: first by table (<see cref="RollbackOrder"/>) — deletes in tables no
+/// chosen table references, inserts parents first, updates, then deletes in referenced tables children first — then row
+/// by row (<see cref="RevertOrder"/>): a row is written after the row it references exists, and a referenced row goes
+/// after the rows referencing it moved off or went, so self-referencing trees and rows moved between parents work;
+/// applying also defers the deferrable constraints. Rows that reference each other in a cycle through NOT DEFERRABLE keys
+/// are refused at plan time. Not handled: non-deferrable foreign keys from tables that are not rolled, and unique values
+/// (other than the key) that moved between rows — PostgreSQL refuses those, and the rollback changes nothing.
 /// </para>
 /// </remarks>
 internal static class RollbackPlanner
