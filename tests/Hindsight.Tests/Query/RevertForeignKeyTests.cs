@@ -300,4 +300,81 @@ public sealed class RevertForeignKeyTests(PostgresFixture fixture)
         Assert.All(applied.RowsAffected, n => Assert.Equal(1, n));
         await AssertSameAsCopiesAsync(h, "t0");
     }
+
+    /// <summary>
+    /// Random transactions over the trees and the three levels: subtrees inserted children first in one statement (lower
+    /// ids than their parents), subtrees deleted by cascade, nodes moved to other parents, orders built and deleted by
+    /// cascade, accounts deleted (SET NULL) and made again.
+    /// </summary>
+    private static async Task WorkloadAsync(CaptureHarness h, Random rng, int transactions, Func<int> nextId)
+    {
+        const string someNode = "(SELECT id FROM node ORDER BY id OFFSET ($2 % greatest(1, (SELECT count(*) FROM node))) LIMIT 1)";
+        for (var t = 0; t < transactions; t++)
+        {
+            await using var conn = await h.Source.OpenConnectionAsync();
+            await using var tx = await conn.BeginTransactionAsync();
+            for (var n = rng.Next(1, 5); n > 0; n--)
+            {
+                var id = nextId();
+                var (sql, args) = rng.Next(8) switch
+                {
+                    0 or 1 => ($"INSERT INTO node SELECT $1 - 2, $1 - 1, 'c' UNION ALL SELECT $1 - 1, $1, 'b' UNION ALL SELECT $1, {someNode}, 'a'",
+                        new object[] { id * 3, rng.Next(1000) }),
+                    2 => ($"DELETE FROM node WHERE id = {someNode.Replace("$2", "$1", StringComparison.Ordinal)}", [rng.Next(1000)]),
+                    3 => ($"""
+                        UPDATE node SET parent_id = {someNode} WHERE id = {someNode.Replace("$2", "$1", StringComparison.Ordinal)}
+                          AND {someNode} NOT IN (WITH RECURSIVE sub AS (SELECT id FROM node WHERE id = {someNode.Replace("$2", "$1", StringComparison.Ordinal)}
+                                                 UNION SELECT c.id FROM node c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub)
+                        """, [rng.Next(1000), rng.Next(1000)]),
+                    4 => ("INSERT INTO orders VALUES ($1, 'o'); INSERT INTO items VALUES ($1, 1, 'x'), ($1, 2, 'y'); INSERT INTO item_notes VALUES ($1, 2, 1, 'n')",
+                        [id]),
+                    5 => ("DELETE FROM orders WHERE id = (SELECT id FROM orders ORDER BY id OFFSET ($1 % greatest(1, (SELECT count(*) FROM orders))) LIMIT 1)",
+                        [rng.Next(1000)]),
+                    6 => ("DELETE FROM accounts WHERE id = (SELECT id FROM accounts ORDER BY id OFFSET ($1 % greatest(1, (SELECT count(*) FROM accounts))) LIMIT 1)",
+                        [rng.Next(1000)]),
+                    _ => ("INSERT INTO accounts VALUES ($1, 'a'); UPDATE members SET account_id = $1 WHERE account_id IS NULL AND id % 2 = $1 % 2; INSERT INTO members VALUES ($1, $1, 'm')",
+                        [id]),
+                };
+                foreach (var statement in sql.Split("; ", StringSplitOptions.RemoveEmptyEntries))
+                {
+                    await using var cmd = new NpgsqlCommand(statement, conn, tx);
+                    foreach (var a in args) cmd.Parameters.AddWithValue(a);
+                    await cmd.ExecuteNonQueryAsync();
+                }
+            }
+            await tx.CommitAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Random_trees_and_cascades_reverted_by_time_then_rolled_forward_match_the_copies(int seed)
+    {
+        await using var h = await StartAsync(fixture);
+        var rng = new Random(seed);
+        var counter = 1000;
+        await WorkloadAsync(h, rng, 25, () => ++counter);
+        var t1 = await CopyAsync(h, "t1");
+        await WorkloadAsync(h, rng, 25, () => ++counter);
+        var t2 = await CopyAsync(h, "t2");
+        await h.CatchUpAsync();
+
+        // Every change since t1, undone newest first (reordered where the keys need it).
+        var reverter = new Reverter(h.Source, h.Source);
+        var plan = await reverter.PlanAsync(new RevertSelection { Filter = new ChangeFilter { Since = t1 } });
+        Assert.Empty(plan.Conflicts);
+        var reverted = await reverter.ApplyAsync(plan);
+        Assert.All(reverted.RowsAffected, n => Assert.Equal(1, n));
+        await AssertSameAsCopiesAsync(h, "t1");
+
+        // Forward again: the tables rolled to t2.
+        await h.CatchUpAsync();
+        var tables = new[] { "node", "item_notes", "items", "orders", "members", "accounts" }.Select(t => new TableName(null, t)).ToArray();
+        var forward = await reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget(tables, t2) });
+        Assert.Empty(forward.Conflicts);
+        var applied = await reverter.ApplyAsync(forward);
+        Assert.All(applied.RowsAffected, n => Assert.Equal(1, n));
+        await AssertSameAsCopiesAsync(h, "t2");
+    }
 }
