@@ -21,7 +21,7 @@ internal static class RevertOutput
         var sb = new StringBuilder();
         sb.AppendLine(plan.Selection.RollbackTo is { } to
             ? $"plan: {plan.Statements.Count} statement(s) rolling {string.Join(", ", to.Tables)} to {ChangeOutput.Time(to.At)}"
-            : $"plan: {plan.Statements.Count} statement(s), newest change first");
+            : $"plan: {plan.Statements.Count} statement(s), newest change first (parents first where foreign keys need it)");
         foreach (var s in plan.Statements)
             sb.AppendLine(s.Change is { } c
                 ? $"  change {c.Id}: undo {Model.OperationNames.ToStored(c.Operation)} of {s.Table} key {s.PrimaryKey}"

@@ -43,6 +43,9 @@ public static class JsonEquality
     /// <summary>Compares two JSON number literals by value, exactly (no floating point).</summary>
     internal static bool NumbersEqual(string a, string b) => Canonical(a) == Canonical(b);
 
+    /// <summary>A number literal's value as one text: equal texts for numbers equal as jsonb.</summary>
+    internal static string CanonicalNumber(string number) => Canonical(number);
+
     /// <summary>sign, significant digits and exponent of the first significant digit: "-1234e-2" → "-1234E1".</summary>
     private static string Canonical(string number)
     {

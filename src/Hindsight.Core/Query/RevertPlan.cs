@@ -53,8 +53,8 @@ internal sealed record RowExpectation(string KeyImage, string? Row);
 public sealed record RevertConflict(TableName Table, string PrimaryKey, string Reason, long? LaterChangeId);
 
 /// <summary>
-/// The inverse of a selection, newest change first (or, for a rollback, each row set to its state at the moment, in an
-/// order that suits foreign keys), with its conflicts and notes.
+/// The inverse of a selection, newest change first (or, for a rollback, each row set to its state at the moment), reordered
+/// row by row where the foreign keys among its tables need it (<see cref="RevertOrder"/>), with its conflicts and notes.
 /// </summary>
 /// <param name="Selection">What was selected.</param>
 /// <param name="Statements">The statements in the order they run.</param>
@@ -86,7 +86,7 @@ public sealed record RevertPlan(RevertSelection Selection, IReadOnlyList<RevertS
         ArgumentNullException.ThrowIfNull(context);
         var sb = new StringBuilder("BEGIN;\n");
         sb.Append("SELECT pg_logical_emit_message(true, 'hindsight', $1::text);\n  -- $1 = ").Append(context.ToJsonString()).Append('\n');
-        if (IsRollback) sb.Append(Reverter.DeferConstraints).Append(";\n");
+        sb.Append(Reverter.DeferConstraints).Append(";\n");
         foreach (var s in Statements) sb.Append(s.Display()).Append('\n');
         return sb.Append("COMMIT;\n").ToString();
     }

@@ -6,7 +6,8 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// Revert (design §4): the inverse statements of a selection of stored changes, newest first, checked for conflicts
+/// Revert (design §4): the inverse statements of a selection of stored changes, newest first (reordered row by row where
+/// foreign keys need it, see <see cref="RevertOrder"/>), checked for conflicts
 /// against the store and the source, applied in one source transaction that carries its own context
 /// (<c>{"hindsight":{"revertOf":…}}</c>). The same plan, check and apply serve a rollback of chosen tables to a moment
 /// (<see cref="RevertSelection.RollbackTo"/>): each row the trail knows made as it was then.
@@ -28,13 +29,16 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
 
     /// <summary>
     /// Builds the plan: the inverse statements (newest change first), or for a rollback the statements that make each
-    /// known row as it was at the moment; the conflicts and notes. Changes nothing.
+    /// known row as it was at the moment, in an order the foreign keys among their tables accept (a row after the row it
+    /// references, a referenced row removed after the rows referencing it); the conflicts and notes. Changes nothing.
     /// </summary>
     /// <exception cref="ArgumentException">The selection is not exactly one kind, or selects everything.</exception>
     /// <exception cref="AuditQueryException">
     /// Nothing matches; the selection holds a TRUNCATE (its rows are not in the trail); a table has no primary key; or an
     /// image needed to undo a change is missing. For a rollback: a table is unknown or has no primary key, or the state at
-    /// the moment of a row it would change is not in the trail (see <see cref="RollbackTarget"/>).
+    /// the moment of a row it would change is not in the trail (see <see cref="RollbackTarget"/>). For both: no order of the
+    /// statements satisfies the NOT DEFERRABLE foreign keys (rows that reference each other in a cycle); the message names
+    /// the constraint and the rows.
     /// </exception>
     public async Task<RevertPlan> PlanAsync(RevertSelection selection, CancellationToken ct = default)
     {
@@ -62,6 +66,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
                 tables[(c.Schema, c.Table)] = table = await RevertTable.LoadAsync(src, c.Schema, c.Table, ct);
             if (RevertStatements.Inverse(c, table, notes) is { } statement) statements.Add(statement);
         }
+        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
         var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct);
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) 
         {
@@ -78,7 +83,8 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     /// <exception cref="AuditQueryException">
     /// The plan has conflicts and <paramref name="force"/> is false; or (unless forced) a row is no longer as the plan saw
     /// it, or a statement did not change exactly one row (the row changed since the plan was made); or PostgreSQL refused a
-    /// statement for a constraint (e.g. a foreign key from a table not rolled back): then nothing is changed.
+    /// statement for a constraint (e.g. a foreign key from a table not rolled back), at once or at commit for a deferrable
+    /// one (every apply defers them): then nothing is changed.
     /// </exception>
     public async Task<RevertResult> ApplyAsync(RevertPlan plan, JsonObject? context = null, bool force = false, bool dryRun = false,
         CancellationToken ct = default)
@@ -97,11 +103,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
             await emit.ExecuteNonQueryAsync(ct);
         }
+        // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
+        await using (var defer = new NpgsqlCommand(DeferConstraints, conn, tx))
+            await defer.ExecuteNonQueryAsync(ct);
         if (plan.IsRollback)
         {
-            // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
-            await using var defer = new NpgsqlCommand(DeferConstraints, conn, tx);
-            await defer.ExecuteNonQueryAsync(ct);
             if (!force) await RecheckRollbackAsync(plan, conn, tx, ct);
         }
         else if (!force)
@@ -144,7 +150,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         return new RevertResult(plan, true, sql, affected);
     }
 
-    /// <summary>The statement that defers the deferrable constraints to commit (a rollback runs it first).</summary>
+    /// <summary>The statement that defers the deferrable constraints to commit (every revert and rollback runs it first).</summary>
     internal const string DeferConstraints = "SET CONSTRAINTS ALL DEFERRED";
 
     /// <summary>

@@ -4,13 +4,13 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// The order a rollback writes its tables in, from the foreign keys among them (<c>pg_constraint</c>): parents before
-/// children, and which tables are referenced by another chosen table (or by themselves).
+/// The order a rollback's phases take its tables in, from the foreign keys among them (<c>pg_constraint</c>): parents before
+/// children, and which tables are referenced by another chosen table (or by themselves). This is the plan's first order;
+/// <see cref="RevertOrder"/> then orders its statements row by row (self-references and cycles included).
 /// </summary>
-/// <param name="ParentsFirst">The tables, each after every chosen table it references (given order otherwise).</param>
+/// <param name="ParentsFirst">The tables, each after every chosen table it references (given order otherwise; a cycle in given order).</param>
 /// <param name="Referenced">Tables a chosen table references: their rows are deleted only after the children moved off them.</param>
-/// <param name="Notes">What the order cannot guarantee (cycles, self-references).</param>
-internal sealed record RollbackOrder(IReadOnlyList<TableName> ParentsFirst, IReadOnlySet<TableName> Referenced, IReadOnlyList<string> Notes)
+internal sealed record RollbackOrder(IReadOnlyList<TableName> ParentsFirst, IReadOnlySet<TableName> Referenced)
 {
     public static async Task<RollbackOrder> LoadAsync(NpgsqlConnection source, IReadOnlyList<TableName> tables, CancellationToken ct)
     {
@@ -31,9 +31,6 @@ internal sealed record RollbackOrder(IReadOnlyList<TableName> ParentsFirst, IRea
             while (await r.ReadAsync(ct))
                 parents[new TableName(r.GetString(0), r.GetString(1))].Add(new TableName(r.GetString(2), r.GetString(3)));
 
-        var notes = new List<string>();
-        foreach (var (t, _) in parents.Where(kv => kv.Value.Contains(kv.Key)))
-            notes.Add($"{t} references itself: its rows are written in key order, which a non-deferrable foreign key may refuse");
         // Kahn's algorithm, keeping the given order among tables that are free at the same time.
         var order = new List<TableName>();
         var left = tables.ToList();
@@ -42,13 +39,13 @@ internal sealed record RollbackOrder(IReadOnlyList<TableName> ParentsFirst, IRea
             var next = left.FirstOrDefault(t => parents[t].All(p => p == t || order.Contains(p)));
             if (next is null)
             {
-                notes.Add($"{string.Join(", ", left)} reference each other in a cycle: only deferrable foreign keys among them are sure to be satisfied");
+                // Tables that reference each other: the row-level order (RevertOrder) sorts their rows out.
                 order.AddRange(left);
                 break;
             }
             order.Add(next);
             left.Remove(next);
         }
-        return new RollbackOrder(order, parents.Values.SelectMany(p => p).ToHashSet(), notes);
+        return new RollbackOrder(order, parents.Values.SelectMany(p => p).ToHashSet());
     }
 }

@@ -21,11 +21,13 @@ namespace Hindsight.Query;
 /// without a baseline (it removed rows the trail may never have seen).
 /// </para>
 /// <para>
-/// Order, for foreign keys among the chosen tables: deletes in tables no chosen table references, inserts parents
-/// first, updates, then deletes in referenced tables children first (so children have moved off a parent before it
-/// goes); applying also defers the deferrable constraints. Not handled: non-deferrable foreign keys from tables that are
-/// not rolled, rows of a self-referencing table that depend on each other, and unique values (other than the key) that
-/// moved between rows — PostgreSQL refuses those, and the rollback changes nothing.
+/// Order, for foreign keys among the chosen tables: first by table (<see cref="RollbackOrder"/>) — deletes in tables no
+/// chosen table references, inserts parents first, updates, then deletes in referenced tables children first — then row
+/// by row (<see cref="RevertOrder"/>): a row is written after the row it references exists, and a referenced row goes
+/// after the rows referencing it moved off or went, so self-referencing trees and rows moved between parents work;
+/// applying also defers the deferrable constraints. Rows that reference each other in a cycle through NOT DEFERRABLE keys
+/// are refused at plan time. Not handled: non-deferrable foreign keys from tables that are not rolled, and unique values
+/// (other than the key) that moved between rows — PostgreSQL refuses those, and the rollback changes nothing.
 /// </para>
 /// </remarks>
 internal static class RollbackPlanner
@@ -49,7 +51,6 @@ internal static class RollbackPlanner
             tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct);
         }
         var order = await RollbackOrder.LoadAsync(src, names, ct);
-        notes.AddRange(order.Notes);
 
         var planned = new Dictionary<TableName, TableStatements>();
         foreach (var name in names)
@@ -61,6 +62,7 @@ internal static class RollbackPlanner
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Inserts);
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Updates);
         foreach (var t in childrenFirst.Where(order.Referenced.Contains)) statements.AddRange(planned[t].Deletes);
+        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
         if (statements.Count == 0) notes.Add($"the rows the trail knows are already as they were at {target.AtText}: nothing to do");
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) { Tables = tables, RollbackTables = names };
     }
