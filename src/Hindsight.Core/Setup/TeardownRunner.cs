@@ -306,6 +306,12 @@ public sealed class TeardownRunner(TeardownOptions options)
             del.Parameters.AddWithValue(database);
             await del.ExecuteNonQueryAsync(ct);
         }
+        if (await Store.UntrackedColumnStore.ExistsAsync(store, tx, ct))
+        {
+            await using var del = new NpgsqlCommand("DELETE FROM hindsight.untracked_columns WHERE database = $1", store, tx);
+            del.Parameters.AddWithValue(database);
+            await del.ExecuteNonQueryAsync(ct);
+        }
         await tx.CommitAsync(ct);
         notes.Add("The store also holds changes of other databases or slots, so schema hindsight was kept and only this database's changes were deleted.");
         return (false, deleted);

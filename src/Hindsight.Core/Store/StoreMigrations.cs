@@ -139,6 +139,22 @@ public static class StoreMigrations
         CREATE INDEX changes_transaction_idx ON hindsight.changes USING brin (transaction_id int8_minmax_multi_ops)
             WITH (pages_per_range = 32, autosummarize = on);
         """,
+
+        // 7: columns of tracked tables whose values the images do not hold: generated columns the source does not
+        //    publish (every generated column before PostgreSQL 18). Setup and every worker start replace a database's
+        //    rows with what the source catalog says then. As-of reads only the store, so this is how it knows to mark
+        //    them instead of leaving them out without a word. Keyed like hindsight.baselines.
+        """
+        CREATE TABLE hindsight.untracked_columns (
+            database     text COLLATE "C" NOT NULL,
+            schema       text COLLATE "C" NOT NULL,
+            "table"      text COLLATE "C" NOT NULL,
+            "column"     text COLLATE "C" NOT NULL,
+            reason       text        NOT NULL CHECK (reason IN ('generated', 'redacted')),
+            recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (database, schema, "table", "column")
+        );
+        """,
     ];
 
     /// <summary>
