@@ -35,7 +35,7 @@ internal static class AsOfCommand
             var point = Point(QueryOptions.ParseTime(r.GetValue(at), "--at"), r.GetValue(transaction), r.GetValue(lsn));
             await using var store = QueryOptions.OpenStore(conn);
             var result = await new AuditTrail(store).AsOfAsync(name, point, r.GetValue(key), QueryOptions.Database(conn), token);
-            var summary = $"{result.Rows.Count} rows; {result.CompletenessNote}";
+            var summary = $"{result.Rows.Count} rows; {result.CompletenessNote}" + (result.UntrackedNote is { } untracked ? $"; {untracked}" : "");
             switch (format)
             {
                 case "json":
@@ -44,7 +44,7 @@ internal static class AsOfCommand
                     break;
                 case "csv":
                 {
-                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: null);
+                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: null, result.UntrackedColumns);
                     var sb = new StringBuilder(Csv.Line(columns));
                     foreach (var row in rows) sb.Append(Csv.Line(row));
                     await env.Output.WriteAsync(sb, token);
@@ -53,7 +53,7 @@ internal static class AsOfCommand
                 }
                 default:
                 {
-                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: "null");
+                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: "null", result.UntrackedColumns);
                     var cells = rows.Select(row => row.Select(v => TextTable.Cell(v, 32)).ToArray()).ToList();
                     if (columns.Length > 0) await env.Output.WriteAsync(TextTable.Aligned(columns, cells));
                     await env.Output.WriteLineAsync($"\n{result.Table} {result.PointNote}: {summary}");
