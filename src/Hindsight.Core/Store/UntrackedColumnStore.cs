@@ -66,25 +66,25 @@ internal static class UntrackedColumnStore
         await using var conn = await store.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         if (!await ExistsAsync(conn, tx, ct)) return;
-        await using (var cmd = new NpgsqlCommand(
-            """
+        // Columns no longer untracked go; new ones come; the rest stay as they are (recorded_at: since when).
+        string[] schemas = [.. columns.Select(c => c.Schema)], tables = [.. columns.Select(c => c.Table)],
+            names = [.. columns.Select(c => c.Column)], reasons = [.. columns.Select(c => UntrackedReasons.Name(c.Reason))];
+        const string delete = """
             DELETE FROM hindsight.untracked_columns u
             WHERE u.database = $1
-              AND (u.schema, u."table", u."column", u.reason) NOT IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]));
+              AND (u.schema, u."table", u."column", u.reason) NOT IN (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]))
+            """;
+        const string insert = """
             INSERT INTO hindsight.untracked_columns (database, schema, "table", "column", reason)
             SELECT $1, s, t, c, r FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(s, t, c, r)
-            ON CONFLICT (database, schema, "table", "column") DO UPDATE SET reason = EXCLUDED.reason
-            WHERE hindsight.untracked_columns.reason IS DISTINCT FROM EXCLUDED.reason;
-            """, conn, tx))
+            ON CONFLICT (database, schema, "table", "column") DO NOTHING
+            """;
+        foreach (var sql in new[] { delete, insert })
         {
+            await using var cmd = new NpgsqlCommand(sql, conn, tx);
             cmd.Parameters.Add(new NpgsqlParameter { Value = database, NpgsqlDbType = NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = columns.Select(c => c.Schema).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = columns.Select(c => c.Table).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = columns.Select(c => c.Column).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            cmd.Parameters.Add(new NpgsqlParameter
-            {
-                Value = columns.Select(c => UntrackedReasons.Name(c.Reason)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
-            });
+            foreach (var values in new[] { schemas, tables, names, reasons })
+                cmd.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
