@@ -36,7 +36,7 @@ internal static class AsOfCommand
             await using var store = QueryOptions.OpenStore(conn);
             var (source, database) = await QueryOptions.ScopeAsync(conn, store, token);
             var result = await new AuditTrail(store).AsOfAsync(name, point, r.GetValue(key), database, source, token);
-            var summary = $"{result.Rows.Count} rows; {result.CompletenessNote}";
+            var summary = $"{result.Rows.Count} rows; {result.CompletenessNote}" + (result.UntrackedNote is { } untracked ? $"; {untracked}" : "");
             switch (format)
             {
                 case "json":
@@ -45,7 +45,7 @@ internal static class AsOfCommand
                     break;
                 case "csv":
                 {
-                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: null);
+                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: null, result.UntrackedColumns);
                     var sb = new StringBuilder(Csv.Line(columns));
                     foreach (var row in rows) sb.Append(Csv.Line(row));
                     await env.Output.WriteAsync(sb, token);
@@ -54,7 +54,7 @@ internal static class AsOfCommand
                 }
                 default:
                 {
-                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: "null");
+                    var (columns, rows) = AsOfOutput.Cells(result.Rows, jsonNull: "null", result.UntrackedColumns);
                     var cells = rows.Select(row => row.Select(v => TextTable.Cell(v, 32)).ToArray()).ToList();
                     if (columns.Length > 0) await env.Output.WriteAsync(TextTable.Aligned(columns, cells));
                     await env.Output.WriteLineAsync($"\n{result.Table} {result.PointNote}: {summary}");

@@ -49,12 +49,22 @@ internal static class AsOfOutput
         await output.WriteAsync(sb, ct);
     }
 
+    /// <summary>What a cell shows for a column whose value is not tracked: never a value that could pass for data.</summary>
+    public static string Marker(UntrackedReason reason) => reason switch
+    {
+        UntrackedReason.Generated => "(not tracked: generated)",
+        UntrackedReason.Redacted => "(redacted)",
+        _ => "(not tracked)",
+    };
+
     /// <summary>
-    /// The column names (the images' keys, in the order first seen) and each row's values for people: strings without
-    /// quotes, other values as compact JSON, <paramref name="jsonNull"/> for a JSON null, null where the image has no
-    /// such column.
+    /// The column names (the images' keys, in the order first seen, then the table's untracked columns no image holds)
+    /// and each row's values for people: strings without quotes, other values as compact JSON, <paramref name="jsonNull"/>
+    /// for a JSON null, null where the image has no such column, and <see cref="Marker"/> for the row's untracked
+    /// columns (<see cref="AsOfRow.UntrackedColumns"/>): a generated column it lacks, a redacted digest.
     /// </summary>
-    public static (string[] Columns, List<string?[]> Rows) Cells(IReadOnlyList<AsOfRow> rows, string? jsonNull)
+    public static (string[] Columns, List<string?[]> Rows) Cells(IReadOnlyList<AsOfRow> rows, string? jsonNull,
+        IReadOnlyDictionary<string, UntrackedReason>? untracked = null)
     {
         var columns = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
@@ -77,11 +87,15 @@ internal static class AsOfOutput
             }
             values.Add(fields);
         }
+        foreach (var name in (untracked ?? new Dictionary<string, UntrackedReason>()).Keys.Order(StringComparer.Ordinal))
+            if (columns.TryAdd(name, names.Count)) names.Add(name);
         var result = new List<string?[]>(values.Count);
-        foreach (var fields in values)
+        for (var i = 0; i < values.Count; i++)
         {
             var cells = new string?[columns.Count];
-            foreach (var (column, value) in fields) cells[column] = value;
+            foreach (var (column, value) in values[i]) cells[column] = value;
+            foreach (var (name, reason) in rows[i].UntrackedColumns)
+                if (columns.TryGetValue(name, out var column)) cells[column] = Marker(reason);
             result.Add(cells);
         }
         return (names.ToArray(), result);

@@ -113,6 +113,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     {
         await using var sink = new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
         await sink.InitializeAsync(ct);
+        await RecordUntrackedColumnsAsync(source, store, sourceName, ct);
 
         await using var replication = new LogicalReplicationConnection(SourceSession.Apply(options.SourceConnectionString))
         {
@@ -170,6 +171,26 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }
         await done; // surfaces the first failure (the other task saw only the cancellation)
         throw new IOException("capture session ended unexpectedly");
+    }
+
+    /// <summary>
+    /// Records which published columns the images lack (generated columns the server does not send), as setup does:
+    /// the schema may have changed since. Best effort: a store role without the right to write it only loses the marks.
+    /// </summary>
+    private async Task RecordUntrackedColumnsAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await source.OpenConnectionAsync(ct);
+            var untracked = await Store.UntrackedColumnStore.RecordAsync(conn, store, sourceName, options.Publication, ct);
+            if (untracked.Count > 0)
+                _log.LogInformation("generated columns not in the images (the server does not publish them): {Columns}",
+                    string.Join("; ", Setup.UntrackedColumn.Describe(untracked)));
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            _log.LogWarning("could not record the untracked columns in the store ({Error}); as-of cannot mark them", e.MessageText);
+        }
     }
 
     private async Task HeartbeatAsync(NpgsqlDataSource source, Func<DateTime> lastAck, CancellationToken ct)

@@ -25,6 +25,16 @@ public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyLis
     /// next page, or null when this page is the last.</summary>
     public string? NextKey { get; init; }
 
+    /// <summary>
+    /// The table's columns that the rows do not hold as data, column → why: <see cref="UntrackedReason.Generated"/>
+    /// for generated columns the source does not publish (the images have no value for them: before PostgreSQL 18
+    /// every generated column), <see cref="UntrackedReason.Redacted"/> for columns some row holds as a
+    /// <c>redacted:…</c> digest. Each row says which of these it lacks or holds redacted
+    /// (<see cref="AsOfRow.UntrackedColumns"/>). Read from the store alone: setup and every worker start record which
+    /// columns the source does not publish.
+    /// </summary>
+    public IReadOnlyDictionary<string, UntrackedReason> UntrackedColumns { get; init; } = new Dictionary<string, UntrackedReason>();
+
     /// <summary>The point asked for: a time, a transaction or an LSN.</summary>
     public AsOfPoint Point { get; init; } = Point ?? AsOfPoint.At(At);
 
@@ -39,6 +49,13 @@ public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyLis
             return $"as of {at}";
         }
     }
+
+    /// <summary>One sentence naming the columns that are not tracked (<see cref="UntrackedColumns"/>), for people; null when none.</summary>
+    public string? UntrackedNote => UntrackedColumns.Count == 0
+        ? null
+        : "not tracked: " + string.Join(", ", UntrackedColumns.GroupBy(c => c.Value).OrderBy(g => g.Key)
+            .Select(g => $"{string.Join(", ", g.Select(c => c.Key).Order(StringComparer.Ordinal))} ({UntrackedReasons.Name(g.Key)}" +
+                         (g.Key == UntrackedReason.Generated ? ": not published by the source, so no image holds a value" : ": the images hold a digest, not the value") + ")"));
 
     /// <summary>One sentence that says how complete the result is, for people.</summary>
     public string CompletenessNote => Complete

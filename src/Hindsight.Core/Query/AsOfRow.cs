@@ -13,6 +13,7 @@ public sealed class AsOfRow
 {
     private readonly byte[] _json;
     private JsonObject? _row;
+    private IReadOnlyDictionary<string, UntrackedReason>? _untracked;
 
     /// <summary>A row whose image is already parsed.</summary>
     /// <param name="database">The tracked database.</param>
@@ -63,6 +64,18 @@ public sealed class AsOfRow
 
     /// <summary>The row image as UTF-8 JSON text (an object), unparsed: copy it out without building a <see cref="JsonObject"/>.</summary>
     public ReadOnlyMemory<byte> RowJson => _json;
+
+    /// <summary>
+    /// The columns of this row whose values the image does not hold as data, with why: generated columns the server
+    /// did not publish (absent from <see cref="Row"/>), and redacted columns (their value in <see cref="Row"/> is a
+    /// <c>redacted:…</c> digest, not the row's value). Empty for a row whose every column is tracked. Found on first
+    /// read, from the image and what the store knows of the table (<see cref="AsOfResult.UntrackedColumns"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, UntrackedReason> UntrackedColumns =>
+        _untracked ?? LazyInitializer.EnsureInitialized(ref _untracked, () => ImageMarks.Scan(_json, GeneratedColumns));
+
+    /// <summary>The table's generated columns the server does not publish, as the store recorded them.</summary>
+    internal IReadOnlyCollection<string> GeneratedColumns { get; set; } = [];
 
     /// <summary>The change that left the row in this state.</summary>
     public long ChangeId { get; }

@@ -293,7 +293,8 @@ public sealed class AuditTrail(NpgsqlDataSource store)
                     r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
         }
         await tx.CommitAsync(ct);
-        RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
+        var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
+        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct);
 
         var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scope, ct);
         var since = await TrackingSinceAsync(conn, given, ct);
@@ -303,7 +304,31 @@ public sealed class AuditTrail(NpgsqlDataSource store)
             rows.RemoveAt(rows.Count - 1); // read one more than asked: there is a next page
             next = rows[^1].PrimaryKey;
         }
-        return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next };
+        return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next, UntrackedColumns = untracked };
+    }
+
+    /// <summary>
+    /// The table's untracked columns: the generated ones the store recorded as not published (each row told which it
+    /// lacks), and the columns any row holds redacted. Only rows that contain a digest's prefix are parsed.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, UntrackedReason>> UntrackedAsync(NpgsqlConnection conn, TableName table,
+        SourceScope? scope, (string Source, string Schema)? place, List<AsOfRow> rows, CancellationToken ct)
+    {
+        var stored = await Store.UntrackedColumnStore.ReadForTableAsync(conn, table, scope, ct);
+        // Without rows the place comes from the recorded columns, when they name one table.
+        place ??= stored.Select(u => (u.Source, u.Schema)).Distinct().ToList() is [var only] ? only : null;
+        var marks = new SortedDictionary<string, UntrackedReason>(StringComparer.Ordinal);
+        var generated = stored.Where(u => (u.Source, u.Schema) == place && u.Reason == UntrackedReason.Generated)
+            .Select(u => u.Column).ToHashSet(StringComparer.Ordinal);
+        foreach (var column in generated) marks[column] = UntrackedReason.Generated;
+        foreach (var row in rows)
+        {
+            if (generated.Count > 0) row.GeneratedColumns = generated;
+            if (!ImageMarks.MayHoldRedacted(row.RowJson.Span)) continue;
+            foreach (var (column, reason) in row.UntrackedColumns)
+                if (reason == UntrackedReason.Redacted) marks.TryAdd(column, reason);
+        }
+        return new Dictionary<string, UntrackedReason>(marks);
     }
 
     /// <summary>

@@ -3,16 +3,20 @@ using Npgsql;
 namespace Hindsight.Setup;
 
 /// <summary>The current state of a publication.</summary>
-internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool ViaRoot, HashSet<uint> Tables, HashSet<uint> Schemas, bool Filtered)
+/// <remarks>GeneratedStored: whether it publishes stored generated columns (<c>publish_generated_columns = stored</c>,
+/// PostgreSQL 18+); false before 18, where no publication can.</remarks>
+internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool ViaRoot, HashSet<uint> Tables, HashSet<uint> Schemas, bool Filtered,
+    bool GeneratedStored = false)
 {
     private static NpgsqlParameter Oid(uint oid) => new() { Value = oid, DataTypeName = "oid" };
 
     public static async Task<PublicationState?> ReadAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, int versionNum, CancellationToken ct)
     {
         uint oid;
-        bool all, publishesAll, viaRoot;
+        bool all, publishesAll, viaRoot, generatedStored;
+        var generated = versionNum >= Store.UntrackedColumnStore.PublishGeneratedColumnsSince ? "pubgencols = 's'" : "false";
         await using (var cmd = new NpgsqlCommand(
-            "SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot FROM pg_publication WHERE pubname = $1", conn, tx))
+            $"SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot, {generated} FROM pg_publication WHERE pubname = $1", conn, tx))
         {
             cmd.Parameters.AddWithValue(name);
             await using var r = await cmd.ExecuteReaderAsync(ct);
@@ -21,6 +25,7 @@ internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool 
             all = r.GetBoolean(1);
             publishesAll = r.GetBoolean(2);
             viaRoot = r.GetBoolean(3);
+            generatedStored = r.GetBoolean(4);
         }
         var tables = new HashSet<uint>();
         var filtered = false;
@@ -45,6 +50,6 @@ internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool 
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct)) schemas.Add(r.GetFieldValue<uint>(0));
         }
-        return new PublicationState(all, publishesAll, viaRoot, tables, schemas, filtered);
+        return new PublicationState(all, publishesAll, viaRoot, tables, schemas, filtered, generatedStored);
     }
 }

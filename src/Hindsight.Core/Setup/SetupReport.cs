@@ -77,6 +77,11 @@ public sealed class SetupReport
     public IReadOnlyList<string> Roles { get; init; } = [];
     /// <summary>Who may emit context in the source database: null when every user may (PostgreSQL's default), else these roles (superusers always can).</summary>
     public IReadOnlyList<string>? ContextEmitters { get; init; }
+    /// <summary>
+    /// Columns of the tracked tables whose values the images will not hold (generated columns the server does not
+    /// publish: all of them before PostgreSQL 18, virtual ones on 18). Empty when the images are complete.
+    /// </summary>
+    public IReadOnlyList<UntrackedColumn> UntrackedColumns { get; init; } = [];
     /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
@@ -117,6 +122,9 @@ public sealed class SetupReport
             if (t.Partitioned) details.Add(string.Create(inv, $"partitioned, {t.Partitions} partition{(t.Partitions == 1 ? "" : "s")} recorded under this root"));
             details.Add("replica identity " + t.ReplicaIdentity);
             if (!t.HasPrimaryKey) details.Add("no primary key");
+            var missing = UntrackedColumns.Where(c => c.Schema == t.Schema && c.Table == t.Name).ToList();
+            if (missing.Count > 0)
+                details.Add("not in images: " + string.Join(", ", missing.Select(c => $"{PgNames.DisplayPart(c.Column)} ({Query.UntrackedReasons.Name(c.Reason)})")));
             if (Baseline?.Tables.FirstOrDefault(x => x.Schema == t.Schema && x.Table == t.Name) is { } inBaseline)
                 details.Add(string.Create(inv, $"baseline {inBaseline.Rows:N0} row{(inBaseline.Rows == 1 ? "" : "s")}"));
             sb.AppendLine(inv, $"  {t.QualifiedName.PadRight(width)}  {string.Join("; ", details)}");

@@ -210,6 +210,9 @@ public sealed class SetupRunner(SetupOptions options)
         // 5. Report what PostgreSQL now says.
         var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct);
         AddNotes(notes, selection, tables, server);
+        // Which published columns the images will lack, recorded where as-of (which reads only the store) finds it.
+        var untracked = await UntrackedColumnStore.RecordAsync(conn, storeSource, sourceName, options.Publication, ct);
+        if (untracked.Count > 0) notes.Add(UntrackedNote(untracked, server));
 
         return new SetupReport
         {
@@ -235,6 +238,7 @@ public sealed class SetupRunner(SetupOptions options)
             Baseline = baseline,
             Roles = roles,
             ContextEmitters = emitters,
+            UntrackedColumns = untracked,
             Notes = notes,
         };
     }
@@ -381,7 +385,11 @@ public sealed class SetupRunner(SetupOptions options)
         Selection sel, List<string> notes, CancellationToken ct)
     {
         var pub = PgNames.Quote(options.Publication);
-        const string with = "WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)";
+        // From PostgreSQL 18 a publication can send stored generated columns; without it the images lack them.
+        var publishGenerated = server.VersionNum >= UntrackedColumnStore.PublishGeneratedColumnsSince;
+        var settings = "publish = 'insert, update, delete, truncate', publish_via_partition_root = true" +
+                       (publishGenerated ? ", publish_generated_columns = stored" : "");
+        var with = $"WITH ({settings})";
         var objects = new List<string>();
         if (sel.Tables.Count > 0) objects.Add("TABLE " + string.Join(", ", sel.Tables.Select(t => PgNames.Quote(t.Schema, t.Name))));
         if (sel.Schemas.Count > 0) objects.Add("TABLES IN SCHEMA " + string.Join(", ", sel.Schemas.Select(s => PgNames.Quote(s.Name))));
@@ -399,7 +407,7 @@ public sealed class SetupRunner(SetupOptions options)
         var wantSchemas = sel.Schemas.Select(s => s.Oid).ToHashSet();
         var membersSame = !current.AllTables && !current.Filtered &&
                           current.Tables.SetEquals(wantTables) && current.Schemas.SetEquals(wantSchemas);
-        var optionsSame = current.PublishesAll && current.ViaRoot;
+        var optionsSame = current.PublishesAll && current.ViaRoot && (current.GeneratedStored || !publishGenerated);
         if (membersSame && optionsSame) return PublicationAction.Unchanged;
 
         if (current.AllTables || objects.Count == 0)
@@ -412,7 +420,7 @@ public sealed class SetupRunner(SetupOptions options)
         }
         if (!membersSame) await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET {objectSql}", ct);
         if (!optionsSame)
-            await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)", ct);
+            await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET ({settings})", ct);
         return PublicationAction.Updated;
     }
 
@@ -522,6 +530,16 @@ public sealed class SetupRunner(SetupOptions options)
         var noKey = tables.Where(t => !t.HasPrimaryKey).Select(t => t.QualifiedName).ToList();
         if (noKey.Count > 0)
             notes.Add("Tables without a primary key are stored with primary_key = null (no per-row history): " + string.Join(", ", noKey));
+    }
+
+    /// <summary>The note naming the generated columns the images will lack, and why.</summary>
+    internal static string UntrackedNote(IReadOnlyList<UntrackedColumn> untracked, ServerFacts server)
+    {
+        var why = server.VersionNum >= UntrackedColumnStore.PublishGeneratedColumnsSince
+            ? "PostgreSQL never publishes virtual generated columns"
+            : $"PostgreSQL {server.Version} does not publish generated columns to logical replication (18 can publish stored ones: setup on 18 turns that on)";
+        return $"Generated columns are not in the stored images ({why}); as-of marks them as not tracked, and revert never writes them:\n" +
+               string.Join("\n", UntrackedColumn.Describe(untracked));
     }
 
     private static async Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)

@@ -66,7 +66,11 @@ internal static class StoreRoles
             GRANT INSERT, UPDATE ON hindsight.progress TO {Writer};
             GRANT INSERT, UPDATE (system_identifier) ON hindsight.sources TO {Writer};
             """, ct);
-        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
+        // The worker records at start which columns the images lack (a description of the source, not part of the trail).
+        if (await Store.UntrackedColumnStore.ExistsAsync(conn, tx, ct))
+            await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct);
+        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
+                 "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");
         await tx.CommitAsync(ct);
         return done;

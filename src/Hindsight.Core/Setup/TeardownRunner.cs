@@ -339,8 +339,14 @@ public sealed class TeardownRunner(TeardownOptions options)
             del.Parameters.AddWithValue(scope.Value);
             await del.ExecuteNonQueryAsync(ct);
         }
+        if (scope.HasSources && await Store.UntrackedColumnStore.ExistsAsync(store, tx, ct))
+        {
+            await using var del = new NpgsqlCommand("DELETE FROM hindsight.untracked_columns WHERE source = $1", store, tx);
+            del.Parameters.AddWithValue(scope.Value);
+            await del.ExecuteNonQueryAsync(ct);
+        }
         await tx.CommitAsync(ct);
-        notes.Add("The store also holds changes of other databases or slots, so schema hindsight was kept and only this database's changes were deleted.");
+        notes.Add("The store also holds changes of other sources or slots, so schema hindsight was kept and only this source's changes were deleted.");
         return (false, deleted);
     }
 }

@@ -106,6 +106,11 @@ public sealed class StatusReport
     public long MaxLagBytes { get; init; }
     /// <summary>The seconds threshold applied.</summary>
     public double MaxLagSeconds { get; init; }
+    /// <summary>
+    /// Columns of the published tables whose values the images do not hold (generated columns the server does not
+    /// publish), as the source catalog says now; each table is also named in <see cref="Warnings"/>.
+    /// </summary>
+    public IReadOnlyList<UntrackedColumn> UntrackedColumns { get; init; } = [];
     /// <summary>True when nothing in <see cref="Problems"/>.</summary>
     public bool Healthy => Problems.Count == 0;
     /// <summary>Why the installation is unhealthy (empty when healthy).</summary>
@@ -214,6 +219,11 @@ public sealed class StatusReader(StatusOptions options)
         }
         if (!publicationExists)
             problems.Add($"the publication {PgNames.DisplayPart(options.Publication)} does not exist: run hindsight setup");
+        // Generated columns the server does not publish: images lack them (worth knowing, not unhealthy).
+        var untracked = publicationExists ? await UntrackedColumnStore.ReadSourceAsync(conn, null, options.Publication, ct) : [];
+        if (untracked.Count > 0)
+            warnings.Add("generated columns are not in the stored images (not published by PostgreSQL " + server.Version +
+                         "; as-of marks them as not tracked): " + string.Join("; ", UntrackedColumn.Describe(untracked)));
 
         // The store: schema version and progress row.
         var storeVersion = 0;
@@ -303,6 +313,7 @@ public sealed class StatusReader(StatusOptions options)
             LastError = progress?.LastError,
             MaxLagBytes = options.MaxLagBytes,
             MaxLagSeconds = options.MaxLag.TotalSeconds,
+            UntrackedColumns = untracked,
             Problems = problems,
             Warnings = warnings,
         };

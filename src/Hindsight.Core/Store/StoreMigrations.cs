@@ -198,6 +198,22 @@ public static class StoreMigrations
         ALTER TABLE hindsight.baselines ALTER COLUMN source SET NOT NULL,
             DROP CONSTRAINT baselines_pkey, ADD PRIMARY KEY (source, schema, "table", lsn);
         """,
+
+        // 8: columns of tracked tables whose values the images do not hold: generated columns the source does not
+        //    publish (every generated column before PostgreSQL 18). Setup and every worker start replace a source's
+        //    rows with what the source catalog says then. As-of reads only the store, so this is how it knows to mark
+        //    them instead of leaving them out without a word. Keyed by source, like hindsight.baselines.
+        """
+        CREATE TABLE hindsight.untracked_columns (
+            source       text COLLATE "C" NOT NULL,
+            schema       text COLLATE "C" NOT NULL,
+            "table"      text COLLATE "C" NOT NULL,
+            "column"     text COLLATE "C" NOT NULL,
+            reason       text        NOT NULL CHECK (reason IN ('generated', 'redacted')),
+            recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (source, schema, "table", "column")
+        );
+        """,
     ];
 
     /// <summary>

@@ -59,6 +59,8 @@ public sealed record HealthDto
     [JsonPropertyName("stored_transactions")] public long? StoredTransactions { get; init; }
     /// <summary>The worker's last recorded error.</summary>
     [JsonPropertyName("last_error")] public string? LastError { get; init; }
+    /// <summary>Columns whose values the stored images do not hold (generated columns the server does not publish): a warning, not unhealthy.</summary>
+    [JsonPropertyName("untracked_columns")] public IReadOnlyList<UntrackedColumnDto> UntrackedColumns { get; init; } = [];
     /// <summary>Why it is unhealthy.</summary>
     [JsonPropertyName("problems")] public required IReadOnlyList<string> Problems { get; init; }
     /// <summary>Worth knowing, not unhealthy.</summary>
@@ -74,5 +76,22 @@ public sealed record HealthDto
         LastStoredPosition = s.LastStoredPosition, LastCommittedAt = ApiTime.Format(s.LastCommittedAt),
         ProgressUpdatedAt = ApiTime.Format(s.ProgressUpdatedAt), StoredChanges = s.StoredChanges, StoredTransactions = s.StoredTransactions,
         LastError = s.LastError, Problems = s.Problems, Warnings = s.Warnings,
+        UntrackedColumns = s.UntrackedColumns.Select(UntrackedColumnDto.From).ToList(),
     };
+}
+
+/// <summary>A column of a tracked table whose values the stored images do not hold.</summary>
+/// <param name="Schema">The table's schema.</param>
+/// <param name="Table">The table.</param>
+/// <param name="Column">The column.</param>
+/// <param name="Reason"><c>generated</c> (not published by the server) or <c>redacted</c>.</param>
+public sealed record UntrackedColumnDto(
+    [property: JsonPropertyName("schema")] string Schema,
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("column")] string Column,
+    [property: JsonPropertyName("reason")] string Reason)
+{
+    /// <summary>The wire form of an untracked column.</summary>
+    public static UntrackedColumnDto From(Hindsight.Setup.UntrackedColumn c) =>
+        new(c.Schema, c.Table, c.Column, Hindsight.Query.UntrackedReasons.Name(c.Reason));
 }

@@ -47,8 +47,21 @@ public sealed record AsOfRowDto(
     [property: JsonPropertyName("change_id")] long ChangeId,
     [property: JsonPropertyName("changed_at")] string ChangedAt)
 {
+    /// <summary>
+    /// This row's columns whose values <see cref="Row"/> does not hold as data, column → <c>generated</c> (not
+    /// published by the source: absent from the row) or <c>redacted</c> (the row holds a <c>redacted:…</c> digest).
+    /// </summary>
+    [JsonPropertyName("untracked_columns")] public IReadOnlyDictionary<string, string> UntrackedColumns { get; init; } = new Dictionary<string, string>();
+
     /// <summary>The wire form of an as-of row.</summary>
-    public static AsOfRowDto From(AsOfRow r) => new(r.Source, r.Database, r.Schema, r.Table, r.PrimaryKey, r.Row, r.ChangeId, ApiTime.Format(r.ChangedAt));
+    public static AsOfRowDto From(AsOfRow r) => new(r.Source, r.Database, r.Schema, r.Table, r.PrimaryKey, r.Row, r.ChangeId, ApiTime.Format(r.ChangedAt))
+    {
+        UntrackedColumns = Names(r.UntrackedColumns),
+    };
+
+    /// <summary>column → reason, with the reasons as the API spells them.</summary>
+    internal static Dictionary<string, string> Names(IReadOnlyDictionary<string, UntrackedReason> untracked) =>
+        untracked.ToDictionary(c => c.Key, c => UntrackedReasons.Name(c.Value), StringComparer.Ordinal);
 }
 
 /// <summary>A table, or one row, as it was at a moment (<c>GET /api/as-of</c>).</summary>
@@ -70,4 +83,15 @@ public sealed record AsOfDto(
     [property: JsonPropertyName("next_after")] string? NextAfter,
     [property: JsonPropertyName("complete")] bool Complete,
     [property: JsonPropertyName("tracking_since")] string? TrackingSince,
-    [property: JsonPropertyName("completeness_note")] string CompletenessNote);
+    [property: JsonPropertyName("completeness_note")] string CompletenessNote)
+{
+    /// <summary>
+    /// The table's columns that the rows do not hold as data, column → <c>generated</c> (generated columns the source
+    /// does not publish: no row has a value for them) or <c>redacted</c> (some row holds a <c>redacted:…</c> digest);
+    /// each row says which apply to it (<see cref="AsOfRowDto.UntrackedColumns"/>).
+    /// </summary>
+    [JsonPropertyName("untracked_columns")] public IReadOnlyDictionary<string, string> UntrackedColumns { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The untracked columns in one sentence for people; null when none.</summary>
+    [JsonPropertyName("untracked_note")] public string? UntrackedNote { get; init; }
+}

@@ -39,7 +39,11 @@ internal static class AsOfEndpoints
                 // A page holds at most max rows, and one key names one row (a key in two places is refused as ambiguous).
                 return TypedResults.Ok(new AsOfDto(name.ToString(), ApiTime.Format(result.At), result.Rows.Select(AsOfRowDto.From).ToList(),
                     result.Rows.Count, result.NextKey is not null, result.NextKey,
-                    result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote));
+                    result.Complete, ApiTime.Format(result.TrackingSince), result.CompletenessNote)
+                {
+                    UntrackedColumns = AsOfRowDto.Names(result.UntrackedColumns),
+                    UntrackedNote = result.UntrackedNote,
+                });
             })
             .WithName("asOf")
             .WithSummary("A table, or one row, as it was at a moment (with a completeness note)")

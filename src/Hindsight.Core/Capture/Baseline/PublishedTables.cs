@@ -13,7 +13,8 @@ public sealed record PublishedTable(RelationInfo Relation, string CopySql);
 /// The tables and columns a publication sends, read from <c>pg_publication_tables</c>: with
 /// <c>publish_via_partition_root</c> a partitioned table appears once, as its root, and its changes are recorded under
 /// it — so its baseline is read through the root too. Only the columns pgoutput sends are copied: not dropped, not
-/// generated, and within the publication's column list where it has one (PostgreSQL 15+).
+/// generated (from PostgreSQL 18: stored generated ones when the publication sends them), and within the publication's
+/// column list where it has one (PostgreSQL 15+).
 /// </summary>
 public static class PublishedTables
 {
@@ -22,14 +23,18 @@ public static class PublishedTables
         PgTypeCatalog types, CancellationToken ct)
     {
         var columnLists = conn.PostgreSqlVersion.Major >= 15;
+        // From PostgreSQL 18, stored generated columns are sent when the publication says so (publish_generated_columns).
+        var sent = conn.PostgreSqlVersion.Major * 10000 >= Store.UntrackedColumnStore.PublishGeneratedColumnsSince
+            ? "(a.attgenerated = '' OR (a.attgenerated = 's' AND (SELECT p.pubgencols = 's' FROM pg_publication p WHERE p.pubname = pt.pubname)))"
+            : "a.attgenerated = ''";
         var sql = $"""
             SELECT c.oid, pt.schemaname::text, pt.tablename::text, c.relkind::text,
                    array(SELECT a.attname::text FROM pg_attribute a
-                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND {sent}
                            {(columnLists ? "AND (pt.attnames IS NULL OR a.attname = ANY(pt.attnames))" : "")}
                          ORDER BY a.attnum),
                    array(SELECT a.atttypid FROM pg_attribute a
-                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND {sent}
                            {(columnLists ? "AND (pt.attnames IS NULL OR a.attname = ANY(pt.attnames))" : "")}
                          ORDER BY a.attnum),
                    array({PrimaryKeySql.ColumnNames("c.oid")}),

@@ -60,21 +60,41 @@ export async function render(root, params) {
   const pager = key ? null : el('nav', { class: 'pager', 'aria-label': 'Pages' },
     pageLink('First page', after ? href('as-of', routeParams) : null),
     pageLink('Next page →', answer.next_after ? href('as-of', { ...routeParams, after: answer.next_after }) : null));
-  replace(results, summary, completeness, key && answer.rows.length === 1 ? oneRow(answer.rows[0]) : rowsTable(answer.rows), pager);
+  // Columns the rows do not hold as data (generated columns the source does not publish, redacted digests): said, and marked in the cells.
+  const untracked = answer.untracked_columns || {};
+  const untrackedNote = answer.untracked_note ? note(answer.untracked_note, 'warning') : null;
+  replace(results, summary, completeness, untrackedNote,
+    key && answer.rows.length === 1 ? oneRow(answer.rows[0], untracked) : rowsTable(answer.rows, untracked), pager);
 }
 
-function oneRow(r) {
+const REASONS = { generated: 'not tracked: generated', redacted: 'redacted' };
+
+/** A cell of a column whose value is not tracked: a visible marker, never a value that could pass for data. */
+function untrackedNode(reason) {
+  return el('span', { class: 'value-untracked', dataset: { untracked: reason }, title: reason === 'generated'
+    ? 'A generated column the source does not publish: no stored image holds its value'
+    : 'A redacted column: the store holds a digest that shows whether it changed, never the value', text: REASONS[reason] || 'not tracked' });
+}
+
+/** The row's value of column c, or its marker when the column is untracked in this row. */
+function cell(r, c, width) {
+  const reason = (r.untracked_columns || {})[c];
+  return reason ? untrackedNode(reason) : valueNode(r.row[c], width);
+}
+
+function oneRow(r, untracked) {
+  const columns = [...new Set([...Object.keys(r.row), ...Object.keys(r.untracked_columns || {}), ...Object.keys(untracked)])];
   return el('section', { class: 'asof-row' },
     el('table', { class: 'kv asof' },
-      el('tbody', {}, Object.entries(r.row).map(([c, v]) =>
-        el('tr', { dataset: { column: c } }, el('th', { scope: 'row', text: c }), el('td', {}, valueNode(v)))))),
+      el('tbody', {}, columns.map((c) =>
+        el('tr', { dataset: { column: c } }, el('th', { scope: 'row', text: c }), el('td', {}, cell(r, c)))))),
     el('p', { class: 'muted' }, `Left so by change ${r.change_id} at `, timeNode(r.changed_at), '. ',
       el('a', { href: href('record', { table: qualified(r.schema, r.table), key: r.primary_key }), text: 'Row history' })));
 }
 
-function rowsTable(rows) {
+function rowsTable(rows, untracked) {
   if (rows.length === 0) return note('No rows then, as far as the store knows.');
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.row)))];
+  const columns = [...new Set([...rows.flatMap((r) => Object.keys(r.row)), ...Object.keys(untracked)])];
   const shown = columns.slice(0, MAX_COLUMNS);
   return el('div', { class: 'table-wrap' },
     el('table', { class: 'rows' },
@@ -82,6 +102,6 @@ function rowsTable(rows) {
         columns.length > shown.length ? el('th', { scope: 'col', text: `+${columns.length - shown.length} more` }) : null)),
       el('tbody', {}, rows.map((r) => el('tr', { dataset: { key: r.primary_key } },
         el('td', {}, el('a', { href: href('record', { table: qualified(r.schema, r.table), key: r.primary_key }), text: r.primary_key })),
-        shown.map((c) => el('td', {}, valueNode(r.row[c], 80))),
+        shown.map((c) => el('td', {}, cell(r, c, 80))),
         columns.length > shown.length ? el('td', { class: 'muted', text: '…' }) : null)))));
 }
