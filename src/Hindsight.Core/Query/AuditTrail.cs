@@ -296,8 +296,10 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
         var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct);
 
-        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, scope, ct);
-        var since = await TrackingSinceAsync(conn, given, ct);
+        // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
+        var rowsScope = place is { } p0 ? (scope ?? new SourceScope(null, null)).WithSource(p0.Source) : scope;
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct);
+        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct);
         string? next = null;
         if (page is not null && rows.Count > page.Limit)
         {

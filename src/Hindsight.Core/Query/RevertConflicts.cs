@@ -60,7 +60,7 @@ internal static class RevertConflicts
         var expected = newest.Operation is Operation.Delete ? null : TrailValue.Held(newest.After);
         var keyImage = TrailValue.Held(newest.Operation is Operation.Delete ? newest.Before : newest.After);
         if (t.Key.Any(k => !keyImage.ContainsKey(k))) return null; // refused when the statement is built
-        var sql = $"SELECT to_jsonb(t)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
+        var sql = $"SELECT to_jsonb(t.*)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
         await using var cmd = new NpgsqlCommand(sql, source, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = keyImage.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
         var current = await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json) as JsonObject : null;

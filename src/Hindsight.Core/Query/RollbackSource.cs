@@ -32,11 +32,11 @@ internal static class RollbackSource
         var known = new List<LiveRow>(keyImages.Count);
         // Columns equal on what both have: the image's columns that the table still has.
         static string Same(string image, string record) => $"""
-            NOT EXISTS (SELECT 1 FROM jsonb_each(to_jsonb({record})) e
-                        WHERE k.{image} ? e.key AND to_jsonb(t) ? e.key AND e.value IS DISTINCT FROM to_jsonb(t) -> e.key)
+            NOT EXISTS (SELECT 1 FROM jsonb_each(to_jsonb({record}.*)) e
+                        WHERE k.{image} ? e.key AND to_jsonb(t.*) ? e.key AND e.value IS DISTINCT FROM to_jsonb(t.*) -> e.key)
             """;
         var sql = $"""
-            SELECT to_jsonb(t)::text, {Same("target", "g")}, {Same("newest", "n")}
+            SELECT to_jsonb(t.*)::text, {Same("target", "g")}, {Same("newest", "n")}
             FROM unnest($1::jsonb[], $2::jsonb[], $3::jsonb[]) WITH ORDINALITY AS k(key, target, newest, i)
             CROSS JOIN LATERAL jsonb_populate_record(NULL::{t.Quoted}, k.key) AS ki
             LEFT JOIN {t.Quoted} AS t ON {t.KeyMatch("t", "ki")}
@@ -57,7 +57,7 @@ internal static class RollbackSource
         var unknown = new List<string>();
         var order = string.Join(", ", t.Key.Select(k => "t." + Setup.PgNames.Quote(k)));
         var unknownSql = $"""
-            SELECT to_jsonb(t)::text FROM {t.Quoted} AS t
+            SELECT to_jsonb(t.*)::text FROM {t.Quoted} AS t
             WHERE NOT EXISTS (SELECT 1 FROM unnest($1::jsonb[]) AS k(key), jsonb_populate_record(NULL::{t.Quoted}, k.key) AS ki
                               WHERE {t.KeyMatch("t", "ki")})
             ORDER BY {order}
@@ -81,7 +81,7 @@ internal static class RollbackSource
     public static async Task<string?> ChangedSinceAsync(NpgsqlConnection source, NpgsqlTransaction tx, RevertTable t, RowExpectation expected,
         CancellationToken ct)
     {
-        var sql = $"SELECT coalesce(to_jsonb(t) = $2::jsonb, false) FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")} FOR UPDATE OF t";
+        var sql = $"SELECT coalesce(to_jsonb(t.*) = $2::jsonb, false) FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")} FOR UPDATE OF t";
         await using var cmd = new NpgsqlCommand(sql, source, tx);
         cmd.Parameters.Add(new NpgsqlParameter { Value = expected.KeyImage, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)expected.Row ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
