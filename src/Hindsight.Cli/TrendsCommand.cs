@@ -7,13 +7,13 @@ using Hindsight.Query;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight trends</c>: counts of changes per time bucket and table, operation or context key (issue 4).</summary>
+/// <summary><c>hindsight trends</c>: counts of changes per time bucket and table, operation, source or context key.</summary>
 internal static class TrendsCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)
     {
         var bucket = new Option<string>("--bucket") { Description = "Bucket width: minute, hour, day or week (UTC)", DefaultValueFactory = _ => "hour", HelpName = "width" };
-        var by = new Option<string>("--by") { Description = "Group by table, operation or context:KEY (a top-level context key, e.g. context:userId)", DefaultValueFactory = _ => "table", HelpName = "group" };
+        var by = new Option<string>("--by") { Description = "Group by table, operation, source or context:KEY (a top-level context key, e.g. context:userId)", DefaultValueFactory = _ => "table", HelpName = "group" };
         var tables = QueryOptions.Tables("Only these tables (comma-separated or repeated)");
         var operations = new Option<string[]>("--operation")
         {
@@ -22,7 +22,7 @@ internal static class TrendsCommand
         var since = QueryOptions.Time("--since", "Only changes committed at or after this time");
         var until = QueryOptions.Time("--until", "Only changes committed before this time");
         var context = new Option<string>("--context") { Description = "Only changes whose context contains this JSON object", HelpName = "json" };
-        var cmd = new Command("trends", "Count changes per time bucket, by table, operation or a context key")
+        var cmd = new Command("trends", "Count changes per time bucket, by table, operation, source or a context key")
         {
             bucket, by, tables, operations, since, until, context,
         };
@@ -70,7 +70,7 @@ internal static class TrendsCommand
 
     private static string Table(IReadOnlyList<TrendPoint> points, TrendGrouping grouping)
     {
-        var name = grouping.Kind switch { TrendGroupKind.Table => "table", TrendGroupKind.Operation => "operation", _ => grouping.ContextKey! };
+        var name = grouping.Kind switch { TrendGroupKind.Table => "table", TrendGroupKind.Operation => "operation", TrendGroupKind.Source => "source", _ => grouping.ContextKey! };
         var rows = points.Select(p => new[]
         {
             p.Bucket.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),

@@ -4,7 +4,7 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// Counts of changes in time buckets, grouped by table, operation or a context key (issue 4, item 5), narrowed by the
+/// Counts of changes in time buckets, grouped by table, operation, source or a context key, narrowed by the
 /// same <see cref="ChangeFilter"/> as <see cref="AuditTrail.QueryAsync"/>. One query; every value is a parameter.
 /// </summary>
 /// <param name="store">The store database (the one holding schema <c>hindsight</c>).</param>
@@ -28,6 +28,7 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
         {
             TrendGroupKind.Table => """c.schema || '.' || c."table" """,
             TrendGroupKind.Operation => "c.operation",
+            TrendGroupKind.Source => "c.source",
             // The key is a value: ->> with a parameter, so any text (quotes, SQL) is just a key that is not there.
             _ => $"c.context ->> {p.Add(by.ContextKey!, NpgsqlDbType.Text)}",
         };

@@ -13,7 +13,7 @@ public enum TrendBucket
     Week,
 }
 
-/// <summary>What a trend counts per bucket: one series per table, per operation, or per value of a context key.</summary>
+/// <summary>What a trend counts per bucket: one series per table, per operation, per source, or per value of a context key.</summary>
 public sealed record TrendGrouping
 {
     private TrendGrouping(TrendGroupKind kind, string? contextKey) => (Kind, ContextKey) = (kind, contextKey);
@@ -30,6 +30,9 @@ public sealed record TrendGrouping
     /// <summary>One series per operation.</summary>
     public static TrendGrouping ByOperation { get; } = new(TrendGroupKind.Operation, null);
 
+    /// <summary>One series per source (a tracked database of the store, by its name).</summary>
+    public static TrendGrouping BySource { get; } = new(TrendGroupKind.Source, null);
+
     /// <summary>One series per value of a top-level context key (changes without the key form the null series).</summary>
     /// <exception cref="ArgumentException">The key is empty.</exception>
     public static TrendGrouping ByContext(string key)
@@ -39,7 +42,7 @@ public sealed record TrendGrouping
         return new(TrendGroupKind.Context, key);
     }
 
-    /// <summary>Parses <c>table</c>, <c>operation</c> or <c>context:KEY</c> (the key is taken verbatim after the colon).</summary>
+    /// <summary>Parses <c>table</c>, <c>operation</c>, <c>source</c> or <c>context:KEY</c> (the key is taken verbatim after the colon).</summary>
     /// <exception cref="ArgumentException">Any other text.</exception>
     public static TrendGrouping Parse(string text)
     {
@@ -49,7 +52,8 @@ public sealed record TrendGrouping
         {
             "table" => ByTable,
             "operation" => ByOperation,
-            _ => throw new ArgumentException($"unknown grouping '{text}' (use table, operation or context:KEY)", "by"),
+            "source" => BySource,
+            _ => throw new ArgumentException($"unknown grouping '{text}' (use table, operation, source or context:KEY)", "by"),
         };
     }
 }
@@ -63,6 +67,8 @@ public enum TrendGroupKind
     Operation,
     /// <summary>The value of one top-level context key.</summary>
     Context,
+    /// <summary>The source (a tracked database of the store, by its name).</summary>
+    Source,
 }
 
 /// <summary>Reads bucket names as users type them.</summary>

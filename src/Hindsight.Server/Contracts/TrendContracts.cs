@@ -4,7 +4,7 @@ namespace Hindsight.Server.Contracts;
 
 /// <summary>One count of a trend.</summary>
 /// <param name="Bucket">Start of the time bucket (UTC).</param>
-/// <param name="Group">The table, operation or context value; null for changes without the context key.</param>
+/// <param name="Group">The table, operation, source or context value; null for changes without the context key.</param>
 /// <param name="Count">Changes in the bucket and group.</param>
 public sealed record TrendPointDto(
     [property: JsonPropertyName("bucket")] string Bucket,
@@ -13,7 +13,7 @@ public sealed record TrendPointDto(
 
 /// <summary>Counts of changes per time bucket and group (<c>GET /api/trends</c>).</summary>
 /// <param name="Bucket">minute, hour, day or week.</param>
-/// <param name="By">table, operation or context:KEY.</param>
+/// <param name="By">table, operation, source or context:KEY.</param>
 /// <param name="Points">The counts, by bucket then group.</param>
 public sealed record TrendsDto(
     [property: JsonPropertyName("bucket")] string Bucket,

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Hindsight.Server.Endpoints;
 
-/// <summary><c>GET /api/trends</c>: counts of changes per time bucket, by table, operation or a context key.</summary>
+/// <summary><c>GET /api/trends</c>: counts of changes per time bucket, by table, operation, source or a context key.</summary>
 internal static class TrendsEndpoints
 {
     /// <summary>Most points one answer carries: beyond, the range is too long for the bucket (a year of minutes).</summary>
@@ -17,7 +17,7 @@ internal static class TrendsEndpoints
     public static void Map(RouteGroupBuilder api) =>
         api.MapGet("/trends", async ([AsParameters] FilterParameters filter,
                 [Description("minute, hour (default), day or week (UTC)")] string? bucket,
-                [Description("table (default), operation or context:KEY")] string? by,
+                [Description("table (default), operation, source or context:KEY")] string? by,
                 HindsightBackend backend, CancellationToken ct) =>
             {
                 var width = TrendBucketParser.Parse(bucket ?? "hour");
@@ -29,6 +29,6 @@ internal static class TrendsEndpoints
                     points.Select(p => new TrendPointDto(ApiTime.Format(p.Bucket), p.Group, p.Count)).ToList()));
             })
             .WithName("trends")
-            .WithSummary("Counts of changes per time bucket and table, operation or context key")
+            .WithSummary("Counts of changes per time bucket and table, operation, source or context key")
             .ProducesProblem(StatusCodes.Status400BadRequest);
 }

@@ -76,6 +76,25 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
         Assert.Equal(0, await Count("database=other"));
         var xid = await s.Harness.ScalarAsync<long>("SELECT transaction_id FROM hindsight.changes WHERE operation = 'DELETE'");
         Assert.Equal(2, await Count($"transaction={xid}"));
+
+        // A second source of the store whose database has the same name (another server's): the server's own source is
+        // the default; database= names both; source= one of them, or every one with *.
+        var db = await s.Harness.ScalarAsync<string>("SELECT current_database()");
+        await s.Harness.ExecuteAsync(
+            """
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id,
+                                           position, commit_lsn, ordinal, queued_at)
+            VALUES ('elsewhere', current_database(), 'public', 'orders', '1', 'CREATE', '{"id": 1}', now(), 1, 1, 1, 1, now())
+            """);
+        Assert.Equal(6, await Count(""));
+        Assert.Equal(6, await Count("source=" + db));
+        Assert.Equal(1, await Count("source=elsewhere"));
+        Assert.Equal(7, await Count("source=*"));
+        Assert.Equal(7, await Count("database=" + db));
+        Assert.Equal(1, await Count("source=elsewhere&database=" + db));
+        Assert.Equal(0, await Count("source=other"));
+        var (_, page) = await s.GetAsync("/api/changes?source=*&table=orders&key=1");
+        Assert.Equal(["elsewhere", db, db], Changes(page).Select(c => (string)c["source"]!).Order(StringComparer.Ordinal));
     }
 
     [Theory]
@@ -84,6 +103,7 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
     [InlineData("context=%7B%22userId%22%3A%22%27%3B%20DROP%20TABLE%20orders%3B%20--%22%7D")]
     [InlineData("table=%22orders%22%22%3B%20DELETE%20FROM%20orders%3B%20--%22")]
     [InlineData("database=x%27%20OR%201%3D1%20--")]
+    [InlineData("source=x%27%20OR%201%3D1%20--")]
     public async Task Api_hostile_filter_values_are_only_values(string query)
     {
         await using var s = await ApiServer.StartAsync(fixture);

@@ -109,6 +109,13 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
         }
         await Assert.ThrowsAsync<AuditQueryException>(() => trail.AsOfAsync(accounts, DateTimeOffset.UtcNow.AddMinutes(1)));
 
+        // Trends by source: each source's count, as PostgreSQL counts its stored changes.
+        var bySource = (await new ChangeTrends(s).CountAsync(new ChangeFilter(), TrendBucket.Week, TrendGrouping.BySource))
+            .GroupBy(p => p.Group).ToDictionary(g => g.Key!, g => g.Sum(p => p.Count));
+        Assert.Equal(["b", name], bySource.Keys.Order(StringComparer.Ordinal));
+        foreach (var source in new[] { name, "b" })
+            Assert.Equal(await ScalarAsync<long>(s, "SELECT count(*) FROM hindsight.changes WHERE source = $1", source), bySource[source]);
+
         // History of a key both servers have: one source's versions only.
         var key = await ScalarAsync<int>(a, "SELECT min(id) FROM accounts");
         var history = await trail.HistoryAsync(accounts, key.ToString(System.Globalization.CultureInfo.InvariantCulture), source: name);

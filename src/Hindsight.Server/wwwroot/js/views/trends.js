@@ -1,4 +1,4 @@
-// Trends: counts of changes per time bucket, by table, operation or a context key, as a stacked bar chart
+// Trends: counts of changes per time bucket, by table, operation, source or a context key, as a stacked bar chart
 // (and as a table, for reading exact figures). The server counts; the page only draws.
 import { api } from '../api.js';
 import { el, field, heading, note, problemBox, replace, select } from '../render.js';
@@ -8,7 +8,7 @@ import { stackedBars, groupsOf, OTHER_COLOR } from '../chart.js';
 import { count, time } from '../format.js';
 
 const BUCKETS = ['minute', 'hour', 'day', 'week'];
-const BY = [['table', 'table'], ['operation', 'operation'], ['context', 'a context key']];
+const BY = [['table', 'table'], ['operation', 'operation'], ['source', 'source'], ['context', 'a context key']];
 /** The default range: the last day, by hour (a long range of small buckets is too many points). */
 const DEFAULT_HOURS = 24;
 
@@ -23,7 +23,7 @@ export async function render(root, params) {
   if (!params.has('since')) values.since = defaultSince();
   else if (values.since === 'all') values.since = '';
   const bucket = BUCKETS.includes(params.get('bucket')) ? params.get('bucket') : 'hour';
-  const by = ['table', 'operation', 'context'].includes(params.get('by')) ? params.get('by') : 'table';
+  const by = ['table', 'operation', 'source', 'context'].includes(params.get('by')) ? params.get('by') : 'table';
   const byContext = params.get('byctx') || 'userId';
 
   const bucketSelect = select('bucket', BUCKETS, bucket);
@@ -33,7 +33,7 @@ export async function render(root, params) {
   byKeyField.hidden = by !== 'context';
   bySelect.addEventListener('change', () => { byKeyField.hidden = bySelect.value !== 'context'; });
   const form = filterForm(values, {
-    fields: ['table', 'op', 'since', 'until', 'ctxkey', 'ctxval'],
+    fields: ['table', 'op', 'since', 'until', 'ctxkey', 'ctxval', 'source'],
     submitLabel: 'Show',
     extra: [field('Bucket', bucketSelect), field('Group by', bySelect), byKeyField],
     onSubmit: (v) => go('trends', { ...v, since: v.since || 'all', bucket: bucketSelect.value, by: bySelect.value, byctx: bySelect.value === 'context' ? byKey.value : '' }),
