@@ -54,7 +54,7 @@ internal sealed class HindsightBackend : IAsyncDisposable
     public async Task<(string? Source, string? Database)> ScopeAsync(string? source, string? database, CancellationToken ct)
     {
         static string? Given(string? value) => string.IsNullOrEmpty(value) || value == "*" ? null : value;
-        if (!string.IsNullOrEmpty(source)) return (Given(source), string.IsNullOrEmpty(database) && source == "*" ? Database : Given(database));
+        if (!string.IsNullOrEmpty(source)) return (Given(source), Given(database));
         if (!string.IsNullOrEmpty(database)) return (null, Given(database));
         return await DefaultSourceAsync(ct) is { } name ? (name, null) : (null, Database);
     }

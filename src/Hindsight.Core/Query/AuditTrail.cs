@@ -51,6 +51,16 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         return new ChangePage(changes, changes[^1].Id);
     }
 
+    /// <summary>The sources the store holds changes of, by name, in bytewise order (one index probe per source).</summary>
+    public async Task<IReadOnlyList<string>> SourcesAsync(CancellationToken ct = default)
+    {
+        await using var cmd = _store.CreateCommand($"{ChangeSql.StoredSources}\nSELECT s.source FROM stored_sources s WHERE s.source IS NOT NULL");
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var sources = new List<string>();
+        while (await r.ReadAsync(ct)) sources.Add(r.GetString(0));
+        return sources;
+    }
+
     /// <summary>
     /// Every version of one row: its changes ordered by (commit time, commit LSN, ordinal), each with the row it left and
     /// a column diff against the row before. A TRUNCATE of the table while the row existed is part of its history (the row

@@ -24,7 +24,8 @@ namespace Hindsight.Server.Endpoints;
 /// </summary>
 /// <remarks>
 /// Ids follow commit order within one source (one worker writes it), which is what a stream filters to by
-/// default. Comment lines (<c>: keep-alive</c>) are sent when idle so that proxies do not close the connection. The
+/// default; a stream over several sources (<c>source=*</c>) reads each from its own cursor (<see cref="StreamCursor"/>),
+/// and its event ids carry them all. Comment lines (<c>: keep-alive</c>) are sent when idle so that proxies do not close the connection. The
 /// stream ends when the client disconnects or the server stops.
 /// </remarks>
 internal static class StreamEndpoints
@@ -41,7 +42,8 @@ internal static class StreamEndpoints
                 // Input is checked before the stream starts, so that a bad filter is still an ordinary 400.
                 var changeFilter = await filter.ToFilterAsync(backend, http.RequestAborted);
                 var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
-                var from = QueryInput.Long(afterId ?? (lastEventId.Length > 0 ? lastEventId : null), afterId is null ? "Last-Event-ID" : "after_id");
+                var given = afterId ?? (lastEventId.Length > 0 ? lastEventId : null);
+                var from = given is null ? null : StreamCursor.Parse(given, afterId is null ? "Last-Event-ID" : "after_id");
                 if (!gate.TryEnter())
                     return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "Too many streams",
                         $"{options.Value.MaxStreams} live streams are open; close one or try again later");
@@ -62,13 +64,16 @@ internal static class StreamEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-    private static async Task RunAsync(HttpContext http, HindsightBackend backend, ChangeFilter filter, long? after,
+    private static async Task RunAsync(HttpContext http, HindsightBackend backend, ChangeFilter filter, StreamCursor? after,
         HindsightApiOptions options, ILogger log, CancellationToken ct)
     {
         try
         {
             // Without a starting point the stream begins after the newest matching change: only what happens from now on.
-            var cursor = after ?? (await backend.Trail.QueryAsync(filter, new PageRequest { Limit = 1 }, ct)).Changes.FirstOrDefault()?.Id ?? 0;
+            var position = after ?? StreamCursor.After((await backend.Trail.QueryAsync(filter, new PageRequest { Limit = 1 }, ct)).Changes.FirstOrDefault()?.Id ?? 0);
+            // One source (the default): its ids become visible in order, so one cursor is exact. Several: one each.
+            var oneSource = filter.Source is not null;
+            var cursor = position.For(filter.Source ?? "");
             var response = http.Response;
             response.ContentType = "text/event-stream";
             response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
@@ -81,7 +86,9 @@ internal static class StreamEndpoints
                 ChangePage page;
                 try
                 {
-                    page = await backend.Trail.QueryAsync(filter, new PageRequest { OldestFirst = true, Cursor = cursor, Limit = Batch }, ct);
+                    page = oneSource
+                        ? await backend.Trail.QueryAsync(filter, new PageRequest { OldestFirst = true, Cursor = cursor, Limit = Batch }, ct)
+                        : await ReadSourcesAsync(backend, filter, position, ct);
                 }
                 catch (NpgsqlException e) when (!ct.IsCancellationRequested)
                 {
@@ -96,7 +103,11 @@ internal static class StreamEndpoints
                 {
                     var sb = new StringBuilder();
                     foreach (var c in page.Changes)
-                        sb.Append(CultureInfo.InvariantCulture, $"id: {c.Id}\nevent: change\ndata: {JsonSerializer.Serialize(ChangeDto.From(c))}\n\n");
+                    {
+                        position.Sent(c.Source, c.Id);
+                        var id = oneSource ? c.Id.ToString(CultureInfo.InvariantCulture) : position.Format(c.Id);
+                        sb.Append(CultureInfo.InvariantCulture, $"id: {id}\nevent: change\ndata: {JsonSerializer.Serialize(ChangeDto.From(c))}\n\n");
+                    }
                     await WriteAsync(response, sb.ToString(), ct);
                     cursor = page.Changes[^1].Id;
                     lastWrite = DateTime.UtcNow;
@@ -118,6 +129,25 @@ internal static class StreamEndpoints
         {
             // Writing to a connection the client just closed.
         }
+    }
+
+    /// <summary>
+    /// The next changes of every source, each read from its own cursor, merged in id order: at most <see cref="Batch"/> per
+    /// source, with a next cursor when any source has more waiting.
+    /// </summary>
+    private static async Task<ChangePage> ReadSourcesAsync(HindsightBackend backend, ChangeFilter filter, StreamCursor position, CancellationToken ct)
+    {
+        var changes = new List<Change>();
+        var more = false;
+        foreach (var source in await backend.Trail.SourcesAsync(ct))
+        {
+            var page = await backend.Trail.QueryAsync(filter with { Source = source },
+                new PageRequest { OldestFirst = true, Cursor = position.For(source), Limit = Batch }, ct);
+            changes.AddRange(page.Changes);
+            more |= page.NextCursor is not null;
+        }
+        changes.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return new ChangePage(changes, more && changes.Count > 0 ? changes[^1].Id : null);
     }
 
     private static async Task WriteAsync(HttpResponse response, string text, CancellationToken ct)

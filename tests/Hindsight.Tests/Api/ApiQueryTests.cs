@@ -93,8 +93,19 @@ public sealed class ApiQueryTests(PostgresFixture fixture)
         Assert.Equal(7, await Count("database=" + db));
         Assert.Equal(1, await Count("source=elsewhere&database=" + db));
         Assert.Equal(0, await Count("source=other"));
+        // Another server's database of another name: every source means every database too.
+        await s.Harness.ExecuteAsync(
+            """
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id,
+                                           position, commit_lsn, ordinal, queued_at)
+            VALUES ('third', 'crm', 'public', 'orders', '1', 'CREATE', '{"id": 1}', now(), 1, 1, 1, 1, now())
+            """);
+        Assert.Equal(8, await Count("source=*"));
+        Assert.Equal(1, await Count("source=*&database=crm"));
+        Assert.Equal(1, await Count("database=crm"));
+        Assert.Equal(6, await Count(""));
         var (_, page) = await s.GetAsync("/api/changes?source=*&table=orders&key=1");
-        Assert.Equal(["elsewhere", db, db], Changes(page).Select(c => (string)c["source"]!).Order(StringComparer.Ordinal));
+        Assert.Equal(["elsewhere", db, db, "third"], Changes(page).Select(c => (string)c["source"]!).Order(StringComparer.Ordinal));
     }
 
     [Theory]

@@ -107,6 +107,58 @@ public sealed class ApiStreamTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Api_stream_over_every_source_sends_a_change_whose_worker_committed_it_after_a_newer_id_of_another()
+    {
+        await using var s = await ApiServer.StartAsync(fixture);
+        await s.SeedAsync();
+        using var stream = await EventStream.OpenAsync(s.Client(s.ReadKey), "/api/changes/stream?source=*&table=orders");
+        Assert.NotNull(await stream.NextAsync(Wait)); // retry and hello
+
+        // Another source's worker takes an id and has not committed yet ...
+        await using var late = await s.Harness.Source.OpenConnectionAsync();
+        await using var tx = await late.BeginTransactionAsync();
+        long lateId;
+        await using (var cmd = new Npgsql.NpgsqlCommand(
+            """
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id,
+                                           position, commit_lsn, ordinal, queued_at)
+            VALUES ('late', 'other', 'public', 'orders', '1', 'CREATE', '{"id": 1}', now(), 1, 1, 1, 1, now()) RETURNING id
+            """, late, tx))
+            lateId = (long)(await cmd.ExecuteScalarAsync())!;
+        // ... while this source's newer change is stored and sent.
+        await s.Harness.ExecuteAsync("INSERT INTO orders VALUES (4, 'new', 40)");
+        var (firstId, first) = await NextChangeWithIdAsync(stream);
+        Assert.Equal("4", (string)first["primary_key"]!);
+        Assert.True((long)first["id"]! > lateId);
+
+        // The late commit is still sent, and the event id carries where each source stands.
+        await tx.CommitAsync();
+        var (lateEventId, second) = await NextChangeWithIdAsync(stream);
+        Assert.Equal(lateId, (long)second["id"]!);
+        Assert.Equal("late", (string)second["source"]!);
+        Assert.StartsWith($"{lateId};", lateEventId, StringComparison.Ordinal);
+
+        // Resuming from the first event's id sends the late change again (it came after, for its source), and nothing else.
+        using var resumed = await EventStream.OpenAsync(s.Client(s.ReadKey), "/api/changes/stream?source=*&table=orders", firstId);
+        Assert.Equal(lateId, (long)(await NextChangeWithIdAsync(resumed)).Change["id"]!);
+        using var fromLate = await EventStream.OpenAsync(s.Client(s.ReadKey), "/api/changes/stream?source=*&table=orders", lateEventId);
+        await s.Harness.ExecuteAsync("INSERT INTO orders VALUES (5, 'new', 50)");
+        Assert.Equal("5", (string)(await NextChangeWithIdAsync(fromLate)).Change["primary_key"]!);
+    }
+
+    /// <summary>The next change event of a stream over several sources, with its event id (a position, not the change id).</summary>
+    private static async Task<(string Id, JsonNode Change)> NextChangeWithIdAsync(EventStream stream)
+    {
+        var deadline = DateTime.UtcNow + Wait; // keep-alive comments must not make it wait for ever
+        while (true)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("no change event within " + Wait);
+            var e = await stream.NextAsync(Wait) ?? throw new InvalidOperationException("the stream ended");
+            if (e.TryGetValue("event", out var kind) && kind == "change") return (e["id"], JsonNode.Parse(e["data"])!);
+        }
+    }
+
+    [Fact]
     public async Task Api_stream_ends_when_the_client_disconnects_freeing_its_place_and_refuses_one_too_many()
     {
         await using var s = await ApiServer.StartAsync(fixture, o => o.MaxStreams = 1);
