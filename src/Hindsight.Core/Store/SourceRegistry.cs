@@ -49,6 +49,16 @@ public static class SourceRegistry
     private static async Task<string> RegisterOnceAsync(NpgsqlConnection conn, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
         var sources = await ReadAllAsync(conn, null, ct);
+        // A name given for this very database (as far as its identity can tell) is the answer, even where the identity
+        // alone would be ambiguous (a role that cannot read the system identifier, two sources of that database name).
+        if (sources.FirstOrDefault(s => s.Name == requestedName) is { } named && Compatible(named, identity) &&
+            (identity.SystemIdentifier is null || named.SystemIdentifier is not null ||
+             sources.All(s => s.SystemIdentifier != identity.SystemIdentifier || s.Database != identity.Database)))
+        {
+            if (named.SystemIdentifier is null && identity.SystemIdentifier is not null)
+                await ClaimAsync(conn, named.Name, identity.SystemIdentifier, ct);
+            return named.Name;
+        }
         var mine = Find(sources, identity);
         if (mine is not null)
         {
@@ -88,16 +98,18 @@ public static class SourceRegistry
         await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.sources') IS NOT NULL", conn))
             if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null; // a store from before sources: setup migrates it
         var sources = await ReadAllAsync(conn, null, ct);
-        var mine = Find(sources, identity);
         if (requestedName is not null)
         {
             var named = sources.FirstOrDefault(s => s.Name == requestedName);
             if (named is null) return null;
-            if (mine is not null && mine.Name != requestedName || mine is null && !Compatible(named, identity))
+            // The named source must be this database: the same name, and the same server where both are known.
+            var exact = identity.SystemIdentifier is null ? null
+                : sources.FirstOrDefault(s => s.SystemIdentifier == identity.SystemIdentifier && s.Database == identity.Database);
+            if (!Compatible(named, identity) || exact is not null && exact.Name != requestedName)
                 throw new SourceNameException($"source '{requestedName}' of the store is {Describe(named)}, not {identity}");
             return requestedName;
         }
-        return mine?.Name;
+        return Find(sources, identity)?.Name;
     }
 
     /// <summary>Every source of the store, by name.</summary>

@@ -163,6 +163,48 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
         await ExecAsync(db, $"SELECT pg_drop_replication_slot('{name}')");
     }
 
+    [Fact]
+    public async Task A_role_that_may_not_read_the_system_identifier_is_identified_through_replication_or_by_database_name()
+    {
+        var name = $"ident_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
+        var cs = await CreateDatabaseAsync(fixture.Server, name);
+        await using var db = NpgsqlDataSource.Create(cs);
+        var expected = await ScalarAsync<string>(db, "SELECT system_identifier::text FROM pg_control_system()");
+        // As on managed servers that revoke it (functions are per database: only this one).
+        await ExecAsync(db,
+            $"""
+            REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC;
+            DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ident_repl') THEN CREATE ROLE ident_repl LOGIN REPLICATION; END IF;
+              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ident_plain') THEN CREATE ROLE ident_plain LOGIN; END IF;
+            END $$;
+            """);
+        string As(string user) => new NpgsqlConnectionStringBuilder(cs) { Username = user, Pooling = false }.ConnectionString;
+
+        await using (var repl = NpgsqlDataSource.Create(As("ident_repl")))
+        {
+            Assert.Equal(new SourceIdentity(null, name), await SourceIdentity.ReadAsync(repl, null, default));
+            Assert.Equal(new SourceIdentity(expected, name), await SourceIdentity.ReadAsync(repl, As("ident_repl"), default));
+        }
+        await using var plain = NpgsqlDataSource.Create(As("ident_plain"));
+        var unknown = await SourceIdentity.ReadAsync(plain, As("ident_plain"), default);
+        Assert.Equal(new SourceIdentity(null, name), unknown);
+
+        // A store that knows the database under its full identity still finds it by name, while that name is unambiguous.
+        var store = await CreateDatabaseAsync(fixture.Server, name + "_s");
+        await using var s = NpgsqlDataSource.Create(store);
+        await new SetupRunner(new SetupOptions { SourceConnectionString = store, Slot = name, Publication = name }).RunAsync();
+        Assert.Equal(name, await SourceRegistry.RegisterAsync(s, new SourceIdentity(expected, name), null, default));
+        Assert.Equal(name, await SourceRegistry.FindNameAsync(s, unknown, null, default));
+        await SourceRegistry.RegisterAsync(s, new SourceIdentity("1234", name), "twin", default); // another server's database of that name
+        var ambiguous = await Assert.ThrowsAsync<SourceNameException>(() => SourceRegistry.FindNameAsync(s, unknown, null, default));
+        Assert.Contains("--source-name", ambiguous.Message);
+        Assert.Equal("twin", await SourceRegistry.FindNameAsync(s, unknown, "twin", default));
+        Assert.Equal("twin", await SourceRegistry.RegisterAsync(s, unknown, "twin", default));
+        await Assert.ThrowsAsync<SourceNameException>(() => SourceRegistry.RegisterAsync(s, new SourceIdentity(expected, name), "twin", default));
+        await ExecAsync(s, $"SELECT pg_drop_replication_slot('{name}')");
+    }
+
     private static Task<SetupReport> Setup(string source, string store, string? sourceName, string slot) =>
         new SetupRunner(new SetupOptions
         {
