@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// Revert (design §4): the inverse statements of a selection of stored changes, newest first (reordered row by row where
+/// Revert: the inverse statements of a selection of stored changes, newest first (reordered row by row where
 /// foreign keys need it, see <see cref="RevertOrder"/>), checked for conflicts
 /// against the store and the source, applied in one source transaction that carries its own context
 /// (<c>{"hindsight":{"revertOf":…}}</c>). The same plan, check and apply serve a rollback of chosen tables to a moment

@@ -164,6 +164,28 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task A_store_from_before_sources_with_two_databases_keeps_each_ones_rows_apart()
+    {
+        var name = $"legacy2_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
+        await using var db = NpgsqlDataSource.Create(await CreateDatabaseAsync(fixture.Server, name));
+        await ExecAsync(db, "CREATE SCHEMA hindsight; CREATE TABLE hindsight.schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        for (var v = 1; v <= 6; v++) await ExecAsync(db, StoreMigrations.All[v - 1] + $"; INSERT INTO hindsight.schema_migrations VALUES ({v})");
+        await ExecAsync(db,
+            """
+            INSERT INTO hindsight.changes (database, schema, "table", primary_key, operation, after, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+            SELECT d, 'public', 't', g::text, 'CREATE', jsonb_build_object('id', g), now(), g, g, g, 1, now()
+            FROM unnest(ARRAY['x', 'y']) d, generate_series(1, 3) g;
+            INSERT INTO hindsight.progress (slot, database) VALUES ('hindsight', 'x'), ('hindsight', 'y');
+            """);
+        await StoreMigrations.ApplyAsync(db);
+        Assert.Equal(0L, await ScalarAsync<long>(db, "SELECT count(*) FROM hindsight.changes WHERE source IS DISTINCT FROM database"));
+        Assert.Equal(0L, await ScalarAsync<long>(db, "SELECT count(*) FROM hindsight.progress WHERE source IS DISTINCT FROM database"));
+        Assert.Equal("x,y", await ScalarAsync<string>(db, "SELECT string_agg(name || coalesce(system_identifier, ''), ',' ORDER BY name) FROM hindsight.sources"));
+        // The same commit LSN and ordinal in both: the idempotency key is per source.
+        Assert.Equal(6L, await ScalarAsync<long>(db, "SELECT count(DISTINCT (source, commit_lsn, ordinal)) FROM hindsight.changes"));
+    }
+
+    [Fact]
     public async Task A_role_that_may_not_read_the_system_identifier_is_identified_through_replication_or_by_database_name()
     {
         var name = $"ident_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
