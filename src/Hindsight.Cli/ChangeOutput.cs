@@ -71,20 +71,25 @@ internal static class ChangeOutput
         return sb.ToString();
     }
 
-    /// <summary>The terminal view: one line per change, long cells cut.</summary>
+    /// <summary>The terminal view: one line per change, long cells cut; with a source column when the rows come from more than one.</summary>
     public static string Table(IEnumerable<(Change Change, IReadOnlyList<ColumnChange> Diff)> rows)
     {
-        string[] header = ["id", "committed_at (UTC)", "table", "key", "operation", "change", "context"];
-        var cells = rows.Select(r => new[]
+        var list = rows.ToList();
+        var sources = list.Select(r => r.Change.Source).Distinct().Count() > 1;
+        string[] header = sources
+            ? ["id", "committed_at (UTC)", "source", "table", "key", "operation", "change", "context"]
+            : ["id", "committed_at (UTC)", "table", "key", "operation", "change", "context"];
+        var cells = list.Select(r => new[]
         {
             r.Change.Id.ToString(CultureInfo.InvariantCulture),
             r.Change.CommittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),
+            TextTable.Cell(r.Change.Source, 24),
             TextTable.Cell(r.Change.Schema == "public" ? r.Change.Table : r.Change.Schema + "." + r.Change.Table, 32),
             TextTable.Cell(r.Change.PrimaryKey ?? "-", 24),
             r.Change.Operation.ToStored(),
             TextTable.Cell(Summary(r.Change.Operation, r.Diff), 60),
             TextTable.Cell(r.Change.Context.Count == 0 ? "-" : r.Change.Context.ToJsonString(Compact), 48),
-        }).ToList();
+        }).Select(c => sources ? c : [c[0], c[1], .. c[3..]]).ToList();
         return TextTable.Aligned(header, cells);
     }
 

@@ -20,6 +20,47 @@ public sealed class QueryCliTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Queries_read_the_source_of_the_given_database_unless_another_source_or_every_one_is_named()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE orders (id int PRIMARY KEY, status text)");
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO orders VALUES (1, 'here')");
+        await h.CatchUpAsync();
+        // Another server's database of the same name, in the same store.
+        await h.ExecuteAsync(
+            """
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id,
+                                           position, commit_lsn, ordinal, queued_at)
+            VALUES ('elsewhere', current_database(), 'public', 'orders', '1', 'CREATE', '{"id": 1, "status": "there"}', now(), 1, 1, 1, 1, now())
+            """);
+        var src = h.ConnectionString;
+        var db = await h.ScalarAsync<string>("SELECT current_database()");
+
+        var own = await RunAsync("changes", "--source", src, "--table", "orders");
+        Assert.Equal(0, own.ExitCode);
+        Assert.Contains("here", own.Out);
+        Assert.DoesNotContain("there", own.Out);
+        Assert.DoesNotContain("source", own.Out.Split('\n')[0]);
+
+        var every = await RunAsync("changes", "--source", src, "--source-name", "*", "--table", "orders");
+        Assert.Equal(0, every.ExitCode);
+        Assert.Contains("source", every.Out.Split('\n')[0]);
+        Assert.Contains("elsewhere", every.Out);
+        Assert.Contains(db, every.Out);
+
+        var other = await RunAsync("history", "--source", src, "--source-name", "elsewhere", "--table", "orders", "--key", "1", "--format", "json");
+        Assert.Equal(0, other.ExitCode);
+        using (var doc = JsonDocument.Parse(other.Out))
+            Assert.Equal("there", doc.RootElement.EnumerateArray().Single().GetProperty("after").GetProperty("status").GetString());
+
+        // A bare table name found in two sources is ambiguous when every source is read, and says which.
+        var ambiguous = await RunAsync("history", "--source", src, "--source-name", "*", "--table", "orders", "--key", "1");
+        Assert.Equal(1, ambiguous.ExitCode);
+        Assert.Contains("source elsewhere", ambiguous.Err);
+        Assert.Equal(1, (await RunAsync("changes", "--source", src, "--source-name", "bad name!")).ExitCode);
+    }
+
+    [Fact]
     public async Task Changes_history_and_as_of_in_each_format_and_bad_input_exits_1_with_one_line()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture,
