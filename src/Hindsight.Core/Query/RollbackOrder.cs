@@ -1,6 +1,3 @@
-using Npgsql;
-using NpgsqlTypes;
-
 namespace Hindsight.Query;
 
 /// <summary>
@@ -12,24 +9,11 @@ namespace Hindsight.Query;
 /// <param name="Referenced">Tables a chosen table references: their rows are deleted only after the children moved off them.</param>
 internal sealed record RollbackOrder(IReadOnlyList<TableName> ParentsFirst, IReadOnlySet<TableName> Referenced)
 {
-    public static async Task<RollbackOrder> LoadAsync(NpgsqlConnection source, IReadOnlyList<TableName> tables, CancellationToken ct)
+    /// <summary>The order of <paramref name="tables"/> for the foreign keys among them (<see cref="ForeignKey.LoadAsync"/>).</summary>
+    public static RollbackOrder From(IReadOnlyList<TableName> tables, IReadOnlyList<ForeignKey> keys)
     {
-        const string sql = """
-            SELECT cn.nspname, cc.relname, pn.nspname, pc.relname
-            FROM pg_constraint k
-            JOIN pg_class cc ON cc.oid = k.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
-            JOIN pg_class pc ON pc.oid = k.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-            WHERE k.contype = 'f'
-              AND (cn.nspname, cc.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-              AND (pn.nspname, pc.relname) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-            """;
-        await using var cmd = new NpgsqlCommand(sql, source);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Schema!).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         var parents = tables.ToDictionary(t => t, _ => new HashSet<TableName>());
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct))
-                parents[new TableName(r.GetString(0), r.GetString(1))].Add(new TableName(r.GetString(2), r.GetString(3)));
+        foreach (var k in keys) parents[k.Child].Add(k.Parent);
 
         // Kahn's algorithm, keeping the given order among tables that are free at the same time.
         var order = new List<TableName>();

@@ -50,7 +50,9 @@ internal static class RollbackPlanner
             names.Add(name);
             tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct);
         }
-        var order = await RollbackOrder.LoadAsync(src, names, ct);
+        // One read of the foreign keys among the tables: for the order of the tables, then of the rows.
+        var keys = await ForeignKey.LoadAsync(src, names, ct);
+        var order = RollbackOrder.From(names, keys);
 
         var planned = new Dictionary<TableName, TableStatements>();
         foreach (var name in names)
@@ -62,7 +64,7 @@ internal static class RollbackPlanner
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Inserts);
         foreach (var t in order.ParentsFirst) statements.AddRange(planned[t].Updates);
         foreach (var t in childrenFirst.Where(order.Referenced.Contains)) statements.AddRange(planned[t].Deletes);
-        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
+        statements = RevertOrder.Order(statements, tables, keys);
         if (statements.Count == 0) notes.Add($"the rows the trail knows are already as they were at {target.AtText}: nothing to do");
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) { Tables = tables, RollbackTables = names };
     }
