@@ -48,7 +48,7 @@ public static class SourceRegistry
 
     private static async Task<string> RegisterOnceAsync(NpgsqlConnection conn, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
-        var sources = await ReadAllAsync(conn, null, ct);
+        var sources = await ReadAllAsync(conn, ct);
         // A name given for this very database (as far as its identity can tell) is the answer, even where the identity
         // alone would be ambiguous (a role that cannot read the system identifier, two sources of that database name).
         if (sources.FirstOrDefault(s => s.Name == requestedName) is { } named && Compatible(named, identity) &&
@@ -94,10 +94,8 @@ public static class SourceRegistry
     /// <exception cref="SourceNameException">The requested name is another database's, or the identity is ambiguous.</exception>
     public static async Task<string?> FindNameAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
-        await using var conn = await store.OpenConnectionAsync(ct);
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.sources') IS NOT NULL", conn))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return null; // a store from before sources: setup migrates it
-        var sources = await ReadAllAsync(conn, null, ct);
+        var sources = await ReadStoredAsync(store, ct);
+        if (sources is null) return null; // a store from before sources: setup migrates it
         if (requestedName is not null)
         {
             var named = sources.FirstOrDefault(s => s.Name == requestedName);
@@ -113,12 +111,14 @@ public static class SourceRegistry
     }
 
     /// <summary>Every source of the store, by name.</summary>
-    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct)
+    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
+        await ReadStoredAsync(store, ct) ?? [];
+
+    /// <summary>The store's sources; null for a store from before sources (no <c>hindsight.sources</c> yet).</summary>
+    private static async Task<List<StoredSource>?> ReadStoredAsync(NpgsqlDataSource store, CancellationToken ct)
     {
         await using var conn = await store.OpenConnectionAsync(ct);
-        await using (var exists = new NpgsqlCommand("SELECT to_regclass('hindsight.sources') IS NOT NULL", conn))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return [];
-        return await ReadAllAsync(conn, null, ct);
+        return await StoreMigrations.HasTableAsync(conn, null, "sources", ct) ? await ReadAllAsync(conn, ct) : null;
     }
 
     /// <summary>
@@ -163,9 +163,9 @@ public static class SourceRegistry
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    private static async Task<List<StoredSource>> ReadAllAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
+    private static async Task<List<StoredSource>> ReadAllAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT name, system_identifier, database FROM hindsight.sources ORDER BY name", conn, tx);
+        await using var cmd = new NpgsqlCommand("SELECT name, system_identifier, database FROM hindsight.sources ORDER BY name", conn);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var list = new List<StoredSource>();
         while (await r.ReadAsync(ct)) list.Add(new StoredSource(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2)));

@@ -280,9 +280,17 @@ public static class StoreMigrations
     /// Whether the store has <c>hindsight.baselines</c> (migration 5). A store older than that has no baselines, and
     /// readers that may run before <c>setup</c> has migrated it (queries, status, teardown) must not name the table.
     /// </summary>
-    internal static async Task<bool> HasBaselinesAsync(NpgsqlConnection store, NpgsqlTransaction? tx, CancellationToken ct)
+    internal static Task<bool> HasBaselinesAsync(NpgsqlConnection store, NpgsqlTransaction? tx, CancellationToken ct) =>
+        HasTableAsync(store, tx, "baselines", ct);
+
+    /// <summary>
+    /// Whether the store has the table <c>hindsight.<paramref name="table"/></c>: readers that may run on a store a newer
+    /// migration has not reached yet must not name a table it adds.
+    /// </summary>
+    internal static async Task<bool> HasTableAsync(NpgsqlConnection store, NpgsqlTransaction? tx, string table, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT to_regclass('hindsight.baselines') IS NOT NULL", store, tx);
+        await using var cmd = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", store, tx);
+        cmd.Parameters.AddWithValue($"{Schema}.{table}");
         return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 

@@ -51,11 +51,8 @@ internal static class UntrackedColumnStore
     }
 
     /// <summary>Whether the store has <c>hindsight.untracked_columns</c> (migration 8).</summary>
-    public static async Task<bool> ExistsAsync(NpgsqlConnection store, NpgsqlTransaction? tx, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand("SELECT to_regclass('hindsight.untracked_columns') IS NOT NULL", store, tx);
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
-    }
+    public static Task<bool> ExistsAsync(NpgsqlConnection store, NpgsqlTransaction? tx, CancellationToken ct) =>
+        StoreMigrations.HasTableAsync(store, tx, "untracked_columns", ct);
 
     /// <summary>
     /// Replaces what the store knows of source <paramref name="source"/>'s untracked columns with <paramref name="columns"/>,
