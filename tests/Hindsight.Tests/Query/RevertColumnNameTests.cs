@@ -1,7 +1,5 @@
-using System.Data;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
-using Npgsql;
 using Xunit;
 
 namespace Hindsight.Tests.Query;
@@ -27,7 +25,7 @@ public sealed class RevertColumnNameTests(PostgresFixture fixture)
         h.StartWorker();
         await h.ExecuteAsync("UPDATE odd SET t = t + 100, n = n * 2"); // a change of every row before the moment, so their state then is known
         await h.CatchUpAsync();
-        var at = await CopyAsync(h, "then");
+        var at = await TableCopies.CopyAsync(h, "then", ["odd"]);
 
         await h.ExecuteAsync(
             """
@@ -44,7 +42,7 @@ public sealed class RevertColumnNameTests(PostgresFixture fixture)
         var plan = await reverter.PlanAsync(new RevertSelection { TransactionId = xid });
         Assert.Empty(plan.Conflicts);
         await reverter.ApplyAsync(plan);
-        Assert.Equal("", await DifferenceAsync(h, "then"));
+        Assert.Equal("", await TableCopies.DifferenceAsync(h, "odd", "then"));
 
         // Changed again, then rolled back to the moment.
         await h.ExecuteAsync("UPDATE odd SET g = 0, key = 'z' WHERE id = 3; DELETE FROM odd WHERE id = 1");
@@ -52,25 +50,6 @@ public sealed class RevertColumnNameTests(PostgresFixture fixture)
         var rollback = await reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget([new TableName("public", "odd")], at) });
         Assert.Empty(rollback.Conflicts);
         await reverter.ApplyAsync(rollback);
-        Assert.Equal("", await DifferenceAsync(h, "then"));
+        Assert.Equal("", await TableCopies.DifferenceAsync(h, "odd", "then"));
     }
-
-    private static async Task<DateTimeOffset> CopyAsync(CaptureHarness h, string suffix)
-    {
-        await using var conn = await h.Source.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        DateTime at;
-        await using (var cmd = new NpgsqlCommand("SELECT now()", conn, tx)) at = (DateTime)(await cmd.ExecuteScalarAsync())!;
-        await using (var cmd = new NpgsqlCommand($"CREATE TABLE copies.odd_{suffix} AS SELECT * FROM odd", conn, tx))
-            await cmd.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
-        return new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
-    }
-
-    private static async Task<string> DifferenceAsync(CaptureHarness h, string suffix) =>
-        string.Join("\n", (await h.RowsAsync($"""
-            (SELECT 'only now: ' || to_jsonb(x)::text FROM odd x EXCEPT ALL SELECT 'only now: ' || to_jsonb(y)::text FROM copies.odd_{suffix} y)
-            UNION ALL
-            (SELECT 'only then: ' || to_jsonb(y)::text FROM copies.odd_{suffix} y EXCEPT ALL SELECT 'only then: ' || to_jsonb(x)::text FROM odd x)
-            """)).Select(r => r[0]));
 }

@@ -1,4 +1,3 @@
-using System.Data;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
@@ -63,38 +62,9 @@ public sealed class RevertForeignKeyTests(PostgresFixture fixture)
     }
 
     /// <summary>Copies every table to copies.{table}_{suffix} in one transaction; returns its moment.</summary>
-    private static async Task<DateTimeOffset> CopyAsync(CaptureHarness h, string suffix)
-    {
-        await using var conn = await h.Source.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        DateTime at;
-        await using (var cmd = new NpgsqlCommand("SELECT now()", conn, tx)) at = (DateTime)(await cmd.ExecuteScalarAsync())!;
-        foreach (var t in Tables)
-            await using (var cmd = new NpgsqlCommand($"CREATE TABLE copies.{t}_{suffix} AS SELECT * FROM {t}", conn, tx))
-                await cmd.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
-        return new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
-    }
+    private static Task<DateTimeOffset> CopyAsync(CaptureHarness h, string suffix) => TableCopies.CopyAsync(h, suffix, Tables);
 
-    /// <summary>The rows that differ between a table and its copy (as to_jsonb), both ways; empty when equal row for row.</summary>
-    private static async Task<string> DifferenceAsync(CaptureHarness h, string table, string suffix)
-    {
-        var rows = await h.RowsAsync($"""
-            (SELECT 'only now: ' || to_jsonb(x)::text FROM {table} x EXCEPT ALL SELECT 'only now: ' || to_jsonb(y)::text FROM copies.{table}_{suffix} y)
-            UNION ALL
-            (SELECT 'only then: ' || to_jsonb(y)::text FROM copies.{table}_{suffix} y EXCEPT ALL SELECT 'only then: ' || to_jsonb(x)::text FROM {table} x)
-            """);
-        return string.Join("\n", rows.Select(r => r[0]));
-    }
-
-    private static async Task AssertSameAsCopiesAsync(CaptureHarness h, string suffix)
-    {
-        foreach (var t in Tables)
-        {
-            var diff = await DifferenceAsync(h, t, suffix);
-            Assert.True(diff.Length == 0, $"{t} differs from copies.{t}_{suffix}:\n{diff}");
-        }
-    }
+    private static Task AssertSameAsCopiesAsync(CaptureHarness h, string suffix) => TableCopies.AssertSameAsync(h, suffix, Tables);
 
     /// <summary>One request: its statements in one transaction that carries <c>{"requestId": id}</c>.</summary>
     private static Task RequestAsync(CaptureHarness h, string id, string sql) => h.ExecuteAsync(

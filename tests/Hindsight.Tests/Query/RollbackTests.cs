@@ -1,4 +1,3 @@
-using System.Data;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -70,44 +69,12 @@ public sealed class RollbackTests(PostgresFixture fixture)
         }
     }
 
-    /// <summary>Copies every table into schema copies (suffixed) in one marker transaction; returns the marker's moment.</summary>
+    /// <summary>Copies every table (or those given) into schema copies (suffixed); returns the copy's moment.</summary>
     private static Task<DateTimeOffset> MarkAsync(CaptureHarness h, string suffix, params string[] tables) =>
-        MarkCopiesAsync(h, suffix, (tables.Length == 0 ? Tables : tables).Select(t => (t, t)).ToArray());
+        TableCopies.CopyAsync(h, suffix, tables.Length == 0 ? Tables : tables);
 
-    /// <summary>Copies each table (SQL name) to copies.{copy}_{suffix} in one marker transaction; returns the marker's moment.</summary>
-    private static async Task<DateTimeOffset> MarkCopiesAsync(CaptureHarness h, string suffix, params (string Table, string Copy)[] tables)
-    {
-        await using var conn = await h.Source.OpenConnectionAsync();
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead);
-        // now() is the marker's start: every earlier commit is at or before it, every later one after it.
-        DateTime at;
-        await using (var cmd = new NpgsqlCommand("SELECT now()", conn, tx)) at = (DateTime)(await cmd.ExecuteScalarAsync())!;
-        foreach (var (t, copy) in tables)
-            await using (var cmd = new NpgsqlCommand($"CREATE TABLE copies.{copy}_{suffix} AS SELECT * FROM {t}", conn, tx))
-                await cmd.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
-        return new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
-    }
-
-    /// <summary>The rows that differ between a table and its copy (as to_jsonb), both ways; empty when equal row for row.</summary>
-    private static async Task<string> DifferenceAsync(CaptureHarness h, string table, string suffix)
-    {
-        var rows = await h.RowsAsync($"""
-            (SELECT 'only now: ' || to_jsonb(x)::text FROM {table} x EXCEPT ALL SELECT 'only now: ' || to_jsonb(y)::text FROM copies.{table}_{suffix} y)
-            UNION ALL
-            (SELECT 'only then: ' || to_jsonb(y)::text FROM copies.{table}_{suffix} y EXCEPT ALL SELECT 'only then: ' || to_jsonb(x)::text FROM {table} x)
-            """);
-        return string.Join("\n", rows.Select(r => r[0]));
-    }
-
-    private static async Task AssertSameAsCopiesAsync(CaptureHarness h, string suffix, params string[] tables)
-    {
-        foreach (var t in tables.Length == 0 ? Tables : tables)
-        {
-            var diff = await DifferenceAsync(h, t, suffix);
-            Assert.True(diff.Length == 0, $"{t} differs from copies.{t}_{suffix}:\n{diff}");
-        }
-    }
+    private static Task AssertSameAsCopiesAsync(CaptureHarness h, string suffix, params string[] tables) =>
+        TableCopies.AssertSameAsync(h, suffix, tables.Length == 0 ? Tables : tables);
 
     private static async Task<string> StateAsync(CaptureHarness h) => string.Join("\n", await Task.WhenAll(Tables.Select(t =>
         h.ScalarAsync<string>($"SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY to_jsonb(x)), '[]')::text FROM {t} x"))));
@@ -306,7 +273,7 @@ public sealed class RollbackTests(PostgresFixture fixture)
             CREATE SCHEMA copies;
             """);
         await h.ExecuteAsync("INSERT INTO \"we\"\"ird; 'x\" (\"co\"\"l\", at) VALUES ('x''); DROP TABLE copies.w_t; --', '2025-01-31 12:00:00.123456+02'), ('b', NULL)");
-        var at = await MarkCopiesAsync(h, "t", ("\"we\"\"ird; 'x\"", "w"));
+        var at = await TableCopies.CopyAsync(h, "t", ("\"we\"\"ird; 'x\"", "w"));
         await h.ExecuteAsync("DELETE FROM \"we\"\"ird; 'x\" WHERE id = 1; UPDATE \"we\"\"ird; 'x\" SET \"co\"\"l\" = 'c', at = now() WHERE id = 2");
         await h.ExecuteAsync("INSERT INTO \"we\"\"ird; 'x\" (\"co\"\"l\") VALUES ('new')");
         await h.CatchUpAsync();
