@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hindsight.Capture;
+using Hindsight.Worker;
 using Npgsql;
 
 namespace Hindsight.Bench;

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Hindsight.Capture;
 using Hindsight.Capture.Rendering;
 using Hindsight.Stitch;
+using Hindsight.Worker;
 using Npgsql;
 using Npgsql.Replication;
 
@@ -176,7 +177,7 @@ internal sealed class ProfileFigure(BenchServer server, BenchOptions options)
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });
         using var stop = new CancellationTokenSource();
-        var reader = new ReplicationReader(replication, relations, options);
+        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit);
         var reading = Task.Run(async () =>
         {
             try { await reader.RunAsync(channel.Writer, stop.Token); channel.Writer.TryComplete(); }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Store;
 using Npgsql;

@@ -1,6 +1,7 @@
 using Hindsight.Store;
 using System.Diagnostics;
 using Hindsight.Capture;
+using Hindsight.Worker;
 using Npgsql;
 
 namespace Hindsight.Bench;

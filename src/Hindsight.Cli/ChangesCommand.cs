@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Hindsight.Model;
 using Hindsight.Query;
 
 namespace Hindsight.Cli;

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Embedded;
 using Hindsight.Samples.Shop;
+using Hindsight.Worker;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

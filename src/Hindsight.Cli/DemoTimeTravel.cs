@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
+using Hindsight.Worker;
 using Npgsql;
 
 namespace Hindsight.Cli;

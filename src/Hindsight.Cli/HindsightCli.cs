@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Hindsight.Capture;
 using Hindsight.Configuration;
 using Hindsight.Setup;
+using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 

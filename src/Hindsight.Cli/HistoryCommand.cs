@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Hindsight.Model;
 using Hindsight.Query;
 
 namespace Hindsight.Cli;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Query;
 using Npgsql;
 

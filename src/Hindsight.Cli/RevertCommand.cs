@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Hindsight.Configuration;
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Npgsql;
 
 namespace Hindsight.Cli;

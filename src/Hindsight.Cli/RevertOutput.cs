@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hindsight.Query;
+using Hindsight.Revert;
 
 namespace Hindsight.Cli;
 

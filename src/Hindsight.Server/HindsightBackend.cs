@@ -1,5 +1,6 @@
 using Hindsight.Configuration;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Status;
 using Npgsql;
 

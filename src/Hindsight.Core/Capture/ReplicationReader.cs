@@ -15,8 +15,13 @@ namespace Hindsight.Capture;
 /// pgoutput is forward-only in Npgsql: a message is invalid once the next one is read, and every
 /// value must be read once, old tuple before new tuple. So everything is copied here, in order.
 /// </remarks>
+/// <param name="connection">An open replication connection to the source.</param>
+/// <param name="relations">Column names and types of the tables pgoutput describes.</param>
+/// <param name="slot">The logical replication slot to read.</param>
+/// <param name="publication">The publication that selects the tables.</param>
+/// <param name="contextSizeLimit">Context messages larger than this (bytes) are not copied whole: only their length is kept.</param>
 public sealed class ReplicationReader(
-    LogicalReplicationConnection connection, RelationCatalog relations, CaptureOptions options)
+    LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (design §3).</summary>
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { "hindsight", "_bemi" };
@@ -24,12 +29,12 @@ public sealed class ReplicationReader(
     /// <summary>Reads until cancelled or the connection fails, writing events to <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelWriter<CaptureEvent> output, CancellationToken ct)
     {
-        var slot = new PgOutputReplicationSlot(options.Slot);
+        var replicationSlot = new PgOutputReplicationSlot(slot);
         var replicationOptions = new PgOutputReplicationOptions(
-            options.Publication, PgOutputProtocolVersion.V2, binary: false,
+            publication, PgOutputProtocolVersion.V2, binary: false,
             streamingMode: PgOutputStreamingMode.On, messages: true);
 
-        await foreach (var message in connection.StartReplication(slot, replicationOptions, ct))
+        await foreach (var message in connection.StartReplication(replicationSlot, replicationOptions, ct))
         {
             var ev = await CopyAsync(message, ct);
             if (ev is not null) await output.WriteAsync(ev, ct);
@@ -99,7 +104,7 @@ public sealed class ReplicationReader(
     {
         // The payload must be consumed either way, or the protocol loses sync (npgsql#5208).
         var isContext = (m.Flags & 1) == 1 && ContextPrefixes.Contains(m.Prefix);
-        var keep = isContext ? options.ContextSizeLimit + 1L : 0L;
+        var keep = isContext ? contextSizeLimit + 1L : 0L;
         var buffer = new byte[8192];
         var kept = new MemoryStream();
         long total = 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hindsight.Model;
 using NpgsqlTypes;
 
 namespace Hindsight.Query;

@@ -1,4 +1,4 @@
-using Hindsight.Setup;
+using Hindsight.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 

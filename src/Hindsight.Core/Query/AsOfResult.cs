@@ -1,3 +1,5 @@
+using Hindsight.Model;
+
 namespace Hindsight.Query;
 
 /// <summary>A table (or one row of it) as it was at a point (<see cref="AuditTrail.AsOfAsync(TableName, AsOfPoint, string?, string?, string?, CancellationToken)"/>).</summary>

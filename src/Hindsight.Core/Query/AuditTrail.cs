@@ -326,7 +326,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
     private static async Task<IReadOnlyDictionary<string, UntrackedReason>> UntrackedAsync(NpgsqlConnection conn, TableName table,
         SourceScope? scope, (string Source, string Schema)? place, List<AsOfRow> rows, CancellationToken ct)
     {
-        var stored = await Store.UntrackedColumnStore.ReadForTableAsync(conn, table, scope, ct);
+        var stored = await StoredUntrackedColumns.ReadAsync(conn, table, scope, ct);
         // Without rows the place comes from the recorded columns, when they name one table.
         place ??= stored.Select(u => (u.Source, u.Schema)).Distinct().ToList() is [var only] ? only : null;
         var marks = new SortedDictionary<string, UntrackedReason>(StringComparer.Ordinal);

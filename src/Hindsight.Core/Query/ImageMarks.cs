@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Hindsight.Model;
 
 namespace Hindsight.Query;
 
@@ -8,7 +9,7 @@ namespace Hindsight.Query;
 /// </summary>
 internal static class ImageMarks
 {
-    private const string RedactedPrefix = "redacted:";
+    private const string RedactedPrefix = ImagePlaceholders.RedactedPrefix;
     private const int DigestHexLength = 16;
 
     private static ReadOnlySpan<byte> QuotedPrefix => "\"redacted:"u8;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hindsight.Model;
 
 namespace Hindsight.Query;
 

@@ -1,3 +1,4 @@
+using Hindsight.Postgres;
 using Npgsql;
 
 namespace Hindsight.Setup;

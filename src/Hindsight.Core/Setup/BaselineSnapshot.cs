@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Hindsight.Capture;
 using Hindsight.Capture.Baseline;
 using Hindsight.Capture.Rendering;
+using Hindsight.Postgres;
 using Hindsight.Sink;
 using Hindsight.Stitch;
 using Npgsql;

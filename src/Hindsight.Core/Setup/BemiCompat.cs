@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
 

@@ -14,7 +14,7 @@ internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool 
     {
         uint oid;
         bool all, publishesAll, viaRoot, generatedStored;
-        var generated = versionNum >= Store.UntrackedColumnStore.PublishGeneratedColumnsSince ? "pubgencols = 's'" : "false";
+        var generated = versionNum >= Postgres.PgFeatures.PublishGeneratedColumnsSince ? "pubgencols = 's'" : "false";
         await using (var cmd = new NpgsqlCommand(
             $"SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot, {generated} FROM pg_publication WHERE pubname = $1", conn, tx))
         {

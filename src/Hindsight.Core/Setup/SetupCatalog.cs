@@ -1,3 +1,4 @@
+using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text;
+using Hindsight.Model;
+using Hindsight.Postgres;
 
 namespace Hindsight.Setup;
 
@@ -124,7 +126,7 @@ public sealed class SetupReport
             if (!t.HasPrimaryKey) details.Add("no primary key");
             var missing = UntrackedColumns.Where(c => c.Schema == t.Schema && c.Table == t.Name).ToList();
             if (missing.Count > 0)
-                details.Add("not in images: " + string.Join(", ", missing.Select(c => $"{PgNames.DisplayPart(c.Column)} ({Query.UntrackedReasons.Name(c.Reason)})")));
+                details.Add("not in images: " + string.Join(", ", missing.Select(c => $"{PgNames.DisplayPart(c.Column)} ({Model.UntrackedReasons.Name(c.Reason)})")));
             if (Baseline?.Tables.FirstOrDefault(x => x.Schema == t.Schema && x.Table == t.Name) is { } inBaseline)
                 details.Add(string.Create(inv, $"baseline {inBaseline.Rows:N0} row{(inBaseline.Rows == 1 ? "" : "s")}"));
             sb.AppendLine(inv, $"  {t.QualifiedName.PadRight(width)}  {string.Join("; ", details)}");

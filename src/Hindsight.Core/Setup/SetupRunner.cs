@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
+using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
 
@@ -32,11 +34,11 @@ public sealed class SetupRunner(SetupOptions options)
         var ct = cancellationToken;
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
         var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        PgNames.ValidateSlotName(options.Slot);
-        PgNames.ValidatePublicationName(options.Publication);
-        var tablePatterns = PgNames.SplitList(options.Tables).Select(t => PgNames.ParseName(t, 2)).ToList();
-        var schemaPatterns = PgNames.SplitList(options.Schemas).Select(s => PgNames.ParseName(s, 1)).ToList();
-        var excludePatterns = PgNames.SplitList(options.ExcludeTables).Select(t => PgNames.ParseName(t, 2)).ToList();
+        SetupNames.ValidateSlotName(options.Slot);
+        SetupNames.ValidatePublicationName(options.Publication);
+        var tablePatterns = SetupNames.SplitList(options.Tables).Select(t => SetupNames.ParseName(t, 2)).ToList();
+        var schemaPatterns = SetupNames.SplitList(options.Schemas).Select(s => SetupNames.ParseName(s, 1)).ToList();
+        var excludePatterns = SetupNames.SplitList(options.ExcludeTables).Select(t => SetupNames.ParseName(t, 2)).ToList();
 
         await using var source = NpgsqlDataSource.Create(sourceCs);
         await using var conn = await source.OpenConnectionAsync(ct);
@@ -386,7 +388,7 @@ public sealed class SetupRunner(SetupOptions options)
     {
         var pub = PgNames.Quote(options.Publication);
         // From PostgreSQL 18 a publication can send stored generated columns; without it the images lack them.
-        var publishGenerated = server.VersionNum >= UntrackedColumnStore.PublishGeneratedColumnsSince;
+        var publishGenerated = server.VersionNum >= Postgres.PgFeatures.PublishGeneratedColumnsSince;
         var settings = "publish = 'insert, update, delete, truncate', publish_via_partition_root = true" +
                        (publishGenerated ? ", publish_generated_columns = stored" : "");
         var with = $"WITH ({settings})";
@@ -535,7 +537,7 @@ public sealed class SetupRunner(SetupOptions options)
     /// <summary>The note naming the generated columns the images will lack, and why.</summary>
     internal static string UntrackedNote(IReadOnlyList<UntrackedColumn> untracked, ServerFacts server)
     {
-        var why = server.VersionNum >= UntrackedColumnStore.PublishGeneratedColumnsSince
+        var why = server.VersionNum >= Postgres.PgFeatures.PublishGeneratedColumnsSince
             ? "PostgreSQL never publishes virtual generated columns"
             : $"PostgreSQL {server.Version} does not publish generated columns to logical replication (18 can publish stored ones: setup on 18 turns that on)";
         return $"Generated columns are not in the stored images ({why}); as-of marks them as not tracked, and revert never writes them:\n" +

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
 
@@ -106,8 +107,8 @@ public sealed class TeardownRunner(TeardownOptions options)
         var ct = cancellationToken;
         var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
         var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        PgNames.ValidateSlotName(options.Slot);
-        PgNames.ValidatePublicationName(options.Publication);
+        SetupNames.ValidateSlotName(options.Slot);
+        SetupNames.ValidatePublicationName(options.Publication);
 
         await using var source = NpgsqlDataSource.Create(sourceCs);
         await using var conn = await source.OpenConnectionAsync(ct);

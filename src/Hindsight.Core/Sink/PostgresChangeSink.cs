@@ -21,7 +21,7 @@ namespace Hindsight.Sink;
 /// (source, commit_lsn, ordinal) would refuse it if anything tried. Progress is the source's own: two sources never
 /// share it, even with the same slot and database names.
 /// </remarks>
-public sealed class PostgresChangeSink : IAsyncDisposable
+internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
 {
 
     private readonly NpgsqlDataSource _store;

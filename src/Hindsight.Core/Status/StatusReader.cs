@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
+using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Setup;
 using Hindsight.Store;
 using Npgsql;

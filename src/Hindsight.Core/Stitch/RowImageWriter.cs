@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hindsight.Capture;
 using Hindsight.Capture.Rendering;
+using Hindsight.Model;
 
 namespace Hindsight.Stitch;
 
@@ -15,9 +16,6 @@ namespace Hindsight.Stitch;
 /// </summary>
 public sealed class RowImageWriter
 {
-    /// <summary>The marker stored for an unchanged TOAST value that no earlier image could supply.</summary>
-    public const string UnknownToastMarker = "{\"hindsight\":\"unchanged-toast-value-unknown\"}";
-
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
@@ -93,7 +91,7 @@ public sealed class RowImageWriter
                     if (fallbackImage is { ValueKind: JsonValueKind.Object } image && image.TryGetProperty(column.Name, out var stored))
                         stored.WriteTo(_writer);
                     else
-                        _writer.WriteRawValue(UnknownToastMarker, skipInputValidation: true);
+                        _writer.WriteRawValue(ImagePlaceholders.UnknownToast, skipInputValidation: true);
                     break;
             }
         }
@@ -162,6 +160,6 @@ public sealed class RowImageWriter
     {
         Span<byte> hash = stackalloc byte[32];
         HMACSHA256.HashData(_redactionKey, Encoding.UTF8.GetBytes(text), hash);
-        return "redacted:" + Convert.ToHexStringLower(hash[..8]);
+        return ImagePlaceholders.RedactedPrefix + Convert.ToHexStringLower(hash[..8]);
     }
 }

@@ -13,13 +13,13 @@ namespace Hindsight.Stitch;
 /// hands change records to the sink. Commits the store between source transactions, and
 /// reports each newly durable end LSN so the slot can be acknowledged.
 /// </summary>
-public sealed class TransactionStitcher
+internal sealed class TransactionStitcher
 {
     // Shared and never written to: the image or context of a change that has none.
     private static readonly byte[] EmptyJson = "{}"u8.ToArray();
 
-    private readonly PostgresChangeSink _sink;
-    private readonly CaptureOptions _options;
+    private readonly IChangeSink _sink;
+    private readonly StitchOptions _options;
     private readonly ColumnRules _rules;
     private readonly RowImageWriter _images;
     private readonly Dictionary<uint, StreamedTransaction> _streamed = new();
@@ -28,12 +28,16 @@ public sealed class TransactionStitcher
     private DateTime _lastCommit = DateTime.MinValue;
 
     /// <summary>Creates a stitcher writing to <paramref name="sink"/> (already initialised).</summary>
-    public TransactionStitcher(PostgresChangeSink sink, CaptureOptions options, ColumnRules rules)
+    /// <param name="sink">Where change records go.</param>
+    /// <param name="options">Commit grouping and the context size limit.</param>
+    /// <param name="rules">Ignored and redacted columns.</param>
+    /// <param name="redactionKey">The key that makes redacted values comparable (the store's).</param>
+    public TransactionStitcher(IChangeSink sink, StitchOptions options, ColumnRules rules, byte[] redactionKey)
     {
         _sink = sink;
         _options = options;
         _rules = rules;
-        _images = new RowImageWriter(sink.RedactionKey);
+        _images = new RowImageWriter(redactionKey);
     }
 
     /// <summary>Longest time complete transactions wait in an open store transaction under sustained load.</summary>
@@ -45,7 +49,7 @@ public sealed class TransactionStitcher
     /// <param name="ct">Stops the loop.</param>
     /// <remarks>
     /// Group commit: between source transactions, the store transaction is committed once the stream has gone quiet,
-    /// but no sooner than <see cref="CaptureOptions.CommitInterval"/> after the previous store commit. A transaction
+    /// but no sooner than <see cref="StitchOptions.CommitInterval"/> after the previous store commit. A transaction
     /// arriving after a quiet spell is committed at once; under a steady stream of small transactions, the ones that
     /// arrive within an interval share one store commit instead of paying for one each (round trips, a commit record,
     /// the progress row update, and the wake-ups of both processes).
@@ -60,7 +64,7 @@ public sealed class TransactionStitcher
                 // Between transactions, a large or long-open store transaction is committed even under a stream
                 // that never pauses: memory and the time to acknowledge stay bounded.
                 if (_open is null && _sink.HasUncommittedWork &&
-                    (_sink.UncommittedChanges >= _options.MaxChangesPerStoreTransaction || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
+                    (_sink.UncommittedChanges >= _options.MaxChangesPerCommit || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
                     await CommitAsync(durable, ct);
                 continue;
             }

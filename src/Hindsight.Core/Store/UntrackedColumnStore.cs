@@ -1,5 +1,5 @@
-using Hindsight.Query;
-using Hindsight.Setup;
+using Hindsight.Model;
+using Hindsight.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -17,9 +17,6 @@ namespace Hindsight.Store;
 /// </remarks>
 internal static class UntrackedColumnStore
 {
-    /// <summary>The first server version whose publications can send stored generated columns.</summary>
-    public const int PublishGeneratedColumnsSince = 180000;
-
     /// <summary>
     /// The generated columns of the publication's tables that pgoutput does not send, ordered by table and column number.
     /// </summary>
@@ -28,7 +25,7 @@ internal static class UntrackedColumnStore
     {
         var versionNum = source.PostgreSqlVersion.Major * 10000;
         // Before 18 no generated column is sent; from 18 on stored ones are when the publication says so.
-        var unpublished = versionNum >= PublishGeneratedColumnsSince
+        var unpublished = versionNum >= PgFeatures.PublishGeneratedColumnsSince
             ? "AND NOT (a.attgenerated = 's' AND p.pubgencols = 's')"
             : "";
         var sql = $"""
@@ -94,29 +91,5 @@ internal static class UntrackedColumnStore
         var columns = await ReadSourceAsync(source, null, publication, ct);
         await ReplaceAsync(store, sourceName, columns, ct);
         return columns;
-    }
-
-    /// <summary>
-    /// The stored untracked columns of one table (<see cref="ChangeSql.Scope"/> matches it: a bare name in any schema),
-    /// of any source unless <paramref name="scope"/> names one. Empty on a store without the table.
-    /// </summary>
-    public static async Task<List<(string Source, string Schema, string Column, UntrackedReason Reason)>> ReadForTableAsync(
-        NpgsqlConnection store, TableName table, SourceScope? scope, CancellationToken ct)
-    {
-        var list = new List<(string, string, string, UntrackedReason)>();
-        if (!await ExistsAsync(store, null, ct)) return list;
-        var p = new ChangeSql.Parameters();
-        var sql = $"""
-            SELECT u.source, u.schema, u."column", u.reason FROM hindsight.untracked_columns u
-            WHERE {ChangeSql.Scope(table, scope is null ? null : scope with { Database = null }, p, "u")}
-            ORDER BY u.source, u.schema, u."column"
-            """;
-        await using var cmd = new NpgsqlCommand(sql, store);
-        p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
-            if (UntrackedReasons.Parse(r.GetString(3)) is { } reason)
-                list.Add((r.GetString(0), r.GetString(1), r.GetString(2), reason));
-        return list;
     }
 }

@@ -92,6 +92,6 @@ public sealed record UntrackedColumnDto(
     [property: JsonPropertyName("reason")] string Reason)
 {
     /// <summary>The wire form of an untracked column.</summary>
-    public static UntrackedColumnDto From(Hindsight.Setup.UntrackedColumn c) =>
-        new(c.Schema, c.Table, c.Column, Hindsight.Query.UntrackedReasons.Name(c.Reason));
+    public static UntrackedColumnDto From(Model.UntrackedColumn c) =>
+        new(c.Schema, c.Table, c.Column, Model.UntrackedReasons.Name(c.Reason));
 }

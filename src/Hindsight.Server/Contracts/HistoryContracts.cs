@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Hindsight.Model;
 using Hindsight.Query;
 
 namespace Hindsight.Server.Contracts;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Hindsight.Query;
+using Hindsight.Revert;
 
 namespace Hindsight.Server.Contracts;
 

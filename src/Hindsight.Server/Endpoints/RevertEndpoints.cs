@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Server.Auth;
 using Hindsight.Server.Contracts;
 using Hindsight.Server.Http;

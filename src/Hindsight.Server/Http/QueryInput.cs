@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Query;
 
 namespace Hindsight.Server.Http;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Server.Contracts;
 using Microsoft.AspNetCore.Http;
 using NpgsqlTypes;

@@ -4,6 +4,7 @@ using Hindsight.Embedded;
 using Hindsight.Setup;
 using Hindsight.Status;
 using Hindsight.Tests.Infrastructure;
+using Hindsight.Worker;
 using Npgsql;
 using NpgsqlTypes;
 using Xunit;

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Hindsight.Cli;
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Status;
 using Hindsight.Tests.Infrastructure;
 using Xunit;
@@ -94,7 +96,7 @@ public sealed class GeneratedColumnTests(PostgresFixture fixture, ITestOutputHel
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
         var publishes = await PublishesGeneratedAsync(h);
-        h.StartWorker(h.Options(o => new Hindsight.Capture.CaptureOptions
+        h.StartWorker(h.Options(o => new Hindsight.Worker.CaptureOptions
         {
             SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, RedactColumns = ["g.secret"],
         }));

@@ -1,9 +1,12 @@
 using Hindsight.Capture;
 using Hindsight.Embedded;
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Setup;
 using Hindsight.Store;
 using Hindsight.Tests.Infrastructure;
+using Hindsight.Worker;
 using Npgsql;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,5 +1,6 @@
 using Hindsight.Capture;
 using Hindsight.Setup;
+using Hindsight.Worker;
 using Npgsql;
 
 namespace Hindsight.Tests.Infrastructure;

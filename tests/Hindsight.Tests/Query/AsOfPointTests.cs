@@ -1,3 +1,4 @@
+using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;

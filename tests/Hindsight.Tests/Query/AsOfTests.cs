@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;

@@ -1,4 +1,6 @@
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
 using Xunit;

@@ -1,6 +1,8 @@
 using System.Data;
 using Hindsight.Cli;
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Tests.Api;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
@@ -52,7 +54,7 @@ public sealed class RevertRedactionTests(PostgresFixture fixture)
 
     private static readonly RevertSelection Bad = new() { Filter = new ChangeFilter { Context = """{"requestId":"bad"}""" } };
 
-    private static Hindsight.Capture.CaptureOptions Rules(CaptureHarness h) => h.Options(o => new()
+    private static Hindsight.Worker.CaptureOptions Rules(CaptureHarness h) => h.Options(o => new()
     {
         SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
         RedactColumns = Redact, IgnoreColumns = Ignore,
@@ -365,7 +367,7 @@ public sealed class RevertRedactionTests(PostgresFixture fixture)
         await h.ExecuteAsync("UPDATE docs SET title = 't3' WHERE id = 1");
         await h.CatchUpAsync();
         Assert.Equal(2L, await h.ScalarAsync<long>(
-            $"SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'docs' AND after->'body' = '{Hindsight.Stitch.RowImageWriter.UnknownToastMarker}'::jsonb"));
+            $"SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'docs' AND after->'body' = '{{\"hindsight\":\"unchanged-toast-value-unknown\"}}'::jsonb"));
 
         var reverter = new Reverter(h.Source, h.Source);
         var last = await h.ScalarAsync<long>("SELECT max(id) FROM hindsight.changes WHERE \"table\" = 'docs'");

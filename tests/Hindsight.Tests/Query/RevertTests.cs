@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Hindsight.Cli;
+using Hindsight.Model;
 using Hindsight.Query;
+using Hindsight.Revert;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
 using Xunit;

@@ -1,3 +1,4 @@
+using Hindsight.Postgres;
 using Hindsight.Setup;
 using Xunit;
 
@@ -8,7 +9,7 @@ public class PgNamesTests
     [Fact]
     public void Lists_split_at_commas_outside_quotes()
     {
-        Assert.Equal(["a", "s.b", "\"x,y\".\"z\"", "c"], PgNames.SplitList(["a, s.b", "\"x,y\".\"z\",c", " "]).ToList());
+        Assert.Equal(["a", "s.b", "\"x,y\".\"z\"", "c"], SetupNames.SplitList(["a, s.b", "\"x,y\".\"z\",c", " "]).ToList());
     }
 
     [Theory]
@@ -18,7 +19,7 @@ public class PgNamesTests
     [InlineData("public.\"a.b\"", "public", "a.b", true)]
     public void Names_parse_like_sql(string input, string? schema, string name, bool quoted)
     {
-        var p = PgNames.ParseName(input, 2);
+        var p = SetupNames.ParseName(input, 2);
         Assert.Equal(schema, p.Schema?.Candidates().First());
         Assert.Equal(name, p.Name.Candidates().First());
         Assert.Equal(quoted, p.Name.Quoted);

@@ -1,3 +1,4 @@
+using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Setup;
 using Hindsight.Tests.Infrastructure;

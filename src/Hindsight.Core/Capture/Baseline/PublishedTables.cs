@@ -1,5 +1,5 @@
 using Hindsight.Capture.Rendering;
-using Hindsight.Setup;
+using Hindsight.Postgres;
 using Npgsql;
 
 namespace Hindsight.Capture.Baseline;
@@ -24,7 +24,7 @@ public static class PublishedTables
     {
         var columnLists = conn.PostgreSqlVersion.Major >= 15;
         // From PostgreSQL 18, stored generated columns are sent when the publication says so (publish_generated_columns).
-        var sent = conn.PostgreSqlVersion.Major * 10000 >= Store.UntrackedColumnStore.PublishGeneratedColumnsSince
+        var sent = conn.PostgreSqlVersion.Major * 10000 >= Postgres.PgFeatures.PublishGeneratedColumnsSince
             ? "(a.attgenerated = '' OR (a.attgenerated = 's' AND (SELECT p.pubgencols = 's' FROM pg_publication p WHERE p.pubname = pt.pubname)))"
             : "a.attgenerated = ''";
         var sql = $"""

@@ -1,6 +1,6 @@
-using Hindsight.Query;
+using Hindsight.Postgres;
 
-namespace Hindsight.Setup;
+namespace Hindsight.Model;
 
 /// <summary>A column of a tracked table whose values the stored images do not hold (see <see cref="UntrackedReason"/>).</summary>
 /// <param name="Schema">Schema of the table.</param>

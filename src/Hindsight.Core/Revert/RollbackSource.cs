@@ -2,7 +2,7 @@ using System.Data;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>One row the trail knows, as the source holds it now, compared by PostgreSQL with the trail's images.</summary>
 /// <param name="Live">The source row now (<c>to_jsonb</c>), or null when it does not exist.</param>
@@ -55,7 +55,7 @@ internal static class RollbackSource
         }
 
         var unknown = new List<string>();
-        var order = string.Join(", ", t.Key.Select(k => "t." + Setup.PgNames.Quote(k)));
+        var order = string.Join(", ", t.Key.Select(k => "t." + Postgres.PgNames.Quote(k)));
         var unknownSql = $"""
             SELECT to_jsonb(t.*)::text FROM {t.Quoted} AS t
             WHERE NOT EXISTS (SELECT 1 FROM unnest($1::jsonb[]) AS k(key), jsonb_populate_record(NULL::{t.Quoted}, k.key) AS ki

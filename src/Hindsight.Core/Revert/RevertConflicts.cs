@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Hindsight.Model;
+using Hindsight.Query;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// Finds the rows of a selection that something else changed afterwards: a later stored change outside the selection

@@ -1,4 +1,6 @@
-namespace Hindsight.Query;
+using Hindsight.Model;
+
+namespace Hindsight.Revert;
 
 /// <summary>
 /// The order a rollback's phases take its tables in, from the foreign keys among them (<c>pg_constraint</c>): parents before

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Hindsight.Capture;
 using Hindsight.Capture.Rendering;
 using Hindsight.Sink;
 using Hindsight.Stitch;
@@ -8,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Npgsql.Replication;
 
-namespace Hindsight.Capture;
+namespace Hindsight.Worker;
 
 /// <summary>
 /// Reads the slot and writes every committed change to the store until cancelled
@@ -129,8 +130,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });
         using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reader = new ReplicationReader(replication, new RelationCatalog(source, _types!), options);
-        var stitcher = new TransactionStitcher(sink, options, rules);
+        var reader = new ReplicationReader(replication, new RelationCatalog(source, _types!), options.Slot, options.Publication, options.ContextSizeLimit);
+        var stitcher = new TransactionStitcher(sink,
+            new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
 
         var reading = Task.Run(async () =>
         {
@@ -185,7 +187,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             var untracked = await Store.UntrackedColumnStore.RecordAsync(conn, store, sourceName, options.Publication, ct);
             if (untracked.Count > 0)
                 _log.LogInformation("generated columns not in the images (the server does not publish them): {Columns}",
-                    string.Join("; ", Setup.UntrackedColumn.Describe(untracked)));
+                    string.Join("; ", Model.UntrackedColumn.Describe(untracked)));
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {

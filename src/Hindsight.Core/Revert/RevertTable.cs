@@ -1,7 +1,9 @@
-using Hindsight.Setup;
+using Hindsight.Model;
+using Hindsight.Postgres;
+using Hindsight.Query;
 using Npgsql;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// A table's shape in the source database today, as the revert statements need it: its key columns (from pg_index),

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Hindsight.Query;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>One statement of a revert plan: the inverse of one stored change, or one row of a rollback set to its state then.</summary>
 /// <param name="Table">The table the statement writes.</param>

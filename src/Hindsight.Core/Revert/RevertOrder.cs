@@ -1,11 +1,12 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Hindsight.Query;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// A foreign key among the tables a plan writes, from <c>pg_constraint</c>: its columns in the child and the parent in

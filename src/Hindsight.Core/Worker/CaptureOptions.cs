@@ -1,4 +1,6 @@
-namespace Hindsight.Capture;
+using Hindsight.Capture;
+
+namespace Hindsight.Worker;
 
 /// <summary>Settings of a capture worker (<c>hindsight run</c>).</summary>
 public sealed class CaptureOptions

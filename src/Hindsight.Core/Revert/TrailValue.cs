@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Hindsight.Stitch;
+using Hindsight.Query;
+using Hindsight.Model;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// Which values of a stored image are the row's real values, and which only stand for a value the trail does not hold:
-/// a redacted column's digest (<c>redacted:</c> and 16 lowercase hex digits, see <see cref="RowImageWriter.Redact"/>),
-/// and the marker of an unchanged TOAST value no earlier image could supply (<see cref="RowImageWriter.UnknownToastMarker"/>).
+/// a redacted column's digest (<c>redacted:</c> and 16 lowercase hex digits, see <see cref="ImagePlaceholders.RedactedPrefix"/>),
+/// and the marker of an unchanged TOAST value no earlier image could supply (<see cref="ImagePlaceholders.UnknownToast"/>).
 /// A revert or rollback never writes such a value back, and never compares it with the source.
 /// </summary>
 /// <remarks>
@@ -19,7 +20,7 @@ namespace Hindsight.Query;
 /// </remarks>
 internal static partial class TrailValue
 {
-    private static readonly JsonNode Marker = JsonNode.Parse(RowImageWriter.UnknownToastMarker)!;
+    private static readonly JsonNode Marker = JsonNode.Parse(ImagePlaceholders.UnknownToast)!;
 
     [GeneratedRegex("^redacted:[0-9a-f]{16}$", RegexOptions.CultureInvariant)]
     private static partial Regex RedactedDigest();

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using Hindsight.Model;
+using Hindsight.Query;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// The columns a revert or rollback cannot write because the trail does not hold their values (<see cref="TrailValue"/>:

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
 using Hindsight.Model;
-using Hindsight.Setup;
+using Hindsight.Postgres;
+using Hindsight.Query;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>The inverse statement of one change: CREATE → DELETE, UPDATE → set the changed columns back, DELETE → INSERT.</summary>
 internal static class RevertStatements

@@ -1,4 +1,4 @@
-namespace Hindsight.Query;
+namespace Hindsight.Model;
 
 /// <summary>
 /// A table named by a caller: <c>table</c> (any schema), <c>schema.table</c>, or with double-quoted parts

@@ -1,7 +1,8 @@
+using Hindsight.Model;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// What the trail knows of each row of one table, for a rollback: its newest state (to see whether the source moved on

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using Hindsight.Model;
+using Hindsight.Query;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// What to revert (design §4): exactly one of one stored change, one source transaction (by xid or commit LSN), every
@@ -53,7 +54,7 @@ public sealed record RevertSelection
         var o = new JsonObject();
         if (ChangeId is { } id) o["change"] = id;
         if (TransactionId is { } xid) o["transaction"] = xid;
-        if (CommitLsn is { } lsn) o["commitLsn"] = Setup.PgNames.FormatLsn((ulong)lsn);
+        if (CommitLsn is { } lsn) o["commitLsn"] = Postgres.PgNames.FormatLsn((ulong)lsn);
         if (RollbackTo is { } r)
         {
             o["rollbackTo"] = r.AtText;

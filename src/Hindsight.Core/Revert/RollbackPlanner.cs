@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
+using Hindsight.Model;
+using Hindsight.Query;
 using Npgsql;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// Plans a rollback of chosen tables to a moment (design §4, <see cref="RevertSelection.RollbackTo"/>): each row the trail
@@ -176,7 +178,7 @@ internal static class RollbackPlanner
         UntrackedColumns.ForInsert(stored, t, $"cannot roll {t.Name} to {when} (key {key})", notes);
         var image = TrailValue.Held(stored);
         var columns = RevertStatements.Usable(image, t, notes);
-        var list = string.Join(", ", columns.Select(Setup.PgNames.Quote));
+        var list = string.Join(", ", columns.Select(Postgres.PgNames.Quote));
         // Identity ALWAYS columns refuse explicit values unless told: the row must come back with its own id.
         var overriding = columns.Any(t.IdentityAlways.Contains) ? " OVERRIDING SYSTEM VALUE" : "";
         var text = image.ToJsonString();
@@ -198,7 +200,7 @@ internal static class RollbackPlanner
             notes.Add($"{t.Name}: identity ALWAYS column {col} cannot be set back by an UPDATE; left as it is");
         columns.RemoveAll(t.IdentityAlways.Contains);
         if (columns.Count == 0) return null;
-        var set = string.Join(", ", columns.Select(c => $"{Setup.PgNames.Quote(c)} = b.{Setup.PgNames.Quote(c)}"));
+        var set = string.Join(", ", columns.Select(c => $"{Postgres.PgNames.Quote(c)} = b.{Postgres.PgNames.Quote(c)}"));
         return new(t.Name, key, "UPDATE", $"UPDATE {t.Quoted} AS t SET {set} FROM {t.Image("$1")} AS b WHERE {t.KeyMatch("t", "b")}",
             [image.ToJsonString()])
         {

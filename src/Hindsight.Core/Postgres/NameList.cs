@@ -1,4 +1,4 @@
-namespace Hindsight.Query;
+namespace Hindsight.Postgres;
 
 /// <summary>Lists of names as people type them: an option or parameter repeated, or comma-separated.</summary>
 public static class NameList

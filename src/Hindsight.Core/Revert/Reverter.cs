@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Hindsight.Model;
+using Hindsight.Query;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Hindsight.Query;
+namespace Hindsight.Revert;
 
 /// <summary>
 /// Revert: the inverse statements of a selection of stored changes, newest first (reordered row by row where

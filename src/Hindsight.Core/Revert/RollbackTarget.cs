@@ -1,8 +1,10 @@
-namespace Hindsight.Query;
+using Hindsight.Model;
+
+namespace Hindsight.Revert;
 
 /// <summary>
 /// Roll chosen tables back (or forward) to a moment (design §4): each table's rows made equal to
-/// <see cref="AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, string?, CancellationToken)"/> of it at <see cref="At"/>, as far as the trail knows its rows.
+/// <see cref="Query.AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, string?, CancellationToken)"/> of it at <see cref="At"/>, as far as the trail knows its rows.
 /// </summary>
 /// <param name="Tables">The tables (a bare name must be unambiguous); rolled together, in one transaction.</param>
 /// <param name="At">The moment: the tables are made as they were after every change committed at or before it.</param>

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Hindsight.Capture;
+namespace Hindsight.Worker;
 
 /// <summary>
 /// Waits until everything committed in the source before the call is stored: writes a marker

@@ -1,4 +1,4 @@
-namespace Hindsight.Query;
+namespace Hindsight.Model;
 
 /// <summary>Why a column's value in a stored image is not the row's data.</summary>
 public enum UntrackedReason
