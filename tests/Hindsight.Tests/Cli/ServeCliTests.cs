@@ -12,6 +12,7 @@ namespace Hindsight.Tests.Cli;
 
 /// <summary><c>hindsight serve</c> from the command line: key generation, refusing to start without keys, serving until stopped.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed partial class ServeCliTests(PostgresFixture fixture)
 {
     /// <summary>Captured output that a test can wait on while the command still runs.</summary>

@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Hindsight.Tests.Configuration;
 
+[Trait("Category", "Fast")]
 public class ConnectionStringsTests
 {
     private static NpgsqlConnectionStringBuilder P(string s) => new(ConnectionStrings.ToNpgsql(s));

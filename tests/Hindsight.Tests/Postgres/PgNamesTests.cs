@@ -4,6 +4,7 @@ using Xunit;
 
 namespace Hindsight.Tests.Postgres;
 
+[Trait("Category", "Fast")]
 public class PgNamesTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Revert;
 /// table are compared by PostgreSQL with a copy taken before the changes.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class RevertColumnNameTests(PostgresFixture fixture)
 {
     private const string Schema =

@@ -14,6 +14,7 @@ namespace Hindsight.Tests.Revert;
 /// <c>to_jsonb</c> both ways.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class RevertForeignKeyTests(PostgresFixture fixture)
 {
     // Every foreign key NOT DEFERRABLE unless it says so.

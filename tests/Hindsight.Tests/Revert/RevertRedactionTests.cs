@@ -16,6 +16,7 @@ namespace Hindsight.Tests.Revert;
 /// taken in a schema that is not captured, compared with <c>to_jsonb</c>; the secret columns must keep their real values.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class RevertRedactionTests(PostgresFixture fixture)
 {
     // person: ssn (text) and salary (numeric: a digest is not even a number) are redacted, note is ignored.

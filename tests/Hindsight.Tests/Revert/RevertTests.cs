@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Revert;
 
 /// <summary>Revert against the real server: state compared by PostgreSQL (<c>to_jsonb</c> of copies taken before).</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class RevertTests(PostgresFixture fixture)
 {
     private const string Schema =

@@ -17,6 +17,7 @@ namespace Hindsight.Tests.Revert;
 /// the tables taken with CREATE TABLE … AS SELECT in a marker transaction, compared row for row with <c>to_jsonb</c>.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class RollbackTests(PostgresFixture fixture)
 {
     // No rows before tracking starts: every row is known to the trail. The foreign key is not deferrable.

@@ -19,6 +19,7 @@ namespace Hindsight.Tests.Store;
 /// see the other's rows. Checked against what each server itself recorded (oracle trigger, <c>to_jsonb</c>).
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Slot = "hindsight";

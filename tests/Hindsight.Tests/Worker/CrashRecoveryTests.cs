@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Worker;
 /// itself recorded (oracle trigger), none missing, none twice.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     /// <summary>Pairs stored changes with oracle records by (transaction, position in transaction).</summary>

@@ -19,6 +19,7 @@ namespace Hindsight.Tests.Worker;
 /// clear error rather than skip changes silently. The worker's output must never show the password it was given.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     // Given to every worker in its connection strings; it must never appear in what the worker prints or logs.

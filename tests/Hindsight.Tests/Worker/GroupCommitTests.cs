@@ -10,6 +10,7 @@ namespace Hindsight.Tests.Worker;
 /// store transaction but are not written yet.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class GroupCommitTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     [Theory]

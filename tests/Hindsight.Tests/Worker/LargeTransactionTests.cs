@@ -10,6 +10,7 @@ namespace Hindsight.Tests.Worker;
 /// with the worker's memory bounded.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     [Fact]

@@ -7,6 +7,7 @@ using Xunit;
 namespace Hindsight.Tests.Capture.Rendering;
 
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class PgTypeCatalogTests(PostgresFixture fixture)
 {
     private static async Task<uint> OidAsync(NpgsqlDataSource ds, string type)

@@ -15,6 +15,7 @@ namespace Hindsight.Tests.Capture.Rendering;
 /// own <c>to_jsonb()</c> of the same row, as jsonb.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class PgValueRendererOracleTests(PostgresFixture fixture)
 {
     internal const string UserTypes = """

@@ -8,6 +8,7 @@ using Xunit;
 namespace Hindsight.Tests.Capture.Rendering;
 
 /// <summary>Renderer behaviour that needs no server: lenient parsing, errors, allocations.</summary>
+[Trait("Category", "Fast")]
 public sealed class PgValueRendererTests
 {
     private static readonly PgTypeInfo Int4 = PgTypeInfo.Scalar(PgTypeInfo.Oids.Int4, "int4");

@@ -8,6 +8,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary>Access control over real HTTP: 401 without a valid key, 403 for a read key on revert, security headers, no CORS.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiAuthTests(PostgresFixture fixture)
 {
     private static readonly string[] Protected =

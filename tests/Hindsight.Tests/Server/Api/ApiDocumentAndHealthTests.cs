@@ -7,6 +7,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary>The OpenAPI document and the health endpoint over real HTTP.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiDocumentAndHealthTests(PostgresFixture fixture)
 {
     [Fact]

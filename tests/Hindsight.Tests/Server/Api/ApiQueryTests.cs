@@ -6,6 +6,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary>Changes, history, as-of and trends over HTTP, with hostile input: answers right or a clear 400, never changed SQL.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiQueryTests(PostgresFixture fixture)
 {
     private static readonly string[] StoreColumns =

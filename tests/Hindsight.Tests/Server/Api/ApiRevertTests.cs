@@ -6,6 +6,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary>Revert over HTTP: plans change nothing; an admin key's revert restores rows (checked with SQL) and names the key in its context.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiRevertTests(PostgresFixture fixture)
 {
     private static async Task<long> XidOfBobAsync(ApiServer s) =>

@@ -7,6 +7,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary><c>GET /api/session</c>: the calling key's name and scope (what the dashboard shows and hides by), never the key.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiSessionTests(PostgresFixture fixture)
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary>The live stream (server-sent events) over real HTTP: new changes arrive, heartbeats flow, disconnects free the stream.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiStreamTests(PostgresFixture fixture)
 {
     /// <summary>An open event stream, read line by line.</summary>

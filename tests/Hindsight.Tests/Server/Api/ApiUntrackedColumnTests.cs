@@ -5,6 +5,7 @@ namespace Hindsight.Tests.Server.Api;
 
 /// <summary><c>GET /api/as-of</c> and <c>/api/health</c> name the columns the stored images do not hold as data.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class ApiUntrackedColumnTests(PostgresFixture fixture)
 {
     [Fact]

@@ -4,6 +4,7 @@ using Xunit;
 namespace Hindsight.Tests.Server.Auth;
 
 /// <summary>API keys: made random, kept as SHA-256 lines, found in fixed time.</summary>
+[Trait("Category", "Fast")]
 public sealed class ApiKeyTests
 {
     [Fact]

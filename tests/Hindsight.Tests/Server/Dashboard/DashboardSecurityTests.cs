@@ -12,6 +12,7 @@ namespace Hindsight.Tests.Server.Dashboard;
 /// with the server's 403. One browser and one set of data for the class.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "Browser")]
 public sealed class DashboardSecurityTests(PostgresFixture fixture, DashboardSite site) : IClassFixture<DashboardSite>, IAsyncLifetime
 {
     private const string Script = "<script>window.__pwned=1</script>";

@@ -12,6 +12,7 @@ namespace Hindsight.Tests.Server.Dashboard;
 /// set of data for the class; every figure on screen is checked against what PostgreSQL holds.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "Browser")]
 public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) : IClassFixture<DashboardSite>, IAsyncLifetime
 {
     private const string Schema =

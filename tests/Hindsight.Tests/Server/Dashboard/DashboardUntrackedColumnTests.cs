@@ -8,6 +8,7 @@ namespace Hindsight.Tests.Server.Dashboard;
 
 /// <summary>The dashboard's as-of marks columns that are not tracked, in headless Chromium over a real server and PostgreSQL.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "Browser")]
 public sealed class DashboardUntrackedColumnTests(PostgresFixture fixture, DashboardSite site) : IClassFixture<DashboardSite>, IAsyncLifetime
 {
     private const string Schema = "CREATE TABLE g (id int PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED);";
