@@ -9,6 +9,7 @@ namespace Hindsight.Tests.Bemi;
 /// <c>hindsight.changes.context</c> of that statement's rows, through the trigger and the capture worker.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class BemiCaptureTests(PostgresFixture fixture)
 {
     private const string Schema = "CREATE TABLE orders (id int PRIMARY KEY, status text, note text);";

@@ -8,6 +8,7 @@ namespace Hindsight.Tests.Bemi;
 
 /// <summary>hindsight setup --bemi-compat and teardown from the command line: what they print.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class BemiCliTests(PostgresFixture fixture) : IAsyncLifetime
 {
     private readonly SetupTestDatabases _dbs = new(fixture);

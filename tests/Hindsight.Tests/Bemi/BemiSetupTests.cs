@@ -9,6 +9,7 @@ namespace Hindsight.Tests.Bemi;
 
 /// <summary>setup --bemi-compat and teardown: what is installed, idempotency, removal, roles, and the comment rule itself.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class BemiSetupTests(PostgresFixture fixture) : IAsyncLifetime
 {
     private readonly SetupTestDatabases _dbs = new(fixture);

@@ -13,6 +13,7 @@ namespace Hindsight.Tests.Capture;
 /// must equal it as jsonb, in the same order, none missing, none extra.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class CaptureFuzzTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string UserTypes =

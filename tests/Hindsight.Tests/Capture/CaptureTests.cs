@@ -6,6 +6,7 @@ namespace Hindsight.Tests.Capture;
 
 /// <summary>End-to-end capture: WAL → store, checked against PostgreSQL's own record of the same rows.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class CaptureTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private async Task AssertMatchesOracle(CaptureHarness h, string table)

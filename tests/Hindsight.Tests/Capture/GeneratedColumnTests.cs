@@ -16,6 +16,7 @@ namespace Hindsight.Tests.Capture;
 /// Every image is compared with what PostgreSQL itself computes.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class GeneratedColumnTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Schema =

@@ -8,6 +8,7 @@ using static Hindsight.Tests.Setup.SetupTestDatabases;
 namespace Hindsight.Tests.Cli;
 
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class CliTests(PostgresFixture fixture) : IAsyncLifetime
 {
     private readonly SetupTestDatabases _dbs = new(fixture);

@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Cli;
 
 /// <summary><c>hindsight demo</c> ends by serving the dashboard over its data, with an admin key printed for the run, until stopped.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed partial class DemoServeTests
 {
     /// <summary>Output that a test may read while the command still writes it (from another thread).</summary>

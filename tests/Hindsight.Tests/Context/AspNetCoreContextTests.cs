@@ -19,6 +19,7 @@ namespace Hindsight.Tests.Context;
 
 /// <summary>The middleware with a minimal API writing through a pooled EF Core context, under concurrency.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class AspNetCoreContextTests(PostgresFixture fixture)
 {
     /// <summary>Authenticates every request as the user named in the X-User header.</summary>

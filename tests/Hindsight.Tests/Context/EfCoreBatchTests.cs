@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Context;
 /// check and RETURNING read still lands on the right modification (the emit shifts statement positions by one).
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class EfCoreBatchTests(PostgresFixture fixture)
 {
     private const string EmitPrefix = "SELECT pg_logical_emit_message(true, 'hindsight', ";

@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Context;
 
 /// <summary>EF Core with UseHindsight(): what the worker stored for each kind of write.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class EfCoreContextTests(PostgresFixture fixture)
 {
     private Task<CaptureHarness> StartAsync() => StoredContexts.StartAsync(fixture);

@@ -9,6 +9,7 @@ namespace Hindsight.Tests.Context;
 
 /// <summary>The Npgsql/Dapper helpers and the scope API: what the worker stored.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class NpgsqlContextTests(PostgresFixture fixture)
 {
     [Fact]

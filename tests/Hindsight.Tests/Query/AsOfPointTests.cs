@@ -13,6 +13,7 @@ namespace Hindsight.Tests.Query;
 /// with the marker's xid and WAL positions read from PostgreSQL itself.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class AsOfPointTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Schema =

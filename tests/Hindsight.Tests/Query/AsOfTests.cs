@@ -11,6 +11,7 @@ namespace Hindsight.Tests.Query;
 
 /// <summary>As-of (time travel) checked against real copies of the tables taken at several moments.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class AsOfTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Schema =

@@ -14,6 +14,7 @@ namespace Hindsight.Tests.Query;
 /// (<c>to_jsonb()</c> of copies of the tables, and <c>count(*)</c>), and as-of made complete by it.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class BaselineTests(PostgresFixture fixture, ITestOutputHelper output)
 {
     private const string Schema =

@@ -7,6 +7,7 @@ namespace Hindsight.Tests.Query;
 
 /// <summary>Filters alone and combined, keyset pagination, and hostile input.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class FilterTests(PostgresFixture fixture)
 {
     private const string Hostile = "x'; DROP TABLE hindsight.changes; --";

@@ -7,6 +7,7 @@ namespace Hindsight.Tests.Query;
 
 /// <summary>Record history: versions, order, diffs, contexts; TRUNCATE as part of a row's history.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class HistoryTests(PostgresFixture fixture)
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace Hindsight.Tests.Query;
 
 /// <summary><c>hindsight changes</c>, <c>history</c> and <c>as-of</c> from the shell: formats, exit codes, bad input.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class QueryCliTests(PostgresFixture fixture)
 {
     private sealed record Result(int ExitCode, string Out, string Err);

@@ -9,6 +9,7 @@ namespace Hindsight.Tests.Query;
 
 /// <summary>Trends: counts per bucket and group checked against the writes the test made; hostile keys; bad buckets.</summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class TrendsTests(PostgresFixture fixture)
 {
     private const string HostileKey = "u'; DROP TABLE hindsight.changes; --";

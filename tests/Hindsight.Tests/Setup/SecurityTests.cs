@@ -12,6 +12,7 @@ namespace Hindsight.Tests.Setup;
 /// logging in as each role and letting PostgreSQL itself allow or refuse.
 /// </summary>
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class SecurityTests(PostgresFixture fixture)
 {
     private const string Schema = "CREATE TABLE items (id int PRIMARY KEY, v text);";

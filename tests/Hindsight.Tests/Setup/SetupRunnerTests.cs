@@ -6,6 +6,7 @@ using static Hindsight.Tests.Setup.SetupTestDatabases;
 namespace Hindsight.Tests.Setup;
 
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
 {
     private readonly SetupTestDatabases _dbs = new(fixture);

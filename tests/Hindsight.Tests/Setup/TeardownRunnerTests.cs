@@ -8,6 +8,7 @@ using static Hindsight.Tests.Setup.SetupTestDatabases;
 namespace Hindsight.Tests.Setup;
 
 [Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
 public sealed class TeardownRunnerTests(PostgresFixture fixture) : IAsyncLifetime
 {
     private readonly SetupTestDatabases _dbs = new(fixture);
