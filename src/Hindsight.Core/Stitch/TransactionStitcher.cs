@@ -118,6 +118,7 @@ internal sealed class TransactionStitcher
             case RowEvent row when row.StreamXid is { } subXid:
             {
                 var tx = Streamed(_streamingXid);
+                tx.ClaimContext(subXid);
                 var record = await RenderAsync(row, tx.Context, _streamingXid, ct);
                 _sink.Stage(record, _streamingXid, subXid);
                 break;
@@ -131,6 +132,7 @@ internal sealed class TransactionStitcher
                 break;
             }
             case TruncateEvent t:
+                if (t.StreamXid is { } truncatingXid) Streamed(_streamingXid).ClaimContext(truncatingXid);
                 foreach (var relation in t.Relations)
                 {
                     var record = new ChangeRecord
@@ -148,7 +150,7 @@ internal sealed class TransactionStitcher
             case ContextMessageEvent m:
             {
                 var context = Encoding.UTF8.GetBytes(ContextPayload.ToContextJson(m.Prefix, m.Payload, m.Length, _options.ContextSizeLimit));
-                if (m.StreamXid is not null) Streamed(_streamingXid).Context = context;
+                if (m.StreamXid is not null) Streamed(_streamingXid).AddContext(context);
                 else if (_open is not null) _open.Context = context;
                 break;
             }
@@ -169,6 +171,7 @@ internal sealed class TransactionStitcher
             case StreamAbortEvent sa:
                 _sink.DiscardStaged(sa.Xid, sa.SubXid);
                 if (sa.SubXid == sa.Xid) _streamed.Remove(sa.Xid);
+                else if (_streamed.TryGetValue(sa.Xid, out var aborted)) aborted.AbortSubtransaction(sa.SubXid);
                 break;
         }
     }
@@ -242,8 +245,34 @@ internal sealed class TransactionStitcher
         public byte[] Context { get; set; } = EmptyJson;
     }
 
+    /// <remarks>
+    /// Keeps each context message with the subtransaction it belongs to, so that a subtransaction's messages roll back
+    /// with it, as they do when PostgreSQL decodes the same transaction whole. pgoutput tags a streamed message with the
+    /// top transaction's id, not its subtransaction's, so a message is given to the subtransaction of the next change
+    /// in the stream: the statements after it in the same (sub)transaction. A message that no change of its own
+    /// subtransaction follows (a savepoint that wrote only the message before it rolled back) cannot be told apart, and
+    /// stays.
+    /// </remarks>
     private sealed class StreamedTransaction
     {
-        public byte[] Context { get; set; } = EmptyJson;
+        private readonly List<(uint SubXid, byte[] Context)> _messages = [];
+        private byte[]? _unclaimed;
+
+        public byte[] Context => _unclaimed ?? (_messages.Count == 0 ? EmptyJson : _messages[^1].Context);
+
+        public void AddContext(byte[] context)
+        {
+            // Two messages in a row: the earlier attributes nothing before the later replaces it.
+            _unclaimed = context;
+        }
+
+        public void ClaimContext(uint subXid)
+        {
+            if (_unclaimed is null) return;
+            _messages.Add((subXid, _unclaimed));
+            _unclaimed = null;
+        }
+
+        public void AbortSubtransaction(uint subXid) => _messages.RemoveAll(m => m.SubXid == subXid);
     }
 }

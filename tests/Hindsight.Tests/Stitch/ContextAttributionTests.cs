@@ -118,4 +118,31 @@ public sealed class ContextAttributionTests
             [Row("11", "{}"), Row("12", Bob), Row("10", Alice), Row("13", Alice), Row("14", Carol), Row("15", "{}")],
             Contexts(sink));
     }
+
+    [Fact]
+    public async Task A_message_of_a_rolled_back_subtransaction_attributes_nothing_after_the_rollback()
+    {
+        // Decoded whole, PostgreSQL drops a rolled-back subtransaction's messages with its changes; streamed, the
+        // stitcher must do the same: what follows the rollback takes the last message that survived. pgoutput tags a
+        // streamed message with the top transaction's id, whichever subtransaction sent it.
+        var sink = await Stitching.RunAsync(
+            StreamStart(910, first: true),
+            Message(Alice, stream: 910),
+            Insert(Orders, Order(20, "new"), stream: 910),
+            Message(Bob, stream: 910),                        // SAVEPOINT s; a message; a change; ROLLBACK TO s
+            Insert(Orders, Order(21, "new"), stream: 911),
+            StreamStop(),
+            StreamAbort(910, 911),
+            StreamStart(910),
+            Insert(Orders, Order(23, "new"), stream: 910),
+            Message(Carol, stream: 910),                      // a subtransaction that commits keeps its message
+            Insert(Orders, Order(24, "new"), stream: 912),
+            Insert(Orders, Order(25, "new"), stream: 910),
+            StreamStop(),
+            StreamCommit(910, 0xA000));
+
+        Assert.Equal(
+            [Row("20", Alice), Row("23", Alice), Row("24", Carol), Row("25", Carol)],
+            Contexts(sink));
+    }
 }

@@ -84,6 +84,35 @@ public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task A_rolled_back_savepoints_context_message_attributes_nothing_whether_streamed_or_not()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE t (id int PRIMARY KEY, v text);");
+        h.StartWorker();
+        // The same statements twice: with 20,000 rows in the savepoint the transaction is streamed before the rollback
+        // (logical_decoding_work_mem is 1 MB), with 2 it is decoded whole, and PostgreSQL then drops the message itself.
+        foreach (var (start, rows) in new[] { (1, 20000), (1_000_001, 2) })
+            await h.ExecuteAsync(
+                $$"""
+                BEGIN;
+                SELECT pg_logical_emit_message(true, 'hindsight', '{"requestId": "kept-{{rows}}"}');
+                INSERT INTO t VALUES ({{start}}, 'first');
+                SAVEPOINT s1;
+                SELECT pg_logical_emit_message(true, 'hindsight', '{"requestId": "rolled-back-{{rows}}"}');
+                INSERT INTO t SELECT g, repeat('b', 50) FROM generate_series({{start + 1}}, {{start + rows}}) g;
+                ROLLBACK TO SAVEPOINT s1;
+                INSERT INTO t VALUES ({{start + rows + 1}}, 'after the rollback');
+                COMMIT;
+                """);
+        await h.CatchUpAsync();
+
+        var r = await h.RowsAsync(
+            "SELECT after->>'v', context->>'requestId' FROM hindsight.changes ORDER BY commit_lsn, ordinal");
+        Assert.Equal(
+            ["first|kept-20000", "after the rollback|kept-20000", "first|kept-2", "after the rollback|kept-2"],
+            r.Select(row => string.Join("|", row)));
+    }
+
+    [Fact]
     public async Task Streamed_transaction_under_default_replica_identity_takes_before_images_from_its_own_earlier_changes()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture,
