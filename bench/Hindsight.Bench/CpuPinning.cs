@@ -14,7 +14,7 @@ internal static class CpuPinning
     /// <summary>The core of the tracked server and its client (pgbench).</summary>
     public const int TrackedHost = 0;
 
-    /// <summary>The core of what the design puts on another machine: worker, store server, pg_recvlogical.</summary>
+    /// <summary>The core of what the recommended deployment puts on another machine (docs/architecture.md, "Where to run the worker and put the store"): worker, store server, pg_recvlogical.</summary>
     public const int CaptureHost = 1;
 
     /// <summary>

@@ -5,7 +5,7 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace Hindsight.Bench;
 
-/// <summary>BenchmarkDotNet: what UseHindsight() adds to EF Core SaveChanges (issue 3), see <see cref="EfCoreBenchmarks"/>.</summary>
+/// <summary>BenchmarkDotNet: what UseHindsight() adds to EF Core SaveChanges, see <see cref="EfCoreBenchmarks"/>.</summary>
 internal static class EfCoreFigure
 {
     public static int Run(string[] args)

@@ -40,14 +40,14 @@ internal static class Program
                        no GIN indexes, only PK + unique key
           micro        BenchmarkDotNet micro-benchmarks of the rendering hot path (RowImageWriter, PgValueRenderer)
           efcore       BenchmarkDotNet: EF Core SaveChanges of 1 and 100 rows, plain vs UseHindsight() with and without a
-                       context scope (issue 3); starts its own private PostgreSQL server (~4 min)
-          query        issue 4: record history p50/p99, as-of of a 100,000-row table and a context-filtered page over
+                       context scope; starts its own private PostgreSQL server (~4 min)
+          query        record history p50/p99, as-of of a 100,000-row table and a context-filtered page over
                        1,050,000 synthetic changes written by SQL (no capture), with EXPLAIN plan summaries (~3 min)
           latency      commit-to-queryable latency at a steady 1,000 small transactions/s (p50/p90/p99/max, target p99 < 30 ms),
                        with a bare pg_recvlogical's commit-to-received as the floor; runs alternate the order (~4 min)
           cost         pgbench tpcb-like tps with no tracking, a bare pg_recvlogical, Hindsight capturing, and a row-level
                        audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~4.5 min with 2 runs)
-          all          every figure of issue 6: throughput, latency, cost, memory and query on one server, then efcore
+          all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
         options:
@@ -142,7 +142,7 @@ internal static class Program
             Console.WriteLine($"split CPUs: tracked server and pgbench on CPU {CpuPinning.TrackedHost}; worker, store server and pg_recvlogical " +
                               $"on CPU {CpuPinning.CaptureHost}\n");
         }
-        // The issue's order: throughput, latency, cost, memory; then query (issue 4). EF Core follows in Main.
+        // The order: throughput, latency, cost, memory; then query. EF Core follows in Main.
         if (figure is "throughput" || all) Console.WriteLine(await new ThroughputFigure(server, options, storeServer).RunAsync());
         if (figure is "latency" || all) Console.WriteLine(await new LatencyFigure(server, options).RunAsync());
         if (figure is "cost" || all) Console.WriteLine(await new CostFigure(server, options, storeServer).RunAsync());

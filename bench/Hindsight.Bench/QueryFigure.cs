@@ -10,7 +10,7 @@ using Npgsql;
 namespace Hindsight.Bench;
 
 /// <summary>
-/// Figure <c>query</c> (issue 4): the query side over a store of 1,050,000 synthetic changes, filled by SQL (no capture):
+/// Figure <c>query</c>: the query side over a store of 1,050,000 synthetic changes, filled by SQL (no capture):
 /// record history p50/p99, as-of of a 100,000-row table (at moments, at a transaction, at an LSN, and through the CLI in
 /// process), a context-filtered page; with EXPLAIN plan summaries.
 /// </summary>

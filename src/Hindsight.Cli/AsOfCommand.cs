@@ -5,7 +5,7 @@ using Hindsight.Query;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight as-of</c>: a table, or one row of it, as it was at a moment, a transaction or an LSN (design §4).</summary>
+/// <summary><c>hindsight as-of</c>: a table, or one row of it, as it was at a moment, a transaction or an LSN (docs/design.md, "Reading the trail").</summary>
 internal static class AsOfCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)

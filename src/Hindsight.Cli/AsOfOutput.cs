@@ -9,7 +9,7 @@ namespace Hindsight.Cli;
 
 /// <summary>
 /// As-of rows for the shell without a <see cref="System.Text.Json.Nodes.JsonObject"/> per row (100,000s of rows,
-/// BENCHMARKS.md "Query"): JSON copies the stored images through; table and CSV read each image in one forward pass.
+/// BENCHMARKS-log.md, "Query"): JSON copies the stored images through; table and CSV read each image in one forward pass.
 /// </summary>
 internal static class AsOfOutput
 {

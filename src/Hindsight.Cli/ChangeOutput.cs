@@ -8,7 +8,7 @@ using Hindsight.Query;
 
 namespace Hindsight.Cli;
 
-/// <summary>Changes as a terminal table, a JSON array of store rows (design §5), or CSV of store rows.</summary>
+/// <summary>Changes as a terminal table, a JSON array of store rows (docs/design.md, "CLI conventions"), or CSV of store rows.</summary>
 internal static class ChangeOutput
 {
     private static readonly JsonSerializerOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

@@ -5,7 +5,7 @@ using Hindsight.Query;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight changes</c>: the stored changes that match a filter, one page at a time (design §4, §5).</summary>
+/// <summary><c>hindsight changes</c>: the stored changes that match a filter, one page at a time (docs/design.md, "Reading the trail", "CLI conventions").</summary>
 internal static class ChangesCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)

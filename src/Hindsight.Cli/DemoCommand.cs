@@ -164,7 +164,7 @@ internal static class DemoCommand
     {
         if (format == "json")
         {
-            // Change objects whose fields are the store's column names (design §5).
+            // Change objects whose fields are the store's column names (docs/design.md, "CLI conventions").
             await using var cmd = app.CreateCommand(
                 "SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.commit_lsn, c.ordinal), '[]')::text FROM hindsight.changes c WHERE database = $1");
             cmd.Parameters.AddWithValue(Database);

@@ -11,7 +11,7 @@ using Npgsql;
 namespace Hindsight.Cli;
 
 /// <summary>
-/// The <c>hindsight</c> command line (design §5): parsing, the shared options and the error plumbing. Each command is a
+/// The <c>hindsight</c> command line (docs/design.md, "CLI conventions"): parsing, the shared options and the error plumbing. Each command is a
 /// file of its own (<c>SetupCommand</c>, <c>RunCommand</c>, <c>StatusCommand</c>, <c>TeardownCommand</c>, <c>DemoCommand</c>,
 /// <c>ChangesCommand</c>, <c>HistoryCommand</c>, <c>AsOfCommand</c>, <c>RevertCommand</c>, <c>TrendsCommand</c>, <c>ServeCommand</c>).
 /// </summary>
@@ -246,7 +246,7 @@ internal static class HindsightCli
     }
 }
 
-/// <summary>The options every command shares (design §5). One set per parser.</summary>
+/// <summary>The options every command shares (docs/design.md, "CLI conventions"). One set per parser.</summary>
 internal sealed class SharedOptions
 {
     public Option<string?> Source { get; } = new("--source")

@@ -4,7 +4,7 @@ using Hindsight.Query;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight history</c>: every version of one row, with what changed, who changed it and when (design §4).</summary>
+/// <summary><c>hindsight history</c>: every version of one row, with what changed, who changed it and when (docs/design.md, "Reading the trail").</summary>
 internal static class HistoryCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)

@@ -10,7 +10,7 @@ internal static class Program
         // The capture worker waits on three sockets and does little per wake-up: running socket continuations on the
         // thread that polled them, instead of handing each one to the thread pool, saves a thread switch per message.
         // Measured at 1,000 one-row transactions a second: 13-20 % less worker CPU, latency unchanged, backlog throughput
-        // unchanged (BENCHMARKS.md, "Issue 6, second pass"). Only for `run`, whose process serves nothing else; the
+        // unchanged (BENCHMARKS-log.md, "Benchmarks, second pass"). Only for `run`, whose process serves nothing else; the
         // runtime reads the variable when the first socket is used, so it is set before anything connects. A value set
         // by the user wins.
         if (args.Length > 0 && args[0] == "run" && Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)

@@ -8,7 +8,7 @@ using Npgsql;
 
 namespace Hindsight.Cli;
 
-/// <summary>Options and input parsing shared by <c>changes</c>, <c>history</c> and <c>as-of</c> (design §5).</summary>
+/// <summary>Options and input parsing shared by <c>changes</c>, <c>history</c> and <c>as-of</c> (docs/design.md, "CLI conventions").</summary>
 internal static partial class QueryOptions
 {
     public static Option<string[]> Tables(string description) => new("--table")

@@ -10,7 +10,7 @@ namespace Hindsight.Cli;
 
 /// <summary>
 /// <c>hindsight revert</c>: undo one change, one transaction, or every change matching a filter; or roll tables back (or
-/// forward) to a moment with <c>--table … --to</c> (design §4).
+/// forward) to a moment with <c>--table … --to</c> (docs/design.md, "Revert and rollback rules").
 /// </summary>
 internal static class RevertCommand
 {

@@ -7,7 +7,7 @@ using Npgsql;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight run</c>: capture until stopped (design §1).</summary>
+/// <summary><c>hindsight run</c>: capture until stopped (docs/design.md, "Pipeline").</summary>
 internal static class RunCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)

@@ -4,7 +4,7 @@ using Hindsight.Setup;
 
 namespace Hindsight.Cli;
 
-/// <summary><c>hindsight setup</c>: store, publication, replica identities, slot; baseline, roles, trusted context (design §5).</summary>
+/// <summary><c>hindsight setup</c>: store, publication, replica identities, slot; baseline, roles, trusted context (docs/cli.md, "setup").</summary>
 internal static class SetupCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)

@@ -1,7 +1,7 @@
 namespace Hindsight.Context;
 
 /// <summary>
-/// The wire protocol (design §3): a transactional logical decoding message with prefix
+/// The wire protocol (docs/design.md, "The context protocol"): a transactional logical decoding message with prefix
 /// <c>hindsight</c> whose payload is the context as a JSON object. It applies to every row change
 /// that follows it in the same transaction, until the next such message.
 /// </summary>

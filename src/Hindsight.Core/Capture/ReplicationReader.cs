@@ -23,7 +23,7 @@ namespace Hindsight.Capture;
 public sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
 {
-    /// <summary>Prefixes of logical decoding messages that carry application context (design §3).</summary>
+    /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { "hindsight", "_bemi" };
 
     /// <summary>Reads until cancelled or the connection fails, writing events to <paramref name="output"/>.</summary>
@@ -102,7 +102,7 @@ public sealed class ReplicationReader(
 
     private async ValueTask<CaptureEvent?> CopyMessageAsync(LogicalDecodingMessage m, CancellationToken ct)
     {
-        // The payload must be consumed either way, or the protocol loses sync (npgsql#5208).
+        // The payload must be consumed either way, or the protocol loses sync (Npgsql does not skip an unread payload).
         var isContext = (m.Flags & 1) == 1 && ContextPrefixes.Contains(m.Prefix);
         var keep = isContext ? contextSizeLimit + 1L : 0L;
         var buffer = new byte[8192];

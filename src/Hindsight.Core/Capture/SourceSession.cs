@@ -5,7 +5,7 @@ namespace Hindsight.Capture;
 /// <summary>
 /// Session settings forced on the replication connection. pgoutput renders values with the
 /// walsender's output functions, so these settings decide the text we receive; they are the
-/// ones under which our JSON rendering matches <c>to_jsonb()</c> (design §1: session TimeZone UTC).
+/// ones under which our JSON rendering matches <c>to_jsonb()</c> (docs/design.md, "Images and fidelity": session TimeZone UTC).
 /// </summary>
 public static class SourceSession
 {

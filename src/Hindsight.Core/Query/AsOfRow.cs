@@ -8,7 +8,7 @@ namespace Hindsight.Query;
 /// <remarks>
 /// The image is kept as the store sent it (UTF-8 JSON text, <see cref="RowJson"/>) and parsed only when
 /// <see cref="Row"/> is first read: a whole-table as-of returns 100,000s of rows, and most consumers only copy them out
-/// (<c>as-of --format json</c>) or read a few columns (BENCHMARKS.md, "Query").
+/// (<c>as-of --format json</c>) or read a few columns (BENCHMARKS-log.md, "Query").
 /// </remarks>
 public sealed class AsOfRow
 {

@@ -6,7 +6,7 @@ using NpgsqlTypes;
 namespace Hindsight.Query;
 
 /// <summary>
-/// The query side of the pipeline (design §4): filtered changes with keyset pagination, the history of one row, and a
+/// The query side of the pipeline (docs/design.md, "Reading the trail"): filtered changes with keyset pagination, the history of one row, and a
 /// table or row as it was at a moment. Reads <c>hindsight.changes</c> through the given data source; never writes.
 /// </summary>
 /// <remarks>
@@ -289,7 +289,7 @@ public sealed class AuditTrail(NpgsqlDataSource store)
         // planner to merge-join against every stored change: the image is fetched per survivor instead (OFFSET 0 keeps
         // the lateral lookup a nested loop over the primary key, in id order for heap locality). JIT is off: the
         // statement's estimated cost passes jit_optimize_above_cost, and compiling it took ~0.4 s of a ~1.3 s execution
-        // on a 1,000,000-change store while the plan is index scans and sorts that JIT does not speed up. BENCHMARKS.md, "Query".
+        // on a 1,000,000-change store while the plan is index scans and sorts that JIT does not speed up. BENCHMARKS-log.md, "Query".
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var off = new NpgsqlCommand("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off", conn, tx))
             await off.ExecuteNonQueryAsync(ct);

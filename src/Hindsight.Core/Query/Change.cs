@@ -3,7 +3,7 @@ using Hindsight.Model;
 
 namespace Hindsight.Query;
 
-/// <summary>One stored row change: a row of <c>hindsight.changes</c> (design §2), typed.</summary>
+/// <summary>One stored row change: a row of <c>hindsight.changes</c> (docs/design.md, "The stored shape"), typed.</summary>
 public sealed record Change
 {
     /// <summary>Ordered identity in the store (the keyset pagination key).</summary>

@@ -3,7 +3,7 @@ using Hindsight.Model;
 namespace Hindsight.Query;
 
 /// <summary>
-/// Which changes to read (design §4). Every criterion that is set must hold (AND); within a list, any entry may
+/// Which changes to read (docs/design.md, "Reading the trail"). Every criterion that is set must hold (AND); within a list, any entry may
 /// match (OR). An empty filter matches every change. All values reach PostgreSQL as parameters.
 /// </summary>
 /// <remarks>

@@ -5,7 +5,7 @@ using Hindsight.Query;
 namespace Hindsight.Revert;
 
 /// <summary>
-/// What to revert (design §4): exactly one of one stored change, one source transaction (by xid or commit LSN), every
+/// What to revert (docs/design.md, "Revert and rollback rules"): exactly one of one stored change, one source transaction (by xid or commit LSN), every
 /// change matching a <see cref="ChangeFilter"/>, or chosen tables rolled to a moment (<see cref="RollbackTo"/>). Changes
 /// are always taken from the source database being reverted.
 /// </summary>

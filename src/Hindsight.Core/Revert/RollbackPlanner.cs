@@ -6,7 +6,7 @@ using Npgsql;
 namespace Hindsight.Revert;
 
 /// <summary>
-/// Plans a rollback of chosen tables to a moment (design §4, <see cref="RevertSelection.RollbackTo"/>): each row the trail
+/// Plans a rollback of chosen tables to a moment (docs/design.md, "Revert and rollback rules"; <see cref="RevertSelection.RollbackTo"/>): each row the trail
 /// knows is made as <see cref="AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, string?, CancellationToken)"/> says it was then — deleted when it did not exist, inserted when it
 /// existed but does not now, updated when it differs. Backward or forward in time alike: the target is a state, not the
 /// inverse of changes.

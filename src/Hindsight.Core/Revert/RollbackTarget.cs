@@ -3,7 +3,7 @@ using Hindsight.Model;
 namespace Hindsight.Revert;
 
 /// <summary>
-/// Roll chosen tables back (or forward) to a moment (design §4): each table's rows made equal to
+/// Roll chosen tables back (or forward) to a moment (docs/design.md, "Revert and rollback rules"): each table's rows made equal to
 /// <see cref="Query.AuditTrail.AsOfAsync(TableName, DateTimeOffset, string?, string?, string?, CancellationToken)"/> of it at <see cref="At"/>, as far as the trail knows its rows.
 /// </summary>
 /// <param name="Tables">The tables (a bare name must be unambiguous); rolled together, in one transaction.</param>

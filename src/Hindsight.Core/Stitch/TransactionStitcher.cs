@@ -9,7 +9,7 @@ namespace Hindsight.Stitch;
 
 /// <summary>
 /// Stitch: follows the transactions in the capture stream, attributes each row change to the
-/// context message that precedes it in its transaction (design §3), renders the row images and
+/// context message that precedes it in its transaction (docs/design.md, "The context protocol"), renders the row images and
 /// hands change records to the sink. Commits the store between source transactions, and
 /// reports each newly durable end LSN so the slot can be acknowledged.
 /// </summary>

@@ -15,7 +15,7 @@ public static class StoreMigrations
     /// <summary>The migrations, in order. The index + 1 is the version.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        // 1: the change table, its idempotency key and the indexes the queries need (design §2, §4).
+        // 1: the change table, its idempotency key and the indexes the queries need (docs/design.md, "The stored shape").
         """
         CREATE TABLE hindsight.changes (
             id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -66,7 +66,7 @@ public static class StoreMigrations
         VALUES ('redaction_key', encode(sha256(gen_random_uuid()::text::bytea || clock_timestamp()::text::bytea), 'hex'));
         """,
 
-        // 2: cheaper writes, same queries (BENCHMARKS.md, "store writes").
+        // 2: cheaper writes, same queries (BENCHMARKS-log.md, "Where the time goes").
         // - The context index skips changes without context (direct SQL, jobs that set none): a GIN
         //   index still files every '{}' under an "empty item" entry, one pending-list insert and one WAL
         //   record per change, which the walsender must also read. Containment filters add
@@ -85,7 +85,7 @@ public static class StoreMigrations
 
         // 3: as-of of a whole table reads the newest change of every key up to a moment. With the index of migration 1
         //    the planner walked changes_committed_at_idx over every table's changes up to the moment and fetched each
-        //    from the heap (1,000,000-change store: 375,001 rows filtered out, 3.6 s; BENCHMARKS.md, "Query (issue 4)").
+        //    from the heap (1,000,000-change store: 375,001 rows filtered out, 3.6 s; BENCHMARKS-log.md, "Query").
         //    Covering the columns that choose the newest change makes that an index-only scan of the one table's keys.
         //    It replaces the old index (same name, same leading columns, so history keeps its plan) rather than adding
         //    one: the store's write cost stays one btree insert. Built inside the migration's transaction, so writes to
@@ -100,7 +100,7 @@ public static class StoreMigrations
         //    table's physical order and a BRIN index answers time windows by page ranges (trends, --since/--until).
         //    A btree costs every stored change one more index insert and one more WAL record — which the source's
         //    walsender also has to read when the store lives in the tracked cluster; BRIN updates a range summary at
-        //    most once per transaction (BENCHMARKS.md, "store writes"). Newest-first paging stays on the primary key.
+        //    most once per transaction (BENCHMARKS-log.md, "On a quiet machine, after store migrations 3 and 4"). Newest-first paging stays on the primary key.
         """
         DROP INDEX hindsight.changes_committed_at_idx;
         CREATE INDEX changes_committed_at_idx ON hindsight.changes USING brin (committed_at) WITH (pages_per_range = 32, autosummarize = on);
@@ -129,7 +129,7 @@ public static class StoreMigrations
         """,
 
         // 6: changes, revert and as-of by source transaction (--transaction) had no index to use: a parallel scan of
-        //    every stored change (1,050,000-change store: ~1 s per look-up; BENCHMARKS.md, "Query"). Changes are appended
+        //    every stored change (1,050,000-change store: ~1 s per look-up; BENCHMARKS-log.md, "Query"). Changes are appended
         //    in commit order and xids are handed out in roughly that order, so a BRIN index finds one transaction by page
         //    ranges (~1 ms there) at the write cost of BRIN (a range summary widened now and then), not of a btree (one
         //    index insert and one WAL record per stored change, which migration 4 took out for committed_at).

@@ -13,7 +13,7 @@ using Xunit.Abstractions;
 namespace Hindsight.Tests.Worker;
 
 /// <summary>
-/// Faults around a running worker (issue 5): the server crashing and coming back, the store going away, long and
+/// Faults around a running worker: the server crashing and coming back, the store going away, long and
 /// interleaved transactions, a second worker, a slot dropped or invalidated behind the worker's back. After each,
 /// every row change PostgreSQL made (oracle trigger) must be stored exactly once, or the worker must stop with a
 /// clear error rather than skip changes silently. The worker's output must never show the password it was given.

@@ -16,7 +16,7 @@ public sealed class LargeTransactionTests(PostgresFixture fixture, ITestOutputHe
     [Fact]
     public async Task A_two_million_row_transaction_is_captured_completely_with_bounded_memory()
     {
-        const int rows = 2_000_000; // "millions of rows" (issue 5): streamed, spilled, copied in batches
+        const int rows = 2_000_000; // millions of rows: streamed, spilled, copied in batches
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE big (id int PRIMARY KEY, v text, n numeric);");
         using var worker = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot);
         using var sampling = new CancellationTokenSource();
