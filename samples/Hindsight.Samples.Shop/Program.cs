@@ -1,5 +1,5 @@
 // The sample shop on its own: `ConnectionStrings__Shop="Host=…;Database=shop;…" dotnet run`.
-// `hindsight demo` hosts the same application in-process on a private PostgreSQL.
+// The demo (samples/Hindsight.Demo) hosts the same application in-process on a private PostgreSQL.
 using Hindsight.Samples.Shop;
 
 var connectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Shop")

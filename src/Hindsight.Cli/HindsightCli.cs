@@ -12,7 +12,7 @@ namespace Hindsight.Cli;
 
 /// <summary>
 /// The <c>hindsight</c> command line (docs/design.md, "CLI conventions"): parsing, the shared options and the error plumbing. Each command is a
-/// file of its own (<c>SetupCommand</c>, <c>RunCommand</c>, <c>StatusCommand</c>, <c>TeardownCommand</c>, <c>DemoCommand</c>,
+/// file of its own (<c>SetupCommand</c>, <c>RunCommand</c>, <c>StatusCommand</c>, <c>TeardownCommand</c>,
 /// <c>ChangesCommand</c>, <c>HistoryCommand</c>, <c>AsOfCommand</c>, <c>RevertCommand</c>, <c>TrendsCommand</c>, <c>ServeCommand</c>).
 /// </summary>
 /// <remarks>
@@ -43,9 +43,23 @@ internal static class HindsightCli
     /// <summary>Parses and runs a command line.</summary>
     public static async Task<int> RunAsync(string[] args, CliEnvironment env, CancellationToken cancellationToken = default)
     {
+        var root = Build(env);
+        if (args.Length == 0)
+        {
+            await InvokeAsync(root, "hindsight", ["--help"], env, cancellationToken);
+            return Failed;
+        }
+        return await InvokeAsync(root, "hindsight", args, env, cancellationToken);
+    }
+
+    /// <summary>
+    /// Parses and runs a command line against <paramref name="root"/>: a parse error is one line on stderr naming
+    /// <paramref name="program"/>, and the first SIGINT or SIGTERM cancels the command (when the environment handles signals).
+    /// </summary>
+    internal static async Task<int> InvokeAsync(RootCommand root, string program, string[] args, CliEnvironment env, CancellationToken cancellationToken)
+    {
         using var stop = new GracefulStop(env.Error, env.HandleSignals);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
-        var root = Build(env);
         var config = new InvocationConfiguration
         {
             Output = env.Output,
@@ -53,16 +67,11 @@ internal static class HindsightCli
             ProcessTerminationTimeout = null, // signals are handled by GracefulStop
             EnableDefaultExceptionHandler = false,
         };
-        if (args.Length == 0)
-        {
-            await root.Parse(["--help"]).InvokeAsync(config, linked.Token);
-            return Failed;
-        }
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
             // One line, not the whole help text.
-            var command = string.Join(' ', new[] { "hindsight" }.Concat(CommandPath(parsed.CommandResult.Command, root)));
+            var command = string.Join(' ', new[] { program }.Concat(CommandPath(parsed.CommandResult.Command, root)));
             await env.Error.WriteLineAsync(
                 $"hindsight: error: {string.Join("; ", parsed.Errors.Select(e => e.Message.Replace('\n', ' ').Replace("\t", "", StringComparison.Ordinal).TrimEnd('.')))} (see '{command} --help')");
             return Failed;
@@ -75,7 +84,8 @@ internal static class HindsightCli
         var o = new SharedOptions();
         var root = new RootCommand(
             "hindsight: an audit trail for PostgreSQL, captured from logical replication.\n" +
-            "Start with 'hindsight demo', then 'hindsight setup' and 'hindsight run' against your database.");
+            "Start with 'hindsight setup' and 'hindsight run' against your database (to see it at work first, run the demo from a checkout: " +
+            "'dotnet run --project samples/Hindsight.Demo').");
         root.Options.Add(o.Source);
         root.Options.Add(o.Store);
         root.Options.Add(o.SourceName);
@@ -88,7 +98,6 @@ internal static class HindsightCli
         root.Subcommands.Add(RunCommand.Create(env, o));
         root.Subcommands.Add(StatusCommand.Create(env, o));
         root.Subcommands.Add(TeardownCommand.Create(env, o));
-        root.Subcommands.Add(DemoCommand.Create(env, o));
         root.Subcommands.Add(ChangesCommand.Create(env, o));
         root.Subcommands.Add(HistoryCommand.Create(env, o));
         root.Subcommands.Add(AsOfCommand.Create(env, o));
@@ -297,7 +306,7 @@ internal sealed class SharedOptions
     {
         var o = new Option<string>("--format")
         {
-            Description = "Output format: table, json or csv (csv: status, demo, changes, history, as-of)",
+            Description = "Output format: table, json or csv (csv: status, changes, history, as-of)",
             DefaultValueFactory = _ => "table",
             Recursive = true,
         };

@@ -7,7 +7,7 @@ namespace Hindsight.Embedded;
 /// <summary>
 /// A throw-away PostgreSQL server started from the machine's own binaries in a temporary
 /// directory, listening on a free loopback port, with <c>wal_level=logical</c>.
-/// Used by <c>hindsight demo</c>, the test suite and the benchmarks.
+/// Used by the demo (samples/Hindsight.Demo), the test suite and the benchmarks.
 /// </summary>
 /// <remarks>
 /// PostgreSQL refuses to run as root, so when the current process is root the data

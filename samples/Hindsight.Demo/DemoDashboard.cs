@@ -1,7 +1,8 @@
+using Hindsight.Cli;
 using Hindsight.Server;
 using Hindsight.Server.Auth;
 
-namespace Hindsight.Cli;
+namespace Hindsight.Demo;
 
 /// <summary>
 /// The demo's last step: the dashboard and the API over the demo's private database, on 127.0.0.1 (a free port unless

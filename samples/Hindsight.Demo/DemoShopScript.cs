@@ -1,9 +1,10 @@
 using System.Net.Http.Json;
+using Hindsight.Cli;
 using Hindsight.Context;
 using Hindsight.Samples.Shop;
 using Npgsql;
 
-namespace Hindsight.Cli;
+namespace Hindsight.Demo;
 
 /// <summary>
 /// What happens in the demo's shop: HTTP requests by different users against the sample application

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Hindsight.Capture;
+using Hindsight.Cli;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Revert;
 using Hindsight.Worker;
 using Npgsql;
 
-namespace Hindsight.Cli;
+namespace Hindsight.Demo;
 
 /// <summary>
 /// The demo's second half (table view only): the history of order 1, the orders table as it was just before

@@ -4,12 +4,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Hindsight.Cli;
+using Hindsight.Demo;
 using Hindsight.Tests.Infrastructure;
 using Xunit;
 
-namespace Hindsight.Tests.Cli;
+namespace Hindsight.Tests.Demo;
 
-/// <summary><c>hindsight demo</c> ends by serving the dashboard over its data, with an admin key printed for the run, until stopped.</summary>
+/// <summary>The demo (samples/Hindsight.Demo) ends by serving the dashboard over its data, with an admin key printed for the run, until stopped.</summary>
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "PostgreSQL")]
 public sealed partial class DemoServeTests
@@ -33,7 +34,7 @@ public sealed partial class DemoServeTests
     {
         var output = new SyncWriter();
         using var stop = new CancellationTokenSource();
-        var demo = HindsightCli.RunAsync(["demo", "--timeout", "60", "--slot", "hs_demo_serve", "--urls", "http://127.0.0.1:0"],
+        var demo = DemoCommand.RunAsync(["--timeout", "60", "--slot", "hs_demo_serve", "--urls", "http://127.0.0.1:0"],
             CliEnvironment.Captured(output, new StringWriter()), stop.Token);
         try
         {

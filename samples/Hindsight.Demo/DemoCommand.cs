@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hindsight.Capture;
+using Hindsight.Cli;
 using Hindsight.Embedded;
 using Hindsight.Samples.Shop;
 using Hindsight.Worker;
@@ -16,19 +17,30 @@ using Microsoft.Extensions.Logging;
 using Hindsight.Setup;
 using Npgsql;
 
-namespace Hindsight.Cli;
+namespace Hindsight.Demo;
 
 /// <summary>
-/// <c>hindsight demo</c>: a private PostgreSQL, the sample shop (ASP.NET Core + EF Core with both Hindsight
+/// The demo's command line: a private PostgreSQL, the sample shop (ASP.NET Core + EF Core with both Hindsight
 /// integrations) hosted in-process, setup, capture in the background, requests by several users, a
 /// background job and a hand-made SQL change, and the resulting audit trail: who did what, from where.
+/// It runs on the <c>hindsight</c> CLI's plumbing (options, error lines, signals, tables).
 /// </summary>
 internal static class DemoCommand
 {
     private const string Database = "shop";
 
-    public static Command Create(CliEnvironment env, SharedOptions o)
+    /// <summary>The name the demo's parse errors point at for help.</summary>
+    private const string ProgramName = "Hindsight.Demo";
+
+    /// <summary>Parses and runs the demo's command line (no arguments: the demo with its defaults).</summary>
+    public static Task<int> RunAsync(string[] args, CliEnvironment env, CancellationToken cancellationToken = default) =>
+        HindsightCli.InvokeAsync(Create(env), ProgramName, args, env, cancellationToken);
+
+    private static RootCommand Create(CliEnvironment env)
     {
+        // The options of hindsight's own commands that the demo reads; it makes its own database, so no --source or --store.
+        var o = new SharedOptions();
+        o.Format.Description = "Output format: table, json (the stored change objects) or csv (the trail)";
         var timeout = new Option<int>("--timeout")
         {
             Description = "Seconds to wait for the capture worker to store the demo's changes",
@@ -46,11 +58,11 @@ internal static class DemoCommand
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
-        var cmd = new Command("demo",
-            "Start a private PostgreSQL from this machine's binaries, make changes with application context, capture them, print the audit trail, " +
-            "then serve the dashboard over it until Ctrl+C")
+        var cmd = new RootCommand(
+            "Hindsight's demo: start a private PostgreSQL from this machine's binaries, make changes with application context, capture them, " +
+            "print the audit trail, then serve the dashboard over it until Ctrl+C")
         {
-            timeout, noServe, urls,
+            timeout, noServe, urls, o.Slot, o.Publication, o.Format, o.Verbose,
         };
         cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)),
                 r.GetValue(noServe) ? null : QueryOptions.SplitList(r.GetValue(urls)).ToList(), token),
