@@ -147,11 +147,11 @@ internal static class HindsightCli
 
     // ---- shared plumbing ----------------------------------------------------------------
 
-    /// <summary>The connection strings of an invocation, as the user gave them.</summary>
-    /// <param name="Source">The tracked database's connection string.</param>
-    /// <param name="Store">The store's connection string; null: the source database.</param>
-    /// <param name="SourceName">The source's name in the store (--source-name); null: found from the source.</param>
-    internal sealed record Connections(string Source, string? Store, string? SourceName = null);
+    /// <summary>
+    /// The installation an invocation names, as the user gave it: --source, --store and --source-name (or their
+    /// environment variables), --slot and --publication. The options of setup, run, status and teardown start from it.
+    /// </summary>
+    internal sealed class Connections : ConnectionOptions;
 
     internal static string RequireFormat(ParseResult r, SharedOptions o, string command, params string[] supported)
     {
@@ -184,7 +184,14 @@ internal static class HindsightCli
                 try { Store.SourceRegistry.ValidateName(sourceName); }
                 catch (ArgumentException e) { throw new CliException(e.Message); }
             }
-            return await body(new Connections(source, store, sourceName), token);
+            return await body(new Connections
+            {
+                SourceConnectionString = source,
+                StoreConnectionString = store,
+                SourceName = sourceName,
+                Slot = r.GetValue(o.Slot)!,
+                Publication = r.GetValue(o.Publication)!,
+            }, token);
         }, ct, gracefulOnCancel, r.GetValue(o.Source) ?? env.GetVariable("HINDSIGHT_SOURCE"),
            r.GetValue(o.Store) ?? env.GetVariable("HINDSIGHT_STORE"));
 
@@ -274,14 +281,14 @@ internal sealed class SharedOptions
     public Option<string> Slot { get; } = new("--slot")
     {
         Description = "Logical replication slot",
-        DefaultValueFactory = _ => "hindsight",
+        DefaultValueFactory = _ => ConnectionOptions.DefaultSlot,
         Recursive = true,
     };
 
     public Option<string> Publication { get; } = new("--publication")
     {
         Description = "Publication naming the tracked tables",
-        DefaultValueFactory = _ => "hindsight",
+        DefaultValueFactory = _ => ConnectionOptions.DefaultPublication,
         Recursive = true,
     };
 

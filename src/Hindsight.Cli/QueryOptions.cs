@@ -36,7 +36,7 @@ internal static partial class QueryOptions
 
     /// <summary>The store to read, as an Npgsql data source (the source database unless --store).</summary>
     public static NpgsqlDataSource OpenStore(HindsightCli.Connections conn) =>
-        NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Store ?? conn.Source));
+        NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.StoreConnectionString ?? conn.SourceConnectionString));
 
     /// <summary>
     /// Which stored changes a query reads: those of --source-name (every source for <c>*</c>); else those of the source
@@ -47,10 +47,10 @@ internal static partial class QueryOptions
     {
         if (conn.SourceName == "*") return (null, null);
         if (conn.SourceName is not null) return (conn.SourceName, null);
-        var database = ConnectionStrings.Parse(conn.Source).Database;
+        var database = ConnectionStrings.Parse(conn.SourceConnectionString).Database;
         try
         {
-            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
+            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.SourceConnectionString));
             var identity = await Store.SourceIdentity.ReadAsync(source, null, ct);
             if (await Store.SourceRegistry.FindNameAsync(store, identity, null, ct) is { } name) return (name, null);
         }

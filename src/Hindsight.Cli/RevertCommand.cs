@@ -42,7 +42,7 @@ internal static class RevertCommand
                 ? QueryOptions.Input(() => JsonNode.Parse(ValidObject(w, "--with-context")) as JsonObject)
                 : null;
             await using var store = QueryOptions.OpenStore(conn);
-            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
+            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.SourceConnectionString));
             var reverter = new Reverter(store, source, conn.SourceName == "*" ? null : conn.SourceName);
             var plan = await reverter.PlanAsync(selection, token);
             var refused = plan.Conflicts.Count > 0 && !r.GetValue(force) && !r.GetValue(dryRun);

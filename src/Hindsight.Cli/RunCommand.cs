@@ -31,13 +31,8 @@ internal static class RunCommand
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
-            var options = new CaptureOptions
+            var options = new CaptureOptions(conn)
             {
-                SourceConnectionString = ConnectionStrings.ToNpgsql(conn.Source),
-                StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
                 IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
                 RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
                 ContextSizeLimit = r.GetValue(contextLimit),

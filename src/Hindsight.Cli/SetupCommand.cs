@@ -48,13 +48,8 @@ internal static class SetupCommand
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
-            var runner = new SetupRunner(new SetupOptions
+            var runner = new SetupRunner(new SetupOptions(conn)
             {
-                SourceConnectionString = conn.Source,
-                StoreConnectionString = conn.Store,
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
                 Tables = r.GetValue(tables) ?? [],
                 Schemas = r.GetValue(schemas) ?? [],
                 ExcludeTables = r.GetValue(exclude) ?? [],

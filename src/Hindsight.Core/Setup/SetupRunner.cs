@@ -32,10 +32,8 @@ public sealed class SetupRunner(SetupOptions options)
     public async Task<SetupReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var ct = cancellationToken;
-        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        SetupNames.ValidateSlotName(options.Slot);
-        SetupNames.ValidatePublicationName(options.Publication);
+        var (sourceCs, storeCs) = options.ToNpgsql();
+        SetupNames.ValidateNames(options);
         var tablePatterns = SetupNames.SplitList(options.Tables).Select(t => SetupNames.ParseName(t, 2)).ToList();
         var schemaPatterns = SetupNames.SplitList(options.Schemas).Select(s => SetupNames.ParseName(s, 1)).ToList();
         var excludePatterns = SetupNames.SplitList(options.ExcludeTables).Select(t => SetupNames.ParseName(t, 2)).ToList();

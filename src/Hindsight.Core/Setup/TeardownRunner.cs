@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
@@ -8,22 +9,14 @@ using Npgsql;
 namespace Hindsight.Setup;
 
 /// <summary>Settings of <c>hindsight teardown</c>.</summary>
-public sealed class TeardownOptions
+public sealed class TeardownOptions : ConnectionOptions
 {
-    /// <summary>Connection string of the tracked (source) database, in any form <see cref="ConnectionStrings"/> accepts.</summary>
-    public required string SourceConnectionString { get; init; }
+    /// <summary>Settings given with an object initializer.</summary>
+    public TeardownOptions() { }
 
-    /// <summary>The source's name in the store; null: the name this database has there.</summary>
-    public string? SourceName { get; init; }
-
-    /// <summary>Connection string of the store; null means the source database itself.</summary>
-    public string? StoreConnectionString { get; init; }
-
-    /// <summary>The slot to drop.</summary>
-    public string Slot { get; init; } = "hindsight";
-
-    /// <summary>The publication to drop.</summary>
-    public string Publication { get; init; } = "hindsight";
+    /// <summary>Teardown of the installation <paramref name="connection"/> names; the other settings keep their defaults.</summary>
+    [SetsRequiredMembers]
+    public TeardownOptions(ConnectionOptions connection) : base(connection) { }
 
     /// <summary>Also remove the stored changes: the <c>hindsight</c> schema (see <see cref="TeardownRunner"/>).</summary>
     public bool Purge { get; init; }
@@ -105,10 +98,8 @@ public sealed class TeardownRunner(TeardownOptions options)
     public async Task<TeardownReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var ct = cancellationToken;
-        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        SetupNames.ValidateSlotName(options.Slot);
-        SetupNames.ValidatePublicationName(options.Publication);
+        var (sourceCs, storeCs) = options.ToNpgsql();
+        SetupNames.ValidateNames(options);
 
         await using var source = NpgsqlDataSource.Create(sourceCs);
         await using var conn = await source.OpenConnectionAsync(ct);

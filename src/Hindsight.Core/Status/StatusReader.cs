@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
@@ -10,22 +11,14 @@ using Npgsql;
 namespace Hindsight.Status;
 
 /// <summary>Settings of <c>hindsight status</c>.</summary>
-public sealed class StatusOptions
+public sealed class StatusOptions : ConnectionOptions
 {
-    /// <summary>Connection string of the tracked (source) database, in any form <see cref="ConnectionStrings"/> accepts.</summary>
-    public required string SourceConnectionString { get; init; }
+    /// <summary>Settings given with an object initializer.</summary>
+    public StatusOptions() { }
 
-    /// <summary>Connection string of the store; null means the source database itself.</summary>
-    public string? StoreConnectionString { get; init; }
-
-    /// <summary>The source's name in the store; null: the name this database has there.</summary>
-    public string? SourceName { get; init; }
-
-    /// <summary>The slot to report on.</summary>
-    public string Slot { get; init; } = "hindsight";
-
-    /// <summary>The publication to report on.</summary>
-    public string Publication { get; init; } = "hindsight";
+    /// <summary>The status of the installation <paramref name="connection"/> names; the other settings keep their defaults.</summary>
+    [SetsRequiredMembers]
+    public StatusOptions(ConnectionOptions connection) : base(connection) { }
 
     /// <summary>Unhealthy above this many bytes of WAL not yet confirmed by the worker. Default 1 GiB.</summary>
     public long MaxLagBytes { get; init; } = DefaultMaxLagBytes;
@@ -179,8 +172,7 @@ public sealed class StatusReader(StatusOptions options)
     public async Task<StatusReport> ReadAsync(CancellationToken cancellationToken = default)
     {
         var ct = cancellationToken;
-        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
+        var (sourceCs, storeCs) = options.ToNpgsql();
         var problems = new List<string>();
         var warnings = new List<string>();
 
