@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Hindsight.Capture;
 using Hindsight.Configuration;
+using Hindsight.Context;
 
 namespace Hindsight.Worker;
 
@@ -29,7 +30,7 @@ public sealed class CaptureOptions : ConnectionOptions
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
-    public int ContextSizeLimit { get; init; } = 64 * 1024;
+    public int ContextSizeLimit { get; init; } = HindsightContext.DefaultSizeLimit;
 
     /// <summary>Column patterns left out of images (<c>table.column</c>, <c>schema.table.column</c>, <c>*.column</c>).</summary>
     public IReadOnlyList<string> IgnoreColumns { get; init; } = [];
