@@ -39,8 +39,8 @@ internal static class ChangesCommand
                 Tables = QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(),
                 PrimaryKey = r.GetValue(key),
                 Operations = QueryOptions.SplitList(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
-                Since = QueryOptions.ParseTime(r.GetValue(since), "--since"),
-                Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
+                Since = IsoTime.Parse(r.GetValue(since), "--since"),
+                Until = IsoTime.Parse(r.GetValue(until), "--until"),
                 TransactionId = r.GetValue(transaction),
                 Context = r.GetValue(context),
             });

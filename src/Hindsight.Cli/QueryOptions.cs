@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Hindsight.Configuration;
 using Hindsight.Postgres;
 using Hindsight.Query;
@@ -9,7 +7,7 @@ using Npgsql;
 namespace Hindsight.Cli;
 
 /// <summary>Options and input parsing shared by <c>changes</c>, <c>history</c> and <c>as-of</c> (design §5).</summary>
-internal static partial class QueryOptions
+internal static class QueryOptions
 {
     public static Option<string[]> Tables(string description) => new("--table")
     {
@@ -59,26 +57,12 @@ internal static partial class QueryOptions
         return (null, database);
     }
 
-    /// <summary>Parses an ISO 8601 time; without an offset it is UTC.</summary>
-    public static DateTimeOffset? ParseTime(string? text, string option)
-    {
-        if (text is null) return null;
-        var t = text.Trim();
-        if (IsoStart().IsMatch(t) &&
-            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-            return value;
-        throw new CliException($"{option}: '{text}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31 12:00:00+02:00)");
-    }
-
     /// <summary>Parses an LSN in PostgreSQL's form (e.g. 0/16B3748) that fits the store's bigint commit_lsn.</summary>
     public static NpgsqlTypes.NpgsqlLogSequenceNumber ParseLsn(string text, string option)
     {
         if (NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(text.Trim(), out var lsn) && (ulong)lsn <= long.MaxValue) return lsn;
         throw new CliException($"{option}: '{text}' is not an LSN (e.g. 0/16B3748)");
     }
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
-    private static partial Regex IsoStart();
 
     /// <summary>Splits names given as a list (repeated, or comma-separated outside double quotes).</summary>
     public static IEnumerable<string> SplitList(IEnumerable<string>? values) => NameList.Split(values);

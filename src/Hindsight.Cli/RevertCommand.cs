@@ -36,8 +36,8 @@ internal static class RevertCommand
         {
             var format = HindsightCli.RequireFormat(r, o, "revert", "table", "json", "csv");
             var selection = QueryOptions.Input(() => Selection(r.GetValue(change), r.GetValue(transaction), Lsn(r.GetValue(commitLsn)), r.GetValue(context),
-                QueryOptions.ParseTime(r.GetValue(since), "--since"), QueryOptions.ParseTime(r.GetValue(until), "--until"),
-                QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(), QueryOptions.ParseTime(r.GetValue(to), "--to")));
+                IsoTime.Parse(r.GetValue(since), "--since"), IsoTime.Parse(r.GetValue(until), "--until"),
+                QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(), IsoTime.Parse(r.GetValue(to), "--to")));
             var callerContext = r.GetValue(with) is { } w
                 ? QueryOptions.Input(() => JsonNode.Parse(ValidObject(w, "--with-context")) as JsonObject)
                 : null;

@@ -37,8 +37,8 @@ internal static class TrendsCommand
             {
                 Tables = QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(),
                 Operations = QueryOptions.SplitList(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
-                Since = QueryOptions.ParseTime(r.GetValue(since), "--since"),
-                Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
+                Since = IsoTime.Parse(r.GetValue(since), "--since"),
+                Until = IsoTime.Parse(r.GetValue(until), "--until"),
                 Context = r.GetValue(context),
             });
             await using var store = QueryOptions.OpenStore(conn);
