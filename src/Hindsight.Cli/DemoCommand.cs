@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Embedded;
+using Hindsight.Postgres;
 using Hindsight.Samples.Shop;
 using Hindsight.Worker;
 using Microsoft.AspNetCore.Hosting;
@@ -53,7 +54,7 @@ internal static class DemoCommand
             timeout, noServe, urls,
         };
         cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)),
-                r.GetValue(noServe) ? null : QueryOptions.SplitList(r.GetValue(urls)).ToList(), token),
+                r.GetValue(noServe) ? null : NameList.Split(r.GetValue(urls)).ToList(), token),
             ct, gracefulOnCancel: false));
         return cmd;
     }

@@ -126,9 +126,6 @@ internal static class HindsightCli
         return o;
     }
 
-    internal static IReadOnlyList<string> SplitCommas(string[]? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-
     /// <summary>Console logging to stderr, one line per entry, UTC timestamps.</summary>
     internal static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(b => ConsoleLogging(b, level));
 

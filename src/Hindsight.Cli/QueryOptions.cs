@@ -64,9 +64,6 @@ internal static class QueryOptions
         throw new CliException($"{option}: '{text}' is not an LSN (e.g. 0/16B3748)");
     }
 
-    /// <summary>Splits names given as a list (repeated, or comma-separated outside double quotes).</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string>? values) => NameList.Split(values);
-
     /// <summary>Runs library code that validates input, turning its <see cref="ArgumentException"/> into a usage error.</summary>
     public static T Input<T>(Func<T> build)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Hindsight.Configuration;
 using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Query;
 using Hindsight.Revert;
 using Npgsql;
@@ -37,7 +38,7 @@ internal static class RevertCommand
             var format = HindsightCli.RequireFormat(r, o, "revert", "table", "json", "csv");
             var selection = QueryOptions.Input(() => Selection(r.GetValue(change), r.GetValue(transaction), Lsn(r.GetValue(commitLsn)), r.GetValue(context),
                 IsoTime.Parse(r.GetValue(since), "--since"), IsoTime.Parse(r.GetValue(until), "--until"),
-                QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(), IsoTime.Parse(r.GetValue(to), "--to")));
+                NameList.Split(r.GetValue(tables)).Select(TableName.Parse).ToList(), IsoTime.Parse(r.GetValue(to), "--to")));
             var callerContext = r.GetValue(with) is { } w
                 ? QueryOptions.Input(() => JsonNode.Parse(ValidObject(w, "--with-context")) as JsonObject)
                 : null;

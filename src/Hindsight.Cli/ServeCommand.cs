@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Server;
 using Hindsight.Server.Auth;
 using Microsoft.Extensions.Logging;
@@ -59,7 +60,7 @@ internal static class ServeCommand
                     api.Slot = conn.Slot;
                     api.Publication = conn.Publication;
                     api.Keys.AddRange(keys);
-                }, QueryOptions.SplitList(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose));
+                }, NameList.Split(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose));
                 await app.StartAsync(token);
                 var address = HindsightServer.Addresses(app).FirstOrDefault() ?? "?";
                 await env.Output.WriteLineAsync(

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Hindsight.Postgres;
 using Hindsight.Setup;
 
 namespace Hindsight.Cli;
@@ -57,10 +58,10 @@ internal static class SetupCommand
                 IndexImages = r.GetValue(indexImages),
                 BemiCompat = r.GetValue(bemiCompat),
                 Snapshot = r.GetValue(snapshot),
-                IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
-                RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
+                IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),
+                RedactColumns = NameList.Split(r.GetValue(redact)).ToList(),
                 CreateRoles = r.GetValue(createRoles),
-                TrustedContextRoles = HindsightCli.SplitCommas(r.GetValue(trusted)),
+                TrustedContextRoles = NameList.Split(r.GetValue(trusted)).ToList(),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, HindsightCli.Json) + "\n" : report.ToText());

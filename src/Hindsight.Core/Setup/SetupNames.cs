@@ -31,12 +31,6 @@ internal static class SetupNames
     }
 
     /// <summary>
-    /// Splits a list of names given on the command line (<c>a, s.b, "My Table", "x"."y,z"</c>) at the
-    /// commas that are outside double quotes.
-    /// </summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string> values) => NameList.Split(values);
-
-    /// <summary>
     /// Parses <c>name</c>, <c>schema.name</c>, <c>"Quoted Name"</c> or <c>"s"."n"</c>. Unquoted parts are also
     /// offered folded to lower case, as PostgreSQL folds them.
     /// </summary>

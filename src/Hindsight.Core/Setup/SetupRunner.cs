@@ -34,9 +34,9 @@ public sealed class SetupRunner(SetupOptions options)
         var ct = cancellationToken;
         var (sourceCs, storeCs) = options.ToNpgsql();
         SetupNames.ValidateNames(options);
-        var tablePatterns = SetupNames.SplitList(options.Tables).Select(t => SetupNames.ParseName(t, 2)).ToList();
-        var schemaPatterns = SetupNames.SplitList(options.Schemas).Select(s => SetupNames.ParseName(s, 1)).ToList();
-        var excludePatterns = SetupNames.SplitList(options.ExcludeTables).Select(t => SetupNames.ParseName(t, 2)).ToList();
+        var tablePatterns = NameList.Split(options.Tables).Select(t => SetupNames.ParseName(t, 2)).ToList();
+        var schemaPatterns = NameList.Split(options.Schemas).Select(s => SetupNames.ParseName(s, 1)).ToList();
+        var excludePatterns = NameList.Split(options.ExcludeTables).Select(t => SetupNames.ParseName(t, 2)).ToList();
 
         await using var source = NpgsqlDataSource.Create(sourceCs);
         await using var conn = await source.OpenConnectionAsync(ct);

@@ -44,14 +44,10 @@ internal static class QueryInput
     public static TableName Table(string? text, string name = "table") => TableName.Parse(Required(text, name));
 
     /// <summary>Tables given repeated (<c>table=a&amp;table=b</c>) or comma-separated outside double quotes.</summary>
-    public static List<TableName> Tables(IEnumerable<string?>? values) => SplitList(values).Select(TableName.Parse).ToList();
+    public static List<TableName> Tables(IEnumerable<string?>? values) => NameList.Split(values).Select(TableName.Parse).ToList();
 
     /// <summary>Operations given repeated or comma-separated.</summary>
-    public static List<Operation> Operations(IEnumerable<string?>? values) => SplitList(values).Select(OperationParser.Parse).ToList();
-
-    /// <summary>Splits items given as a list: repeated, or comma-separated outside double quotes.</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string?>? values) =>
-        NameList.Split(values);
+    public static List<Operation> Operations(IEnumerable<string?>? values) => NameList.Split(values).Select(OperationParser.Parse).ToList();
 
     /// <summary>Echoes at most a short piece of hostile input back in a message.</summary>
     private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "…";
