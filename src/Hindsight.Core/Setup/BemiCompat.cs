@@ -4,6 +4,7 @@ using System.Text;
 using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -224,11 +225,5 @@ internal static class BemiCompat
             """, ct);
         await tx.CommitAsync(ct);
         return (tables, true);
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,10 +1,10 @@
-using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
 using Hindsight.Model;
 using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -146,9 +146,7 @@ public sealed class SetupRunner(SetupOptions options)
         var changedIdentity = new List<string>();
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
-            await using (var lockCmd = new NpgsqlCommand(
-                string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
-                await lockCmd.ExecuteNonQueryAsync(ct);
+            await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
             try
             {
                 action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct);
@@ -247,9 +245,7 @@ public sealed class SetupRunner(SetupOptions options)
         List<string> notes, CancellationToken ct)
     {
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var lockCmd = new NpgsqlCommand(
-            string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
-            await lockCmd.ExecuteNonQueryAsync(ct);
+        await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
         try
         {
             var report = await BemiCompat.InstallAsync(conn, tx, selection.Tracked.Select(t => t.Oid), server, notes, ct);
@@ -422,12 +418,6 @@ public sealed class SetupRunner(SetupOptions options)
         if (!optionsSame)
             await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET ({settings})", ct);
         return PublicationAction.Updated;
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 
     // ---- replica identity ---------------------------------------------------------------

@@ -1,4 +1,5 @@
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -112,12 +113,5 @@ internal static class StoreRoles
         {
             return false; // created meanwhile by a concurrent setup (roles are cluster-wide)
         }
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        // Role names are the constants above: nothing user-written is spliced into these statements.
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,0 +1,22 @@
+using System.Globalization;
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>
+/// Statements setup and teardown run as they are written: DDL, grants and session settings, which take no parameters.
+/// Callers splice only constants, catalog output (<c>regprocedure</c> text) and names quoted with <see cref="Postgres.PgNames.Quote(string)"/>.
+/// </summary>
+internal static class SetupSql
+{
+    /// <summary>Runs <paramref name="sql"/> on <paramref name="conn"/>, in <paramref name="tx"/> when one is given.</summary>
+    public static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>How long statements of <paramref name="tx"/> wait for a lock before failing (<c>SET LOCAL lock_timeout</c>; at least 1 ms).</summary>
+    public static Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction tx, TimeSpan timeout, CancellationToken ct) =>
+        ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)timeout.TotalMilliseconds)}"), ct);
+}
