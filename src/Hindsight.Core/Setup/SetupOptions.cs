@@ -3,19 +3,6 @@ using Hindsight.Configuration;
 
 namespace Hindsight.Setup;
 
-/// <summary>Whether <c>setup</c> sets REPLICA IDENTITY FULL on the tracked tables.</summary>
-public enum ReplicaIdentityMode
-{
-    /// <summary>Set REPLICA IDENTITY FULL on every tracked table and partition: complete before-images.</summary>
-    Full,
-
-    /// <summary>
-    /// Leave replica identities as they are (only tables that would otherwise reject UPDATE and DELETE
-    /// once published — no primary key, or identity NOTHING — are set to FULL). Before-images are incomplete.
-    /// </summary>
-    Default,
-}
-
 /// <summary>Settings of <c>hindsight setup</c>.</summary>
 public sealed class SetupOptions : ConnectionOptions
 {
@@ -79,14 +66,4 @@ public sealed class SetupOptions : ConnectionOptions
 
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>An error in the input of setup, teardown or status, or a state of the database they refuse to work with.</summary>
-public sealed class SetupException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public SetupException(string message) : base(message) { }
-
-    /// <summary>Creates the exception with its cause.</summary>
-    public SetupException(string message, Exception inner) : base(message, inner) { }
 }

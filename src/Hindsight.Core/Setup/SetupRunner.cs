@@ -69,7 +69,7 @@ public sealed class SetupRunner(SetupOptions options)
                     $"role {server.User} may not create replication slots: it needs the REPLICATION attribute (ALTER ROLE {PgNames.Quote(server.User)} REPLICATION)");
         }
 
-        var catalog = new Catalog(conn);
+        var catalog = new SetupCatalog(conn);
         var selection = await TableSelection.ResolveAsync(catalog, server, patterns, ct);
 
         if (selection.Schemas.Count > 0 && !server.IsSuperuser)
@@ -303,7 +303,7 @@ public sealed class SetupRunner(SetupOptions options)
 
     // ---- replica identity ---------------------------------------------------------------
 
-    private async Task ApplyReplicaIdentityAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Catalog catalog, TableSelection sel,
+    private async Task ApplyReplicaIdentityAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SetupCatalog catalog, TableSelection sel,
         List<string> changed, List<string> notes, CancellationToken ct)
     {
         var forced = new List<string>();

@@ -36,7 +36,7 @@ internal sealed record TableSelection(
 
     /// <summary>Resolves the patterns in the catalog (as PostgreSQL would, with the search_path) and checks every table can be tracked.</summary>
     /// <exception cref="SetupException">A name that matches nothing, or something that cannot be tracked or excluded.</exception>
-    public static async Task<TableSelection> ResolveAsync(Catalog catalog, ServerFacts server, Patterns patterns, CancellationToken ct)
+    public static async Task<TableSelection> ResolveAsync(SetupCatalog catalog, ServerFacts server, Patterns patterns, CancellationToken ct)
     {
         var named = new List<Rel>();
         foreach (var p in patterns.Tables)
