@@ -77,7 +77,8 @@ public sealed class WorkerProcess : IDisposable
     {
         var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
         if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");
-        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location); // <root>/shared/Microsoft.NETCore.App/<v>
+        // The runtime's own folder lies three levels below the folder of the dotnet host that runs it.
+        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location);
         if (runtimeDir is not null)
         {
             var candidate = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", "..", "dotnet"));
