@@ -413,18 +413,7 @@ public sealed class SetupRunner(SetupOptions options)
                string.Join("\n", UntrackedColumn.Describe(untracked));
     }
 
-    private static async Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)
-    {
-        // The store is the source database when both report the same cluster and database.
-        const string sql = "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()";
-        try
-        {
-            await using var a = new NpgsqlCommand(sql, source);
-            var left = (string?)await a.ExecuteScalarAsync(ct);
-            await using var b = store.CreateCommand(sql);
-            var right = (string?)await b.ExecuteScalarAsync(ct);
-            return left is not null && left == right;
-        }
-        catch (PostgresException) { return false; }
-    }
+    /// <summary>Whether the store is the source database: both report the same cluster and database.</summary>
+    private static Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct) =>
+        SameAnswerAsync(source, store, "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()", ct);
 }
