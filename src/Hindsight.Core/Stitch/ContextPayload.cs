@@ -65,7 +65,7 @@ public static class ContextPayload
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteStartObject("hindsight");
+            w.WriteStartObject(Context.HindsightProtocol.ContextKey);
             w.WriteStartObject("contextError");
             w.WriteString("reason", reason);
             w.WriteString("prefix", prefix);
