@@ -1,5 +1,6 @@
 using Hindsight.Capture;
 using Hindsight.Setup;
+using Hindsight.Tests.Infrastructure;
 using Hindsight.Worker;
 using Npgsql;
 
@@ -156,12 +157,12 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                     {
                         SourceConnectionString = server.ConnectionString(db), StoreConnectionString = storeCs, Slot = slot, Publication = Publication,
                     }).RunAsync();
-                    worker = WorkerProcess.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, Publication,
+                    worker = BenchWorker.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, Publication,
                         storeCs is null ? options.WorkerArgs : [.. options.WorkerArgs, "--store", storeCs]);
                     await using (var poll = await (storeDs ?? ds).OpenConnectionAsync())
                         await worker.WaitForAsync(poll, slot, db, 0, TimeSpan.FromMinutes(1));
                     var w = worker;
-                    await BenchServer.WaitSlotActiveAsync(ds, slot, () => w.HasExited ? "the worker exited:\n" + w.RecentLog : null);
+                    await BenchServer.WaitSlotActiveAsync(ds, slot, () => w.HasExited ? "the worker exited:\n" + w.RecentLog() : null);
                     break;
                 }
                 case "trigger":
@@ -172,7 +173,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             await Task.Delay(500);
 
             var cpu = new CpuWindow(server.Postmaster);
-            var consumer0 = worker?.CpuSeconds ?? recv?.CpuSeconds ?? 0;
+            var consumer0 = worker?.CpuSeconds() ?? recv?.CpuSeconds ?? 0;
             var lsn0 = await LsnAsync(ds);
             var (tps, transactions) = await Pgbench.RunAsync(server, db, options.CostSeconds, Clients, Threads, TrackedCpu);
             var lsn1 = await LsnAsync(ds);
@@ -186,8 +187,8 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                     await worker.WaitForAsync(poll, slot, db, marker, TimeSpan.FromMinutes(10));
                 catchUp = sw.Elapsed.TotalSeconds;
                 lsn1 = await LsnAsync(ds);
-                consumerCpu = worker.CpuSeconds - consumer0;
-                await worker.StopAsync();
+                consumerCpu = worker.CpuSeconds() - consumer0;
+                worker.Stop();
                 changes = await server.ScalarAsync<long>(storeDs ?? ds, "SELECT count(*) FROM hindsight.changes WHERE database = $1", db);
                 storeTransactions = await server.ScalarAsync<long>(storeDs ?? ds,
                     "SELECT count(DISTINCT xmin::text) FROM hindsight.changes WHERE database = $1", db);
@@ -205,7 +206,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
         }
         finally
         {
-            if (worker is not null) await worker.DisposeAsync();
+            worker?.Dispose();
             if (recv is not null) await recv.DisposeAsync();
             if (!options.Keep) await server.DropDatabaseAsync(db);
             if (!options.Keep && storeAt is not null) await storeAt.DropDatabaseAsync(storeDb);

@@ -114,10 +114,10 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
     {
         var slot = $"{db}_hs";
         await BenchServer.CreateSlotsAsync(ds, slot);
-        await using var worker = WorkerProcess.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, Publication, options.WorkerArgs);
+        using var worker = BenchWorker.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, Publication, options.WorkerArgs);
         await using (var poll = await ds.OpenConnectionAsync())
             await worker.WaitForAsync(poll, slot, db, 0, TimeSpan.FromMinutes(1)); // progress row written: the sink is ready
-        await BenchServer.WaitSlotActiveAsync(ds, slot, () => worker.HasExited ? "the worker exited:\n" + worker.RecentLog : null);
+        await BenchServer.WaitSlotActiveAsync(ds, slot, () => worker.HasExited ? "the worker exited:\n" + worker.RecentLog() : null);
         await Task.Delay(500);
 
         var driver = new RateDriver(ds, options.LatencyRate, Connections, Total, phase);
@@ -125,11 +125,11 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
         using var perf = Measure.StartPerf(); // profiling aid (HINDSIGHT_BENCH_PERF): the whole machine while the schedule runs
         var cpu = new CpuWindow(server.Postmaster);
         var server0 = ServerCpu.Take(server.Postmaster);
-        var worker0 = worker.CpuSeconds;
+        var worker0 = worker.CpuSeconds();
         var driving = driver.RunAsync(CancellationToken.None);
         await poller.RunAsync(db, () => driving.IsCompleted, TimeSpan.FromSeconds(30), CancellationToken.None);
         await driving;
-        var workerCpu = worker.CpuSeconds - worker0;
+        var workerCpu = worker.CpuSeconds() - worker0;
         var split = await ServerCpu.SplitAsync(server0, ServerCpu.Take(server.Postmaster), ds); // the worker's backends still live
         if (perf is not null)
         {
@@ -137,8 +137,8 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             await perf.WaitForExitAsync();
             Console.Error.WriteLine($"[perf] worker pid {worker.Pid}");
         }
-        if (worker.HasExited) throw new InvalidOperationException("the worker exited:\n" + worker.RecentLog);
-        await worker.StopAsync();
+        if (worker.HasExited) throw new InvalidOperationException("the worker exited:\n" + worker.RecentLog());
+        worker.Stop();
         var (serverCpu, _, foreign) = cpu.Close();
         var load = Proc.LoadAverage().Split(' ')[0];
         await server.WaitSlotsIdleAsync(db);

@@ -72,12 +72,12 @@ internal static class Measure
         var m0 = Proc.MachineBusySeconds();
         var startUtc = DateTime.UtcNow;
         var sw = Stopwatch.StartNew();
-        await using var worker = WorkerProcess.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, publication, args);
+        using var worker = BenchWorker.Start(server.ConnectionString(db, ServerCpu.WorkerApplicationName), slot, publication, args);
         await worker.WaitForAsync(poll, slot, db, marker, WorkerTimeout);
         var seconds = sw.Elapsed.TotalSeconds;
         var caughtUpUtc = DateTime.UtcNow;
         var rss = worker.PeakRssMiB;
-        var cpu = worker.CpuSeconds;
+        var cpu = worker.CpuSeconds();
         var m1 = Proc.MachineBusySeconds();
         var s1 = ServerCpu.Take(server.Postmaster);
         var split = await ServerCpu.SplitAsync(s0, s1, ds);
@@ -90,7 +90,7 @@ internal static class Measure
             await perf.WaitForExitAsync();
             Console.Error.WriteLine($"[perf] worker pid {worker.Pid}; server processes: " + await DescribeBackendsAsync(ds));
         }
-        await worker.StopAsync();
+        worker.Stop();
 
         // Store transactions that wrote changes: distinct xmin of the stored rows. created_at: when each row was inserted.
         await using var cmd = new NpgsqlCommand(

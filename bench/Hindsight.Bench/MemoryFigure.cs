@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hindsight.Capture;
+using Hindsight.Tests.Infrastructure;
 using Hindsight.Worker;
 using Npgsql;
 
@@ -65,14 +66,14 @@ internal sealed class MemoryFigure(BenchServer server, BenchOptions options)
                 Stopwatch sinceStart;
                 if (attached)
                 {
-                    worker = WorkerProcess.Start(workerConn, slot, Publication, options.WorkerArgs);
+                    worker = BenchWorker.Start(workerConn, slot, Publication, options.WorkerArgs);
                     sinceStart = Stopwatch.StartNew();
                     // Ready: the worker is streaming from the slot and has recorded its progress row.
                     await worker.WaitForAsync(poll, slot, db, 0, TimeSpan.FromMinutes(1));
                     await WaitSlotActiveAsync(ds, slot, worker);
                     startToStreaming = sinceStart.Elapsed.TotalSeconds;
                     await Task.Delay(500);
-                    idleRss = worker.RssMiB;
+                    idleRss = worker.RssMiB();
                     var sw = Stopwatch.StartNew();
                     await workload.RunAsync(conn);
                     write = sw.Elapsed.TotalSeconds;
@@ -89,14 +90,14 @@ internal sealed class MemoryFigure(BenchServer server, BenchOptions options)
                     write = sw.Elapsed.TotalSeconds;
                     var marker = await CatchUp.MarkAsync(ds);
                     await BenchServer.ExecAsync(ds, "CHECKPOINT");
-                    worker = WorkerProcess.Start(workerConn, slot, Publication, options.WorkerArgs);
+                    worker = BenchWorker.Start(workerConn, slot, Publication, options.WorkerArgs);
                     sinceStart = Stopwatch.StartNew();
                     await worker.WaitForAsync(poll, slot, db, marker, TimeSpan.FromMinutes(20));
                     catchUp = total = sinceStart.Elapsed.TotalSeconds;
                 }
                 var peak = worker.PeakRssMiB;
-                var cpu = worker.CpuSeconds;
-                await worker.StopAsync();
+                var cpu = worker.CpuSeconds();
+                worker.Stop();
                 await Workload.FlushStatsAsync(conn);
                 var changes = await BenchServer.RowChangesAsync(ds, Workload.Table) - before;
                 var stored = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'");
@@ -104,7 +105,7 @@ internal sealed class MemoryFigure(BenchServer server, BenchOptions options)
             }
             finally
             {
-                if (worker is not null) await worker.DisposeAsync();
+                worker?.Dispose();
             }
         }
         finally
@@ -121,9 +122,9 @@ internal sealed class MemoryFigure(BenchServer server, BenchOptions options)
             await using var cmd = ds.CreateCommand("SELECT active FROM pg_replication_slots WHERE slot_name = $1");
             cmd.Parameters.AddWithValue(slot);
             if (await cmd.ExecuteScalarAsync() is true) return;
-            if (worker.HasExited) throw new InvalidOperationException("the worker exited:\n" + worker.RecentLog);
+            if (worker.HasExited) throw new InvalidOperationException("the worker exited:\n" + worker.RecentLog());
             await Task.Delay(20);
         }
-        throw new TimeoutException("the worker did not start streaming:\n" + worker.RecentLog);
+        throw new TimeoutException("the worker did not start streaming:\n" + worker.RecentLog());
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Hindsight.Tests.Infrastructure;
 
 namespace Hindsight.Bench;
 
@@ -138,7 +139,7 @@ internal static class Program
         {
             CpuPinning.PinTree(server.Postmaster, CpuPinning.TrackedHost);
             CpuPinning.PinTree(storeServer!.Postmaster, CpuPinning.CaptureHost);
-            WorkerProcess.Cpu = CpuPinning.CaptureHost;
+            BenchWorker.Cpu = CpuPinning.CaptureHost;
             Console.WriteLine($"split CPUs: tracked server and pgbench on CPU {CpuPinning.TrackedHost}; worker, store server and pg_recvlogical " +
                               $"on CPU {CpuPinning.CaptureHost}\n");
         }
@@ -195,7 +196,7 @@ internal static class Program
         }
         if (o.Runs < 1) throw new ArgumentException("--runs must be at least 1");
         o.WorkerArgs = workerArgs.ToArray();
-        WorkerProcess.ExtraEnvironment = o.WorkerEnv;
+        BenchWorker.ExtraEnvironment = o.WorkerEnv;
         o.Rest = rest.ToArray();
         return o;
     }

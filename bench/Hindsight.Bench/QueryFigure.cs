@@ -142,11 +142,11 @@ internal sealed class QueryFigure(BenchServer server)
             "SELECT relallvisible || ' of ' || relpages FROM pg_class WHERE oid = 'hindsight.changes'::regclass");
         sb.Append("plans (EXPLAIN (ANALYZE, BUFFERS) of the statements AuditTrail sends; transaction look-ups: copies; all-visible pages: ")
           .Append(visible).Append("):\n");
-        var (historySql, historyParameters) = AuditTrail.HistoryStatement(accounts, "4711", null);
+        var (historySql, historyParameters) = ChangeSql.HistoryStatement(accounts, "4711", null);
         sb.Append("  history:        ").Append(await PlanAsync(ds, historySql, parameters: historyParameters)).Append('\n');
-        var (asOfSql, asOfParameters) = AuditTrail.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, null), null, null);
+        var (asOfSql, asOfParameters) = ChangeSql.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, null), null, null);
         sb.Append("  as-of:          ").Append(await PlanAsync(ds, asOfSql, serial: true, asOfParameters)).Append('\n');
-        var (lsnSql, lsnParameters) = AuditTrail.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, middle * 1000), null, null);
+        var (lsnSql, lsnParameters) = ChangeSql.AsOfStatement(accounts, new AsOfCut(start + span * 0.5, middle * 1000), null, null);
         sb.Append("  as-of at LSN:   ").Append(await PlanAsync(ds, lsnSql, serial: true, lsnParameters)).Append('\n');
         sb.Append("  context:        ").Append(await PlanAsync(ds,
             """SELECT id FROM hindsight.changes c WHERE c.context @> '{"userId":"user-42"}' AND c.context <> '{}' ORDER BY c.id DESC LIMIT 101""")).Append('\n');

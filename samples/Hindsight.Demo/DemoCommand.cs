@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Cli;
 using Hindsight.Embedded;
+using Hindsight.Postgres;
 using Hindsight.Samples.Shop;
 using Hindsight.Worker;
 using Microsoft.AspNetCore.Hosting;
@@ -65,7 +66,7 @@ internal static class DemoCommand
             timeout, noServe, urls, o.Slot, o.Publication, o.Format, o.Verbose,
         };
         cmd.SetAction((r, ct) => HindsightCli.GuardCore(r, env, o, token => RunAsync(r, env, o, TimeSpan.FromSeconds(r.GetValue(timeout)),
-                r.GetValue(noServe) ? null : QueryOptions.SplitList(r.GetValue(urls)).ToList(), token),
+                r.GetValue(noServe) ? null : NameList.Split(r.GetValue(urls)).ToList(), token),
             ct, gracefulOnCancel: false));
         return cmd;
     }

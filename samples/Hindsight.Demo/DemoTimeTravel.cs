@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Hindsight.Capture;
 using Hindsight.Cli;
+using Hindsight.Context;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Revert;
@@ -71,7 +72,7 @@ internal static class DemoTimeTravel
         DemoCommand.Summarize(c.Operation.ToStored(), c.Before.ToJsonString(), c.After.ToJsonString());
 
     private static string Who(JsonObject context) =>
-        context["userId"]?.ToString() ?? (context["hindsight"]?["revertOf"] is not null ? "revert" : "-");
+        context["userId"]?.ToString() ?? (context[HindsightProtocol.ContextKey]?["revertOf"] is not null ? "revert" : "-");
 
 
     private static string Shorten(string text, int max = 72) => TextTable.Cell(text, max);

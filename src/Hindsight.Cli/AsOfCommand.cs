@@ -33,7 +33,7 @@ internal static class AsOfCommand
         {
             var format = r.GetValue(o.Format) ?? "table";
             var name = QueryOptions.Input(() => TableName.Parse(r.GetValue(table)!));
-            var point = Point(QueryOptions.ParseTime(r.GetValue(at), "--at"), r.GetValue(transaction), r.GetValue(lsn));
+            var point = Point(IsoTime.Parse(r.GetValue(at), "--at"), r.GetValue(transaction), r.GetValue(lsn));
             await using var store = QueryOptions.OpenStore(conn);
             var (source, database) = await QueryOptions.ScopeAsync(conn, store, token);
             var result = await new AuditTrail(store).AsOfAsync(name, point, r.GetValue(key), database, source, token);

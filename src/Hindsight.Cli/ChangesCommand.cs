@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Query;
 
 namespace Hindsight.Cli;
@@ -36,11 +37,11 @@ internal static class ChangesCommand
             var format = r.GetValue(o.Format) ?? "table";
             var filter = QueryOptions.Input(() => new ChangeFilter
             {
-                Tables = QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(),
+                Tables = NameList.Split(r.GetValue(tables)).Select(TableName.Parse).ToList(),
                 PrimaryKey = r.GetValue(key),
-                Operations = QueryOptions.SplitList(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
-                Since = QueryOptions.ParseTime(r.GetValue(since), "--since"),
-                Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
+                Operations = NameList.Split(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
+                Since = IsoTime.Parse(r.GetValue(since), "--since"),
+                Until = IsoTime.Parse(r.GetValue(until), "--until"),
                 TransactionId = r.GetValue(transaction),
                 Context = r.GetValue(context),
             });

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hindsight.Capture;
 using Hindsight.Configuration;
 using Hindsight.Setup;
 using Hindsight.Worker;
@@ -124,7 +123,6 @@ internal static class HindsightCli
         AllowMultipleArgumentsPerToken = false,
     };
 
-
     internal static Option<int> PositiveInt(string name, string description, int defaultValue)
     {
         var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
@@ -134,9 +132,6 @@ internal static class HindsightCli
         });
         return o;
     }
-
-    internal static IReadOnlyList<string> SplitCommas(string[]? values) =>
-        (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
 
     /// <summary>Console logging to stderr, one line per entry, UTC timestamps.</summary>
     internal static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(b => ConsoleLogging(b, level));
@@ -153,14 +148,13 @@ internal static class HindsightCli
         .AddFilter("Npgsql", LogLevel.Warning)
         .SetMinimumLevel(level);
 
-
     // ---- shared plumbing ----------------------------------------------------------------
 
-    /// <summary>The connection strings of an invocation, as the user gave them.</summary>
-    /// <param name="Source">The tracked database's connection string.</param>
-    /// <param name="Store">The store's connection string; null: the source database.</param>
-    /// <param name="SourceName">The source's name in the store (--source-name); null: found from the source.</param>
-    internal sealed record Connections(string Source, string? Store, string? SourceName = null);
+    /// <summary>
+    /// The installation an invocation names, as the user gave it: --source, --store and --source-name (or their
+    /// environment variables), --slot and --publication. The options of setup, run, status and teardown start from it.
+    /// </summary>
+    internal sealed class Connections : ConnectionOptions;
 
     internal static string RequireFormat(ParseResult r, SharedOptions o, string command, params string[] supported)
     {
@@ -193,7 +187,14 @@ internal static class HindsightCli
                 try { Store.SourceRegistry.ValidateName(sourceName); }
                 catch (ArgumentException e) { throw new CliException(e.Message); }
             }
-            return await body(new Connections(source, store, sourceName), token);
+            return await body(new Connections
+            {
+                SourceConnectionString = source,
+                StoreConnectionString = store,
+                SourceName = sourceName,
+                Slot = r.GetValue(o.Slot)!,
+                Publication = r.GetValue(o.Publication)!,
+            }, token);
         }, ct, gracefulOnCancel, r.GetValue(o.Source) ?? env.GetVariable("HINDSIGHT_SOURCE"),
            r.GetValue(o.Store) ?? env.GetVariable("HINDSIGHT_STORE"));
 
@@ -254,66 +255,3 @@ internal static class HindsightCli
         return (i < 0 ? s : s[..i]).Trim();
     }
 }
-
-/// <summary>The options every command shares (docs/design.md, "CLI conventions"). One set per parser.</summary>
-internal sealed class SharedOptions
-{
-    public Option<string?> Source { get; } = new("--source")
-    {
-        Description = "Tracked database: libpq URL (postgresql://user@host:5432/db) or key=value (host=... dbname=... / Host=...;Database=...). Default: $HINDSIGHT_SOURCE",
-        HelpName = "connection",
-        Recursive = true,
-    };
-
-    public Option<string?> Store { get; } = new("--store")
-    {
-        Description = "Database that stores the changes (schema hindsight). Default: $HINDSIGHT_STORE, else the source database",
-        HelpName = "connection",
-        Recursive = true,
-    };
-
-    public Option<string?> SourceName { get; } = new("--source-name")
-    {
-        Description = "The source's name in the store: what its changes carry, and what queries are narrowed to ('*': every source, for queries). " +
-                      "Default: $HINDSIGHT_SOURCE_NAME, else the name the source database has in the store, else its database name",
-        HelpName = "name",
-        Recursive = true,
-    };
-
-    public Option<string> Slot { get; } = new("--slot")
-    {
-        Description = "Logical replication slot",
-        DefaultValueFactory = _ => "hindsight",
-        Recursive = true,
-    };
-
-    public Option<string> Publication { get; } = new("--publication")
-    {
-        Description = "Publication naming the tracked tables",
-        DefaultValueFactory = _ => "hindsight",
-        Recursive = true,
-    };
-
-    public Option<string> Format { get; } = CreateFormat();
-
-    public Option<bool> Verbose { get; } = new("--verbose", "-v")
-    {
-        Description = "Show details of errors, and debug logs",
-        Recursive = true,
-    };
-
-    private static Option<string> CreateFormat()
-    {
-        var o = new Option<string>("--format")
-        {
-            Description = "Output format: table, json or csv (csv: status, changes, history, as-of)",
-            DefaultValueFactory = _ => "table",
-            Recursive = true,
-        };
-        o.AcceptOnlyFromAmong("table", "json", "csv");
-        return o;
-    }
-}
-
-/// <summary>A usage error found by the CLI itself.</summary>
-internal sealed class CliException(string message) : Exception(message);

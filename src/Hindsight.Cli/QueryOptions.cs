@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Hindsight.Configuration;
 using Hindsight.Postgres;
 using Hindsight.Query;
@@ -9,7 +7,7 @@ using Npgsql;
 namespace Hindsight.Cli;
 
 /// <summary>Options and input parsing shared by <c>changes</c>, <c>history</c> and <c>as-of</c> (docs/design.md, "CLI conventions").</summary>
-internal static partial class QueryOptions
+internal static class QueryOptions
 {
     public static Option<string[]> Tables(string description) => new("--table")
     {
@@ -36,7 +34,7 @@ internal static partial class QueryOptions
 
     /// <summary>The store to read, as an Npgsql data source (the source database unless --store).</summary>
     public static NpgsqlDataSource OpenStore(HindsightCli.Connections conn) =>
-        NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Store ?? conn.Source));
+        NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.StoreConnectionString ?? conn.SourceConnectionString));
 
     /// <summary>
     /// Which stored changes a query reads: those of --source-name (every source for <c>*</c>); else those of the source
@@ -47,10 +45,10 @@ internal static partial class QueryOptions
     {
         if (conn.SourceName == "*") return (null, null);
         if (conn.SourceName is not null) return (conn.SourceName, null);
-        var database = ConnectionStrings.Parse(conn.Source).Database;
+        var database = ConnectionStrings.Parse(conn.SourceConnectionString).Database;
         try
         {
-            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
+            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.SourceConnectionString));
             var identity = await Store.SourceIdentity.ReadAsync(source, null, ct);
             if (await Store.SourceRegistry.FindNameAsync(store, identity, null, ct) is { } name) return (name, null);
         }
@@ -59,29 +57,12 @@ internal static partial class QueryOptions
         return (null, database);
     }
 
-    /// <summary>Parses an ISO 8601 time; without an offset it is UTC.</summary>
-    public static DateTimeOffset? ParseTime(string? text, string option)
-    {
-        if (text is null) return null;
-        var t = text.Trim();
-        if (IsoStart().IsMatch(t) &&
-            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-            return value;
-        throw new CliException($"{option}: '{text}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31 12:00:00+02:00)");
-    }
-
     /// <summary>Parses an LSN in PostgreSQL's form (e.g. 0/16B3748) that fits the store's bigint commit_lsn.</summary>
     public static NpgsqlTypes.NpgsqlLogSequenceNumber ParseLsn(string text, string option)
     {
         if (NpgsqlTypes.NpgsqlLogSequenceNumber.TryParse(text.Trim(), out var lsn) && (ulong)lsn <= long.MaxValue) return lsn;
         throw new CliException($"{option}: '{text}' is not an LSN (e.g. 0/16B3748)");
     }
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
-    private static partial Regex IsoStart();
-
-    /// <summary>Splits names given as a list (repeated, or comma-separated outside double quotes).</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string>? values) => NameList.Split(values);
 
     /// <summary>Runs library code that validates input, turning its <see cref="ArgumentException"/> into a usage error.</summary>
     public static T Input<T>(Func<T> build)

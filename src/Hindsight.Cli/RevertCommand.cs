@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Hindsight.Configuration;
 using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Query;
 using Hindsight.Revert;
 using Npgsql;
@@ -36,13 +37,13 @@ internal static class RevertCommand
         {
             var format = HindsightCli.RequireFormat(r, o, "revert", "table", "json", "csv");
             var selection = QueryOptions.Input(() => Selection(r.GetValue(change), r.GetValue(transaction), Lsn(r.GetValue(commitLsn)), r.GetValue(context),
-                QueryOptions.ParseTime(r.GetValue(since), "--since"), QueryOptions.ParseTime(r.GetValue(until), "--until"),
-                QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(), QueryOptions.ParseTime(r.GetValue(to), "--to")));
+                IsoTime.Parse(r.GetValue(since), "--since"), IsoTime.Parse(r.GetValue(until), "--until"),
+                NameList.Split(r.GetValue(tables)).Select(TableName.Parse).ToList(), IsoTime.Parse(r.GetValue(to), "--to")));
             var callerContext = r.GetValue(with) is { } w
                 ? QueryOptions.Input(() => JsonNode.Parse(ValidObject(w, "--with-context")) as JsonObject)
                 : null;
             await using var store = QueryOptions.OpenStore(conn);
-            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.Source));
+            await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.SourceConnectionString));
             var reverter = new Reverter(store, source, conn.SourceName == "*" ? null : conn.SourceName);
             var plan = await reverter.PlanAsync(selection, token);
             var refused = plan.Conflicts.Count > 0 && !r.GetValue(force) && !r.GetValue(dryRun);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Hindsight.Capture;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -12,7 +13,7 @@ internal static class RunCommand
 {
     public static Command Create(CliEnvironment env, SharedOptions o)
     {
-        var ignore = HindsightCli.ListOption("--ignore-columns", "Columns left out of stored images: table.column, schema.table.column or *.column");
+        var ignore = HindsightCli.ListOption("--ignore-columns", "Columns left out of stored images: table.column, schema.table.column or *.column (\"Quoted\" parts name exactly that; comma-separated or repeated)");
         var redact = HindsightCli.ListOption("--redact-columns", "Columns whose values are never stored (a keyed digest shows whether they changed)");
         var contextLimit = HindsightCli.PositiveInt("--context-size-limit", "Largest accepted context payload in bytes", HindsightCli.CaptureDefaults.ContextSizeLimit);
         var batch = HindsightCli.PositiveInt("--batch-size", "Changes buffered in memory before they are written to the store", HindsightCli.CaptureDefaults.BatchSize);
@@ -31,15 +32,10 @@ internal static class RunCommand
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
-            var options = new CaptureOptions
+            var options = new CaptureOptions(conn)
             {
-                SourceConnectionString = ConnectionStrings.ToNpgsql(conn.Source),
-                StoreConnectionString = ConnectionStrings.ToNpgsqlOptional(conn.Store),
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
-                IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
-                RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
+                IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),
+                RedactColumns = NameList.Split(r.GetValue(redact)).ToList(),
                 ContextSizeLimit = r.GetValue(contextLimit),
                 BatchSize = r.GetValue(batch),
                 CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),

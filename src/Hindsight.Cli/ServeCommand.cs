@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Server;
 using Hindsight.Server.Auth;
 using Microsoft.Extensions.Logging;
@@ -53,18 +54,18 @@ internal static class ServeCommand
                 var verbose = r.GetValue(o.Verbose);
                 await using var app = HindsightServer.Build(api =>
                 {
-                    api.SourceConnectionString = conn.Source;
-                    api.StoreConnectionString = conn.Store;
+                    api.SourceConnectionString = conn.SourceConnectionString;
+                    api.StoreConnectionString = conn.StoreConnectionString;
                     api.SourceName = conn.SourceName == "*" ? null : conn.SourceName;
-                    api.Slot = r.GetValue(o.Slot)!;
-                    api.Publication = r.GetValue(o.Publication)!;
+                    api.Slot = conn.Slot;
+                    api.Publication = conn.Publication;
                     api.Keys.AddRange(keys);
-                }, QueryOptions.SplitList(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose));
+                }, NameList.Split(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose));
                 await app.StartAsync(token);
                 var address = HindsightServer.Addresses(app).FirstOrDefault() ?? "?";
                 await env.Output.WriteLineAsync(
-                    $"hindsight: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json, dashboard at {address}/) for {ConnectionStrings.Describe(conn.Source)}" +
-                    $", store {(conn.Store is null ? "the source database" : ConnectionStrings.Describe(conn.Store))}; {keys.Count} API key(s); stop with Ctrl+C");
+                    $"hindsight: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json, dashboard at {address}/) for {ConnectionStrings.Describe(conn.SourceConnectionString)}" +
+                    $", store {(conn.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(conn.StoreConnectionString))}; {keys.Count} API key(s); stop with Ctrl+C");
                 await env.Output.FlushAsync(token);
                 try { await Task.Delay(Timeout.Infinite, token); }
                 catch (OperationCanceledException) { /* stop asked */ }

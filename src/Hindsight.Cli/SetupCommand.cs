@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Hindsight.Postgres;
 using Hindsight.Setup;
 
 namespace Hindsight.Cli;
@@ -48,13 +49,8 @@ internal static class SetupCommand
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
-            var runner = new SetupRunner(new SetupOptions
+            var runner = new SetupRunner(new SetupOptions(conn)
             {
-                SourceConnectionString = conn.Source,
-                StoreConnectionString = conn.Store,
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
                 Tables = r.GetValue(tables) ?? [],
                 Schemas = r.GetValue(schemas) ?? [],
                 ExcludeTables = r.GetValue(exclude) ?? [],
@@ -62,10 +58,10 @@ internal static class SetupCommand
                 IndexImages = r.GetValue(indexImages),
                 BemiCompat = r.GetValue(bemiCompat),
                 Snapshot = r.GetValue(snapshot),
-                IgnoreColumns = HindsightCli.SplitCommas(r.GetValue(ignore)),
-                RedactColumns = HindsightCli.SplitCommas(r.GetValue(redact)),
+                IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),
+                RedactColumns = NameList.Split(r.GetValue(redact)).ToList(),
                 CreateRoles = r.GetValue(createRoles),
-                TrustedContextRoles = HindsightCli.SplitCommas(r.GetValue(trusted)),
+                TrustedContextRoles = NameList.Split(r.GetValue(trusted)).ToList(),
             });
             var report = await runner.RunAsync(token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, HindsightCli.Json) + "\n" : report.ToText());

@@ -28,13 +28,8 @@ internal static class StatusCommand
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
-            var reader = new StatusReader(new StatusOptions
+            var reader = new StatusReader(new StatusOptions(conn)
             {
-                SourceConnectionString = conn.Source,
-                StoreConnectionString = conn.Store,
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
                 MaxLagBytes = r.GetValue(maxBytes),
                 MaxLag = TimeSpan.FromSeconds(r.GetValue(maxSeconds)),
             });

@@ -18,13 +18,8 @@ internal static class TeardownCommand
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "teardown", "table", "json");
-            var runner = new TeardownRunner(new TeardownOptions
+            var runner = new TeardownRunner(new TeardownOptions(conn)
             {
-                SourceConnectionString = conn.Source,
-                StoreConnectionString = conn.Store,
-                SourceName = conn.SourceName,
-                Slot = r.GetValue(o.Slot)!,
-                Publication = r.GetValue(o.Publication)!,
                 Purge = r.GetValue(purge),
                 Force = r.GetValue(force),
             });

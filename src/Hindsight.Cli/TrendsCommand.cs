@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Hindsight.Model;
+using Hindsight.Postgres;
 using Hindsight.Query;
 
 namespace Hindsight.Cli;
@@ -35,10 +36,10 @@ internal static class TrendsCommand
             var grouping = QueryOptions.Input(() => TrendGrouping.Parse(r.GetValue(by)!));
             var filter = QueryOptions.Input(() => new ChangeFilter
             {
-                Tables = QueryOptions.SplitList(r.GetValue(tables)).Select(TableName.Parse).ToList(),
-                Operations = QueryOptions.SplitList(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
-                Since = QueryOptions.ParseTime(r.GetValue(since), "--since"),
-                Until = QueryOptions.ParseTime(r.GetValue(until), "--until"),
+                Tables = NameList.Split(r.GetValue(tables)).Select(TableName.Parse).ToList(),
+                Operations = NameList.Split(r.GetValue(operations)).Select(OperationParser.Parse).ToList(),
+                Since = IsoTime.Parse(r.GetValue(since), "--since"),
+                Until = IsoTime.Parse(r.GetValue(until), "--until"),
                 Context = r.GetValue(context),
             });
             await using var store = QueryOptions.OpenStore(conn);

@@ -11,6 +11,18 @@ public static class HindsightProtocol
     public const string Prefix = "hindsight";
 
     /// <summary>
+    /// The prefix of Bemi's context messages (its ORM packages, and the trigger <c>setup --bemi-compat</c> installs), which
+    /// the capture worker reads as context too.
+    /// </summary>
+    public const string BemiPrefix = "_bemi";
+
+    /// <summary>
+    /// The key of a stored context under which Hindsight writes what it adds itself: <c>revertOf</c> on the changes a
+    /// revert makes, <c>contextError</c> where a context message broke a rule. Applications leave it to Hindsight.
+    /// </summary>
+    public const string ContextKey = "hindsight";
+
+    /// <summary>
     /// The statement that emits a context passed as parameter <paramref name="placeholder"/>
     /// (<c>$1</c>, <c>@ctx</c>, …). The JSON is always a parameter, never spliced into SQL text.
     /// </summary>

@@ -18,7 +18,7 @@ public sealed class HindsightApiOptions
     public string? StoreConnectionString { get; set; }
 
     /// <summary>The replication slot health reports on.</summary>
-    public string Slot { get; set; } = "hindsight";
+    public string Slot { get; set; } = Configuration.ConnectionOptions.DefaultSlot;
 
     /// <summary>
     /// The source's name in the store (<c>setup --source-name</c>); null: the name the source database has there. Queries
@@ -27,7 +27,7 @@ public sealed class HindsightApiOptions
     public string? SourceName { get; set; }
 
     /// <summary>The publication health reports on.</summary>
-    public string Publication { get; set; } = "hindsight";
+    public string Publication { get; set; } = Configuration.ConnectionOptions.DefaultPublication;
 
     /// <summary>
     /// The keys that may call the API, each a name, a scope and the SHA-256 of the key (never the key itself). With none,

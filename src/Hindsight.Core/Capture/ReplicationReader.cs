@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Hindsight.Context;
 using Hindsight.Model;
 using Npgsql.Replication;
 using Npgsql.Replication.PgOutput;
@@ -24,7 +25,7 @@ public sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
-    public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { "hindsight", "_bemi" };
+    public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { HindsightProtocol.Prefix, HindsightProtocol.BemiPrefix };
 
     /// <summary>Reads until cancelled or the connection fails, writing events to <paramref name="output"/>.</summary>
     public async Task RunAsync(ChannelWriter<CaptureEvent> output, CancellationToken ct)

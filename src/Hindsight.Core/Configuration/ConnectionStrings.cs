@@ -19,7 +19,7 @@ namespace Hindsight.Configuration;
 /// </list>
 /// Error messages never repeat a value from the input, only option names.
 /// </remarks>
-public static class ConnectionStrings
+public static partial class ConnectionStrings
 {
     /// <summary>libpq keywords and the Npgsql keywords they map to (null: handled specially).</summary>
     private static readonly Dictionary<string, string?> LibpqKeywords = new(StringComparer.Ordinal)
@@ -125,64 +125,6 @@ public static class ConnectionStrings
             catch (ConnectionStringException e) { npgsqlError = e; }
         }
         throw npgsqlError ?? libpqError;
-    }
-
-    /// <summary>
-    /// A form of <paramref name="connectionString"/> that is safe to print: parsed and rewritten
-    /// in Npgsql form with the password (and SSL key password) removed. Input that cannot be
-    /// parsed is not echoed at all.
-    /// </summary>
-    public static string Redact(string? connectionString)
-    {
-        if (string.IsNullOrWhiteSpace(connectionString)) return "";
-        NpgsqlConnectionStringBuilder builder;
-        try { builder = Parse(connectionString); }
-        catch (ConnectionStringException) { return "(invalid connection string)"; }
-        builder.Password = null;
-        builder.SslPassword = null;
-        return builder.ConnectionString;
-    }
-
-    /// <summary>
-    /// A short, password-free description of where a connection string points:
-    /// <c>user@host:port/database</c>.
-    /// </summary>
-    public static string Describe(string? connectionString)
-    {
-        if (string.IsNullOrWhiteSpace(connectionString)) return "";
-        NpgsqlConnectionStringBuilder b;
-        try { b = Parse(connectionString); }
-        catch (ConnectionStringException) { return "(invalid connection string)"; }
-        var sb = new StringBuilder();
-        if (!string.IsNullOrEmpty(b.Username)) sb.Append(b.Username).Append('@');
-        sb.Append(string.IsNullOrEmpty(b.Host) ? "localhost" : b.Host);
-        if (b.Host is null || !b.Host.Contains(','))
-            sb.Append(':').Append(b.Port.ToString(CultureInfo.InvariantCulture));
-        if (!string.IsNullOrEmpty(b.Database)) sb.Append('/').Append(b.Database);
-        return sb.ToString();
-    }
-
-    /// <summary>
-    /// Replaces every occurrence of the passwords found in <paramref name="connectionStrings"/>
-    /// in <paramref name="text"/> by <c>***</c>: a last guard for messages that are printed.
-    /// </summary>
-    public static string Scrub(string text, params string?[] connectionStrings)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        foreach (var cs in connectionStrings)
-        {
-            if (string.IsNullOrWhiteSpace(cs)) continue;
-            try
-            {
-                var b = Parse(cs);
-                foreach (var secret in new[] { b.Password, b.SslPassword })
-                    if (!string.IsNullOrEmpty(secret) && secret.Length >= 3)
-                        text = text.Replace(secret, "***", StringComparison.Ordinal);
-            }
-            catch (ConnectionStringException) { /* nothing to learn from it */ }
-            if (cs.Length >= 8) text = text.Replace(cs, "(connection string)", StringComparison.Ordinal);
-        }
-        return text;
     }
 
     /// <summary>"Host=db" or "Server=db": a key that is not a libpq keyword and a value without spaces.</summary>
@@ -435,17 +377,8 @@ public static class ConnectionStrings
                     case "host" or "hostaddr" or "port":
                         break;
                     case "sslmode":
-                        b.SslMode = value switch
-                        {
-                            "disable" => SslMode.Disable,
-                            "allow" => SslMode.Allow,
-                            "prefer" => SslMode.Prefer,
-                            "require" => SslMode.Require,
-                            "verify-ca" => SslMode.VerifyCA,
-                            "verify-full" => SslMode.VerifyFull,
-                            _ => throw new ConnectionStringException(
-                                "invalid sslmode: expected disable, allow, prefer, require, verify-ca or verify-full"),
-                        };
+                        b.SslMode = OneOf(key, value, ("disable", SslMode.Disable), ("allow", SslMode.Allow), ("prefer", SslMode.Prefer),
+                            ("require", SslMode.Require), ("verify-ca", SslMode.VerifyCA), ("verify-full", SslMode.VerifyFull));
                         break;
                     case "ssl":
                         // libpq's JDBC compatibility: ssl=true means sslmode=require.
@@ -454,38 +387,18 @@ public static class ConnectionStrings
                             throw new ConnectionStringException("invalid ssl option: only ssl=true is accepted (or use sslmode)");
                         break;
                     case "gssencmode":
-                        b.GssEncryptionMode = value switch
-                        {
-                            "disable" => GssEncryptionMode.Disable,
-                            "prefer" => GssEncryptionMode.Prefer,
-                            "require" => GssEncryptionMode.Require,
-                            _ => throw new ConnectionStringException("invalid gssencmode: expected disable, prefer or require"),
-                        };
+                        b.GssEncryptionMode = OneOf(key, value,
+                            ("disable", GssEncryptionMode.Disable), ("prefer", GssEncryptionMode.Prefer), ("require", GssEncryptionMode.Require));
                         break;
                     case "channel_binding":
-                        b.ChannelBinding = value switch
-                        {
-                            "disable" => ChannelBinding.Disable,
-                            "prefer" => ChannelBinding.Prefer,
-                            "require" => ChannelBinding.Require,
-                            _ => throw new ConnectionStringException("invalid channel_binding: expected disable, prefer or require"),
-                        };
+                        b.ChannelBinding = OneOf(key, value,
+                            ("disable", ChannelBinding.Disable), ("prefer", ChannelBinding.Prefer), ("require", ChannelBinding.Require));
                         break;
                     case "sslnegotiation":
-                        b.SslNegotiation = value switch
-                        {
-                            "postgres" => SslNegotiation.Postgres,
-                            "direct" => SslNegotiation.Direct,
-                            _ => throw new ConnectionStringException("invalid sslnegotiation: expected postgres or direct"),
-                        };
+                        b.SslNegotiation = OneOf(key, value, ("postgres", SslNegotiation.Postgres), ("direct", SslNegotiation.Direct));
                         break;
                     case "load_balance_hosts":
-                        b.LoadBalanceHosts = value switch
-                        {
-                            "disable" => false,
-                            "random" => true,
-                            _ => throw new ConnectionStringException("invalid load_balance_hosts: expected disable or random"),
-                        };
+                        b.LoadBalanceHosts = OneOf(key, value, ("disable", false), ("random", true));
                         break;
                     case "keepalives":
                         b.TcpKeepAlive = value != "0";
@@ -513,14 +426,14 @@ public static class ConnectionStrings
         }
         return b;
     }
-}
 
-/// <summary>A connection string that could not be understood. The message never contains the input's values.</summary>
-public sealed class ConnectionStringException : FormatException
-{
-    /// <summary>Creates the exception.</summary>
-    public ConnectionStringException(string message) : base(message) { }
-
-    /// <summary>Creates the exception with its cause.</summary>
-    public ConnectionStringException(string message, Exception inner) : base(message, inner) { }
+    /// <summary>The value of a libpq option that takes one of a few words, or the error that lists them.</summary>
+    private static T OneOf<T>(string option, string value, params (string Word, T Value)[] choices)
+    {
+        foreach (var (word, result) in choices)
+            if (word == value) return result;
+        var words = choices.Select(c => c.Word).ToArray();
+        throw new ConnectionStringException(
+            $"invalid {option}: expected {string.Join(", ", words[..^1])} or {words[^1]}");
+    }
 }

@@ -66,6 +66,3 @@ public sealed record AsOfResult(TableName Table, DateTimeOffset At, IReadOnlyLis
             ? $"complete only for rows changed since tracking began ({since.UtcDateTime:yyyy-MM-dd HH:mm:ss.ffffff}Z): rows untouched since then are not known"
             : "the store holds no changes yet: nothing about this table is known";
 }
-
-/// <summary>A question the store cannot answer faithfully (e.g. as-of of a table without a primary key).</summary>
-public sealed class AuditQueryException(string message) : Exception(message);

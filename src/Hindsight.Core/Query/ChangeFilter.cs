@@ -53,33 +53,3 @@ public sealed record ChangeFilter
     /// <exception cref="ArgumentException">Not a JSON object.</exception>
     public string? After { get => _after; init => _after = JsonText.RequireObject(value, "after"); }
 }
-
-/// <summary>Which page of matching changes to read.</summary>
-public sealed record PageRequest
-{
-    /// <summary>The largest page size accepted.</summary>
-    public const int MaxLimit = 10_000;
-
-    private readonly int _limit = 100;
-
-    /// <summary>Changes per page, 1 to <see cref="MaxLimit"/> (default 100).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Outside 1..<see cref="MaxLimit"/>.</exception>
-    public int Limit
-    {
-        get => _limit;
-        init => _limit = value is >= 1 and <= MaxLimit
-            ? value
-            : throw new ArgumentOutOfRangeException(nameof(Limit), value, $"limit must be between 1 and {MaxLimit:N0}");
-    }
-
-    /// <summary>Oldest first (ascending <see cref="Change.Id"/>) instead of the default newest first.</summary>
-    public bool OldestFirst { get; init; }
-
-    /// <summary>The <see cref="ChangePage.NextCursor"/> of the previous page; null for the first page.</summary>
-    public long? Cursor { get; init; }
-}
-
-/// <summary>One page of changes.</summary>
-/// <param name="Changes">The changes, in the requested order.</param>
-/// <param name="NextCursor">Pass as <see cref="PageRequest.Cursor"/> (same filter and order) for the next page; null when this page is the last.</param>
-public sealed record ChangePage(IReadOnlyList<Change> Changes, long? NextCursor);

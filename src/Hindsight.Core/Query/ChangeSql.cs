@@ -136,4 +136,205 @@ internal static class ChangeSql
         if (scope?.Database is { } database) sb.Append($" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
         return sb.ToString();
     }
+
+    // ---- changes ------------------------------------------------------------------------
+
+    /// <summary>
+    /// One page of the changes that match <paramref name="filter"/>, keyset-paginated on the id, with one change more than
+    /// the page holds (it says that another page follows).
+    /// </summary>
+    public static (string Sql, Parameters Parameters) PageStatement(ChangeFilter filter, PageRequest page)
+    {
+        var p = new Parameters();
+        var where = Where(filter, p);
+        var cursor = page.Cursor is { } c
+            ? $"\n  AND c.id {(page.OldestFirst ? ">" : "<")} {p.Add(c, NpgsqlDbType.Bigint)}"
+            : "";
+        var limit = p.Add(page.Limit + 1, NpgsqlDbType.Integer);
+        return ($"""
+            SELECT {Columns}
+            FROM hindsight.changes c
+            WHERE {where}{cursor}
+            ORDER BY c.id {(page.OldestFirst ? "ASC" : "DESC")}
+            LIMIT {limit}
+            """, p);
+    }
+
+    /// <summary>The names of the sources the store holds changes of (<see cref="StoredSources"/>).</summary>
+    public const string Sources = StoredSources + "\nSELECT s.source FROM stored_sources s WHERE s.source IS NOT NULL";
+
+    // ---- history ------------------------------------------------------------------------
+
+    /// <summary>The order of a row's history: by commit, then by place within its transaction.</summary>
+    private const string HistoryOrder = "committed_at, commit_lsn, ordinal";
+
+    /// <summary>
+    /// The history statement and its parameters (the query benchmark EXPLAINs this very statement): a row's changes and
+    /// its table's TRUNCATEs, oldest first; with <paramref name="limit"/>, only that many from the chosen end, in that
+    /// end's order (newest first from the newest end).
+    /// </summary>
+    public static (string Sql, Parameters Parameters) HistoryStatement(TableName table, string primaryKey, SourceScope? sourceScope,
+        int? limit = null, bool newestFirst = false)
+    {
+        var p = new Parameters();
+        var scope = Scope(table, sourceScope, p);
+        // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
+        if (limit is not { } n)
+            return ($"""
+                SELECT {Columns} FROM hindsight.changes c WHERE {scope} AND {KeyIs(primaryKey, p)}
+                UNION ALL
+                SELECT {Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+                ORDER BY {HistoryOrder}
+                """, p);
+        // Each range limited on its own, so each is read from the chosen end of the index and stops after n rows. One range
+        // per spelling of the key: with `= ANY(array)` on its second column the index no longer returns rows in order
+        // (PostgreSQL before 17), and every version of the row would be read and sorted.
+        var order = newestFirst ? "committed_at DESC, commit_lsn DESC, ordinal DESC" : HistoryOrder;
+        var take = p.Add(n, NpgsqlDbType.Integer);
+        var ranges = JsonText.KeyForms(primaryKey).Select(form =>
+            $"(SELECT {Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key = {p.Add(form, NpgsqlDbType.Text)} ORDER BY {order} LIMIT {take})");
+        return ($"""
+            {string.Join("\nUNION ALL\n", ranges)}
+            UNION ALL
+            (SELECT {Columns} FROM hindsight.changes c WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
+             ORDER BY {order} LIMIT {take})
+            ORDER BY {order} LIMIT {take}
+            """, p);
+    }
+
+    /// <summary>
+    /// One place (source, schema) other than <paramref name="place"/> where the store holds the key in a table so named,
+    /// if there is one.
+    /// </summary>
+    public static (string Sql, Parameters Parameters) OtherPlaceStatement(TableName table, string primaryKey, SourceScope? sourceScope,
+        (string Source, string Schema) place)
+    {
+        var p = new Parameters();
+        var scope = Scope(table, sourceScope, p);
+        var key = KeyIs(primaryKey, p);
+        var d = p.Add(place.Source, NpgsqlDbType.Text);
+        var sch = p.Add(place.Schema, NpgsqlDbType.Text);
+        return ($"""
+            SELECT c.source, c.schema FROM hindsight.changes c
+            WHERE {scope} AND {key} AND (c.source <> {d} OR c.schema <> {sch})
+            LIMIT 1
+            """, p);
+    }
+
+    // ---- as-of --------------------------------------------------------------------------
+
+    /// <summary>
+    /// Keyless row changes that count at the cut and no later counted TRUNCATE wiped out: one such table, if any (it cannot
+    /// be rebuilt row by row).
+    /// </summary>
+    public static (string Sql, Parameters Parameters) KeylessStatement(TableName table, SourceScope? sourceScope, AsOfCut cut)
+    {
+        var p = new Parameters();
+        var scope = Scope(table, sourceScope, p);
+        var at = cut.Bind(p);
+        return ($"""
+            SELECT c.schema, c."table" FROM hindsight.changes c
+            WHERE {scope} AND c.primary_key IS NULL AND c.operation <> 'TRUNCATE' AND {at.Counts("c")}
+              AND NOT EXISTS (
+                SELECT 1 FROM hindsight.changes t
+                WHERE t."table" = c."table" AND t.schema = c.schema AND t.source = c.source
+                  AND t.primary_key IS NULL AND t.operation = 'TRUNCATE' AND {at.Counts("t")}
+                  AND {at.Position("t")} > {at.Position("c")})
+            LIMIT 1
+            """, p);
+    }
+
+    /// <summary>
+    /// The settings of the transaction that runs <see cref="AsOfStatement"/>. Parallel workers would each recompute
+    /// <c>latest</c> in full (EXPLAIN: loops=3), and a whole-table estimate led the planner to merge-join against every
+    /// stored change: the image is fetched per survivor instead (OFFSET 0 keeps the lateral lookup a nested loop over the
+    /// primary key, in id order for heap locality). JIT is off: the statement's estimated cost passes
+    /// jit_optimize_above_cost, and compiling it took ~0.4 s of a ~1.3 s execution on a 1,000,000-change store while the
+    /// plan is index scans and sorts that JIT does not speed up. BENCHMARKS.md, "Query".
+    /// </summary>
+    public const string AsOfSettings = "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off";
+
+    /// <summary>Where a baseline's barrier sorts among changes with the baseline's commit LSN: before all of its SNAPSHOT rows.</summary>
+    private const int BaselineBarrierOrdinal = int.MinValue;
+
+    /// <summary>Baselines as barrier rows, with the column names of changes (so <see cref="AsOfCut.Sql"/> applies to them).</summary>
+    private static readonly string BaselineRows =
+        $"SELECT source, database, schema, \"table\", taken_at AS committed_at, lsn AS commit_lsn, {BaselineBarrierOrdinal} AS ordinal, ended_at FROM hindsight.baselines";
+
+    /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
+    public static (string Sql, Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, SourceScope? sourceScope,
+        bool withBaselines = true, AsOfPage? page = null)
+    {
+        var p = new Parameters();
+        var scope = Scope(table, sourceScope, p);
+        var at = cut.Bind(p);
+        var baselines = withBaselines
+            ? $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
+              $"\n          WHERE {Scope(table, sourceScope, p, "b")} AND {at.Counts("b")}"
+            : "";
+        var key = primaryKey is null ? "" : $" AND {KeyIs(primaryKey, p)}";
+        if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
+        // A whole table: the survivors in id order (heap locality for the image lookups). A page: the survivors in key
+        // order, stopping after the page (one more row tells whether another page follows), so only the page is read.
+        var survivors = page is null ? "ORDER BY l.id OFFSET 0" : $"ORDER BY l.primary_key LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}";
+        // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
+        // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
+        // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
+        var sql = $"""
+            WITH trunc AS (
+                SELECT DISTINCT ON (t.source, t.schema) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                      FROM hindsight.changes c
+                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
+                ORDER BY t.source, t.schema, {at.NewestFirst("t")}
+            ), latest AS (
+                SELECT DISTINCT ON (c.primary_key, c.source, c.schema)
+                       c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                FROM hindsight.changes c
+                WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
+                ORDER BY c.primary_key, c.source, c.schema, {at.NewestFirst("c")}
+            )
+            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database
+            FROM (SELECT l.* FROM latest l
+                  LEFT JOIN trunc t ON t.source = l.source AND t.schema = l.schema
+                  WHERE l.operation <> 'DELETE'
+                    AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
+                  {survivors}) l
+            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
+            ORDER BY l.primary_key
+            """;
+        return (sql, p);
+    }
+
+    /// <summary>
+    /// Whether a baseline (<c>setup --snapshot</c>) of the table counts at the cut and its slot was not dropped before the
+    /// cut's moment (teardown ends a baseline).
+    /// </summary>
+    public static (string Sql, Parameters Parameters) BaselineCoversStatement(TableName table, AsOfCut cut, SourceScope? sourceScope)
+    {
+        var p = new Parameters();
+        var at = cut.Bind(p);
+        var moment = p.Add(cut.At.ToUniversalTime(), NpgsqlDbType.TimestampTz);
+        return ($"""
+            SELECT EXISTS (SELECT 1 FROM ({BaselineRows}) b
+                           WHERE {Scope(table, sourceScope, p, "b")} AND {at.Counts("b")} AND (b.ended_at IS NULL OR b.ended_at > {moment}))
+            """, p);
+    }
+
+    /// <summary>
+    /// The commit time of the first stored commit (lowest commit LSN) of the scope's source, or the earliest over every
+    /// stored source (of the scope's database): one probe of the (source, commit_lsn, ordinal) key index per source.
+    /// (min(committed_at) would read every stored change: the committed_at index is BRIN, which cannot answer min.)
+    /// </summary>
+    public static (string Sql, Parameters Parameters) TrackingSinceStatement(SourceScope? sourceScope)
+    {
+        var p = new Parameters();
+        var ofDatabase = sourceScope?.Database is { } database ? $" AND c.database = {p.Add(database, NpgsqlDbType.Text)}" : "";
+        string First(string s) =>
+            $"SELECT c.committed_at FROM hindsight.changes c WHERE c.source = {s}{ofDatabase} ORDER BY c.commit_lsn, c.ordinal LIMIT 1";
+        var sql = sourceScope?.Source is { } source
+            ? First(p.Add(source, NpgsqlDbType.Text))
+            : $"{StoredSources}\nSELECT min(f.committed_at) FROM stored_sources d CROSS JOIN LATERAL ({First("d.source")}) f";
+        return (sql, p);
+    }
 }

@@ -2,47 +2,9 @@ using System.Text.Json.Nodes;
 
 namespace Hindsight.Query;
 
-/// <summary>How one column differs between two row images.</summary>
-public enum ColumnChangeKind
-{
-    /// <summary>The column is in the new image only (a new row, or a column added to the table).</summary>
-    Added,
-    /// <summary>The column is in the old image only (a removed row, or a column dropped from the table).</summary>
-    Removed,
-    /// <summary>The column is in both images with values that differ as jsonb values.</summary>
-    Changed,
-}
-
 /// <summary>One column of a <see cref="RowDiff"/>.</summary>
 /// <param name="Column">The column's name.</param>
 /// <param name="Kind">Added, removed or changed.</param>
 /// <param name="OldValue">The value before (null for <see cref="ColumnChangeKind.Added"/>, and for SQL NULL, which is JSON null).</param>
 /// <param name="NewValue">The value after (null for <see cref="ColumnChangeKind.Removed"/>, and for SQL NULL).</param>
 public sealed record ColumnChange(string Column, ColumnChangeKind Kind, JsonNode? OldValue, JsonNode? NewValue);
-
-/// <summary>
-/// Column-level differences between two row images. Values are compared as PostgreSQL's jsonb compares them
-/// (<see cref="JsonEquality"/>): <c>1.0</c> and <c>1</c> are the same number, key order inside a json column
-/// does not matter. Columns come in the order of the new image, then the columns only the old image has.
-/// </summary>
-public static class RowDiff
-{
-    /// <summary>The columns that differ between <paramref name="before"/> and <paramref name="after"/>.</summary>
-    public static IReadOnlyList<ColumnChange> Compute(JsonObject before, JsonObject after)
-    {
-        ArgumentNullException.ThrowIfNull(before);
-        ArgumentNullException.ThrowIfNull(after);
-        var changes = new List<ColumnChange>();
-        foreach (var (column, value) in after)
-        {
-            if (!before.TryGetPropertyValue(column, out var old))
-                changes.Add(new ColumnChange(column, ColumnChangeKind.Added, null, value?.DeepClone()));
-            else if (!JsonEquality.JsonbEquals(old, value))
-                changes.Add(new ColumnChange(column, ColumnChangeKind.Changed, old?.DeepClone(), value?.DeepClone()));
-        }
-        foreach (var (column, old) in before)
-            if (!after.ContainsKey(column))
-                changes.Add(new ColumnChange(column, ColumnChangeKind.Removed, old?.DeepClone(), null));
-        return changes;
-    }
-}

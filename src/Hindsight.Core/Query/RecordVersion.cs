@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Hindsight.Model;
 
 namespace Hindsight.Query;
 
@@ -11,16 +10,3 @@ namespace Hindsight.Query;
 /// column of the row it removed as removed).
 /// </param>
 public sealed record RecordVersion(Change Change, JsonObject? Row, IReadOnlyList<ColumnChange> Diff);
-
-/// <summary>The versions of one row: all of them (<see cref="AuditTrail.HistoryAsync(TableName, string, bool, string?, string?, System.Threading.CancellationToken)"/>), or those at one end of its history (<see cref="AuditTrail.HistoryAsync(TableName, string, int, bool, string?, string?, System.Threading.CancellationToken)"/>).</summary>
-/// <param name="Table">The table asked for.</param>
-/// <param name="PrimaryKey">The key asked for.</param>
-/// <param name="Versions">The versions, in the order asked for (by commit time, commit LSN and ordinal).</param>
-public sealed record RecordHistory(TableName Table, string PrimaryKey, IReadOnlyList<RecordVersion> Versions)
-{
-    /// <summary>
-    /// Whether the history goes on past <see cref="Versions"/>: older changes when read from the newest end with a
-    /// limit, newer ones when read from the oldest end. Always false for a whole history.
-    /// </summary>
-    public bool HasMore { get; init; }
-}

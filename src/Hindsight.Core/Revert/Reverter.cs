@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hindsight.Context;
 using Hindsight.Model;
 using Hindsight.Query;
 using Npgsql;
@@ -181,7 +182,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             revertOf["tables"] = new JsonArray(plan.RollbackTables.Select(t => (JsonNode)JsonValue.Create(t.ToString())).ToArray());
         else
             revertOf["changes"] = new JsonArray(plan.Statements.Select(s => (JsonNode)JsonValue.Create(s.Change!.Id)).ToArray());
-        if (message["hindsight"] is not JsonObject hindsight) message["hindsight"] = hindsight = [];
+        if (message[HindsightProtocol.ContextKey] is not JsonObject hindsight) message[HindsightProtocol.ContextKey] = hindsight = [];
         hindsight["revertOf"] = revertOf;
         return message;
     }

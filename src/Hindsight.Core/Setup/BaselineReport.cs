@@ -3,12 +3,6 @@ using Npgsql;
 
 namespace Hindsight.Setup;
 
-/// <summary>One table of a baseline: how many rows were stored as SNAPSHOT changes.</summary>
-/// <param name="Schema">The table's schema.</param>
-/// <param name="Table">The table (a partitioned table under its root).</param>
-/// <param name="Rows">Rows copied.</param>
-public sealed record BaselineTable(string Schema, string Table, long Rows);
-
 /// <summary>
 /// A baseline of the rows that existed when tracking began (<c>setup --snapshot</c>): every published table read in the
 /// snapshot the slot exported when it was created, so the baseline and the changes the slot streams meet exactly.

@@ -31,7 +31,7 @@ namespace Hindsight.Setup;
 /// </remarks>
 internal static partial class BaselineSnapshot
 {
-    /// <summary>Creates <see cref="SetupOptions.Slot"/> and stores the baseline; returns what was stored.</summary>
+    /// <summary>Creates the slot (<see cref="Configuration.ConnectionOptions.Slot"/>) and stores the baseline; returns what was stored.</summary>
     public static async Task<BaselineReport> CreateSlotAndCopyAsync(string sourceConnectionString, NpgsqlDataSource source,
         NpgsqlDataSource store, SetupOptions options, string sourceName, string database, CancellationToken ct)
     {

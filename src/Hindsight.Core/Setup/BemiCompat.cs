@@ -4,34 +4,9 @@ using System.Text;
 using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
-
-/// <summary>What <c>setup --bemi-compat</c> did to one kind of object.</summary>
-public enum BemiObjectAction
-{
-    /// <summary>It did not exist and was created.</summary>
-    Created,
-    /// <summary>It existed in another version or form and was replaced.</summary>
-    Updated,
-    /// <summary>It was already in place as wanted.</summary>
-    Unchanged,
-    /// <summary>It was not created: the role is not a superuser (event triggers need one).</summary>
-    SkippedNotSuperuser,
-}
-
-/// <summary>The Bemi-compatibility part of <see cref="SetupReport"/>.</summary>
-public sealed class BemiCompatReport
-{
-    /// <summary>The functions in schema <c>hindsight</c> of the source database.</summary>
-    public required BemiObjectAction Functions { get; init; }
-    /// <summary>The event trigger that gives tables created later the trigger.</summary>
-    public required BemiObjectAction EventTrigger { get; init; }
-    /// <summary>Tables and partitions that got the statement trigger in this run.</summary>
-    public required IReadOnlyList<string> TriggersInstalled { get; init; }
-    /// <summary>Every table and partition that has the statement trigger after this run.</summary>
-    public required IReadOnlyList<string> TriggersInPlace { get; init; }
-}
 
 /// <summary>
 /// The database side of Bemi compatibility: a statement trigger on every tracked table and partition that lifts a
@@ -224,11 +199,5 @@ internal static class BemiCompat
             """, ct);
         await tx.CommitAsync(ct);
         return (tables, true);
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -4,19 +4,8 @@ using Npgsql;
 
 namespace Hindsight.Setup;
 
-/// <summary>A relation as setup sees it.</summary>
-internal sealed record Rel(uint Oid, uint SchemaOid, string Schema, string Name, char Kind, bool IsPartition, char Persistence,
-    char ReplicaIdentity, bool HasPrimaryKey, uint RootOid, string RootSchema, string RootName)
-{
-    public string Display => PgNames.Display(Schema, Name);
-    public string RootDisplay => PgNames.Display(RootSchema, RootName);
-}
-
-/// <summary>A schema: oid and name.</summary>
-internal sealed record SchemaRef(uint Oid, string Name);
-
 /// <summary>Catalog look-ups for setup.</summary>
-internal sealed class Catalog(NpgsqlConnection conn)
+internal sealed class SetupCatalog(NpgsqlConnection conn)
 {
     private static NpgsqlParameter Oid(uint oid) => new() { Value = oid, DataTypeName = "oid" };
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Hindsight.Configuration;
 using Hindsight.Postgres;
 
 namespace Hindsight.Setup;
@@ -6,8 +7,16 @@ namespace Hindsight.Setup;
 /// <summary>The names setup and teardown accept: slot and publication names, and the table and schema patterns users type.</summary>
 internal static class SetupNames
 {
+    /// <summary>The slot's and the publication's names of <paramref name="options"/>, before anything is read or changed.</summary>
+    /// <exception cref="SetupException">A name PostgreSQL would not accept.</exception>
+    public static void ValidateNames(ConnectionOptions options)
+    {
+        ValidateSlotName(options.Slot);
+        ValidatePublicationName(options.Publication);
+    }
+
     /// <summary>Slot names: what PostgreSQL accepts (lower-case letters, digits, underscore; at most 63).</summary>
-    public static void ValidateSlotName(string slot)
+    private static void ValidateSlotName(string slot)
     {
         if (string.IsNullOrEmpty(slot) || slot.Length > 63 || !slot.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9' or '_'))
             throw new SetupException(
@@ -15,17 +24,11 @@ internal static class SetupNames
     }
 
     /// <summary>Publication names: any identifier of at most 63 bytes.</summary>
-    public static void ValidatePublicationName(string publication)
+    private static void ValidatePublicationName(string publication)
     {
         if (string.IsNullOrEmpty(publication) || Encoding.UTF8.GetByteCount(publication) > 63 || publication.Contains('\0'))
             throw new SetupException("invalid publication name: it must have 1 to 63 bytes");
     }
-
-    /// <summary>
-    /// Splits a list of names given on the command line (<c>a, s.b, "My Table", "x"."y,z"</c>) at the
-    /// commas that are outside double quotes.
-    /// </summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string> values) => NameList.Split(values);
 
     /// <summary>
     /// Parses <c>name</c>, <c>schema.name</c>, <c>"Quoted Name"</c> or <c>"s"."n"</c>. Unquoted parts are also

@@ -1,39 +1,17 @@
+using System.Diagnostics.CodeAnalysis;
+using Hindsight.Configuration;
+
 namespace Hindsight.Setup;
 
-/// <summary>Whether <c>setup</c> sets REPLICA IDENTITY FULL on the tracked tables.</summary>
-public enum ReplicaIdentityMode
-{
-    /// <summary>Set REPLICA IDENTITY FULL on every tracked table and partition: complete before-images.</summary>
-    Full,
-
-    /// <summary>
-    /// Leave replica identities as they are (only tables that would otherwise reject UPDATE and DELETE
-    /// once published — no primary key, or identity NOTHING — are set to FULL). Before-images are incomplete.
-    /// </summary>
-    Default,
-}
-
 /// <summary>Settings of <c>hindsight setup</c>.</summary>
-public sealed class SetupOptions
+public sealed class SetupOptions : ConnectionOptions
 {
-    /// <summary>Connection string of the tracked (source) database, in any form <see cref="Configuration.ConnectionStrings"/> accepts.</summary>
-    public required string SourceConnectionString { get; init; }
+    /// <summary>Settings given with an object initializer.</summary>
+    public SetupOptions() { }
 
-    /// <summary>Connection string of the store; null means the source database itself (schema <c>hindsight</c>).</summary>
-    public string? StoreConnectionString { get; init; }
-
-    /// <summary>Logical replication slot to create (lower-case letters, digits, underscores).</summary>
-    public string Slot { get; init; } = "hindsight";
-
-    /// <summary>
-    /// The name this database has in the store (letters, digits, <c>_ - . :</c>); null: the name it already has there, or
-    /// else its database name. Two tracked databases that share a store need two names, even when their database names
-    /// are the same (two servers' <c>postgres</c>): setup refuses a name another database has.
-    /// </summary>
-    public string? SourceName { get; init; }
-
-    /// <summary>Publication to create or update.</summary>
-    public string Publication { get; init; } = "hindsight";
+    /// <summary>Setup of the installation <paramref name="connection"/> names; the other settings keep their defaults.</summary>
+    [SetsRequiredMembers]
+    public SetupOptions(ConnectionOptions connection) : base(connection) { }
 
     /// <summary>
     /// Tables to track (<c>name</c>, <c>schema.name</c>, <c>"Quoted Name"</c>; items may also be comma-separated).
@@ -88,14 +66,4 @@ public sealed class SetupOptions
 
     /// <summary>How long to wait for a table lock (ALTER TABLE, ALTER PUBLICATION) before giving up.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>An error in the input of setup, teardown or status, or a state of the database they refuse to work with.</summary>
-public sealed class SetupException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    public SetupException(string message) : base(message) { }
-
-    /// <summary>Creates the exception with its cause.</summary>
-    public SetupException(string message, Exception inner) : base(message, inner) { }
 }

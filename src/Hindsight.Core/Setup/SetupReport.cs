@@ -5,32 +5,6 @@ using Hindsight.Postgres;
 
 namespace Hindsight.Setup;
 
-/// <summary>What happened to the publication.</summary>
-public enum PublicationAction
-{
-    /// <summary>It did not exist and was created.</summary>
-    Created,
-    /// <summary>It existed and its tables, schemas or options were changed.</summary>
-    Updated,
-    /// <summary>It existed in a form ALTER cannot change (e.g. FOR ALL TABLES) and was dropped and created again, atomically.</summary>
-    Recreated,
-    /// <summary>It was already as wanted.</summary>
-    Unchanged,
-}
-
-/// <summary>A table in the publication, as PostgreSQL lists it in <c>pg_publication_tables</c>.</summary>
-/// <param name="Schema">Schema of the table.</param>
-/// <param name="Name">Name of the table (for partitioned tables: the root).</param>
-/// <param name="Partitioned">Whether it is a partitioned table; its changes are recorded under this root.</param>
-/// <param name="Partitions">Number of leaf partitions under it (0 for a plain table).</param>
-/// <param name="ReplicaIdentity">The root's replica identity: full, default, index or nothing.</param>
-/// <param name="HasPrimaryKey">Whether it has a primary key (the key of its stored changes).</param>
-public sealed record TrackedTable(string Schema, string Name, bool Partitioned, int Partitions, string ReplicaIdentity, bool HasPrimaryKey)
-{
-    /// <summary><c>schema.name</c>, quoted where PostgreSQL needs it.</summary>
-    public string QualifiedName => PgNames.Display(Schema, Name);
-}
-
 /// <summary>The outcome of <see cref="SetupRunner.RunAsync"/>: what was found and what was done.</summary>
 public sealed class SetupReport
 {

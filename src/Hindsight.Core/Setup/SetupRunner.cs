@@ -1,10 +1,10 @@
-using System.Globalization;
 using System.Text;
 using Hindsight.Configuration;
 using Hindsight.Model;
 using Hindsight.Postgres;
 using Hindsight.Store;
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -21,8 +21,6 @@ namespace Hindsight.Setup;
 /// </remarks>
 public sealed class SetupRunner(SetupOptions options)
 {
-    private const int SchemaPublicationsSince = 150000;
-
     /// <summary>The options this runner uses.</summary>
     public SetupOptions Options => options;
 
@@ -32,13 +30,9 @@ public sealed class SetupRunner(SetupOptions options)
     public async Task<SetupReport> RunAsync(CancellationToken cancellationToken = default)
     {
         var ct = cancellationToken;
-        var sourceCs = ConnectionStrings.ToNpgsql(options.SourceConnectionString);
-        var storeCs = ConnectionStrings.ToNpgsqlOptional(options.StoreConnectionString);
-        SetupNames.ValidateSlotName(options.Slot);
-        SetupNames.ValidatePublicationName(options.Publication);
-        var tablePatterns = SetupNames.SplitList(options.Tables).Select(t => SetupNames.ParseName(t, 2)).ToList();
-        var schemaPatterns = SetupNames.SplitList(options.Schemas).Select(s => SetupNames.ParseName(s, 1)).ToList();
-        var excludePatterns = SetupNames.SplitList(options.ExcludeTables).Select(t => SetupNames.ParseName(t, 2)).ToList();
+        var (sourceCs, storeCs) = options.ToNpgsql();
+        SetupNames.ValidateNames(options);
+        var patterns = TableSelection.Patterns.Of(options);
 
         await using var source = NpgsqlDataSource.Create(sourceCs);
         await using var conn = await source.OpenConnectionAsync(ct);
@@ -75,8 +69,8 @@ public sealed class SetupRunner(SetupOptions options)
                     $"role {server.User} may not create replication slots: it needs the REPLICATION attribute (ALTER ROLE {PgNames.Quote(server.User)} REPLICATION)");
         }
 
-        var catalog = new Catalog(conn);
-        var selection = await SelectAsync(catalog, server, tablePatterns, schemaPatterns, excludePatterns, ct);
+        var catalog = new SetupCatalog(conn);
+        var selection = await TableSelection.ResolveAsync(catalog, server, patterns, ct);
 
         if (selection.Schemas.Count > 0 && !server.IsSuperuser)
             throw new SetupException(
@@ -148,9 +142,7 @@ public sealed class SetupRunner(SetupOptions options)
         var changedIdentity = new List<string>();
         await using (var tx = await conn.BeginTransactionAsync(ct))
         {
-            await using (var lockCmd = new NpgsqlCommand(
-                string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
-                await lockCmd.ExecuteNonQueryAsync(ct);
+            await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
             try
             {
                 action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct);
@@ -245,13 +237,11 @@ public sealed class SetupRunner(SetupOptions options)
         };
     }
 
-    private async Task<BemiCompatReport> InstallBemiCompatAsync(NpgsqlConnection conn, ServerFacts server, Selection selection,
+    private async Task<BemiCompatReport> InstallBemiCompatAsync(NpgsqlConnection conn, ServerFacts server, TableSelection selection,
         List<string> notes, CancellationToken ct)
     {
         await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var lockCmd = new NpgsqlCommand(
-            string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)options.LockTimeout.TotalMilliseconds)}"), conn, tx))
-            await lockCmd.ExecuteNonQueryAsync(ct);
+        await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
         try
         {
             var report = await BemiCompat.InstallAsync(conn, tx, selection.Tracked.Select(t => t.Oid), server, notes, ct);
@@ -266,125 +256,10 @@ public sealed class SetupRunner(SetupOptions options)
         }
     }
 
-    // ---- selection ----------------------------------------------------------------------
-
-    /// <summary>What to publish: whole schemas and/or single tables, and every relation whose replica identity matters.</summary>
-    private sealed record Selection(
-        IReadOnlyList<SchemaRef> Schemas,
-        IReadOnlyList<Rel> Tables,
-        IReadOnlyList<Rel> Tracked,
-        bool ExcludesGiven,
-        bool FellBackToList,
-        IReadOnlyList<string> Unlogged);
-
-    private async Task<Selection> SelectAsync(Catalog catalog, ServerFacts server,
-        List<NamePattern> tablePatterns, List<NamePattern> schemaPatterns, List<NamePattern> excludePatterns, CancellationToken ct)
-    {
-        var named = new List<Rel>();
-        foreach (var p in tablePatterns)
-        {
-            var rel = await catalog.ResolveTableAsync(p, ct);
-            CheckTrackable(rel, p.Input);
-            if (rel.IsPartition)
-                throw new SetupException(
-                    $"{p.Input} is a partition of {rel.RootDisplay}: name the partitioned table {rel.RootDisplay} instead (changes of partitions are recorded under their root)");
-            if (named.All(r => r.Oid != rel.Oid)) named.Add(rel);
-        }
-
-        var schemas = new List<SchemaRef>();
-        foreach (var p in schemaPatterns)
-        {
-            var s = await catalog.ResolveSchemaAsync(p, ct);
-            if (s.Name == StoreMigrations.Schema)
-                throw new SetupException($"schema {StoreMigrations.Schema} holds the change store and is never tracked");
-            if (IsSystemSchema(s.Name))
-                throw new SetupException($"schema {PgNames.DisplayPart(s.Name)} is a system schema and cannot be tracked");
-            if (schemas.All(x => x.Oid != s.Oid)) schemas.Add(s);
-        }
-
-        var excluded = new List<Rel>();
-        foreach (var p in excludePatterns)
-        {
-            var rel = await catalog.ResolveTableAsync(p, ct);
-            if (rel.Kind is not ('r' or 'p'))
-                throw new SetupException($"{p.Input} is {KindName(rel.Kind)}, not a table");
-            if (rel.IsPartition)
-                throw new SetupException(
-                    $"{p.Input} is a partition of {rel.RootDisplay}: a single partition cannot be left out, because its changes are published through its root; exclude {rel.RootDisplay} instead");
-            if (excluded.All(r => r.Oid != rel.Oid)) excluded.Add(rel);
-        }
-
-        var defaultAll = tablePatterns.Count == 0 && schemaPatterns.Count == 0;
-        if (defaultAll)
-            schemas.AddRange(await catalog.UserSchemasAsync(ct));
-
-        // Every table that the selection covers: the named ones, and the roots of the schemas' tables.
-        var schemaOidArray = schemas.Select(s => s.Oid).ToArray();
-        var inSchemas = schemas.Count == 0 ? [] : await catalog.TablesInSchemasAsync(schemaOidArray, ct);
-        var unlogged = schemas.Count == 0 ? [] : (await catalog.UnloggedTablesInSchemasAsync(schemaOidArray, ct)).Select(r => r.Display).ToList();
-        var covered = new List<Rel>(named);
-        var coveredOids = new HashSet<uint>(named.Select(r => r.Oid));
-        var schemaOids = new HashSet<uint>(inSchemas.Select(r => r.Oid));
-        foreach (var r in inSchemas)
-        {
-            // A partition is covered through its root, unless that root lies outside the selection.
-            if (r.IsPartition && (schemaOids.Contains(r.RootOid) || coveredOids.Contains(r.RootOid))) continue;
-            if (coveredOids.Add(r.Oid)) covered.Add(r);
-        }
-
-        foreach (var x in excluded)
-            if (!coveredOids.Contains(x.Oid))
-                throw new SetupException($"{x.Display} is not among the tables to track, so it cannot be excluded");
-
-        var tracked = covered.Where(r => excluded.All(x => x.Oid != r.Oid))
-            .OrderBy(r => r.Schema, StringComparer.Ordinal).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
-
-        var useSchemas = excluded.Count == 0 && server.VersionNum >= SchemaPublicationsSince;
-        if (useSchemas)
-        {
-            // Named tables inside a published schema are covered by it already.
-            var schemaSet = new HashSet<uint>(schemas.Select(s => s.Oid));
-            var extra = named.Where(r => !schemaSet.Contains(r.SchemaOid)).ToList();
-            return new Selection(schemas, extra, tracked, false, false, unlogged);
-        }
-        return new Selection([], tracked, tracked, excluded.Count > 0, schemas.Count > 0 && excluded.Count == 0, unlogged);
-    }
-
-    private static bool IsSystemSchema(string name) =>
-        name.StartsWith("pg_", StringComparison.Ordinal) || name == "information_schema";
-
-    private static void CheckTrackable(Rel rel, string input)
-    {
-        if (rel.Schema == StoreMigrations.Schema)
-            throw new SetupException($"{input} belongs to the change store (schema {StoreMigrations.Schema}) and is never tracked");
-        if (IsSystemSchema(rel.Schema))
-            throw new SetupException($"{input} is a system table and cannot be tracked");
-        if (rel.Kind is not ('r' or 'p'))
-            throw new SetupException($"{input} is {KindName(rel.Kind)}, not a table: only tables can be tracked");
-        if (rel.Persistence == 'u')
-            throw new SetupException($"{input} is an unlogged table: its changes are not written to the WAL, so they cannot be captured");
-        if (rel.Persistence == 't')
-            throw new SetupException($"{input} is a temporary table and cannot be tracked");
-    }
-
-    internal static string KindName(char kind) => kind switch
-    {
-        'r' => "a table",
-        'p' => "a partitioned table",
-        'v' => "a view",
-        'm' => "a materialized view",
-        'f' => "a foreign table",
-        'S' => "a sequence",
-        'i' or 'I' => "an index",
-        'c' => "a composite type",
-        't' => "a TOAST table",
-        _ => $"a relation of kind '{kind}'",
-    };
-
     // ---- publication --------------------------------------------------------------------
 
     private async Task<PublicationAction> ApplyPublicationAsync(NpgsqlConnection conn, NpgsqlTransaction tx, ServerFacts server,
-        Selection sel, List<string> notes, CancellationToken ct)
+        TableSelection sel, List<string> notes, CancellationToken ct)
     {
         var pub = PgNames.Quote(options.Publication);
         // From PostgreSQL 18 a publication can send stored generated columns; without it the images lack them.
@@ -426,15 +301,9 @@ public sealed class SetupRunner(SetupOptions options)
         return PublicationAction.Updated;
     }
 
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
-
     // ---- replica identity ---------------------------------------------------------------
 
-    private async Task ApplyReplicaIdentityAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Catalog catalog, Selection sel,
+    private async Task ApplyReplicaIdentityAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SetupCatalog catalog, TableSelection sel,
         List<string> changed, List<string> notes, CancellationToken ct)
     {
         var forced = new List<string>();
@@ -496,7 +365,7 @@ public sealed class SetupRunner(SetupOptions options)
         _ => c.ToString(),
     };
 
-    private void AddNotes(List<string> notes, Selection sel, IReadOnlyList<TrackedTable> tables, ServerFacts server)
+    private void AddNotes(List<string> notes, TableSelection sel, IReadOnlyList<TrackedTable> tables, ServerFacts server)
     {
         if (sel.Schemas.Count > 0)
             notes.Add("Tables created later in the published schemas are tracked automatically, but start with REPLICA IDENTITY DEFAULT: " +
@@ -544,18 +413,7 @@ public sealed class SetupRunner(SetupOptions options)
                string.Join("\n", UntrackedColumn.Describe(untracked));
     }
 
-    private static async Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)
-    {
-        // The store is the source database when both report the same cluster and database.
-        const string sql = "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()";
-        try
-        {
-            await using var a = new NpgsqlCommand(sql, source);
-            var left = (string?)await a.ExecuteScalarAsync(ct);
-            await using var b = store.CreateCommand(sql);
-            var right = (string?)await b.ExecuteScalarAsync(ct);
-            return left is not null && left == right;
-        }
-        catch (PostgresException) { return false; }
-    }
+    /// <summary>Whether the store is the source database: both report the same cluster and database.</summary>
+    private static Task<bool> SameDatabaseAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct) =>
+        SameAnswerAsync(source, store, "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database()", ct);
 }

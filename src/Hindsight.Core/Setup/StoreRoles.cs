@@ -1,4 +1,5 @@
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -35,18 +36,8 @@ internal static class StoreRoles
     }
 
     /// <summary>Whether the store is served by the source's cluster (roles are per cluster), by system identifier.</summary>
-    public static async Task<bool> SameClusterAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct)
-    {
-        const string sql = "SELECT system_identifier::text FROM pg_control_system()";
-        try
-        {
-            await using var a = new NpgsqlCommand(sql, source);
-            var left = (string?)await a.ExecuteScalarAsync(ct);
-            await using var b = store.CreateCommand(sql);
-            return left is not null && left == (string?)await b.ExecuteScalarAsync(ct);
-        }
-        catch (PostgresException) { return false; } // not allowed to read it there: treat as another cluster
-    }
+    public static Task<bool> SameClusterAsync(NpgsqlConnection source, NpgsqlDataSource store, CancellationToken ct) =>
+        SameAnswerAsync(source, store, "SELECT system_identifier::text FROM pg_control_system()", ct);
 
     /// <summary>Creates the store roles (when missing) and grants them on the store's objects. Returns what it did, for the report.</summary>
     public static async Task<List<string>> ApplyStoreAsync(NpgsqlDataSource store, CancellationToken ct)
@@ -112,12 +103,5 @@ internal static class StoreRoles
         {
             return false; // created meanwhile by a concurrent setup (roles are cluster-wide)
         }
-    }
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        // Role names are the constants above: nothing user-written is spliced into these statements.
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,5 +1,6 @@
 using Hindsight.Postgres;
 using Npgsql;
+using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 
@@ -115,11 +116,4 @@ internal static class TrustedContext
     }
 
     private static bool IsPublic(string role) => string.Equals(role, Public, StringComparison.OrdinalIgnoreCase);
-
-    private static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
-    {
-        // Function signatures come from regprocedure output and role names are quoted: nothing user-written is spliced raw.
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
 }

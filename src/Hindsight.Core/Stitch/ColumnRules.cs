@@ -16,17 +16,18 @@ public enum ColumnAction : byte
 /// <summary>
 /// The <c>--ignore-columns</c> and <c>--redact-columns</c> rules. A pattern is <c>column</c> (rejected: too broad,
 /// use <c>*.column</c>), <c>table.column</c> (any schema) or <c>schema.table.column</c>; each part may use <c>*</c> as a
-/// wildcard. Ignore wins over redact.
+/// wildcard, or be double-quoted (<c>orders."Card, Number"</c>) to name exactly that, dots, commas and stars included.
+/// Ignore wins over redact.
 /// </summary>
 public sealed class ColumnRules
 {
-    private readonly (string[] Parts, ColumnAction Action)[] _patterns;
+    private readonly (Part[] Parts, ColumnAction Action)[] _patterns;
     private readonly Dictionary<RelationInfo, ColumnAction[]> _cache = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Parses the patterns; throws <see cref="ArgumentException"/> with a clear message on bad ones.</summary>
     public ColumnRules(IEnumerable<string> ignore, IEnumerable<string> redact)
     {
-        var list = new List<(string[], ColumnAction)>();
+        var list = new List<(Part[], ColumnAction)>();
         foreach (var p in ignore) list.Add((Parse(p, "--ignore-columns"), ColumnAction.Ignore));
         foreach (var p in redact) list.Add((Parse(p, "--redact-columns"), ColumnAction.Redact));
         _patterns = list.ToArray();
@@ -55,19 +56,59 @@ public sealed class ColumnRules
         return actions;
     }
 
-    private static string[] Parse(string pattern, string option)
+    /// <summary>One dot-separated part of a pattern: a glob, or (quoted) an exact name.</summary>
+    private readonly record struct Part(string Text, bool Exact)
     {
-        var parts = pattern.Trim().Split('.');
-        if (parts.Length is < 2 or > 3 || parts.Any(string.IsNullOrWhiteSpace))
-            throw new ArgumentException(
-                $"{option}: '{pattern}' is not a column pattern; use table.column, schema.table.column or *.column");
-        return parts;
+        public bool Matches(string name) => Exact ? Text == name : Glob(Text, name);
     }
 
-    private static bool Matches(string[] parts, string schema, string table, string column) =>
+    private static Part[] Parse(string pattern, string option)
+    {
+        var parts = SplitParts(pattern.Trim());
+        if (parts is null || parts.Count is < 2 or > 3 || parts.Any(p => !p.Exact && string.IsNullOrWhiteSpace(p.Text)))
+            throw new ArgumentException(
+                $"{option}: '{pattern}' is not a column pattern; use table.column, schema.table.column or *.column");
+        return [.. parts];
+    }
+
+    /// <summary>The parts between the dots outside double quotes; null when a quote is not closed or stray.</summary>
+    private static List<Part>? SplitParts(string pattern)
+    {
+        var parts = new List<Part>();
+        var i = 0;
+        while (true)
+        {
+            if (i < pattern.Length && pattern[i] == '"')
+            {
+                var name = new System.Text.StringBuilder();
+                for (i++; ; i++)
+                {
+                    if (i >= pattern.Length) return null;
+                    if (pattern[i] != '"') { name.Append(pattern[i]); continue; }
+                    if (i + 1 < pattern.Length && pattern[i + 1] == '"') { name.Append('"'); i++; continue; }
+                    i++;
+                    break;
+                }
+                if (name.Length == 0) return null;
+                parts.Add(new Part(name.ToString(), Exact: true));
+            }
+            else
+            {
+                var start = i;
+                while (i < pattern.Length && pattern[i] != '.')
+                    if (pattern[i++] == '"') return null;
+                parts.Add(new Part(pattern[start..i], Exact: false));
+            }
+            if (i == pattern.Length) return parts;
+            if (pattern[i] != '.') return null;
+            i++;
+        }
+    }
+
+    private static bool Matches(Part[] parts, string schema, string table, string column) =>
         parts.Length == 2
-            ? Glob(parts[0], table) && Glob(parts[1], column)
-            : Glob(parts[0], schema) && Glob(parts[1], table) && Glob(parts[2], column);
+            ? parts[0].Matches(table) && parts[1].Matches(column)
+            : parts[0].Matches(schema) && parts[1].Matches(table) && parts[2].Matches(column);
 
     /// <summary>Matches <paramref name="text"/> against a pattern where <c>*</c> stands for any run of characters.</summary>
     internal static bool Glob(ReadOnlySpan<char> pattern, ReadOnlySpan<char> text)

@@ -31,7 +31,7 @@ public static class ContextPayload
     private const int DetailLength = 200;
 
     /// <summary>Validates a payload and returns the context JSON to store.</summary>
-    /// <param name="prefix">The message prefix (<c>hindsight</c>, <c>_bemi</c>).</param>
+    /// <param name="prefix">The message prefix (<see cref="Context.HindsightProtocol.Prefix"/>, <see cref="Context.HindsightProtocol.BemiPrefix"/>).</param>
     /// <param name="payload">The payload bytes received (may be cut at limit + 1).</param>
     /// <param name="length">The payload's full length.</param>
     /// <param name="limit">The configured size limit in bytes.</param>
@@ -65,7 +65,7 @@ public static class ContextPayload
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteStartObject("hindsight");
+            w.WriteStartObject(Context.HindsightProtocol.ContextKey);
             w.WriteStartObject("contextError");
             w.WriteString("reason", reason);
             w.WriteString("prefix", prefix);

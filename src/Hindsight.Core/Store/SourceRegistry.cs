@@ -3,13 +3,6 @@ using NpgsqlTypes;
 
 namespace Hindsight.Store;
 
-/// <summary>One source of a store: a tracked database under the name a person gave it.</summary>
-/// <param name="Name">The name changes, progress and baselines carry.</param>
-/// <param name="SystemIdentifier">The system identifier of its server; null for a source carried over from a store
-/// that predates sources, until a setup or worker connects to it.</param>
-/// <param name="Database">The database's name on its server.</param>
-public sealed record StoredSource(string Name, string? SystemIdentifier, string Database);
-
 /// <summary>
 /// The store's sources (<c>hindsight.sources</c>): which name each tracked database has. Setup and the worker register
 /// the database they are given; readers and reverts find a database's name from its identity.
@@ -172,6 +165,3 @@ public static class SourceRegistry
         return list;
     }
 }
-
-/// <summary>A source name that cannot be used: taken by another tracked database, or not this database's name.</summary>
-public sealed class SourceNameException(string message) : Exception(message);

@@ -1,27 +1,19 @@
+using System.Diagnostics.CodeAnalysis;
 using Hindsight.Capture;
+using Hindsight.Configuration;
+using Hindsight.Context;
 
 namespace Hindsight.Worker;
 
 /// <summary>Settings of a capture worker (<c>hindsight run</c>).</summary>
-public sealed class CaptureOptions
+public sealed class CaptureOptions : ConnectionOptions
 {
-    /// <summary>Npgsql connection string of the tracked (source) database.</summary>
-    public required string SourceConnectionString { get; init; }
+    /// <summary>Settings given with an object initializer.</summary>
+    public CaptureOptions() { }
 
-    /// <summary>
-    /// The source's name in the store (see <see cref="Setup.SetupOptions.SourceName"/>); null: the name this database has
-    /// there, or else its database name. A name another tracked database has is refused.
-    /// </summary>
-    public string? SourceName { get; init; }
-
-    /// <summary>Npgsql connection string of the store; null means the source database itself.</summary>
-    public string? StoreConnectionString { get; init; }
-
-    /// <summary>Logical replication slot to read.</summary>
-    public string Slot { get; init; } = "hindsight";
-
-    /// <summary>Publication naming the tracked tables.</summary>
-    public string Publication { get; init; } = "hindsight";
+    /// <summary>A worker for the installation <paramref name="connection"/> names; the other settings keep their defaults.</summary>
+    [SetsRequiredMembers]
+    public CaptureOptions(ConnectionOptions connection) : base(connection) { }
 
     /// <summary>Changes buffered in memory before they are written to the store (bounds memory).</summary>
     public int BatchSize { get; init; } = 2000;
@@ -38,7 +30,7 @@ public sealed class CaptureOptions
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
-    public int ContextSizeLimit { get; init; } = 64 * 1024;
+    public int ContextSizeLimit { get; init; } = HindsightContext.DefaultSizeLimit;
 
     /// <summary>Column patterns left out of images (<c>table.column</c>, <c>schema.table.column</c>, <c>*.column</c>).</summary>
     public IReadOnlyList<string> IgnoreColumns { get; init; } = [];

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Hindsight.Capture;
 using Hindsight.Capture.Rendering;
+using Hindsight.Configuration;
 using Hindsight.Sink;
 using Hindsight.Stitch;
 using Hindsight.Store;
@@ -22,6 +23,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     private const int ChannelCapacity = 4096;
 
     private readonly ILogger _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CaptureWorker>();
+
+    /// <summary>The source's connection string in Npgsql's form (the options take any form <see cref="ConnectionStrings"/> accepts).</summary>
+    private string SourceConnectionString => ConnectionStrings.ToNpgsql(options.SourceConnectionString);
     private PgTypeCatalog? _types;
 
     /// <summary>The options this worker runs with.</summary>
@@ -34,9 +38,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns); // bad patterns fail before connecting
-        await using var source = NpgsqlDataSource.Create(options.SourceConnectionString);
+        await using var source = NpgsqlDataSource.Create(SourceConnectionString);
         // The default store is the source database itself: one pool serves both.
-        await using var separateStore = options.StoreConnectionString is null ? null : NpgsqlDataSource.Create(options.StoreConnectionString);
+        await using var separateStore = options.StoreConnectionString is null ? null : NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(options.StoreConnectionString));
         var store = separateStore ?? source;
         _types ??= new PgTypeCatalog(source);
 
@@ -47,7 +51,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             string? sourceName = null;
             try
             {
-                var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(options.SourceConnectionString), cancellationToken);
+                var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(SourceConnectionString), cancellationToken);
                 sourceName = await RegisterAsync(store, identity, cancellationToken);
                 await RunSessionAsync(source, store, sourceName, identity.Database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken);
             }
@@ -116,7 +120,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         await sink.InitializeAsync(ct);
         await RecordUntrackedColumnsAsync(source, store, sourceName, ct);
 
-        await using var replication = new LogicalReplicationConnection(SourceSession.Apply(options.SourceConnectionString))
+        await using var replication = new LogicalReplicationConnection(SourceSession.Apply(SourceConnectionString))
         {
             WalReceiverStatusInterval = TimeSpan.FromSeconds(1),
             WalReceiverTimeout = TimeSpan.FromSeconds(60),

@@ -3,11 +3,6 @@ using System.Text;
 
 namespace Hindsight.Server.Auth;
 
-/// <summary>A newly made key: the key itself (shown once) and its entry for the configuration.</summary>
-/// <param name="Key">The secret: give it to the client; it is not kept anywhere.</param>
-/// <param name="Entry">What the server keeps: the name, the scope and the key's hash.</param>
-public sealed record GeneratedApiKey(string Key, ApiKeyEntry Entry);
-
 /// <summary>Making and hashing API keys.</summary>
 /// <remarks>
 /// A key is 256 random bits, so a fast hash is enough at rest: no dictionary or brute force reaches it, and a slow hash

@@ -13,22 +13,17 @@ namespace Hindsight.Server.Endpoints;
 internal static class AsOfEndpoints
 {
     public static void Map(RouteGroupBuilder api) =>
-        api.MapGet("/as-of", async (
-                [Description("The table: table, schema.table or \"Quoted Name\"")] string? table,
+        api.MapGet("/as-of", async ([AsParameters] TableParameters read,
                 [Description("The moment (ISO 8601): changes committed at or before it count. Exactly one of at, transaction, lsn")] string? at,
                 [Description("Right after this source transaction (xid) committed, counted in commit LSN order")] string? transaction,
                 [Description("At this WAL position (0/16B3748): every change whose commit LSN is at or before it")] string? lsn,
                 [Description("Only the row with this primary key")] string? key,
-                [Description("Most rows to return (default and most: the server's page size)")] string? limit,
                 [Description("Keyset paging of a table: only rows whose primary key comes after this one (the previous page's next_after)")] string? after,
-                [Description("The tracked database, by name (default: the server's own source; * for any)")] string? database,
-                [Description("The source, by its name in the store (default: the server's own source; * for any)")] string? source,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
-                var name = QueryInput.Table(table);
+                var (name, max) = read.Read(options.Value);
                 var point = Point(at, transaction, lsn);
-                var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
-                var (src, db) = await backend.ScopeAsync(source, database, ct);
+                var (src, db) = await read.ScopeAsync(backend, ct);
                 if (key is not null && after is not null) throw new FormatException("give key (one row) or after (the next page of a table), not both");
                 // A table is read one page at a time (the store walks its keys in order and stops): never the whole table.
                 var result = key is not null

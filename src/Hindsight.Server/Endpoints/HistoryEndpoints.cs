@@ -12,21 +12,16 @@ namespace Hindsight.Server.Endpoints;
 internal static class HistoryEndpoints
 {
     public static void Map(RouteGroupBuilder api) =>
-        api.MapGet("/history", async (
-                [Description("The row's table: table, schema.table or \"Quoted Name\"")] string? table,
+        api.MapGet("/history", async ([AsParameters] TableParameters read,
                 [Description("The row's primary key as stored; a composite key as a JSON array")] string? key,
                 [Description("newest (default) or oldest first")] string? order,
-                [Description("Most versions to return (default and most: the server's page size)")] string? limit,
-                [Description("The tracked database, by name (default: the server's own source; * for any)")] string? database,
-                [Description("The source, by its name in the store (default: the server's own source; * for any)")] string? source,
                 HindsightBackend backend, IOptions<HindsightApiOptions> options, CancellationToken ct) =>
             {
-                var name = QueryInput.Table(table);
+                var (name, max) = read.Read(options.Value);
                 var primaryKey = QueryInput.Required(key, "key");
                 var newestFirst = !QueryInput.OldestFirst(order);
-                var max = QueryInput.Limit(limit, options.Value.MaxPageSize, options.Value.MaxPageSize);
                 // Only the asked end of the row's history is read: a row changed millions of times costs one page.
-                var (src, db) = await backend.ScopeAsync(source, database, ct);
+                var (src, db) = await read.ScopeAsync(backend, ct);
                 var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst, db, src, ct);
                 if (history.Versions.Count == 0 && !history.HasMore)
                     throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");

@@ -17,9 +17,3 @@ internal static class ApiProblems
     public static Task Write(HttpContext context, int status, string title, string detail) =>
         Problem(status, title, detail).ExecuteAsync(context);
 }
-
-/// <summary>Bad input found by the API itself (a query parameter or body that cannot be read): answered with 400.</summary>
-internal sealed class ApiInputException(string message) : Exception(message);
-
-/// <summary>The thing asked for does not exist: answered with 404.</summary>
-internal sealed class ApiNotFoundException(string message) : Exception(message);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Hindsight.Model;
 using Hindsight.Postgres;
 using Hindsight.Query;
@@ -7,22 +6,11 @@ using Hindsight.Query;
 namespace Hindsight.Server.Http;
 
 /// <summary>Reads query-string and body values; every failure is an <see cref="ApiInputException"/> that names the parameter.</summary>
-internal static partial class QueryInput
+internal static class QueryInput
 {
-    /// <summary>An ISO 8601 time; without an offset it is UTC (as on the command line).</summary>
-    public static DateTimeOffset? Time(string? text, string name)
-    {
-        if (text is null) return null;
-        var t = text.Trim();
-        if (IsoTime().IsMatch(t) &&
-            DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
-            return value;
-        throw new ApiInputException($"{name}: '{Shorten(text)}' is not an ISO 8601 time (e.g. 2025-01-31, 2025-01-31T12:00:00Z, 2025-01-31T12:00:00+02:00)");
-    }
-
-    /// <summary>A required ISO 8601 time.</summary>
+    /// <summary>A required ISO 8601 time (<see cref="IsoTime"/>).</summary>
     public static DateTimeOffset RequiredTime(string? text, string name) =>
-        Time(Required(text, name), name)!.Value;
+        IsoTime.Parse(Required(text, name), name)!.Value;
 
     public static string Required(string? text, string name) =>
         string.IsNullOrWhiteSpace(text) ? throw new ApiInputException($"{name} is required") : text;
@@ -56,18 +44,11 @@ internal static partial class QueryInput
     public static TableName Table(string? text, string name = "table") => TableName.Parse(Required(text, name));
 
     /// <summary>Tables given repeated (<c>table=a&amp;table=b</c>) or comma-separated outside double quotes.</summary>
-    public static List<TableName> Tables(IEnumerable<string?>? values) => SplitList(values).Select(TableName.Parse).ToList();
+    public static List<TableName> Tables(IEnumerable<string?>? values) => NameList.Split(values).Select(TableName.Parse).ToList();
 
     /// <summary>Operations given repeated or comma-separated.</summary>
-    public static List<Operation> Operations(IEnumerable<string?>? values) => SplitList(values).Select(OperationParser.Parse).ToList();
-
-    /// <summary>Splits items given as a list: repeated, or comma-separated outside double quotes.</summary>
-    public static IEnumerable<string> SplitList(IEnumerable<string?>? values) =>
-        NameList.Split(values);
+    public static List<Operation> Operations(IEnumerable<string?>? values) => NameList.Split(values).Select(OperationParser.Parse).ToList();
 
     /// <summary>Echoes at most a short piece of hostile input back in a message.</summary>
     private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "…";
-
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?$", RegexOptions.IgnoreCase)]
-    private static partial Regex IsoTime();
 }

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Hindsight.Server.Http;
@@ -41,17 +39,4 @@ internal sealed class SecurityHeaders(RequestDelegate next, Func<PathString, boo
     /// <summary>Paths whose answers are data (never cached): the API and the OpenAPI document.</summary>
     internal static bool IsApi(PathString path) =>
         path.StartsWithSegments(HindsightApiExtensions.ApiPrefix) || path.StartsWithSegments(HindsightApiExtensions.OpenApiPrefix);
-}
-
-/// <summary>
-/// Puts <see cref="SecurityHeaders"/> first in the host's pipeline, ahead of authentication, so that every answer of the
-/// API carries them. In an app that hosts the API, only the API's own paths get them (the app's pages keep their own).
-/// </summary>
-internal sealed class SecurityHeadersStartupFilter(Func<PathString, bool> applies) : IStartupFilter
-{
-    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-    {
-        app.UseMiddleware<SecurityHeaders>(applies);
-        next(app);
-    };
 }

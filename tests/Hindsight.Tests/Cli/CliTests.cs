@@ -121,6 +121,20 @@ public sealed class CliTests(PostgresFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Column_lists_split_as_table_lists_do_so_a_quoted_name_with_a_comma_stays_whole()
+    {
+        var (cs, slot) = await _dbs.CreateAsync(
+            """
+            CREATE TABLE items (id int PRIMARY KEY, "Card, Number" text, note text, name text);
+            INSERT INTO items VALUES (1, '4111', 'internal', 'pen');
+            """);
+        var r = await RunAsync(["setup", "--source", cs, "--slot", slot, "--snapshot", "--ignore-columns", "items.\"Card, Number\",*.note"]);
+        Assert.True(r.ExitCode == 0, r.Err);
+        var image = await ScalarAsync<string>(cs, "SELECT after::text FROM hindsight.changes WHERE operation = 'SNAPSHOT' AND \"table\" = 'items'");
+        Assert.Equal("""{"id": 1, "name": "pen"}""", image);
+    }
+
+    [Fact]
     public async Task Parse_errors_exit_non_zero()
     {
         var r = await RunAsync(["status", "--format", "xml"]);

@@ -10,7 +10,7 @@ public class PgNamesTests
     [Fact]
     public void Lists_split_at_commas_outside_quotes()
     {
-        Assert.Equal(["a", "s.b", "\"x,y\".\"z\"", "c"], SetupNames.SplitList(["a, s.b", "\"x,y\".\"z\",c", " "]).ToList());
+        Assert.Equal(["a", "s.b", "\"x,y\".\"z\"", "c"], NameList.Split(["a, s.b", "\"x,y\".\"z\",c", " "]).ToList());
     }
 
     [Theory]

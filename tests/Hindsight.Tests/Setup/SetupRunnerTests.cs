@@ -1,3 +1,4 @@
+using Hindsight.Configuration;
 using Hindsight.Setup;
 using Hindsight.Tests.Infrastructure;
 using Xunit;
@@ -50,7 +51,7 @@ public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
         public string[] Schemas = [];
         public string[] Exclude = [];
         public ReplicaIdentityMode Identity = ReplicaIdentityMode.Full;
-        public string Publication = "hindsight";
+        public string Publication = ConnectionOptions.DefaultPublication;
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Hindsight.Configuration;
 using Hindsight.Tests.Infrastructure;
 using Npgsql;
 
@@ -58,7 +59,7 @@ public sealed class SetupTestDatabases(PostgresFixture fixture) : IAsyncDisposab
     }
 
     /// <summary>The publication's tables as PostgreSQL lists them: "schema.table", sorted.</summary>
-    public static async Task<List<string>> PublicationTablesAsync(string cs, string publication = "hindsight") =>
+    public static async Task<List<string>> PublicationTablesAsync(string cs, string publication = ConnectionOptions.DefaultPublication) =>
         (await QueryAsync(cs, "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1", publication))
         .Select(r => r[0]!).ToList();
 

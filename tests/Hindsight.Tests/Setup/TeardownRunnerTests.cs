@@ -1,3 +1,4 @@
+using Hindsight.Configuration;
 using Hindsight.Setup;
 using Hindsight.Tests.Infrastructure;
 using Npgsql.Replication;
@@ -83,7 +84,7 @@ public sealed class TeardownRunnerTests(PostgresFixture fixture) : IAsyncLifetim
             try
             {
                 await foreach (var _ in replication.StartReplication(new PgOutputReplicationSlot(slot),
-                                   new PgOutputReplicationOptions("hindsight", PgOutputProtocolVersion.V1), stop.Token)) { }
+                                   new PgOutputReplicationOptions(ConnectionOptions.DefaultPublication, PgOutputProtocolVersion.V1), stop.Token)) { }
             }
             catch (Exception) { /* terminated by teardown --force, or stopped */ }
         });

@@ -31,7 +31,7 @@ public sealed record RowEvent(
 /// <summary>A TRUNCATE of one or more tables.</summary>
 public sealed record TruncateEvent(uint? StreamXid, IReadOnlyList<RelationInfo> Relations, ulong Position, DateTime QueuedAt) : CaptureEvent;
 
-/// <summary>A transactional logical decoding message with a context prefix (<c>hindsight</c>, <c>_bemi</c>).</summary>
+/// <summary>A transactional logical decoding message with a context prefix (<see cref="ReplicationReader.ContextPrefixes"/>).</summary>
 /// <param name="StreamXid">The (sub)transaction id when streamed, else null.</param>
 /// <param name="Prefix">The message prefix.</param>
 /// <param name="Payload">The first bytes of the payload (at most the size limit + 1, so oversize is detectable).</param>

@@ -51,25 +51,3 @@ public sealed record ChangeDto
         Position = c.Position, CommitLsn = c.CommitLsn, Ordinal = c.Ordinal, QueuedAt = ApiTime.Format(c.QueuedAt), CreatedAt = ApiTime.Format(c.CreatedAt),
     };
 }
-
-/// <summary>One page of changes (<c>GET /api/changes</c>).</summary>
-/// <param name="Changes">The changes, in the order asked for.</param>
-/// <param name="NextCursor">Pass as <c>cursor</c> (same filter and order) for the next page; null on the last page.</param>
-public sealed record ChangePageDto(
-    [property: JsonPropertyName("changes")] IReadOnlyList<ChangeDto> Changes,
-    [property: JsonPropertyName("next_cursor")] long? NextCursor);
-
-/// <summary>How one column differs between two row images.</summary>
-/// <param name="Column">The column.</param>
-/// <param name="Kind">added, removed or changed.</param>
-/// <param name="OldValue">The value before (null when added, or SQL NULL).</param>
-/// <param name="NewValue">The value after (null when removed, or SQL NULL).</param>
-public sealed record ColumnChangeDto(
-    [property: JsonPropertyName("column")] string Column,
-    [property: JsonPropertyName("kind")] string Kind,
-    [property: JsonPropertyName("old_value")] JsonNode? OldValue,
-    [property: JsonPropertyName("new_value")] JsonNode? NewValue)
-{
-    /// <summary>The wire form of a column change.</summary>
-    public static ColumnChangeDto From(ColumnChange c) => new(c.Column, c.Kind.ToString().ToLowerInvariant(), c.OldValue, c.NewValue);
-}

@@ -1,0 +1,175 @@
+using Hindsight.Model;
+using Npgsql;
+
+namespace Hindsight.Query;
+
+// As-of: a table, or one of its rows, as it was at a moment, a transaction or an LSN.
+public sealed partial class AuditTrail
+{
+    // Set once the store is seen to have hindsight.baselines (migration 5). Migrations only go forward, so it is asked
+    // once per AuditTrail rather than at every as-of; a store not migrated yet is asked again, as setup may run meanwhile.
+    private volatile bool _hasBaselines;
+
+    /// <summary>
+    /// A table, or one row of it, as it was at <paramref name="at"/>: for each key the latest change committed at or before
+    /// that moment, left out when it is a DELETE or when a TRUNCATE of the table came after it (at or before the moment).
+    /// One set-based query (DISTINCT ON over the (table, primary_key, committed_at) index).
+    /// </summary>
+    /// <param name="table">The table; a bare name must be unambiguous in the store.</param>
+    /// <param name="at">The moment: changes committed at or before it count.</param>
+    /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
+    /// <param name="database">The tracked database, by name; null for any (then the table must be unambiguous).</param>
+    /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">
+    /// The table has row changes without a primary key at that moment (its rows cannot be told apart, so it cannot be
+    /// rebuilt row by row), or a bare name matches tables of more than one schema or source.
+    /// </exception>
+    public Task<AsOfResult> AsOfAsync(TableName table, DateTimeOffset at, string? primaryKey = null, string? database = null,
+        string? source = null, CancellationToken ct = default) =>
+        AsOfAsync(table, AsOfPoint.At(at), primaryKey, database, source, ct);
+
+    /// <summary>
+    /// A table, or one row of it, as it was at <paramref name="point"/>: a moment (as the overload taking a time), right
+    /// after a source transaction committed, or at an LSN. For a transaction or an LSN, the changes whose commit LSN is
+    /// at or before the point's count, in commit LSN order — exact commit order within a database, where commit times
+    /// can tie. For each key the newest counted change, left out when it is a DELETE or when a counted TRUNCATE of the
+    /// table came after it.
+    /// </summary>
+    /// <param name="table">The table; a bare name must be unambiguous in the store.</param>
+    /// <param name="point">Which state: <see cref="AsOfPoint.At"/>, <see cref="AsOfPoint.AfterTransaction"/> or <see cref="AsOfPoint.AtLsn"/>.</param>
+    /// <param name="primaryKey">One row's key (as stored; a composite key as a JSON array), or null for the whole table.</param>
+    /// <param name="database">
+    /// The tracked database, by name; null for any (then the table must be unambiguous, and a transaction id must name one
+    /// transaction in the store). A transaction confines the read to its own source.
+    /// </param>
+    /// <param name="source">The source, by its name in the store; null for any (as for <paramref name="database"/>).</param>
+    /// <param name="ct">Cancels the query.</param>
+    /// <exception cref="AuditQueryException">
+    /// The transaction is not in the store, or its id names transactions of more than one database (or, after xid
+    /// wraparound, more than one transaction); nothing is stored at or before the LSN; the table has row changes without
+    /// a primary key at that point; or a bare name matches tables of more than one schema or database.
+    /// </exception>
+    public Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey = null, string? database = null,
+        string? source = null, CancellationToken ct = default) =>
+        AsOfAsync(table, point, primaryKey, null, SourceScope.Of(source, database), ct);
+
+    /// <summary>
+    /// One page of a table as it was at <paramref name="point"/>: the rows whose keys come after
+    /// <see cref="AsOfPage.AfterKey"/> (in the store's key order, bytewise), at most <see cref="AsOfPage.Limit"/> of them.
+    /// Only that page is read: the store walks the table's keys in order and stops, so a page of a table with millions
+    /// of stored changes costs about as much as the page. Follow <see cref="AsOfResult.NextKey"/> for the next page.
+    /// Otherwise as <see cref="AsOfAsync(TableName, AsOfPoint, string?, string?, string?, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="AuditQueryException">As for the whole table.</exception>
+    public Task<AsOfResult> AsOfPageAsync(TableName table, AsOfPoint point, AsOfPage page, string? database = null,
+        string? source = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        return AsOfAsync(table, point, null, page, SourceScope.Of(source, database), ct);
+    }
+
+    private async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, SourceScope? given,
+        CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(point);
+        await using var conn = await _store.OpenConnectionAsync(ct);
+        var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct);
+
+        // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
+        var (keylessSql, kp) = ChangeSql.KeylessStatement(table, scope, cut);
+        await using (var cmd = new NpgsqlCommand(keylessSql, conn))
+        {
+            kp.ApplyTo(cmd);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            if (await r.ReadAsync(ct))
+                throw new AuditQueryException(
+                    $"table {new TableName(r.GetString(0), r.GetString(1))} has changes without a primary key: its rows cannot be told apart, " +
+                    "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
+        }
+
+        var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct));
+        var (sql, p) = ChangeSql.AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page);
+
+        var rows = new List<AsOfRow>();
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using (var off = new NpgsqlCommand(ChangeSql.AsOfSettings, conn, tx))
+            await off.ExecuteNonQueryAsync(ct);
+        await using (var cmd = new NpgsqlCommand(sql, conn, tx))
+        {
+            p.ApplyTo(cmd);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
+            while (await r.ReadAsync(ct))
+                rows.Add(new AsOfRow(r.GetString(6), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
+                    r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
+        }
+        await tx.CommitAsync(ct);
+        var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
+        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct);
+
+        // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
+        var rowsScope = place is { } p0 ? (scope ?? new SourceScope(null, null)).WithSource(p0.Source) : scope;
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct);
+        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct);
+        string? next = null;
+        if (page is not null && rows.Count > page.Limit)
+        {
+            rows.RemoveAt(rows.Count - 1); // read one more than asked: there is a next page
+            next = rows[^1].PrimaryKey;
+        }
+        return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next, UntrackedColumns = untracked };
+    }
+
+    /// <summary>
+    /// The table's untracked columns: the generated ones the store recorded as not published (each row told which it
+    /// lacks), and the columns any row holds redacted. Only rows that contain a digest's prefix are parsed.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, UntrackedReason>> UntrackedAsync(NpgsqlConnection conn, TableName table,
+        SourceScope? scope, (string Source, string Schema)? place, List<AsOfRow> rows, CancellationToken ct)
+    {
+        var stored = await StoredUntrackedColumns.ReadAsync(conn, table, scope, ct);
+        // Without rows the place comes from the recorded columns, when they name one table.
+        place ??= stored.Select(u => (u.Source, u.Schema)).Distinct().ToList() is [var only] ? only : null;
+        var marks = new SortedDictionary<string, UntrackedReason>(StringComparer.Ordinal);
+        var generated = stored.Where(u => (u.Source, u.Schema) == place && u.Reason == UntrackedReason.Generated)
+            .Select(u => u.Column).ToHashSet(StringComparer.Ordinal);
+        foreach (var column in generated) marks[column] = UntrackedReason.Generated;
+        foreach (var row in rows)
+        {
+            if (generated.Count > 0) row.GeneratedColumns = generated;
+            if (!ImageMarks.MayHoldRedacted(row.RowJson.Span)) continue;
+            foreach (var (column, reason) in row.UntrackedColumns)
+                if (reason == UntrackedReason.Redacted) marks.TryAdd(column, reason);
+        }
+        return new Dictionary<string, UntrackedReason>(marks);
+    }
+
+    /// <summary>
+    /// Whether a baseline (<c>setup --snapshot</c>) of the table counts at the point, and its slot was not dropped before
+    /// it (teardown ends a baseline: changes made after go unseen): then every row the table had is known — those
+    /// untouched since the baseline through their SNAPSHOT rows.
+    /// </summary>
+    private static async Task<bool> BaselineCoversAsync(NpgsqlConnection conn, TableName table, AsOfCut cut, SourceScope? scope,
+        CancellationToken ct)
+    {
+        var (sql, p) = ChangeSql.BaselineCoversStatement(table, cut, scope);
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        p.ApplyTo(cmd);
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>
+    /// The commit time of the first stored commit of the scope's source, or the earliest over every stored source (of the
+    /// scope's database).
+    /// </summary>
+    private static async Task<DateTimeOffset?> TrackingSinceAsync(NpgsqlConnection conn, SourceScope? scope, CancellationToken ct)
+    {
+        var (sql, p) = ChangeSql.TrackingSinceStatement(scope);
+        await using var cmd = new NpgsqlCommand(sql, conn);
+        p.ApplyTo(cmd);
+        var value = await cmd.ExecuteScalarAsync(ct);
+        return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
+    }
+}

@@ -1,0 +1,38 @@
+using System.Globalization;
+using Npgsql;
+
+namespace Hindsight.Setup;
+
+/// <summary>
+/// Statements setup and teardown run as they are written: DDL, grants and session settings, which take no parameters.
+/// Callers splice only constants, catalog output (<c>regprocedure</c> text) and names quoted with <see cref="Postgres.PgNames.Quote(string)"/>.
+/// </summary>
+internal static class SetupSql
+{
+    /// <summary>Runs <paramref name="sql"/> on <paramref name="conn"/>, in <paramref name="tx"/> when one is given.</summary>
+    public static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, conn, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// Whether the source and the store give the same (non-null) answer to <paramref name="sql"/>: the same cluster, or the
+    /// same database. A server that does not let the user read it counts as another.
+    /// </summary>
+    public static async Task<bool> SameAnswerAsync(NpgsqlConnection source, NpgsqlDataSource store, string sql, CancellationToken ct)
+    {
+        try
+        {
+            await using var a = new NpgsqlCommand(sql, source);
+            var left = (string?)await a.ExecuteScalarAsync(ct);
+            await using var b = store.CreateCommand(sql);
+            return left is not null && left == (string?)await b.ExecuteScalarAsync(ct);
+        }
+        catch (PostgresException) { return false; }
+    }
+
+    /// <summary>How long statements of <paramref name="tx"/> wait for a lock before failing (<c>SET LOCAL lock_timeout</c>; at least 1 ms).</summary>
+    public static Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction tx, TimeSpan timeout, CancellationToken ct) =>
+        ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)timeout.TotalMilliseconds)}"), ct);
+}

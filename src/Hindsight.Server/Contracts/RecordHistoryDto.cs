@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace Hindsight.Server.Contracts;
+
+/// <summary>Every version of one row (<c>GET /api/history</c>).</summary>
+/// <param name="Table">The table asked for.</param>
+/// <param name="PrimaryKey">The key asked for.</param>
+/// <param name="Versions">The versions, newest first unless asked otherwise; at most the server's page size.</param>
+/// <param name="Truncated">Whether the row has more versions than were returned (the oldest, or newest, are left out).</param>
+public sealed record RecordHistoryDto(
+    [property: JsonPropertyName("table")] string Table,
+    [property: JsonPropertyName("primary_key")] string PrimaryKey,
+    [property: JsonPropertyName("versions")] IReadOnlyList<RecordVersionDto> Versions,
+    [property: JsonPropertyName("truncated")] bool Truncated);
