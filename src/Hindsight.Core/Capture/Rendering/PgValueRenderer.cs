@@ -242,6 +242,25 @@ public static class PgValueRenderer
         return raw;
     }
 
+    // An unquoted array element or hstore token: up to one of two stop characters (or white space), stepping over
+    // backslash escapes, which the caller then undoes. pos may end one past the end after a trailing backslash.
+    private static void ScanUnquoted(ReadOnlySpan<char> s, ref int pos, char stop1, char stop2, bool stopAtSpace, out bool escaped)
+    {
+        escaped = false;
+        while (pos < s.Length)
+        {
+            char c = s[pos];
+            if (c == '\\')
+            {
+                escaped = true;
+                pos += 2;
+                continue;
+            }
+            if (c == stop1 || c == stop2 || (stopAtSpace && IsArraySpace(c))) break;
+            pos++;
+        }
+    }
+
     private static void WriteQuotedElement(Utf8JsonWriter w, PgTypeInfo type, PgTypeInfo element, ReadOnlySpan<char> s, ref int pos)
     {
         var raw = ScanQuoted(type, s, ref pos, out var escaped);
@@ -253,19 +272,7 @@ public static class PgValueRenderer
     private static void WriteUnquotedElement(Utf8JsonWriter w, PgTypeInfo type, PgTypeInfo element, ReadOnlySpan<char> s, ref int pos, char delim)
     {
         int start = pos;
-        bool escaped = false;
-        while (pos < s.Length)
-        {
-            char c = s[pos];
-            if (c == '\\')
-            {
-                escaped = true;
-                pos += 2;
-                continue;
-            }
-            if (c == delim || c == '}') break;
-            pos++;
-        }
+        ScanUnquoted(s, ref pos, delim, '}', stopAtSpace: false, out var escaped);
         if (pos >= s.Length) throw Malformed(type, s, "unterminated array");
         var raw = s[start..pos];
         if (escaped)
@@ -472,18 +479,7 @@ public static class PgValueRenderer
         quoted = pos < s.Length && s[pos] == '"';
         if (quoted) return ScanQuoted(type, s, ref pos, out escaped);
         int begin = pos;
-        while (pos < s.Length)
-        {
-            char c = s[pos];
-            if (c == '\\')
-            {
-                escaped = true;
-                pos += 2;
-                continue;
-            }
-            if (c == ',' || c == '=' || IsArraySpace(c)) break;
-            pos++;
-        }
+        ScanUnquoted(s, ref pos, ',', '=', stopAtSpace: true, out escaped);
         if (pos > s.Length || pos == begin) throw Malformed(type, s, "expected a key or value");
         return s[begin..pos];
     }
