@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Hindsight.Capture;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Revert;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Hindsight.Capture;
 using Hindsight.Configuration;
 using Hindsight.Setup;
 using Hindsight.Worker;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Hindsight.Configuration;
 using Hindsight.Postgres;
-using Hindsight.Query;
 using Npgsql;
 
 namespace Hindsight.Cli;

@@ -1,9 +1,7 @@
 using System.CommandLine;
-using Hindsight.Capture;
 using Hindsight.Configuration;
 using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Hindsight.Cli;
 

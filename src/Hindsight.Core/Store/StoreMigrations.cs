@@ -1,3 +1,4 @@
+using System.Globalization;
 using Npgsql;
 
 namespace Hindsight.Store;
@@ -302,6 +303,6 @@ public static class StoreMigrations
         await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.schema_migrations') IS NOT NULL"))
             if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
         await using var cmd = store.CreateCommand("SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations");
-        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Hindsight.Query;
 using Hindsight.Revert;
 
 namespace Hindsight.Server.Contracts;
