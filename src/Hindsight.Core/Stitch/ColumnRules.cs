@@ -3,7 +3,7 @@ using Hindsight.Capture;
 namespace Hindsight.Stitch;
 
 /// <summary>What happens to one column's value on its way to the store.</summary>
-public enum ColumnAction : byte
+internal enum ColumnAction : byte
 {
     /// <summary>Stored as is.</summary>
     Keep,
@@ -18,7 +18,7 @@ public enum ColumnAction : byte
 /// use <c>*.column</c>), <c>table.column</c> (any schema) or <c>schema.table.column</c>; each part may use <c>*</c> as a
 /// wildcard. Ignore wins over redact.
 /// </summary>
-public sealed class ColumnRules
+internal sealed class ColumnRules
 {
     private readonly (string[] Parts, ColumnAction Action)[] _patterns;
     private readonly Dictionary<RelationInfo, ColumnAction[]> _cache = new(ReferenceEqualityComparer.Instance);

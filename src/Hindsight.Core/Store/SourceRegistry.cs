@@ -8,7 +8,7 @@ namespace Hindsight.Store;
 /// <param name="SystemIdentifier">The system identifier of its server; null for a source carried over from a store
 /// that predates sources, until a setup or worker connects to it.</param>
 /// <param name="Database">The database's name on its server.</param>
-public sealed record StoredSource(string Name, string? SystemIdentifier, string Database);
+internal sealed record StoredSource(string Name, string? SystemIdentifier, string Database);
 
 /// <summary>
 /// The store's sources (<c>hindsight.sources</c>): which name each tracked database has. Setup and the worker register
@@ -33,7 +33,7 @@ public static class SourceRegistry
     /// <exception cref="SourceNameException">
     /// The name is taken by another tracked database; or this database is already a source under another name.
     /// </exception>
-    public static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    internal static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
         ValidateName(requestedName);
         await using var conn = await store.OpenConnectionAsync(ct);
@@ -111,7 +111,7 @@ public static class SourceRegistry
     }
 
     /// <summary>Every source of the store, by name.</summary>
-    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
+    internal static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
         await ReadStoredAsync(store, ct) ?? [];
 
     /// <summary>The store's sources; null for a store from before sources (no <c>hindsight.sources</c> yet).</summary>

@@ -8,7 +8,7 @@ namespace Hindsight.Store;
 /// Applied by <c>hindsight setup</c>; each runs once, in its own transaction, recorded in
 /// <c>hindsight.schema_migrations</c>. Never edit a released migration: append a new one.
 /// </summary>
-public static class StoreMigrations
+internal static class StoreMigrations
 {
     /// <summary>The schema that holds the store. It is never captured.</summary>
     public const string Schema = "hindsight";

@@ -6,7 +6,7 @@ using Hindsight.Query;
 namespace Hindsight.Server.Contracts;
 
 /// <summary>One stored change. Its fields are the store's column names (design §2, §5), as <c>hindsight changes --format json</c> prints them.</summary>
-public sealed record ChangeDto
+internal sealed record ChangeDto
 {
     /// <summary>Ordered identity in the store; the cursor of pages and of the live stream.</summary>
     [JsonPropertyName("id")] public required long Id { get; init; }
@@ -55,7 +55,7 @@ public sealed record ChangeDto
 /// <summary>One page of changes (<c>GET /api/changes</c>).</summary>
 /// <param name="Changes">The changes, in the order asked for.</param>
 /// <param name="NextCursor">Pass as <c>cursor</c> (same filter and order) for the next page; null on the last page.</param>
-public sealed record ChangePageDto(
+internal sealed record ChangePageDto(
     [property: JsonPropertyName("changes")] IReadOnlyList<ChangeDto> Changes,
     [property: JsonPropertyName("next_cursor")] long? NextCursor);
 
@@ -64,7 +64,7 @@ public sealed record ChangePageDto(
 /// <param name="Kind">added, removed or changed.</param>
 /// <param name="OldValue">The value before (null when added, or SQL NULL).</param>
 /// <param name="NewValue">The value after (null when removed, or SQL NULL).</param>
-public sealed record ColumnChangeDto(
+internal sealed record ColumnChangeDto(
     [property: JsonPropertyName("column")] string Column,
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("old_value")] JsonNode? OldValue,

@@ -7,7 +7,7 @@ namespace Hindsight.Server.Contracts;
 /// The installation's health (<c>GET /api/health</c>), the figures of <c>hindsight status</c>, with the same names as its
 /// <c>--format json</c>. No connection string or password is part of it.
 /// </summary>
-public sealed record HealthDto
+internal sealed record HealthDto
 {
     /// <summary>True when <see cref="Problems"/> is empty (HTTP 200; otherwise 503).</summary>
     [JsonPropertyName("healthy")] public required bool Healthy { get; init; }
@@ -85,7 +85,7 @@ public sealed record HealthDto
 /// <param name="Table">The table.</param>
 /// <param name="Column">The column.</param>
 /// <param name="Reason"><c>generated</c> (not published by the server) or <c>redacted</c>.</param>
-public sealed record UntrackedColumnDto(
+internal sealed record UntrackedColumnDto(
     [property: JsonPropertyName("schema")] string Schema,
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("column")] string Column,

@@ -9,7 +9,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Change">The stored change.</param>
 /// <param name="Row">The row after the change; null when the change removed it.</param>
 /// <param name="Diff">Columns added, removed or changed by this step.</param>
-public sealed record RecordVersionDto(
+internal sealed record RecordVersionDto(
     [property: JsonPropertyName("change")] ChangeDto Change,
     [property: JsonPropertyName("row")] JsonObject? Row,
     [property: JsonPropertyName("diff")] IReadOnlyList<ColumnChangeDto> Diff)
@@ -23,7 +23,7 @@ public sealed record RecordVersionDto(
 /// <param name="PrimaryKey">The key asked for.</param>
 /// <param name="Versions">The versions, newest first unless asked otherwise; at most the server's page size.</param>
 /// <param name="Truncated">Whether the row has more versions than were returned (the oldest, or newest, are left out).</param>
-public sealed record RecordHistoryDto(
+internal sealed record RecordHistoryDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("primary_key")] string PrimaryKey,
     [property: JsonPropertyName("versions")] IReadOnlyList<RecordVersionDto> Versions,
@@ -38,7 +38,7 @@ public sealed record RecordHistoryDto(
 /// <param name="Row">The row image then.</param>
 /// <param name="ChangeId">The change that left the row so.</param>
 /// <param name="ChangedAt">When that change committed (UTC).</param>
-public sealed record AsOfRowDto(
+internal sealed record AsOfRowDto(
     [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("database")] string Database,
     [property: JsonPropertyName("schema")] string Schema,
@@ -75,7 +75,7 @@ public sealed record AsOfRowDto(
 /// <param name="Complete">Whether the rows are every row the table had (a baseline is stored).</param>
 /// <param name="TrackingSince">Commit time of the oldest stored change (UTC); null for an empty store.</param>
 /// <param name="CompletenessNote">How complete the answer is, in one sentence for people.</param>
-public sealed record AsOfDto(
+internal sealed record AsOfDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("at")] string At,
     [property: JsonPropertyName("rows")] IReadOnlyList<AsOfRowDto> Rows,

@@ -8,7 +8,7 @@ namespace Hindsight.Server.Contracts;
 /// What to revert (<c>POST /api/revert/plan</c>, <c>POST /api/revert</c>): exactly one of <see cref="Change"/>,
 /// <see cref="Transaction"/>, <see cref="CommitLsn"/>, <see cref="Filter"/> or <see cref="Rollback"/>.
 /// </summary>
-public sealed record RevertRequest
+internal sealed record RevertRequest
 {
     /// <summary>Revert this one change (its id).</summary>
     [JsonPropertyName("change")] public long? Change { get; init; }
@@ -27,7 +27,7 @@ public sealed record RevertRequest
 }
 
 /// <summary>The changes to revert, as <c>GET /api/changes</c> filters them (at least one criterion).</summary>
-public sealed record RevertFilterRequest
+internal sealed record RevertFilterRequest
 {
     /// <summary>Tables (table, schema.table, "Quoted Name").</summary>
     [JsonPropertyName("tables")] public IReadOnlyList<string>? Tables { get; init; }
@@ -50,7 +50,7 @@ public sealed record RevertFilterRequest
 }
 
 /// <summary>Tables to roll to a moment: every row the trail knows made as it was then.</summary>
-public sealed record RollbackRequest
+internal sealed record RollbackRequest
 {
     /// <summary>The tables.</summary>
     [JsonPropertyName("tables")] public IReadOnlyList<string>? Tables { get; init; }
@@ -66,7 +66,7 @@ public sealed record RollbackRequest
 /// <param name="PrimaryKey">The row's key.</param>
 /// <param name="Sql">The statement; values only as parameters.</param>
 /// <param name="Parameters">Its parameters (row images).</param>
-public sealed record RevertStatementDto(
+internal sealed record RevertStatementDto(
     [property: JsonPropertyName("change")] long? Change,
     [property: JsonPropertyName("operation")] string? Operation,
     [property: JsonPropertyName("action")] string Action,
@@ -80,7 +80,7 @@ public sealed record RevertStatementDto(
 /// <param name="PrimaryKey">The row's key.</param>
 /// <param name="Reason">What changed it.</param>
 /// <param name="LaterChange">The later stored change, when the store holds it.</param>
-public sealed record RevertConflictDto(
+internal sealed record RevertConflictDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("primary_key")] string PrimaryKey,
     [property: JsonPropertyName("reason")] string Reason,
@@ -97,7 +97,7 @@ public sealed record RevertConflictDto(
 /// <param name="Sql">The whole plan as SQL, with its parameters and the revert's context message shown.</param>
 /// <param name="Applied">Whether it was committed (false for a plan).</param>
 /// <param name="RowsAffected">Rows changed per statement (empty for a plan).</param>
-public sealed record RevertResponse(
+internal sealed record RevertResponse(
     [property: JsonPropertyName("statements")] IReadOnlyList<RevertStatementDto> Statements,
     [property: JsonPropertyName("conflicts")] IReadOnlyList<RevertConflictDto> Conflicts,
     [property: JsonPropertyName("notes")] IReadOnlyList<string> Notes,

@@ -6,7 +6,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Bucket">Start of the time bucket (UTC).</param>
 /// <param name="Group">The table, operation, source or context value; null for changes without the context key.</param>
 /// <param name="Count">Changes in the bucket and group.</param>
-public sealed record TrendPointDto(
+internal sealed record TrendPointDto(
     [property: JsonPropertyName("bucket")] string Bucket,
     [property: JsonPropertyName("group")] string? Group,
     [property: JsonPropertyName("count")] long Count);
@@ -15,7 +15,7 @@ public sealed record TrendPointDto(
 /// <param name="Bucket">minute, hour, day or week.</param>
 /// <param name="By">table, operation, source or context:KEY.</param>
 /// <param name="Points">The counts, by bucket then group.</param>
-public sealed record TrendsDto(
+internal sealed record TrendsDto(
     [property: JsonPropertyName("bucket")] string Bucket,
     [property: JsonPropertyName("by")] string By,
     [property: JsonPropertyName("points")] IReadOnlyList<TrendPointDto> Points);
