@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -89,7 +90,7 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
         var conf = new Dictionary<string, string>
         {
             ["listen_addresses"] = "'127.0.0.1'",
-            ["port"] = Port.ToString(),
+            ["port"] = Port.ToString(CultureInfo.InvariantCulture),
             ["unix_socket_directories"] = $"'{Directory}'",
             ["wal_level"] = "logical",
             ["max_replication_slots"] = "20",

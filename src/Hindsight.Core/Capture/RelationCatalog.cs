@@ -9,7 +9,7 @@ namespace Hindsight.Capture;
 /// type catalog and the primary key read from <c>pg_index.indisprimary</c> (under REPLICA IDENTITY
 /// FULL pgoutput flags every column as key, so its flags cannot tell the primary key).
 /// </summary>
-public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
+internal sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
 {
     private readonly Dictionary<uint, RelationInfo> _relations = new();
 

@@ -21,7 +21,7 @@ namespace Hindsight.Capture;
 /// <param name="slot">The logical replication slot to read.</param>
 /// <param name="publication">The publication that selects the tables.</param>
 /// <param name="contextSizeLimit">Context messages larger than this (bytes) are not copied whole: only their length is kept.</param>
-public sealed class ReplicationReader(
+internal sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>

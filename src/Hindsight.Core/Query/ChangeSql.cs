@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hindsight.Model;
@@ -131,9 +132,9 @@ internal static class ChangeSql
     public static string Scope(TableName table, SourceScope? scope, Parameters p, string alias = "c")
     {
         var sb = new StringBuilder($"{alias}.\"table\" = {p.Add(table.Name, NpgsqlDbType.Text)}");
-        if (table.Schema is not null) sb.Append($" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
-        if (scope?.Source is { } source) sb.Append($" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
-        if (scope?.Database is { } database) sb.Append($" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
+        if (table.Schema is not null) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
+        if (scope?.Source is { } source) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
+        if (scope?.Database is { } database) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
         return sb.ToString();
     }
 

@@ -26,7 +26,7 @@ public static class SourceRegistry
     /// <exception cref="SourceNameException">
     /// The name is taken by another tracked database; or this database is already a source under another name.
     /// </exception>
-    public static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    internal static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
         ValidateName(requestedName);
         await using var conn = await store.OpenConnectionAsync(ct);
@@ -104,7 +104,7 @@ public static class SourceRegistry
     }
 
     /// <summary>Every source of the store, by name.</summary>
-    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
+    internal static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
         await ReadStoredAsync(store, ct) ?? [];
 
     /// <summary>The store's sources; null for a store from before sources (no <c>hindsight.sources</c> yet).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Npgsql;
 
 namespace Hindsight.Store;
@@ -7,7 +8,7 @@ namespace Hindsight.Store;
 /// Applied by <c>hindsight setup</c>; each runs once, in its own transaction, recorded in
 /// <c>hindsight.schema_migrations</c>. Never edit a released migration: append a new one.
 /// </summary>
-public static class StoreMigrations
+internal static class StoreMigrations
 {
     /// <summary>The schema that holds the store. It is never captured.</summary>
     public const string Schema = "hindsight";
@@ -302,6 +303,6 @@ public static class StoreMigrations
         await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.schema_migrations') IS NOT NULL"))
             if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
         await using var cmd = store.CreateCommand("SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations");
-        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 }

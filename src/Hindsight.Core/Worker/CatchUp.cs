@@ -10,7 +10,7 @@ namespace Hindsight.Worker;
 public static class CatchUp
 {
     /// <summary>The prefix of the marker message (not a context prefix: it attributes nothing).</summary>
-    public const string MarkerPrefix = "hindsight-sync";
+    internal const string MarkerPrefix = "hindsight-sync";
 
     /// <summary>Writes a marker into the source WAL and returns its LSN.</summary>
     public static async Task<ulong> MarkAsync(NpgsqlDataSource source, CancellationToken ct = default)

@@ -7,7 +7,7 @@ namespace Hindsight.Capture.Baseline;
 /// <summary>A published table as a baseline copies it: its description (as pgoutput would send it) and its COPY statement.</summary>
 /// <param name="Relation">Columns, types and primary key, built like <see cref="RelationCatalog"/> builds them.</param>
 /// <param name="CopySql">The <c>COPY (SELECT …) TO STDOUT</c> of its published columns, identifiers quoted.</param>
-public sealed record PublishedTable(RelationInfo Relation, string CopySql);
+internal sealed record PublishedTable(RelationInfo Relation, string CopySql);
 
 /// <summary>
 /// The tables and columns a publication sends, read from <c>pg_publication_tables</c>: with
@@ -16,7 +16,7 @@ public sealed record PublishedTable(RelationInfo Relation, string CopySql);
 /// generated (from PostgreSQL 18: stored generated ones when the publication sends them), and within the publication's
 /// column list where it has one (PostgreSQL 15+).
 /// </summary>
-public static class PublishedTables
+internal static class PublishedTables
 {
     /// <summary>Reads every table of <paramref name="publication"/> (never the store's own schema).</summary>
     public static async Task<List<PublishedTable>> ReadAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication,

@@ -16,7 +16,7 @@ namespace Hindsight.Capture.Rendering;
 /// record's field count no longer matches the cached type). Requires PostgreSQL 14 or later
 /// (<c>pg_type.typsubscript</c>), as pgoutput protocol version 2 does.</para>
 /// </remarks>
-public sealed class PgTypeCatalog
+internal sealed class PgTypeCatalog
 {
     // The closure of the requested types: array element types (true arrays only, as
     // get_element_type/IsTrueArrayType), domain base types and live attribute types of composites.
