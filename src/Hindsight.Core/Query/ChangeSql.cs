@@ -37,9 +37,10 @@ internal static class ChangeSql
     /// <summary>Runs <paramref name="cmd"/> (selecting <see cref="Columns"/>) and reads every row.</summary>
     public static async Task<List<Change>> ReadAllAsync(NpgsqlCommand cmd, CancellationToken ct)
     {
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var changes = new List<Change>();
-        while (await r.ReadAsync(ct)) changes.Add(Read(r));
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) changes.Add(Read(r));
         return changes;
     }
 

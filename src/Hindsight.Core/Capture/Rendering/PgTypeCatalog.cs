@@ -150,10 +150,12 @@ internal sealed class PgTypeCatalog
     private async Task LoadAsync(uint[] oids, CancellationToken ct)
     {
         var rows = new Dictionary<uint, Row>();
-        await using (var cmd = _dataSource.CreateCommand(LoadSql))
+        var cmd = _dataSource.CreateCommand(LoadSql);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = oids, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 var row = new Row(
