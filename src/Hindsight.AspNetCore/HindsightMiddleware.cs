@@ -18,7 +18,7 @@ internal sealed class HindsightMiddleware(RequestDelegate next, IOptions<Hindsig
     public async Task InvokeAsync(HttpContext http)
     {
         using (HindsightContext.Push(Describe(http, options.Value)))
-            await next(http);
+            await next(http).ConfigureAwait(false);
     }
 
     private static Dictionary<string, object?> Describe(HttpContext http, HindsightRequestOptions o)

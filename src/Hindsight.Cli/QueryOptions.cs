@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Hindsight.Configuration;
-using Hindsight.Postgres;
-using Hindsight.Query;
 using Npgsql;
 
 namespace Hindsight.Cli;

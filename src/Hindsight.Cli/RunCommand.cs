@@ -1,10 +1,8 @@
 using System.CommandLine;
-using Hindsight.Capture;
 using Hindsight.Configuration;
 using Hindsight.Postgres;
 using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 
 namespace Hindsight.Cli;
 

@@ -24,16 +24,16 @@ public static class NpgsqlHindsightExtensions
     {
         // Checked before BEGIN so an oversized context never leaves an open transaction behind.
         var json = HindsightContext.CurrentJsonForSending();
-        var tx = await connection.BeginTransactionAsync(isolationLevel, cancellationToken);
+        var tx = await connection.BeginTransactionAsync(isolationLevel, cancellationToken).ConfigureAwait(false);
         if (json is null) return tx;
         try
         {
-            await EmitAsync(connection, tx, json, cancellationToken);
+            await EmitAsync(connection, tx, json, cancellationToken).ConfigureAwait(false);
             return tx;
         }
         catch
         {
-            await tx.DisposeAsync();
+            await tx.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -67,8 +67,9 @@ public static class NpgsqlHindsightExtensions
         // Outside a transaction the message would commit on its own and describe nothing.
         if (transaction.Connection != connection)
             throw new InvalidOperationException("The transaction is not open on this connection (already committed, rolled back, or another connection's).");
-        await using var cmd = new NpgsqlCommand(HindsightProtocol.EmitSql("$1"), connection, transaction);
+        var cmd = new NpgsqlCommand(HindsightProtocol.EmitSql("$1"), connection, transaction);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.Add(new NpgsqlParameter { Value = json, NpgsqlDbType = NpgsqlDbType.Text });
-        await cmd.ExecuteNonQueryAsync(ct);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -61,11 +62,11 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
         var server = new PrivatePostgresServer(bin, dir, port, runAs);
         try
         {
-            await server.InitAndStartAsync(settings, cancellationToken);
+            await server.InitAndStartAsync(settings, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            await server.DisposeAsync();
+            await server.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         return server;
@@ -81,15 +82,15 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
     {
         var data = Path.Combine(Directory, "data");
         if (_runAsUser is not null)
-            await RunAsync("/bin/chown", ["-R", _runAsUser, Directory], asServerUser: false, ct);
+            await RunAsync("/bin/chown", ["-R", _runAsUser, Directory], asServerUser: false, ct).ConfigureAwait(false);
 
         await RunAsync(Path.Combine(_binDirectory, "initdb"),
-            ["-D", data, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asServerUser: true, ct);
+            ["-D", data, "-U", Superuser, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asServerUser: true, ct).ConfigureAwait(false);
 
         var conf = new Dictionary<string, string>
         {
             ["listen_addresses"] = "'127.0.0.1'",
-            ["port"] = Port.ToString(),
+            ["port"] = Port.ToString(CultureInfo.InvariantCulture),
             ["unix_socket_directories"] = $"'{Directory}'",
             ["wal_level"] = "logical",
             ["max_replication_slots"] = "20",
@@ -106,12 +107,12 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
         if (settings is not null)
             foreach (var (k, v) in settings) conf[k] = v;
         await File.AppendAllLinesAsync(Path.Combine(data, "postgresql.conf"),
-            conf.Select(kv => $"{kv.Key} = {kv.Value}"), ct);
+            conf.Select(kv => $"{kv.Key} = {kv.Value}"), ct).ConfigureAwait(false);
         await File.AppendAllLinesAsync(Path.Combine(data, "pg_hba.conf"),
-            ["host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"], ct);
+            ["host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"], ct).ConfigureAwait(false);
 
         await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["-D", data, "-l", LogFile, "-w", "-t", "60", "start"], asServerUser: true, ct);
+            ["-D", data, "-l", LogFile, "-w", "-t", "60", "start"], asServerUser: true, ct).ConfigureAwait(false);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
     }
 
@@ -141,12 +142,12 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
             ?? throw new InvalidOperationException($"could not start {exe}");
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var stderr = p.StandardError.ReadToEndAsync(ct);
-        await p.WaitForExitAsync(ct);
+        await p.WaitForExitAsync(ct).ConfigureAwait(false);
         if (p.ExitCode != 0)
         {
-            var log = File.Exists(LogFile) ? await File.ReadAllTextAsync(LogFile, ct) : "";
+            var log = File.Exists(LogFile) ? await File.ReadAllTextAsync(LogFile, ct).ConfigureAwait(false) : "";
             throw new InvalidOperationException(
-                $"{Path.GetFileName(exe)} {string.Join(' ', args)} exited with {p.ExitCode}:\n{await stdout}\n{await stderr}\n{log}");
+                $"{Path.GetFileName(exe)} {string.Join(' ', args)} exited with {p.ExitCode}:\n{await stdout.ConfigureAwait(false)}\n{await stderr.ConfigureAwait(false)}\n{log}");
         }
     }
 
@@ -154,14 +155,14 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
     public async Task StopServerAsync(string mode = "fast")
     {
         await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["-D", Path.Combine(Directory, "data"), "-m", mode, "-w", "stop"], asServerUser: true, CancellationToken.None);
+            ["-D", Path.Combine(Directory, "data"), "-m", mode, "-w", "stop"], asServerUser: true, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Starts a server stopped with <see cref="StopServerAsync"/> again, on the same port.</summary>
     public async Task StartServerAsync()
     {
         await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["-D", Path.Combine(Directory, "data"), "-l", LogFile, "-w", "-t", "60", "start"], asServerUser: true, CancellationToken.None);
+            ["-D", Path.Combine(Directory, "data"), "-l", LogFile, "-w", "-t", "60", "start"], asServerUser: true, CancellationToken.None).ConfigureAwait(false);
     }
 
     private void Stop()

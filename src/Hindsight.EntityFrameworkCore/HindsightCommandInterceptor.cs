@@ -76,7 +76,7 @@ internal sealed class HindsightCommandInterceptor : DbCommandInterceptor
     public override async ValueTask<DbDataReader> ReaderExecutedAsync(
         DbCommand command, CommandExecutedEventData eventData, DbDataReader result, CancellationToken cancellationToken = default)
     {
-        if (EmitStatement.IsPrepended(command)) await result.NextResultAsync(cancellationToken);
+        if (EmitStatement.IsPrepended(command)) await result.NextResultAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 }

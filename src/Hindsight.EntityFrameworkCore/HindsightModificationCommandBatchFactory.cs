@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.EntityFrameworkCore.Update;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Update.Internal;
 
 namespace Hindsight.EntityFrameworkCore;
 

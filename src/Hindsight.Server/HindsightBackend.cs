@@ -57,7 +57,7 @@ internal sealed class HindsightBackend : IAsyncDisposable
         static string? Given(string? value) => string.IsNullOrEmpty(value) || value == "*" ? null : value;
         if (!string.IsNullOrEmpty(source)) return (Given(source), Given(database));
         if (!string.IsNullOrEmpty(database)) return (null, Given(database));
-        return await DefaultSourceAsync(ct) is { } name ? (name, null) : (null, Database);
+        return await DefaultSourceAsync(ct).ConfigureAwait(false) is { } name ? (name, null) : (null, Database);
     }
 
     /// <summary>The server's own source, by its name in the store; null while the store does not know it.</summary>
@@ -65,8 +65,8 @@ internal sealed class HindsightBackend : IAsyncDisposable
     {
         if (_defaultSource is not null) return _defaultSource;
         if (_sourceName is not null) return _defaultSource = _sourceName;
-        var identity = await Store.SourceIdentity.ReadAsync(_sourceDatabase, null, ct);
-        try { return _defaultSource = await Store.SourceRegistry.FindNameAsync(_store, identity, null, ct); }
+        var identity = await Store.SourceIdentity.ReadAsync(_sourceDatabase, null, ct).ConfigureAwait(false);
+        try { return _defaultSource = await Store.SourceRegistry.FindNameAsync(_store, identity, null, ct).ConfigureAwait(false); }
         catch (Store.SourceNameException) { return null; }
     }
 
@@ -80,7 +80,7 @@ internal sealed class HindsightBackend : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _store.DisposeAsync();
-        if (_source is not null) await _source.DisposeAsync();
+        await _store.DisposeAsync().ConfigureAwait(false);
+        if (_source is not null) await _source.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -12,7 +12,7 @@ namespace Hindsight.Server;
 /// The standalone server of <c>hindsight serve</c>: Kestrel with the API, its OpenAPI document and the dashboard's
 /// static files, bound to 127.0.0.1 unless told otherwise.
 /// </summary>
-public static class HindsightServer
+internal static class HindsightServer
 {
     /// <summary>Where <c>hindsight serve</c> listens by default: loopback only.</summary>
     public const string DefaultUrl = "http://127.0.0.1:8080";

@@ -6,13 +6,13 @@ namespace Hindsight.Capture;
 /// A pgoutput message copied out of the replication stream (Npgsql reuses its message objects,
 /// so everything needed later is materialised here). Capture produces these; Stitch consumes them.
 /// </summary>
-public abstract record CaptureEvent;
+internal abstract record CaptureEvent;
 
 /// <summary>BEGIN of a transaction sent whole at commit time.</summary>
-public sealed record BeginEvent(uint Xid, ulong CommitLsn, DateTime CommittedAt) : CaptureEvent;
+internal sealed record BeginEvent(uint Xid, ulong CommitLsn, DateTime CommittedAt) : CaptureEvent;
 
 /// <summary>COMMIT of a transaction sent whole; <paramref name="EndLsn"/> is what the slot may be acknowledged with.</summary>
-public sealed record CommitEvent(ulong CommitLsn, ulong EndLsn, DateTime CommittedAt) : CaptureEvent;
+internal sealed record CommitEvent(ulong CommitLsn, ulong EndLsn, DateTime CommittedAt) : CaptureEvent;
 
 /// <summary>An INSERT, UPDATE or DELETE of one row.</summary>
 /// <param name="StreamXid">The (sub)transaction id when the change belongs to a streamed transaction, else null.</param>
@@ -23,29 +23,29 @@ public sealed record CommitEvent(ulong CommitLsn, ulong EndLsn, DateTime Committ
 /// <param name="New">The new tuple, or null for a delete.</param>
 /// <param name="Position">LSN of the WAL record.</param>
 /// <param name="QueuedAt">When the worker read it.</param>
-public sealed record RowEvent(
+internal sealed record RowEvent(
     uint? StreamXid, RelationInfo Relation, Operation Operation,
     ColumnValue[]? Old, bool OldIsKeyOnly, ColumnValue[]? New,
     ulong Position, DateTime QueuedAt) : CaptureEvent;
 
 /// <summary>A TRUNCATE of one or more tables.</summary>
-public sealed record TruncateEvent(uint? StreamXid, IReadOnlyList<RelationInfo> Relations, ulong Position, DateTime QueuedAt) : CaptureEvent;
+internal sealed record TruncateEvent(uint? StreamXid, IReadOnlyList<RelationInfo> Relations, ulong Position, DateTime QueuedAt) : CaptureEvent;
 
 /// <summary>A transactional logical decoding message with a context prefix (<see cref="ReplicationReader.ContextPrefixes"/>).</summary>
 /// <param name="StreamXid">The (sub)transaction id when streamed, else null.</param>
 /// <param name="Prefix">The message prefix.</param>
 /// <param name="Payload">The first bytes of the payload (at most the size limit + 1, so oversize is detectable).</param>
 /// <param name="Length">The payload's full length in bytes.</param>
-public sealed record ContextMessageEvent(uint? StreamXid, string Prefix, byte[] Payload, long Length) : CaptureEvent;
+internal sealed record ContextMessageEvent(uint? StreamXid, string Prefix, byte[] Payload, long Length) : CaptureEvent;
 
 /// <summary>Start of a block of changes of an in-progress (streamed) transaction.</summary>
-public sealed record StreamStartEvent(uint Xid, bool FirstSegment) : CaptureEvent;
+internal sealed record StreamStartEvent(uint Xid, bool FirstSegment) : CaptureEvent;
 
 /// <summary>End of a block of streamed changes.</summary>
-public sealed record StreamStopEvent : CaptureEvent;
+internal sealed record StreamStopEvent : CaptureEvent;
 
 /// <summary>Commit of a streamed transaction.</summary>
-public sealed record StreamCommitEvent(uint Xid, ulong CommitLsn, ulong EndLsn, DateTime CommittedAt) : CaptureEvent;
+internal sealed record StreamCommitEvent(uint Xid, ulong CommitLsn, ulong EndLsn, DateTime CommittedAt) : CaptureEvent;
 
 /// <summary>Abort of a streamed transaction (<paramref name="SubXid"/> = <paramref name="Xid"/>) or one of its subtransactions.</summary>
-public sealed record StreamAbortEvent(uint Xid, uint SubXid) : CaptureEvent;
+internal sealed record StreamAbortEvent(uint Xid, uint SubXid) : CaptureEvent;

@@ -1,7 +1,7 @@
 namespace Hindsight.Capture;
 
 /// <summary>How pgoutput sent one column of a tuple.</summary>
-public enum ColumnValueKind : byte
+internal enum ColumnValueKind : byte
 {
     /// <summary>SQL NULL.</summary>
     Null,
@@ -12,7 +12,7 @@ public enum ColumnValueKind : byte
 }
 
 /// <summary>One column of a decoded tuple, copied out of the replication stream.</summary>
-public readonly record struct ColumnValue(ColumnValueKind Kind, string? Text)
+internal readonly record struct ColumnValue(ColumnValueKind Kind, string? Text)
 {
     /// <summary>SQL NULL.</summary>
     public static readonly ColumnValue Null = new(ColumnValueKind.Null, null);

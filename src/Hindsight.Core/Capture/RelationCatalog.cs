@@ -9,7 +9,7 @@ namespace Hindsight.Capture;
 /// type catalog and the primary key read from <c>pg_index.indisprimary</c> (under REPLICA IDENTITY
 /// FULL pgoutput flags every column as key, so its flags cannot tell the primary key).
 /// </summary>
-public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
+internal sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
 {
     private readonly Dictionary<uint, RelationInfo> _relations = new();
 
@@ -23,9 +23,9 @@ public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types
         for (var i = 0; i < columns.Length; i++)
         {
             var c = message.Columns[i];
-            columns[i] = new RelationColumn(c.ColumnName, await types.ResolveAsync(c.DataTypeId, ct));
+            columns[i] = new RelationColumn(c.ColumnName, await types.ResolveAsync(c.DataTypeId, ct).ConfigureAwait(false));
         }
-        var keyNames = await PrimaryKeyColumnsAsync(message.RelationId, ct);
+        var keyNames = await PrimaryKeyColumnsAsync(message.RelationId, ct).ConfigureAwait(false);
         var key = new List<int>(keyNames.Count);
         foreach (var name in keyNames)
         {
@@ -51,11 +51,13 @@ public sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types
 
     private async Task<List<string>> PrimaryKeyColumnsAsync(uint relationId, CancellationToken ct)
     {
-        await using var cmd = source.CreateCommand(PrimaryKeySql.ColumnNames("$1"));
+        var cmd = source.CreateCommand(PrimaryKeySql.ColumnNames("$1"));
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.Add(new NpgsqlParameter { Value = relationId, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Oid });
         var names = new List<string>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct)) names.Add(reader.GetString(0));
+        var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        while (await reader.ReadAsync(ct).ConfigureAwait(false)) names.Add(reader.GetString(0));
         return names;
     }
 }

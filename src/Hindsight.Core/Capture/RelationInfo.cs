@@ -9,8 +9,8 @@ namespace Hindsight.Capture;
 /// <param name="Columns">Columns in the order tuples carry them.</param>
 /// <param name="PrimaryKey">Indexes into <paramref name="Columns"/> of the primary key, in key order; empty when none.</param>
 /// <param name="ReplicaIdentityFull">Whether old tuples carry every column.</param>
-public sealed record RelationInfo(
+internal sealed record RelationInfo(
     uint Id, string Schema, string Table, IReadOnlyList<RelationColumn> Columns, int[] PrimaryKey, bool ReplicaIdentityFull);
 
 /// <summary>One column of a <see cref="RelationInfo"/>.</summary>
-public sealed record RelationColumn(string Name, PgTypeInfo Type);
+internal sealed record RelationColumn(string Name, PgTypeInfo Type);

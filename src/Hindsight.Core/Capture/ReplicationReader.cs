@@ -21,7 +21,7 @@ namespace Hindsight.Capture;
 /// <param name="slot">The logical replication slot to read.</param>
 /// <param name="publication">The publication that selects the tables.</param>
 /// <param name="contextSizeLimit">Context messages larger than this (bytes) are not copied whole: only their length is kept.</param>
-public sealed class ReplicationReader(
+internal sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
@@ -35,10 +35,10 @@ public sealed class ReplicationReader(
             publication, PgOutputProtocolVersion.V2, binary: false,
             streamingMode: PgOutputStreamingMode.On, messages: true);
 
-        await foreach (var message in connection.StartReplication(replicationSlot, replicationOptions, ct))
+        await foreach (var message in connection.StartReplication(replicationSlot, replicationOptions, ct).ConfigureAwait(false))
         {
-            var ev = await CopyAsync(message, ct);
-            if (ev is not null) await output.WriteAsync(ev, ct);
+            var ev = await CopyAsync(message, ct).ConfigureAwait(false);
+            if (ev is not null) await output.WriteAsync(ev, ct).ConfigureAwait(false);
         }
     }
 
@@ -52,37 +52,37 @@ public sealed class ReplicationReader(
             case CommitMessage c:
                 return new CommitEvent((ulong)c.CommitLsn, (ulong)c.TransactionEndLsn, c.TransactionCommitTimestamp);
             case RelationMessage r:
-                await relations.RegisterAsync(r, ct);
+                await relations.RegisterAsync(r, ct).ConfigureAwait(false);
                 return null;
             case InsertMessage i:
                 return new RowEvent(i.TransactionXid, relations.Get(i.Relation.RelationId), Operation.Create,
-                    null, false, await ReadTupleAsync(i.NewRow, ct), position, DateTime.UtcNow);
+                    null, false, await ReadTupleAsync(i.NewRow, ct).ConfigureAwait(false), position, DateTime.UtcNow);
             case FullUpdateMessage fu:
             {
-                var old = await ReadTupleAsync(fu.OldRow, ct);
+                var old = await ReadTupleAsync(fu.OldRow, ct).ConfigureAwait(false);
                 return new RowEvent(fu.TransactionXid, relations.Get(fu.Relation.RelationId), Operation.Update,
-                    old, false, await ReadTupleAsync(fu.NewRow, ct), position, DateTime.UtcNow);
+                    old, false, await ReadTupleAsync(fu.NewRow, ct).ConfigureAwait(false), position, DateTime.UtcNow);
             }
             case IndexUpdateMessage iu:
             {
-                var key = await ReadTupleAsync(iu.Key, ct);
+                var key = await ReadTupleAsync(iu.Key, ct).ConfigureAwait(false);
                 return new RowEvent(iu.TransactionXid, relations.Get(iu.Relation.RelationId), Operation.Update,
-                    key, true, await ReadTupleAsync(iu.NewRow, ct), position, DateTime.UtcNow);
+                    key, true, await ReadTupleAsync(iu.NewRow, ct).ConfigureAwait(false), position, DateTime.UtcNow);
             }
             case UpdateMessage u: // DefaultUpdateMessage: no old tuple
                 return new RowEvent(u.TransactionXid, relations.Get(u.Relation.RelationId), Operation.Update,
-                    null, false, await ReadTupleAsync(u.NewRow, ct), position, DateTime.UtcNow);
+                    null, false, await ReadTupleAsync(u.NewRow, ct).ConfigureAwait(false), position, DateTime.UtcNow);
             case FullDeleteMessage fd:
                 return new RowEvent(fd.TransactionXid, relations.Get(fd.Relation.RelationId), Operation.Delete,
-                    await ReadTupleAsync(fd.OldRow, ct), false, null, position, DateTime.UtcNow);
+                    await ReadTupleAsync(fd.OldRow, ct).ConfigureAwait(false), false, null, position, DateTime.UtcNow);
             case KeyDeleteMessage kd:
                 return new RowEvent(kd.TransactionXid, relations.Get(kd.Relation.RelationId), Operation.Delete,
-                    await ReadTupleAsync(kd.Key, ct), true, null, position, DateTime.UtcNow);
+                    await ReadTupleAsync(kd.Key, ct).ConfigureAwait(false), true, null, position, DateTime.UtcNow);
             case TruncateMessage t:
                 return new TruncateEvent(t.TransactionXid,
                     t.Relations.Select(r => relations.Get(r.RelationId)).ToArray(), position, DateTime.UtcNow);
             case LogicalDecodingMessage m:
-                return await CopyMessageAsync(m, ct);
+                return await CopyMessageAsync(m, ct).ConfigureAwait(false);
             case StreamStartMessage ss:
                 return new StreamStartEvent(ss.TransactionXid, ss.StreamSegmentIndicator == 1);
             case StreamStopMessage:
@@ -110,7 +110,7 @@ public sealed class ReplicationReader(
         var kept = new MemoryStream();
         long total = 0;
         int read;
-        while ((read = await m.Data.ReadAsync(buffer, ct)) > 0)
+        while ((read = await m.Data.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
         {
             var room = (int)Math.Min(read, keep - kept.Length);
             if (room > 0) kept.Write(buffer, 0, room);
@@ -123,13 +123,13 @@ public sealed class ReplicationReader(
     {
         var values = new ColumnValue[tuple.NumColumns];
         var i = 0;
-        await foreach (var value in tuple)
+        await foreach (var value in tuple.ConfigureAwait(false))
         {
             values[i++] = value.Kind switch
             {
                 TupleDataKind.Null => ColumnValue.Null,
                 TupleDataKind.UnchangedToastedValue => ColumnValue.UnchangedToast,
-                _ => new ColumnValue(ColumnValueKind.Text, await value.Get<string>(ct)),
+                _ => new ColumnValue(ColumnValueKind.Text, await value.Get<string>(ct).ConfigureAwait(false)),
             };
         }
         return values;

@@ -7,7 +7,7 @@ namespace Hindsight.Capture;
 /// walsender's output functions, so these settings decide the text we receive; they are the
 /// ones under which our JSON rendering matches <c>to_jsonb()</c> (docs/design.md, "Images and fidelity": session TimeZone UTC).
 /// </summary>
-public static class SourceSession
+internal static class SourceSession
 {
     /// <summary>The startup options (libpq <c>options</c>) sent with the replication connection.</summary>
     public const string Options =

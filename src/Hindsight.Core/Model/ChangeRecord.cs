@@ -5,7 +5,7 @@ namespace Hindsight.Model;
 /// JSON fields hold serialized JSON as UTF-8 bytes (<c>{}</c> where there is no image or context),
 /// the form the store takes them in: they are never turned into .NET strings on the way.
 /// </summary>
-public sealed record ChangeRecord
+internal sealed record ChangeRecord
 {
     /// <summary>Schema of the changed table.</summary>
     public required string Schema { get; init; }

@@ -13,7 +13,7 @@ public sealed record UntrackedColumn(string Schema, string Table, string Column,
     public string QualifiedName => PgNames.Display(Schema, Table) + "." + PgNames.DisplayPart(Column);
 
     /// <summary>"public.g: b, c (generated)" lines: one per table and reason.</summary>
-    public static IEnumerable<string> Describe(IEnumerable<UntrackedColumn> columns) =>
+    internal static IEnumerable<string> Describe(IEnumerable<UntrackedColumn> columns) =>
         columns.GroupBy(c => (c.Schema, c.Table, c.Reason))
             .Select(g => $"{PgNames.Display(g.Key.Schema, g.Key.Table)}: {string.Join(", ", g.Select(c => PgNames.DisplayPart(c.Column)))} ({UntrackedReasons.Name(g.Key.Reason)})");
 }

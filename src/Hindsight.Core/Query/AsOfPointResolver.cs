@@ -12,8 +12,8 @@ internal static class AsOfPointResolver
     public static async Task<(AsOfCut Cut, SourceScope? Scope)> ResolveAsync(NpgsqlConnection conn, AsOfPoint point, SourceScope? scope, CancellationToken ct)
     {
         if (point.Time is { } time) return (new AsOfCut(time, null), scope);
-        if (point.TransactionId is { } xid) return await TransactionAsync(conn, xid, scope, ct);
-        return (await LsnAsync(conn, (long)(ulong)point.Lsn!.Value, scope, ct), scope);
+        if (point.TransactionId is { } xid) return await TransactionAsync(conn, xid, scope, ct).ConfigureAwait(false);
+        return (await LsnAsync(conn, (long)(ulong)point.Lsn!.Value, scope, ct).ConfigureAwait(false), scope);
     }
 
     private static async Task<(AsOfCut, SourceScope?)> TransactionAsync(NpgsqlConnection conn, long xid, SourceScope? scope, CancellationToken ct)
@@ -30,11 +30,13 @@ internal static class AsOfPointResolver
             GROUP BY c.source, c.commit_lsn ORDER BY c.source, c.commit_lsn LIMIT 10
             """;
         var found = new List<(string Source, long CommitLsn, DateTimeOffset CommittedAt)>();
-        await using (var cmd = new NpgsqlCommand(sql, conn))
+        var cmd = new NpgsqlCommand(sql, conn);
+        await using (cmd.ConfigureAwait(false))
         {
             p.ApplyTo(cmd);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) found.Add((r.GetString(0), r.GetInt64(1), r.GetFieldValue<DateTimeOffset>(2)));
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var rDisposal = r.ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) found.Add((r.GetString(0), r.GetInt64(1), r.GetFieldValue<DateTimeOffset>(2)));
         }
         if (found.Count == 0)
             throw new AuditQueryException(
@@ -64,10 +66,12 @@ internal static class AsOfPointResolver
               SELECT n.commit_lsn, n.committed_at FROM stored_sources d CROSS JOIN LATERAL ({Newest("d.source")}) n
               ORDER BY n.commit_lsn DESC LIMIT 1
               """;
-        await using var cmd = new NpgsqlCommand(sql, conn);
+        var cmd = new NpgsqlCommand(sql, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (!await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false))
             throw new AuditQueryException(
                 $"nothing{SourceScope.Describe(scope)} is stored at or before LSN {PgNames.FormatLsn((ulong)lsn)}: tracking began after it");
         return new AsOfCut(r.GetFieldValue<DateTimeOffset>(1), lsn);

@@ -74,45 +74,56 @@ public sealed partial class AuditTrail
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(point);
-        await using var conn = await _store.OpenConnectionAsync(ct);
-        var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct);
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct).ConfigureAwait(false);
 
         // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
         var (keylessSql, kp) = ChangeSql.KeylessStatement(table, scope, cut);
-        await using (var cmd = new NpgsqlCommand(keylessSql, conn))
         {
-            kp.ApplyTo(cmd);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            if (await r.ReadAsync(ct))
-                throw new AuditQueryException(
-                    $"table {new TableName(r.GetString(0), r.GetString(1))} has changes without a primary key: its rows cannot be told apart, " +
-                    "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
+            var cmd = new NpgsqlCommand(keylessSql, conn);
+            await using (cmd.ConfigureAwait(false))
+            {
+                kp.ApplyTo(cmd);
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                if (await r.ReadAsync(ct).ConfigureAwait(false))
+                    throw new AuditQueryException(
+                        $"table {new TableName(r.GetString(0), r.GetString(1))} has changes without a primary key: its rows cannot be told apart, " +
+                        "so it cannot be rebuilt row by row (add a primary key; changes from then on can be)");
+            }
         }
 
-        var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct));
+        var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct).ConfigureAwait(false));
         var (sql, p) = ChangeSql.AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page);
 
         var rows = new List<AsOfRow>();
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var off = new NpgsqlCommand(ChangeSql.AsOfSettings, conn, tx))
-            await off.ExecuteNonQueryAsync(ct);
-        await using (var cmd = new NpgsqlCommand(sql, conn, tx))
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
+        var off = new NpgsqlCommand(ChangeSql.AsOfSettings, conn, tx);
+        await using (off.ConfigureAwait(false))
+            await off.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         {
-            p.ApplyTo(cmd);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
-            while (await r.ReadAsync(ct))
-                rows.Add(new AsOfRow(r.GetString(6), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
-                    r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
+            var cmd = new NpgsqlCommand(sql, conn, tx);
+            await using (cmd.ConfigureAwait(false))
+            {
+                p.ApplyTo(cmd);
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
+                    rows.Add(new AsOfRow(r.GetString(6), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
+                        r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
+            }
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
-        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct);
+        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct).ConfigureAwait(false);
 
         // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
         var rowsScope = place is { } p0 ? (scope ?? new SourceScope(null, null)).WithSource(p0.Source) : scope;
-        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct);
-        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct);
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct).ConfigureAwait(false);
+        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct).ConfigureAwait(false);
         string? next = null;
         if (page is not null && rows.Count > page.Limit)
         {
@@ -129,7 +140,7 @@ public sealed partial class AuditTrail
     private static async Task<IReadOnlyDictionary<string, UntrackedReason>> UntrackedAsync(NpgsqlConnection conn, TableName table,
         SourceScope? scope, (string Source, string Schema)? place, List<AsOfRow> rows, CancellationToken ct)
     {
-        var stored = await StoredUntrackedColumns.ReadAsync(conn, table, scope, ct);
+        var stored = await StoredUntrackedColumns.ReadAsync(conn, table, scope, ct).ConfigureAwait(false);
         // Without rows the place comes from the recorded columns, when they name one table.
         place ??= stored.Select(u => (u.Source, u.Schema)).Distinct().ToList() is [var only] ? only : null;
         var marks = new SortedDictionary<string, UntrackedReason>(StringComparer.Ordinal);
@@ -155,9 +166,10 @@ public sealed partial class AuditTrail
         CancellationToken ct)
     {
         var (sql, p) = ChangeSql.BaselineCoversStatement(table, cut, scope);
-        await using var cmd = new NpgsqlCommand(sql, conn);
+        var cmd = new NpgsqlCommand(sql, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     /// <summary>
@@ -167,9 +179,10 @@ public sealed partial class AuditTrail
     private static async Task<DateTimeOffset?> TrackingSinceAsync(NpgsqlConnection conn, SourceScope? scope, CancellationToken ct)
     {
         var (sql, p) = ChangeSql.TrackingSinceStatement(scope);
-        await using var cmd = new NpgsqlCommand(sql, conn);
+        var cmd = new NpgsqlCommand(sql, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        var value = await cmd.ExecuteScalarAsync(ct);
+        var value = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return value is DateTime dt ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc)) : null;
     }
 }

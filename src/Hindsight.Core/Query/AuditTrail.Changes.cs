@@ -14,7 +14,7 @@ public sealed partial class AuditTrail
         ArgumentNullException.ThrowIfNull(filter);
         page ??= new PageRequest();
         var (sql, p) = ChangeSql.PageStatement(filter, page);
-        var changes = await ReadChangesAsync(sql, p, ct);
+        var changes = await ReadChangesAsync(sql, p, ct).ConfigureAwait(false);
         if (changes.Count <= page.Limit) return new ChangePage(changes, null);
         changes.RemoveAt(changes.Count - 1);
         return new ChangePage(changes, changes[^1].Id);
@@ -23,10 +23,12 @@ public sealed partial class AuditTrail
     /// <summary>The sources the store holds changes of, by name, in bytewise order (one index probe per source).</summary>
     public async Task<IReadOnlyList<string>> SourcesAsync(CancellationToken ct = default)
     {
-        await using var cmd = _store.CreateCommand(ChangeSql.Sources);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var cmd = _store.CreateCommand(ChangeSql.Sources);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var sources = new List<string>();
-        while (await r.ReadAsync(ct)) sources.Add(r.GetString(0));
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) sources.Add(r.GetString(0));
         return sources;
     }
 }

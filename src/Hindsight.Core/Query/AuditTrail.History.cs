@@ -24,7 +24,7 @@ public sealed partial class AuditTrail
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
         var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, SourceScope.Of(source, database));
-        var changes = await ReadChangesAsync(sql, p, ct);
+        var changes = await ReadChangesAsync(sql, p, ct).ConfigureAwait(false);
         var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
         var versions = Versions(changes, place, current: null);
         if (newestFirst) versions.Reverse();
@@ -56,12 +56,12 @@ public sealed partial class AuditTrail
         // One change more than asked: from the newest end it is the one just before the window, whose row the window's
         // first diff may need; from the oldest end it only says that more follow.
         var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, scope, limit + 1, newestFirst);
-        var changes = await ReadChangesAsync(sql, p, ct);
+        var changes = await ReadChangesAsync(sql, p, ct).ConfigureAwait(false);
         if (newestFirst) changes.Reverse(); // oldest first, as versions are built
         var hasMore = changes.Count > limit;
         var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
         if (place is not null && (table.Schema is null || source is null))
-            await RequireNoOtherPlaceAsync(table, primaryKey, scope, place.Value, ct);
+            await RequireNoOtherPlaceAsync(table, primaryKey, scope, place.Value, ct).ConfigureAwait(false);
 
         List<RecordVersion> versions;
         if (!hasMore) versions = Versions(changes, place, current: null);
@@ -72,7 +72,7 @@ public sealed partial class AuditTrail
             if (before.PrimaryKey is null && (before.Source, before.Schema) != place)
             {
                 // A TRUNCATE of a same-named table elsewhere says nothing about this row: read the history whole.
-                var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, source, ct);
+                var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, source, ct).ConfigureAwait(false);
                 return new RecordHistory(table, primaryKey, whole.Versions.Take(limit).ToList()) { HasMore = whole.Versions.Count > limit };
             }
             // After a TRUNCATE of its table, or a DELETE, the row did not exist; after anything else it was that change's image.
@@ -120,9 +120,11 @@ public sealed partial class AuditTrail
         CancellationToken ct)
     {
         var (sql, p) = ChangeSql.OtherPlaceStatement(table, primaryKey, sourceScope, place);
-        await using var cmd = _store.CreateCommand(sql);
+        var cmd = _store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (await r.ReadAsync(ct)) RequireOnePlace(table, [place, (r.GetString(0), r.GetString(1))]);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        if (await r.ReadAsync(ct).ConfigureAwait(false)) RequireOnePlace(table, [place, (r.GetString(0), r.GetString(1))]);
     }
 }

@@ -28,8 +28,9 @@ public sealed partial class AuditTrail(NpgsqlDataSource store)
 
     private async Task<List<Change>> ReadChangesAsync(string sql, ChangeSql.Parameters p, CancellationToken ct)
     {
-        await using var cmd = _store.CreateCommand(sql);
+        var cmd = _store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        return await ChangeSql.ReadAllAsync(cmd, ct);
+        return await ChangeSql.ReadAllAsync(cmd, ct).ConfigureAwait(false);
     }
 }

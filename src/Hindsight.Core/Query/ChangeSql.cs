@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Hindsight.Model;
@@ -36,9 +37,10 @@ internal static class ChangeSql
     /// <summary>Runs <paramref name="cmd"/> (selecting <see cref="Columns"/>) and reads every row.</summary>
     public static async Task<List<Change>> ReadAllAsync(NpgsqlCommand cmd, CancellationToken ct)
     {
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var changes = new List<Change>();
-        while (await r.ReadAsync(ct)) changes.Add(Read(r));
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) changes.Add(Read(r));
         return changes;
     }
 
@@ -131,9 +133,9 @@ internal static class ChangeSql
     public static string Scope(TableName table, SourceScope? scope, Parameters p, string alias = "c")
     {
         var sb = new StringBuilder($"{alias}.\"table\" = {p.Add(table.Name, NpgsqlDbType.Text)}");
-        if (table.Schema is not null) sb.Append($" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
-        if (scope?.Source is { } source) sb.Append($" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
-        if (scope?.Database is { } database) sb.Append($" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
+        if (table.Schema is not null) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
+        if (scope?.Source is { } source) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
+        if (scope?.Database is { } database) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.database = {p.Add(database, NpgsqlDbType.Text)}");
         return sb.ToString();
     }
 

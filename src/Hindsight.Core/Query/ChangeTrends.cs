@@ -39,11 +39,13 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
             GROUP BY 1, 2
             ORDER BY 1, 2 NULLS LAST
             """;
-        await using var cmd = _store.CreateCommand(sql);
+        var cmd = _store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var points = new List<TrendPoint>();
-        while (await r.ReadAsync(ct))
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             points.Add(new TrendPoint(r.GetFieldValue<DateTimeOffset>(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetInt64(2)));
         return points;
     }

@@ -8,7 +8,7 @@ namespace Hindsight.Query;
 /// order, strings by their characters, and numbers by their numeric value (<c>1.0</c> equals <c>1</c>,
 /// <c>1e2</c> equals <c>100</c>), at any precision.
 /// </summary>
-public static class JsonEquality
+internal static class JsonEquality
 {
     /// <summary>Whether two JSON values are equal as jsonb (JSON null and a missing value are distinct: use null for JSON null).</summary>
     public static bool JsonbEquals(JsonNode? a, JsonNode? b)

@@ -7,7 +7,7 @@ namespace Hindsight.Query;
 /// (<see cref="JsonEquality"/>): <c>1.0</c> and <c>1</c> are the same number, key order inside a json column
 /// does not matter. Columns come in the order of the new image, then the columns only the old image has.
 /// </summary>
-public static class RowDiff
+internal static class RowDiff
 {
     /// <summary>The columns that differ between <paramref name="before"/> and <paramref name="after"/>.</summary>
     public static IReadOnlyList<ColumnChange> Compute(JsonObject before, JsonObject after)

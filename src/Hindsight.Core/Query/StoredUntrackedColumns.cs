@@ -15,17 +15,19 @@ internal static class StoredUntrackedColumns
         NpgsqlConnection store, TableName table, SourceScope? scope, CancellationToken ct)
     {
         var list = new List<(string, string, string, UntrackedReason)>();
-        if (!await UntrackedColumnStore.ExistsAsync(store, null, ct)) return list;
+        if (!await UntrackedColumnStore.ExistsAsync(store, null, ct).ConfigureAwait(false)) return list;
         var p = new ChangeSql.Parameters();
         var sql = $"""
             SELECT u.source, u.schema, u."column", u.reason FROM hindsight.untracked_columns u
             WHERE {ChangeSql.Scope(table, scope is null ? null : scope with { Database = null }, p, "u")}
             ORDER BY u.source, u.schema, u."column"
             """;
-        await using var cmd = new NpgsqlCommand(sql, store);
+        var cmd = new NpgsqlCommand(sql, store);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             if (UntrackedReasons.Parse(r.GetString(3)) is { } reason)
                 list.Add((r.GetString(0), r.GetString(1), r.GetString(2), reason));
         return list;

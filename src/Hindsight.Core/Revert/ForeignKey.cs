@@ -32,11 +32,13 @@ internal sealed record ForeignKey(string Name, TableName Child, IReadOnlyList<st
             """;
         var keys = new List<ForeignKey>();
         if (tables.Count == 0) return keys;
-        await using var cmd = new NpgsqlCommand(sql, source);
+        var cmd = new NpgsqlCommand(sql, source);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Schema!).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = tables.Select(t => t.Name).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             keys.Add(new ForeignKey(r.GetString(0), new TableName(r.GetString(1), r.GetString(2)), r.GetFieldValue<string[]>(5),
                 new TableName(r.GetString(3), r.GetString(4)), r.GetFieldValue<string[]>(6), r.GetBoolean(7), r.GetString(8)[0], r.GetString(9)[0]));
         return keys;

@@ -28,11 +28,13 @@ internal static class RevertConflicts
             WHERE s.id = ANY($1) AND s.primary_key IS NOT NULL AND l.id <> ALL($1)
             ORDER BY l.id
             """;
-        await using (var cmd = store.CreateCommand(sql))
+        var cmd = store.CreateCommand(sql);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var rDisposal = r.ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
                 conflicts.Add(new RevertConflict(new TableName(r.GetString(0), r.GetString(1)), r.GetString(2),
                     $"changed later by change {r.GetInt64(3)} ({r.GetString(4)} at {r.GetFieldValue<DateTimeOffset>(5):O})", r.GetInt64(3)));
         }
@@ -43,7 +45,7 @@ internal static class RevertConflicts
                      .DistinctBy(c => (c.Schema, c.Table, c.PrimaryKey)))
         {
             if (!seen.Add((c.Schema, c.Table, c.PrimaryKey!)) || !tables.TryGetValue((c.Schema, c.Table), out var t)) continue;
-            var why = await SourceDiffersAsync(source, null, t, c, forUpdate: false, ct);
+            var why = await SourceDiffersAsync(source, null, t, c, forUpdate: false, ct).ConfigureAwait(false);
             if (why is not null)
                 conflicts.Add(new RevertConflict(t.Name, c.PrimaryKey!, why + " (changed since, and not yet in the store: catch up first)", null));
         }
@@ -62,9 +64,10 @@ internal static class RevertConflicts
         var keyImage = TrailValue.Held(newest.Operation is Operation.Delete ? newest.Before : newest.After);
         if (t.Key.Any(k => !keyImage.ContainsKey(k))) return null; // refused when the statement is built
         var sql = $"SELECT to_jsonb(t.*)::text FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")}{(forUpdate ? " FOR UPDATE OF t" : "")}";
-        await using var cmd = new NpgsqlCommand(sql, source, tx);
+        var cmd = new NpgsqlCommand(sql, source, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.Add(new NpgsqlParameter { Value = keyImage.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
-        var current = await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json) as JsonObject : null;
+        var current = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json ? JsonNode.Parse(json) as JsonObject : null;
         return (expected, current) switch
         {
             (null, null) => null,

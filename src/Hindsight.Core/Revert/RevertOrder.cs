@@ -40,7 +40,7 @@ internal static class RevertOrder
     {
         if (statements.Count < 2) return statements.ToList();
         var written = statements.Select(s => s.Table).Distinct().ToList();
-        var keys = await ForeignKey.LoadAsync(source, written, ct);
+        var keys = await ForeignKey.LoadAsync(source, written, ct).ConfigureAwait(false);
         return Order(statements, tables, keys);
     }
 

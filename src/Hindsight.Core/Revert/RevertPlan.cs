@@ -34,7 +34,7 @@ public sealed record RevertPlan(RevertSelection Selection, IReadOnlyList<RevertS
         : $"{Conflicts.Count} row(s) were changed after the selected changes";
 
     /// <summary>The whole plan as SQL text with its parameters shown (what a dry run prints).</summary>
-    public string Sql(JsonObject context)
+    internal string Sql(JsonObject context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var sb = new StringBuilder("BEGIN;\n");

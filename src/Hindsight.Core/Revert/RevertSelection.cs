@@ -31,7 +31,7 @@ public sealed record RevertSelection
 
     /// <summary>Throws unless exactly one kind of selection is set.</summary>
     /// <exception cref="ArgumentException">None or more than one is set, or the filter selects everything.</exception>
-    public void Validate()
+    internal void Validate()
     {
         var set = (ChangeId is null ? 0 : 1) + (TransactionId is null ? 0 : 1) + (CommitLsn is null ? 0 : 1) + (Filter is null ? 0 : 1) +
                   (RollbackTo is null ? 0 : 1);
@@ -49,7 +49,7 @@ public sealed record RevertSelection
     }
 
     /// <summary>The selection as JSON, for the revert's own context (<c>{"hindsight":{"revertOf":…}}</c>).</summary>
-    public JsonObject ToJson()
+    internal JsonObject ToJson()
     {
         var o = new JsonObject();
         if (ChangeId is { } id) o["change"] = id;

@@ -24,12 +24,12 @@ public sealed record RevertStatement(TableName Table, string PrimaryKey, string 
         new(new TableName(change.Schema, change.Table), change.PrimaryKey ?? "", action, sql, parameters) { Change = change };
 
     /// <summary>What the statement does, in a few words, for messages.</summary>
-    public string Describe() => Change is { } c
+    internal string Describe() => Change is { } c
         ? $"undoing change {c.Id} ({Model.OperationNames.ToStored(c.Operation)} of {Table} key {PrimaryKey})"
         : $"{Action} of {Table} key {PrimaryKey}";
 
     /// <summary>The statement followed by its parameters as comments, for a dry run.</summary>
-    public string Display()
+    internal string Display()
     {
         var sb = new StringBuilder(Sql).Append(';');
         for (var i = 0; i < Parameters.Count; i++)

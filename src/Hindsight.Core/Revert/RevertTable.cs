@@ -36,15 +36,17 @@ internal sealed record RevertTable(TableName Name, IReadOnlyList<string> Key, IR
             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
             ORDER BY a.attnum
             """;
-        await using var cmd = new NpgsqlCommand(sql, source) { Parameters = { new() { Value = schema }, new() { Value = table } } };
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var cmd = new NpgsqlCommand(sql, source) { Parameters = { new() { Value = schema }, new() { Value = table } } };
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var key = new List<string>();
         var writable = new HashSet<string>(StringComparer.Ordinal);
         var generated = new HashSet<string>(StringComparer.Ordinal);
         var identity = new HashSet<string>(StringComparer.Ordinal);
         var required = new HashSet<string>(StringComparer.Ordinal);
         var any = false;
-        while (await r.ReadAsync(ct))
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             any = true;
             var column = r.GetString(0);

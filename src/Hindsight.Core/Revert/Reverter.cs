@@ -46,10 +46,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     {
         ArgumentNullException.ThrowIfNull(selection);
         selection.Validate();
-        await using var src = await _source.OpenConnectionAsync(ct);
-        var name = await SourceNameAsync(src, ct);
-        if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, name, selection, ct);
-        var changes = await SelectAsync(selection, name, ct);
+        var src = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var srcDisposal = src.ConfigureAwait(false);
+        var name = await SourceNameAsync(src, ct).ConfigureAwait(false);
+        if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, name, selection, ct).ConfigureAwait(false);
+        var changes = await SelectAsync(selection, name, ct).ConfigureAwait(false);
         if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of source {name} matches the selection");
 
         var notes = new List<string>();
@@ -65,11 +66,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             if (c.PrimaryKey is null)
                 throw new AuditQueryException($"cannot revert change {c.Id}: {new TableName(c.Schema, c.Table)} had no primary key when it was captured");
             if (!tables.TryGetValue((c.Schema, c.Table), out var table))
-                tables[(c.Schema, c.Table)] = table = await RevertTable.LoadAsync(src, c.Schema, c.Table, ct);
+                tables[(c.Schema, c.Table)] = table = await RevertTable.LoadAsync(src, c.Schema, c.Table, ct).ConfigureAwait(false);
             if (RevertStatements.Inverse(c, table, notes) is { } statement) statements.Add(statement);
         }
-        statements = await RevertOrder.OrderAsync(src, statements, tables, ct);
-        var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct);
+        statements = await RevertOrder.OrderAsync(src, statements, tables, ct).ConfigureAwait(false);
+        var conflicts = await RevertConflicts.FindAsync(_store, src, changes, tables, ct).ConfigureAwait(false);
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) 
         {
             Tables = tables,
@@ -98,19 +99,23 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         if (plan.Conflicts.Count > 0 && !force)
             throw new AuditQueryException($"refused: {plan.ConflictSummary} (see the conflicts); nothing was changed. Force to overwrite them");
 
-        await using var conn = await _source.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var emit = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1::text)", conn, tx))
+        var conn = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
+        var emit = new NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1::text)", conn, tx);
+        await using (emit.ConfigureAwait(false))
         {
             emit.Parameters.Add(new NpgsqlParameter { Value = message.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Text });
-            await emit.ExecuteNonQueryAsync(ct);
+            await emit.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         // Deferrable foreign keys and unique constraints are checked at commit, when every row is as it was then.
-        await using (var defer = new NpgsqlCommand(DeferConstraints, conn, tx))
-            await defer.ExecuteNonQueryAsync(ct);
+        var defer = new NpgsqlCommand(DeferConstraints, conn, tx);
+        await using (defer.ConfigureAwait(false))
+            await defer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         if (plan.IsRollback)
         {
-            if (!force) await RecheckRollbackAsync(plan, conn, tx, ct);
+            if (!force) await RecheckRollbackAsync(plan, conn, tx, ct).ConfigureAwait(false);
         }
         else if (!force)
         {
@@ -119,7 +124,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             foreach (var newest in plan.NewestPerRow)
             {
                 if (!plan.Tables.TryGetValue((newest.Schema, newest.Table), out var t)) continue;
-                if (await RevertConflicts.SourceDiffersAsync(conn, tx, t, newest, forUpdate: true, ct) is { } why)
+                if (await RevertConflicts.SourceDiffersAsync(conn, tx, t, newest, forUpdate: true, ct).ConfigureAwait(false) is { } why)
                     throw new AuditQueryException(
                         $"refused: {t.Name} key {newest.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
             }
@@ -127,10 +132,11 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         var affected = new List<int>();
         foreach (var s in plan.Statements)
         {
-            await using var cmd = new NpgsqlCommand(s.Sql, conn, tx);
+            var cmd = new NpgsqlCommand(s.Sql, conn, tx);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             foreach (var p in s.Parameters) cmd.Parameters.Add(new NpgsqlParameter { Value = p, NpgsqlDbType = NpgsqlDbType.Text });
             int n;
-            try { n = await cmd.ExecuteNonQueryAsync(ct); }
+            try { n = await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false); }
             catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation
                                                   or PostgresErrorCodes.NotNullViolation or PostgresErrorCodes.CheckViolation)
             {
@@ -143,7 +149,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
                     $"refused: {s.Describe()} changed {n} rows instead of 1; the row changed since the plan was made; nothing was changed. Force to apply anyway");
             affected.Add(n);
         }
-        try { await tx.CommitAsync(ct); }
+        try { await tx.CommitAsync(ct).ConfigureAwait(false); }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation)
         {
             // A deferred constraint, checked at commit.
@@ -164,7 +170,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         foreach (var s in plan.Statements)
         {
             if (s.Expected is not { } expected || !plan.Tables.TryGetValue((s.Table.Schema!, s.Table.Name), out var t)) continue;
-            if (await RollbackSource.ChangedSinceAsync(conn, tx, t, expected, ct) is { } why)
+            if (await RollbackSource.ChangedSinceAsync(conn, tx, t, expected, ct).ConfigureAwait(false) is { } why)
                 throw new AuditQueryException(
                     $"refused: {t.Name} key {s.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
         }
@@ -195,8 +201,8 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     {
         try
         {
-            var identity = await Store.SourceIdentity.ReadAsync(src, null, ct);
-            return await Store.SourceRegistry.FindNameAsync(_store, identity, sourceName, ct)
+            var identity = await Store.SourceIdentity.ReadAsync(src, null, ct).ConfigureAwait(false);
+            return await Store.SourceRegistry.FindNameAsync(_store, identity, sourceName, ct).ConfigureAwait(false)
                 ?? throw new AuditQueryException(sourceName is null
                     ? $"nothing to revert: {identity} is not a source of this store (nothing of it is stored)"
                     : $"nothing to revert: the store has no source named {sourceName}");
@@ -219,8 +225,9 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             WHERE ({where}) AND c.source = {p.Add(source, NpgsqlDbType.Text)}
             ORDER BY c.committed_at DESC, c.commit_lsn DESC, c.ordinal DESC
             """;
-        await using var cmd = _store.CreateCommand(sql);
+        var cmd = _store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
-        return await ChangeSql.ReadAllAsync(cmd, ct);
+        return await ChangeSql.ReadAllAsync(cmd, ct).ConfigureAwait(false);
     }
 }

@@ -47,18 +47,18 @@ internal static class RollbackPlanner
         var names = new List<TableName>();
         foreach (var given in target.Tables)
         {
-            var name = await ResolveAsync(store, src, source, given, ct);
+            var name = await ResolveAsync(store, src, source, given, ct).ConfigureAwait(false);
             if (names.Contains(name)) throw new AuditQueryException($"{name} is named twice");
             names.Add(name);
-            tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct);
+            tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct).ConfigureAwait(false);
         }
         // One read of the foreign keys among the tables: for the order of the tables, then of the rows.
-        var keys = await ForeignKey.LoadAsync(src, names, ct);
+        var keys = await ForeignKey.LoadAsync(src, names, ct).ConfigureAwait(false);
         var order = RollbackOrder.From(names, keys);
 
         var planned = new Dictionary<TableName, TableStatements>();
         foreach (var name in names)
-            planned[name] = await PlanTableAsync(store, src, source, tables[(name.Schema!, name.Name)], at, notes, conflicts, ct);
+            planned[name] = await PlanTableAsync(store, src, source, tables[(name.Schema!, name.Name)], at, notes, conflicts, ct).ConfigureAwait(false);
 
         var statements = new List<RevertStatement>();
         var childrenFirst = order.ParentsFirst.Reverse().ToList();
@@ -77,13 +77,13 @@ internal static class RollbackPlanner
         DateTimeOffset at, List<string> notes, List<RevertConflict> conflicts, CancellationToken ct)
     {
         var when = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        var asOf = await new AuditTrail(store).AsOfAsync(t.Name, at, null, null, source, ct);
-        var truncates = await RollbackTrail.TruncatesAsync(store, source, t.Name, at, ct);
+        var asOf = await new AuditTrail(store).AsOfAsync(t.Name, at, null, null, source, ct).ConfigureAwait(false);
+        var truncates = await RollbackTrail.TruncatesAsync(store, source, t.Name, at, ct).ConfigureAwait(false);
         if (truncates.After && !asOf.Complete)
             throw new AuditQueryException(
                 $"cannot roll {t.Name} to {when}: a TRUNCATE after that moment removed its rows, and without a baseline (setup --snapshot) " +
                 "the trail does not hold the rows that were never changed since tracking began");
-        var keys = await RollbackTrail.KeysAsync(store, source, t.Name, at, ct);
+        var keys = await RollbackTrail.KeysAsync(store, source, t.Name, at, ct).ConfigureAwait(false);
 
         // Each known row's state at the moment: its as-of image, known absent, or unknown.
         var images = asOf.Rows.ToDictionary(r => r.PrimaryKey, r => r.Row);
@@ -104,7 +104,7 @@ internal static class RollbackPlanner
         var newestHeld = keys.Select(k => HeldKeyImage(t, k, when)).ToList();
         var (live, untracked) = await RollbackSource.ReadAsync(src, t, newestHeld,
             targets.Select(i => i is null ? null : TrailValue.Held(i).ToJsonString()).ToList(),
-            keys.Select((k, i) => k.NewestPresent ? newestHeld[i] : null).ToList(), ct);
+            keys.Select((k, i) => k.NewestPresent ? newestHeld[i] : null).ToList(), ct).ConfigureAwait(false);
 
         var result = new TableStatements([], [], []);
         for (var i = 0; i < keys.Count; i++)
@@ -225,21 +225,28 @@ internal static class RollbackPlanner
     {
         if (name.Schema is not null) return name;
         var schemas = new List<string>();
-        await using (var cmd = store.CreateCommand("SELECT DISTINCT c.schema FROM hindsight.changes c WHERE c.source = $1 AND c.\"table\" = $2 LIMIT 2"))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = source });
-            cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) schemas.Add(r.GetString(0));
+            var cmd = store.CreateCommand("SELECT DISTINCT c.schema FROM hindsight.changes c WHERE c.source = $1 AND c.\"table\" = $2 LIMIT 2");
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = source });
+                cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) schemas.Add(r.GetString(0));
+            }
         }
         if (schemas.Count > 1)
             throw new AuditQueryException($"table {name} is ambiguous: the store holds it in more than one schema; name its schema (schema.table)");
         if (schemas.Count == 1) return new TableName(schemas[0], name.Name);
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid)", src))
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
-            if (await cmd.ExecuteScalarAsync(ct) is string schema) return new TableName(schema, name.Name);
+            var cmd = new NpgsqlCommand(
+                "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid)", src);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = name.Name });
+                if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string schema) return new TableName(schema, name.Name);
+            }
         }
         throw new AuditQueryException($"cannot roll {name} back: no such table in the source database {src.Database}");
     }

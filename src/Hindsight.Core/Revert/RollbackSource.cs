@@ -28,7 +28,8 @@ internal static class RollbackSource
     public static async Task<(List<LiveRow> Known, List<string> Unknown)> ReadAsync(NpgsqlConnection source, RevertTable t,
         IReadOnlyList<string> keyImages, IReadOnlyList<string?> targets, IReadOnlyList<string?> newest, CancellationToken ct)
     {
-        await using var tx = await source.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct);
+        var tx = await source.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
         var known = new List<LiveRow>(keyImages.Count);
         // Columns equal on what both have: the image's columns that the table still has.
         static string Same(string image, string record) => $"""
@@ -44,14 +45,18 @@ internal static class RollbackSource
             CROSS JOIN LATERAL jsonb_populate_record(NULL::{t.Quoted}, k.newest) AS n
             ORDER BY k.i
             """;
-        await using (var cmd = new NpgsqlCommand(sql, source, tx))
         {
-            cmd.Parameters.Add(Texts(keyImages));
-            cmd.Parameters.Add(Texts(targets));
-            cmd.Parameters.Add(Texts(newest));
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
-                known.Add(new LiveRow(r.IsDBNull(0) ? null : r.GetString(0), r.GetBoolean(1), r.GetBoolean(2)));
+            var cmd = new NpgsqlCommand(sql, source, tx);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.Add(Texts(keyImages));
+                cmd.Parameters.Add(Texts(targets));
+                cmd.Parameters.Add(Texts(newest));
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
+                    known.Add(new LiveRow(r.IsDBNull(0) ? null : r.GetString(0), r.GetBoolean(1), r.GetBoolean(2)));
+            }
         }
 
         var unknown = new List<string>();
@@ -62,13 +67,17 @@ internal static class RollbackSource
                               WHERE {t.KeyMatch("t", "ki")})
             ORDER BY {order}
             """;
-        await using (var cmd = new NpgsqlCommand(unknownSql, source, tx))
         {
-            cmd.Parameters.Add(Texts(keyImages));
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) unknown.Add(r.GetString(0));
+            var cmd = new NpgsqlCommand(unknownSql, source, tx);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.Add(Texts(keyImages));
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) unknown.Add(r.GetString(0));
+            }
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         return (known, unknown);
     }
 
@@ -82,10 +91,11 @@ internal static class RollbackSource
         CancellationToken ct)
     {
         var sql = $"SELECT coalesce(to_jsonb(t.*) = $2::jsonb, false) FROM {t.Quoted} AS t, {t.Image("$1")} AS k WHERE {t.KeyMatch("t", "k")} FOR UPDATE OF t";
-        await using var cmd = new NpgsqlCommand(sql, source, tx);
+        var cmd = new NpgsqlCommand(sql, source, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.Add(new NpgsqlParameter { Value = expected.KeyImage, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)expected.Row ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        var same = await cmd.ExecuteScalarAsync(ct);
+        var same = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
         return (expected.Row, same) switch
         {
             (null, null) => null,

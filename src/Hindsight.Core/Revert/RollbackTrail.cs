@@ -40,11 +40,13 @@ internal static class RollbackTrail
             FROM newest n JOIN first f USING (primary_key) LEFT JOIN last_truncate t ON true
             ORDER BY n.primary_key
             """;
-        await using var cmd = store.CreateCommand(sql);
+        var cmd = store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         AddScope(cmd, source, table, at);
         var keys = new List<RollbackKey>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             keys.Add(new RollbackKey(r.GetString(0), r.GetBoolean(1), r.GetString(2), r.GetBoolean(3), r.GetString(4),
                 r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)));
         return keys;
@@ -58,10 +60,12 @@ internal static class RollbackTrail
             FROM hindsight.changes c
             WHERE c.source = $1 AND c.schema = $2 AND c."table" = $3 AND c.primary_key IS NULL AND c.operation = 'TRUNCATE'
             """;
-        await using var cmd = store.CreateCommand(sql);
+        var cmd = store.CreateCommand(sql);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         AddScope(cmd, source, table, at);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        await r.ReadAsync(ct);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        await r.ReadAsync(ct).ConfigureAwait(false);
         return new RollbackTruncates(r.GetBoolean(0), r.GetBoolean(1));
     }
 

@@ -19,23 +19,26 @@ public sealed record BaselineReport(string Lsn, DateTimeOffset TakenAt, bool Cre
     /// <summary>The baseline stored for source <paramref name="source"/> and <paramref name="slot"/>, or null (also when the store has no baselines table yet).</summary>
     internal static async Task<BaselineReport?> ReadAsync(NpgsqlDataSource store, string source, string slot, CancellationToken ct)
     {
-        await using var conn = await store.OpenConnectionAsync(ct);
-        if (!await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct)) return null;
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        if (!await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct).ConfigureAwait(false)) return null;
         // The baseline the slot started at: teardown ends it (ended_at), and a new setup --snapshot takes a new one.
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             """
             SELECT b.schema, b."table", b.rows, b.lsn, b.taken_at
             FROM hindsight.baselines b
             WHERE b.source = $1 AND b.slot = $2 AND b.ended_at IS NULL
             ORDER BY 1, 2
             """, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(source);
         cmd.Parameters.AddWithValue(slot);
         var tables = new List<BaselineTable>();
         long lsn = 0;
         DateTimeOffset takenAt = default;
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             tables.Add(new BaselineTable(r.GetString(0), r.GetString(1), r.GetInt64(2)));
             lsn = r.GetInt64(3);

@@ -37,17 +37,19 @@ internal static partial class BaselineSnapshot
     {
         var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns);
         DateTime takenAt;
-        await using (var clock = source.CreateCommand("SELECT clock_timestamp()"))
-            takenAt = (DateTime)(await clock.ExecuteScalarAsync(ct))!;
+        var clock = source.CreateCommand("SELECT clock_timestamp()");
+        await using (clock.ConfigureAwait(false))
+            takenAt = (DateTime)(await clock.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
 
         // The snapshot stays valid while this connection lives and runs nothing else.
-        await using var replication = new LogicalReplicationConnection(SourceSession.Apply(sourceConnectionString));
-        await replication.Open(ct);
+        var replication = new LogicalReplicationConnection(SourceSession.Apply(sourceConnectionString));
+        await using var replicationDisposal = replication.ConfigureAwait(false);
+        await replication.Open(ct).ConfigureAwait(false);
         PgOutputReplicationSlotInfo slot;
         try
         {
             var created = await replication.CreatePgOutputReplicationSlot(options.Slot,
-                slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct);
+                slotSnapshotInitMode: LogicalSlotSnapshotInitMode.Export, cancellationToken: ct).ConfigureAwait(false);
             slot = new PgOutputReplicationSlotInfo((ulong)created.ConsistentPoint, created.SnapshotName);
         }
         catch (PostgresException e)
@@ -59,15 +61,15 @@ internal static partial class BaselineSnapshot
         try
         {
             var tables = await CopyAsync(sourceConnectionString, source, store, options, rules, sourceName, database,
-                slot.SnapshotName ?? throw new SetupException("the server exported no snapshot with the new slot"), slot.Lsn, takenAt, ct);
+                slot.SnapshotName ?? throw new SetupException("the server exported no snapshot with the new slot"), slot.Lsn, takenAt, ct).ConfigureAwait(false);
             return new BaselineReport(PgNames.FormatLsn(slot.Lsn), new DateTimeOffset(takenAt, TimeSpan.Zero), true, tables);
         }
         catch (Exception e)
         {
             // Half a baseline is worse than none: the store transaction is rolled back; the slot goes too, so that
             // running setup again takes a fresh snapshot (a slot's snapshot can only be had when it is created).
-            await replication.DisposeAsync();
-            await DropSlotAsync(source, options.Slot);
+            await replication.DisposeAsync().ConfigureAwait(false);
+            await DropSlotAsync(source, options.Slot).ConfigureAwait(false);
             if (e is OperationCanceledException or SetupException) throw;
             throw new SetupException($"the baseline could not be taken, so the slot {options.Slot} was dropped again and nothing was stored: {e.Message}", e);
         }
@@ -81,35 +83,41 @@ internal static partial class BaselineSnapshot
         // The snapshot's name is a literal in SET TRANSACTION SNAPSHOT (no parameters there): it comes from the server,
         // and is checked to be the hex-and-dashes form PostgreSQL gives it before it is spliced in.
         if (!SnapshotName().IsMatch(snapshotName)) throw new SetupException($"unexpected snapshot name from the server: {snapshotName}");
-        await using var reader = new NpgsqlConnection(SourceSession.Apply(sourceConnectionString));
-        await reader.OpenAsync(ct);
-        await using var rtx = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
-        await using (var set = new NpgsqlCommand($"SET TRANSACTION SNAPSHOT '{snapshotName}'", reader, rtx))
-            await set.ExecuteNonQueryAsync(ct);
+        var reader = new NpgsqlConnection(SourceSession.Apply(sourceConnectionString));
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        await reader.OpenAsync(ct).ConfigureAwait(false);
+        var rtx = await reader.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await using var rtxDisposal = rtx.ConfigureAwait(false);
+        var set = new NpgsqlCommand($"SET TRANSACTION SNAPSHOT '{snapshotName}'", reader, rtx);
+        await using (set.ConfigureAwait(false))
+            await set.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
 
-        var published = await PublishedTables.ReadAsync(reader, rtx, options.Publication, new PgTypeCatalog(source), ct);
+        var published = await PublishedTables.ReadAsync(reader, rtx, options.Publication, new PgTypeCatalog(source), ct).ConfigureAwait(false);
 
-        await using var storeConn = await store.OpenConnectionAsync(ct);
+        var storeConn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var storeConnDisposal = storeConn.ConfigureAwait(false);
         byte[] redactionKey;
-        await using (var key = new NpgsqlCommand("SELECT value FROM hindsight.settings WHERE name = 'redaction_key'", storeConn))
-            redactionKey = await key.ExecuteScalarAsync(ct) is string hex ? Convert.FromHexString(hex) : [];
+        var key = new NpgsqlCommand("SELECT value FROM hindsight.settings WHERE name = 'redaction_key'", storeConn);
+        await using (key.ConfigureAwait(false))
+            redactionKey = await key.ExecuteScalarAsync(ct).ConfigureAwait(false) is string hex ? Convert.FromHexString(hex) : [];
         var images = new RowImageWriter(redactionKey);
 
-        await using var writer = new BaselineWriter(storeConn, sourceName, database, options.Slot, lsn, takenAt);
-        await writer.BeginAsync(ct);
+        var writer = new BaselineWriter(storeConn, sourceName, database, options.Slot, lsn, takenAt);
+        await using var writerDisposal = writer.ConfigureAwait(false);
+        await writer.BeginAsync(ct).ConfigureAwait(false);
         var tables = new List<BaselineTable>(published.Count);
         foreach (var table in published)
         {
             var relation = table.Relation;
             var actions = rules.IsEmpty ? null : rules.For(relation);
             long rows = 0;
-            using (var copy = await reader.BeginTextExportAsync(table.CopySql, ct))
+            using (var copy = await reader.BeginTextExportAsync(table.CopySql, ct).ConfigureAwait(false))
             {
-                while (await copy.ReadLineAsync(ct) is { } line)
+                while (await copy.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
                 {
                     var values = CopyTextDecoder.Decode(line, relation.Columns.Count);
                     await writer.AddAsync(relation.Schema, relation.Table, images.PrimaryKey(relation, values),
-                        images.Render(relation, values, actions), ct);
+                        images.Render(relation, values, actions), ct).ConfigureAwait(false);
                     rows++;
                 }
             }
@@ -121,8 +129,8 @@ internal static partial class BaselineSnapshot
             ["ignore"] = new JsonArray(options.IgnoreColumns.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
             ["redact"] = new JsonArray(options.RedactColumns.Select(c => (JsonNode)JsonValue.Create(c)).ToArray()),
         };
-        await writer.CommitAsync(rulesJson.ToJsonString(), ct);
-        await rtx.CommitAsync(ct);
+        await writer.CommitAsync(rulesJson.ToJsonString(), ct).ConfigureAwait(false);
+        await rtx.CommitAsync(ct).ConfigureAwait(false);
         return tables;
     }
 
@@ -130,9 +138,10 @@ internal static partial class BaselineSnapshot
     {
         try
         {
-            await using var cmd = source.CreateCommand("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1");
+            var cmd = source.CreateCommand("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1");
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.AddWithValue(slot);
-            await cmd.ExecuteNonQueryAsync();
+            await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch (PostgresException) { /* reported with the original error; teardown can drop it */ }
     }

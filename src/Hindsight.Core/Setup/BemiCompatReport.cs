@@ -1,4 +1,3 @@
-using static Hindsight.Setup.SetupSql;
 
 namespace Hindsight.Setup;
 

@@ -15,40 +15,50 @@ internal sealed record PublicationState(bool AllTables, bool PublishesAll, bool 
         uint oid;
         bool all, publishesAll, viaRoot, generatedStored;
         var generated = versionNum >= Postgres.PgFeatures.PublishGeneratedColumnsSince ? "pubgencols = 's'" : "false";
-        await using (var cmd = new NpgsqlCommand(
-            $"SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot, {generated} FROM pg_publication WHERE pubname = $1", conn, tx))
         {
-            cmd.Parameters.AddWithValue(name);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            if (!await r.ReadAsync(ct)) return null;
-            oid = r.GetFieldValue<uint>(0);
-            all = r.GetBoolean(1);
-            publishesAll = r.GetBoolean(2);
-            viaRoot = r.GetBoolean(3);
-            generatedStored = r.GetBoolean(4);
+            var cmd = new NpgsqlCommand(
+                $"SELECT oid, puballtables, pubinsert AND pubupdate AND pubdelete AND pubtruncate, pubviaroot, {generated} FROM pg_publication WHERE pubname = $1", conn, tx);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.AddWithValue(name);
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                if (!await r.ReadAsync(ct).ConfigureAwait(false)) return null;
+                oid = r.GetFieldValue<uint>(0);
+                all = r.GetBoolean(1);
+                publishesAll = r.GetBoolean(2);
+                viaRoot = r.GetBoolean(3);
+                generatedStored = r.GetBoolean(4);
+            }
         }
         var tables = new HashSet<uint>();
         var filtered = false;
-        await using (var cmd = new NpgsqlCommand(
-            versionNum >= 150000
-                ? "SELECT prrelid, prqual IS NOT NULL OR prattrs IS NOT NULL FROM pg_publication_rel WHERE prpubid = $1"
-                : "SELECT prrelid, false FROM pg_publication_rel WHERE prpubid = $1", conn, tx))
         {
-            cmd.Parameters.Add(Oid(oid));
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
+            var cmd = new NpgsqlCommand(
+                versionNum >= 150000
+                    ? "SELECT prrelid, prqual IS NOT NULL OR prattrs IS NOT NULL FROM pg_publication_rel WHERE prpubid = $1"
+                    : "SELECT prrelid, false FROM pg_publication_rel WHERE prpubid = $1", conn, tx);
+            await using (cmd.ConfigureAwait(false))
             {
-                tables.Add(r.GetFieldValue<uint>(0));
-                filtered |= r.GetBoolean(1);
+                cmd.Parameters.Add(Oid(oid));
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    tables.Add(r.GetFieldValue<uint>(0));
+                    filtered |= r.GetBoolean(1);
+                }
             }
         }
         var schemas = new HashSet<uint>();
         if (versionNum >= 150000)
         {
-            await using var cmd = new NpgsqlCommand("SELECT pnnspid FROM pg_publication_namespace WHERE pnpubid = $1", conn, tx);
+            var cmd = new NpgsqlCommand("SELECT pnnspid FROM pg_publication_namespace WHERE pnpubid = $1", conn, tx);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.Add(Oid(oid));
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) schemas.Add(r.GetFieldValue<uint>(0));
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var rDisposal = r.ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) schemas.Add(r.GetFieldValue<uint>(0));
         }
         return new PublicationState(all, publishesAll, viaRoot, tables, schemas, filtered, generatedStored);
     }

@@ -26,11 +26,13 @@ internal sealed class SetupCatalog(NpgsqlConnection conn)
 
     private async Task<List<Rel>> QueryRelsAsync(string where, Action<NpgsqlParameterCollection> bind, NpgsqlTransaction? tx, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(RelColumns + " " + where, conn, tx);
+        var cmd = new NpgsqlCommand(RelColumns + " " + where, conn, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         bind(cmd.Parameters);
         var list = new List<Rel>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) list.Add(ReadRel(r));
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) list.Add(ReadRel(r));
         return list;
     }
 
@@ -44,7 +46,7 @@ internal sealed class SetupCatalog(NpgsqlConnection conn)
             foreach (var schema in schemasToTry)
             {
                 var text = schema is null ? PgNames.Quote(name) : PgNames.Quote(schema, name);
-                var found = await QueryRelsAsync("WHERE c.oid = to_regclass($1)", ps => ps.AddWithValue(text), null, ct);
+                var found = await QueryRelsAsync("WHERE c.oid = to_regclass($1)", ps => ps.AddWithValue(text), null, ct).ConfigureAwait(false);
                 if (found.Count == 1) return found[0];
             }
         }
@@ -52,7 +54,7 @@ internal sealed class SetupCatalog(NpgsqlConnection conn)
         {
             var schemaExists = false;
             foreach (var s in schemaCandidates)
-                schemaExists |= await SchemaOidAsync(s, ct) is not null;
+                schemaExists |= await SchemaOidAsync(s, ct).ConfigureAwait(false) is not null;
             if (!schemaExists) throw new SetupException($"schema {p.Schema!.Text} does not exist (in {p.Input})");
         }
         throw new SetupException(schemaCandidates is null
@@ -62,30 +64,33 @@ internal sealed class SetupCatalog(NpgsqlConnection conn)
 
     private async Task<uint?> SchemaOidAsync(string name, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT oid FROM pg_namespace WHERE nspname = $1", conn);
+        var cmd = new NpgsqlCommand("SELECT oid FROM pg_namespace WHERE nspname = $1", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(name);
-        return await cmd.ExecuteScalarAsync(ct) is uint oid ? oid : null;
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is uint oid ? oid : null;
     }
 
     public async Task<SchemaRef> ResolveSchemaAsync(NamePattern p, CancellationToken ct)
     {
         foreach (var name in p.Name.Candidates())
-            if (await SchemaOidAsync(name, ct) is { } oid) return new SchemaRef(oid, name);
+            if (await SchemaOidAsync(name, ct).ConfigureAwait(false) is { } oid) return new SchemaRef(oid, name);
         throw new SetupException($"schema {p.Input} does not exist");
     }
 
     public async Task<List<SchemaRef>> UserSchemasAsync(CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             """
             SELECT oid, nspname::text FROM pg_namespace
             WHERE nspname <> $1 AND nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema'
             ORDER BY nspname
             """, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(StoreMigrations.Schema);
         var list = new List<SchemaRef>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) list.Add(new SchemaRef(r.GetFieldValue<uint>(0), r.GetString(1)));
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) list.Add(new SchemaRef(r.GetFieldValue<uint>(0), r.GetString(1)));
         return list;
     }
 

@@ -34,11 +34,13 @@ public sealed class SetupRunner(SetupOptions options)
         SetupNames.ValidateNames(options);
         var patterns = TableSelection.Patterns.Of(options);
 
-        await using var source = NpgsqlDataSource.Create(sourceCs);
-        await using var conn = await source.OpenConnectionAsync(ct);
+        var source = NpgsqlDataSource.Create(sourceCs);
+        await using var sourceDisposal = source.ConfigureAwait(false);
+        var conn = await source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
 
         // 1. Facts and checks that change nothing.
-        var server = await ServerFacts.ReadAsync(conn, ct);
+        var server = await ServerFacts.ReadAsync(conn, ct).ConfigureAwait(false);
         if (server.VersionNum < 140000)
             throw new SetupException(
                 $"PostgreSQL {server.Version} is too old: hindsight needs PostgreSQL 14 or newer (pgoutput messages and streaming)");
@@ -47,7 +49,7 @@ public sealed class SetupRunner(SetupOptions options)
                 $"wal_level is '{server.WalLevel}', but logical replication needs wal_level = logical. " +
                 "Run ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL, and run setup again.");
 
-        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct).ConfigureAwait(false);
         if (slot is not null)
         {
             if (slot.SlotType != "logical" || slot.Plugin != "pgoutput")
@@ -70,7 +72,7 @@ public sealed class SetupRunner(SetupOptions options)
         }
 
         var catalog = new SetupCatalog(conn);
-        var selection = await TableSelection.ResolveAsync(catalog, server, patterns, ct);
+        var selection = await TableSelection.ResolveAsync(catalog, server, patterns, ct).ConfigureAwait(false);
 
         if (selection.Schemas.Count > 0 && !server.IsSuperuser)
             throw new SetupException(
@@ -78,9 +80,9 @@ public sealed class SetupRunner(SetupOptions options)
                 "list the tables with --tables (owning them is enough), or run setup as a superuser. Nothing was changed.");
 
         if (options.BemiCompat)
-            await BemiCompat.CheckAsync(conn, selection.Tracked.Select(t => t.Oid), server, ct);
+            await BemiCompat.CheckAsync(conn, selection.Tracked.Select(t => t.Oid), server, ct).ConfigureAwait(false);
         if (options.CreateRoles) StoreRoles.Check(server);
-        await TrustedContext.CheckAsync(conn, options.TrustedContextRoles, server, ct);
+        await TrustedContext.CheckAsync(conn, options.TrustedContextRoles, server, ct).ConfigureAwait(false);
 
         if (options.Snapshot || options.IgnoreColumns.Count > 0 || options.RedactColumns.Count > 0)
         {
@@ -94,45 +96,46 @@ public sealed class SetupRunner(SetupOptions options)
         var storeInSource = storeCs is null;
         IReadOnlyList<int> applied;
         int versionBefore, versionAfter;
-        await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+        var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+        await using var storeDisposal = OptionalAsyncDisposable.ConfigureAwait(store, false);
         var storeSource = store ?? source;
         BaselineReport? baseline = null;
-        versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+        versionBefore = await StoreMigrations.CurrentVersionAsync(storeSource, ct).ConfigureAwait(false);
         if (versionBefore > StoreMigrations.LatestVersion)
             throw new SetupException(
                 $"the store is at schema version {versionBefore}, newer than this hindsight knows ({StoreMigrations.LatestVersion}): upgrade hindsight");
-        applied = await StoreMigrations.ApplyAsync(storeSource, ct);
-        if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct);
-        versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+        applied = await StoreMigrations.ApplyAsync(storeSource, ct).ConfigureAwait(false);
+        if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct).ConfigureAwait(false);
+        versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct).ConfigureAwait(false);
 
         // 2a. The source's name in the store: refused here, before anything in the source changes, when it is taken.
         string sourceName;
         try
         {
-            var identity = await SourceIdentity.ReadAsync(conn, sourceCs, ct);
-            sourceName = await SourceRegistry.RegisterAsync(storeSource, identity, options.SourceName, ct);
+            var identity = await SourceIdentity.ReadAsync(conn, sourceCs, ct).ConfigureAwait(false);
+            sourceName = await SourceRegistry.RegisterAsync(storeSource, identity, options.SourceName, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SourceNameException or ArgumentException) { throw new SetupException(e.Message, e); }
 
         if (options.Snapshot && slot is not null)
         {
             // A slot's snapshot exists only at its creation: a baseline cannot be added to a slot that is already there.
-            baseline = await BaselineReport.ReadAsync(storeSource, sourceName, options.Slot, ct)
+            baseline = await BaselineReport.ReadAsync(storeSource, sourceName, options.Slot, ct).ConfigureAwait(false)
                 ?? throw new SetupException(
                     $"the slot {options.Slot} already exists and no baseline was stored with it: a baseline must be read in the snapshot " +
                     "the slot exports when it is created. Run `hindsight teardown` (stored changes are kept) and then `setup --snapshot` again; " +
                     "changes made between the two are not captured. Nothing was changed in the source.");
         }
         if (store is not null)
-            storeInSource = await SameDatabaseAsync(conn, store, ct);
+            storeInSource = await SameDatabaseAsync(conn, store, ct).ConfigureAwait(false);
 
         // 2b. Least-privilege roles, before the context restriction (which trusts hindsight_capture when it exists).
         var roles = new List<string>();
         if (options.CreateRoles)
         {
-            roles.AddRange(await StoreRoles.ApplyStoreAsync(storeSource, ct));
-            var sameCluster = store is null || await StoreRoles.SameClusterAsync(conn, store, ct);
-            roles.AddRange(await StoreRoles.ApplyCaptureAsync(conn, sameCluster, ct));
+            roles.AddRange(await StoreRoles.ApplyStoreAsync(storeSource, ct).ConfigureAwait(false));
+            var sameCluster = store is null || await StoreRoles.SameClusterAsync(conn, store, ct).ConfigureAwait(false);
+            roles.AddRange(await StoreRoles.ApplyCaptureAsync(conn, sameCluster, ct).ConfigureAwait(false));
         }
 
         // 3. Publication, replica identity and who may emit context, in one source transaction.
@@ -140,17 +143,18 @@ public sealed class SetupRunner(SetupOptions options)
         IReadOnlyList<string>? emitters = null;
         PublicationAction action;
         var changedIdentity = new List<string>();
-        await using (var tx = await conn.BeginTransactionAsync(ct))
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using (tx.ConfigureAwait(false))
         {
-            await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
+            await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct).ConfigureAwait(false);
             try
             {
-                action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct);
-                await ApplyReplicaIdentityAsync(conn, tx, catalog, selection, changedIdentity, notes, ct);
+                action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct).ConfigureAwait(false);
+                await ApplyReplicaIdentityAsync(conn, tx, catalog, selection, changedIdentity, notes, ct).ConfigureAwait(false);
                 emitters = options.TrustedContextRoles.Count > 0
-                    ? await TrustedContext.ApplyAsync(conn, tx, options.TrustedContextRoles, ct)
-                    : await TrustedContext.EmittersAsync(conn, tx, ct);
-                await tx.CommitAsync(ct);
+                    ? await TrustedContext.ApplyAsync(conn, tx, options.TrustedContextRoles, ct).ConfigureAwait(false)
+                    : await TrustedContext.EmittersAsync(conn, tx, ct).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
             {
@@ -168,14 +172,14 @@ public sealed class SetupRunner(SetupOptions options)
 
         // 3b. Bemi compatibility, once the publication says which tables are tracked.
         BemiCompatReport? bemi = null;
-        if (options.BemiCompat) bemi = await InstallBemiCompatAsync(conn, server, selection, notes, ct);
+        if (options.BemiCompat) bemi = await InstallBemiCompatAsync(conn, server, selection, notes, ct).ConfigureAwait(false);
 
         // 4. The slot, after the publication exists.
         var slotCreated = false;
         string? slotPosition = slot?.ConfirmedFlushLsn;
         if (slot is null && options.Snapshot)
         {
-            baseline = await BaselineSnapshot.CreateSlotAndCopyAsync(sourceCs, source, storeSource, options, sourceName, server.Database, ct);
+            baseline = await BaselineSnapshot.CreateSlotAndCopyAsync(sourceCs, source, storeSource, options, sourceName, server.Database, ct).ConfigureAwait(false);
             slotPosition = baseline.Lsn;
             slotCreated = true;
         }
@@ -183,15 +187,16 @@ public sealed class SetupRunner(SetupOptions options)
         {
             try
             {
-                await using var cmd = new NpgsqlCommand("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", conn);
+                var cmd = new NpgsqlCommand("SELECT lsn::text FROM pg_create_logical_replication_slot($1, 'pgoutput')", conn);
+                await using var cmdDisposal = cmd.ConfigureAwait(false);
                 cmd.Parameters.AddWithValue(options.Slot);
-                slotPosition = (string?)await cmd.ExecuteScalarAsync(ct);
+                slotPosition = (string?)await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
                 slotCreated = true;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject)
             {
                 // Created concurrently by another setup: fine, as long as it is ours in kind.
-                slotPosition = (await SlotInfo.ReadAsync(conn, options.Slot, ct))?.ConfirmedFlushLsn;
+                slotPosition = (await SlotInfo.ReadAsync(conn, options.Slot, ct).ConfigureAwait(false))?.ConfirmedFlushLsn;
             }
             catch (PostgresException e)
             {
@@ -202,10 +207,10 @@ public sealed class SetupRunner(SetupOptions options)
         }
 
         // 5. Report what PostgreSQL now says.
-        var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct);
+        var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct).ConfigureAwait(false);
         AddNotes(notes, selection, tables, server);
         // Which published columns the images will lack, recorded where as-of (which reads only the store) finds it.
-        var untracked = await UntrackedColumnStore.RecordAsync(conn, storeSource, sourceName, options.Publication, ct);
+        var untracked = await UntrackedColumnStore.RecordAsync(conn, storeSource, sourceName, options.Publication, ct).ConfigureAwait(false);
         if (untracked.Count > 0) notes.Add(UntrackedNote(untracked, server));
 
         return new SetupReport
@@ -240,12 +245,13 @@ public sealed class SetupRunner(SetupOptions options)
     private async Task<BemiCompatReport> InstallBemiCompatAsync(NpgsqlConnection conn, ServerFacts server, TableSelection selection,
         List<string> notes, CancellationToken ct)
     {
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct);
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
+        await SetLockTimeoutAsync(conn, tx, options.LockTimeout, ct).ConfigureAwait(false);
         try
         {
-            var report = await BemiCompat.InstallAsync(conn, tx, selection.Tracked.Select(t => t.Oid), server, notes, ct);
-            await tx.CommitAsync(ct);
+            var report = await BemiCompat.InstallAsync(conn, tx, selection.Tracked.Select(t => t.Oid), server, notes, ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
             return report;
         }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.LockNotAvailable or PostgresErrorCodes.InsufficientPrivilege)
@@ -273,10 +279,10 @@ public sealed class SetupRunner(SetupOptions options)
         var objectSql = string.Join(", ", objects);
         var create = objects.Count == 0 ? $"CREATE PUBLICATION {pub} {with}" : $"CREATE PUBLICATION {pub} FOR {objectSql} {with}";
 
-        PublicationState? current = await PublicationState.ReadAsync(conn, tx, options.Publication, server.VersionNum, ct);
+        PublicationState? current = await PublicationState.ReadAsync(conn, tx, options.Publication, server.VersionNum, ct).ConfigureAwait(false);
         if (current is null)
         {
-            await ExecAsync(conn, tx, create, ct);
+            await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
             return PublicationAction.Created;
         }
 
@@ -291,13 +297,13 @@ public sealed class SetupRunner(SetupOptions options)
         {
             if (current.AllTables)
                 notes.Add($"The publication {PgNames.DisplayPart(options.Publication)} was FOR ALL TABLES, which would also publish the store's own table; it was replaced (in one transaction).");
-            await ExecAsync(conn, tx, $"DROP PUBLICATION {pub}", ct);
-            await ExecAsync(conn, tx, create, ct);
+            await ExecAsync(conn, tx, $"DROP PUBLICATION {pub}", ct).ConfigureAwait(false);
+            await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
             return PublicationAction.Recreated;
         }
-        if (!membersSame) await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET {objectSql}", ct);
+        if (!membersSame) await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET {objectSql}", ct).ConfigureAwait(false);
         if (!optionsSame)
-            await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET ({settings})", ct);
+            await ExecAsync(conn, tx, $"ALTER PUBLICATION {pub} SET ({settings})", ct).ConfigureAwait(false);
         return PublicationAction.Updated;
     }
 
@@ -309,7 +315,7 @@ public sealed class SetupRunner(SetupOptions options)
         var forced = new List<string>();
         foreach (var root in sel.Tracked)
         {
-            var members = root.Kind == 'p' ? await catalog.PartitionTreeAsync(root.Oid, tx, ct) : [root];
+            var members = root.Kind == 'p' ? await catalog.PartitionTreeAsync(root.Oid, tx, ct).ConfigureAwait(false) : [root];
             foreach (var rel in members)
             {
                 if (rel.Kind is not ('r' or 'p') || rel.ReplicaIdentity == 'f') continue;
@@ -322,7 +328,7 @@ public sealed class SetupRunner(SetupOptions options)
                     if (set) forced.Add(rel.Display);
                 }
                 if (!set) continue;
-                await ExecAsync(conn, tx, $"ALTER TABLE ONLY {PgNames.Quote(rel.Schema, rel.Name)} REPLICA IDENTITY FULL", ct);
+                await ExecAsync(conn, tx, $"ALTER TABLE ONLY {PgNames.Quote(rel.Schema, rel.Name)} REPLICA IDENTITY FULL", ct).ConfigureAwait(false);
                 changed.Add(rel.Display);
             }
         }
@@ -335,7 +341,7 @@ public sealed class SetupRunner(SetupOptions options)
 
     internal static async Task<IReadOnlyList<TrackedTable>> ReadTrackedTablesAsync(NpgsqlConnection conn, string publication, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             """
             SELECT pt.schemaname::text, pt.tablename::text, c.relkind = 'p',
                    (SELECT count(*) FROM pg_partition_tree(c.oid) t WHERE t.isleaf AND t.relid <> c.oid)::int,
@@ -347,10 +353,12 @@ public sealed class SetupRunner(SetupOptions options)
             WHERE pt.pubname = $1
             ORDER BY 1, 2
             """, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(publication);
         var list = new List<TrackedTable>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             list.Add(new TrackedTable(r.GetString(0), r.GetString(1), r.GetBoolean(2), r.GetInt32(3),
                 IdentityName(r.GetString(4)[0]), r.GetBoolean(5)));
         return list;

@@ -12,8 +12,9 @@ internal static class SetupSql
     /// <summary>Runs <paramref name="sql"/> on <paramref name="conn"/>, in <paramref name="tx"/> when one is given.</summary>
     public static async Task ExecAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(sql, conn, tx);
-        await cmd.ExecuteNonQueryAsync(ct);
+        var cmd = new NpgsqlCommand(sql, conn, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -24,10 +25,12 @@ internal static class SetupSql
     {
         try
         {
-            await using var a = new NpgsqlCommand(sql, source);
-            var left = (string?)await a.ExecuteScalarAsync(ct);
-            await using var b = store.CreateCommand(sql);
-            return left is not null && left == (string?)await b.ExecuteScalarAsync(ct);
+            var a = new NpgsqlCommand(sql, source);
+            await using var aDisposal = a.ConfigureAwait(false);
+            var left = (string?)await a.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            var b = store.CreateCommand(sql);
+            await using var bDisposal = b.ConfigureAwait(false);
+            return left is not null && left == (string?)await b.ExecuteScalarAsync(ct).ConfigureAwait(false);
         }
         catch (PostgresException) { return false; }
     }

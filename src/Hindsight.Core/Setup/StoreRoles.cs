@@ -43,10 +43,12 @@ internal static class StoreRoles
     public static async Task<List<string>> ApplyStoreAsync(NpgsqlDataSource store, CancellationToken ct)
     {
         var done = new List<string>();
-        await using var conn = await store.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
         foreach (var role in new[] { Writer, Reader })
-            if (await CreateIfMissingAsync(conn, tx, role, "NOLOGIN", ct)) done.Add($"created role {role} (NOLOGIN)");
+            if (await CreateIfMissingAsync(conn, tx, role, "NOLOGIN", ct).ConfigureAwait(false)) done.Add($"created role {role} (NOLOGIN)");
         // Revoked first, so a re-run converges on exactly these grants, whatever was granted by hand since.
         await ExecAsync(conn, tx,
             $"""
@@ -56,14 +58,14 @@ internal static class StoreRoles
             GRANT INSERT ON hindsight.changes TO {Writer};
             GRANT INSERT, UPDATE ON hindsight.progress TO {Writer};
             GRANT INSERT, UPDATE (system_identifier) ON hindsight.sources TO {Writer};
-            """, ct);
+            """, ct).ConfigureAwait(false);
         // The worker records at start which columns the images lack (a description of the source, not part of the trail).
-        if (await Store.UntrackedColumnStore.ExistsAsync(conn, tx, ct))
-            await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct);
+        if (await Store.UntrackedColumnStore.ExistsAsync(conn, tx, ct).ConfigureAwait(false))
+            await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct).ConfigureAwait(false);
         done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
                  "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         return done;
     }
 
@@ -71,13 +73,13 @@ internal static class StoreRoles
     public static async Task<List<string>> ApplyCaptureAsync(NpgsqlConnection source, bool storeInSameCluster, CancellationToken ct)
     {
         var done = new List<string>();
-        if (await CreateIfMissingAsync(source, null, Capture, "NOLOGIN REPLICATION", ct))
+        if (await CreateIfMissingAsync(source, null, Capture, "NOLOGIN REPLICATION", ct).ConfigureAwait(false))
             done.Add($"created role {Capture} (NOLOGIN REPLICATION: ALTER ROLE {Capture} LOGIN PASSWORD '…' to let the worker log in as it)");
         else
-            await ExecAsync(source, null, $"ALTER ROLE {Capture} REPLICATION", ct);
+            await ExecAsync(source, null, $"ALTER ROLE {Capture} REPLICATION", ct).ConfigureAwait(false);
         if (storeInSameCluster)
         {
-            await ExecAsync(source, null, $"GRANT {Writer} TO {Capture}", ct);
+            await ExecAsync(source, null, $"GRANT {Writer} TO {Capture}", ct).ConfigureAwait(false);
             done.Add($"{Capture}: REPLICATION, member of {Writer}");
         }
         else
@@ -89,14 +91,15 @@ internal static class StoreRoles
 
     private static async Task<bool> CreateIfMissingAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string role, string attributes, CancellationToken ct)
     {
-        await using (var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", conn, tx))
+        var exists = new NpgsqlCommand("SELECT 1 FROM pg_roles WHERE rolname = $1", conn, tx);
+        await using (exists.ConfigureAwait(false))
         {
             exists.Parameters.AddWithValue(role);
-            if (await exists.ExecuteScalarAsync(ct) is not null) return false;
+            if (await exists.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null) return false;
         }
         try
         {
-            await ExecAsync(conn, tx, $"CREATE ROLE {role} {attributes}", ct);
+            await ExecAsync(conn, tx, $"CREATE ROLE {role} {attributes}", ct).ConfigureAwait(false);
             return true;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateObject && tx is null)

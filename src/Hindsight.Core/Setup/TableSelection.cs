@@ -41,7 +41,7 @@ internal sealed record TableSelection(
         var named = new List<Rel>();
         foreach (var p in patterns.Tables)
         {
-            var rel = await catalog.ResolveTableAsync(p, ct);
+            var rel = await catalog.ResolveTableAsync(p, ct).ConfigureAwait(false);
             CheckTrackable(rel, p.Input);
             if (rel.IsPartition)
                 throw new SetupException(
@@ -52,7 +52,7 @@ internal sealed record TableSelection(
         var schemas = new List<SchemaRef>();
         foreach (var p in patterns.Schemas)
         {
-            var s = await catalog.ResolveSchemaAsync(p, ct);
+            var s = await catalog.ResolveSchemaAsync(p, ct).ConfigureAwait(false);
             if (s.Name == StoreMigrations.Schema)
                 throw new SetupException($"schema {StoreMigrations.Schema} holds the change store and is never tracked");
             if (IsSystemSchema(s.Name))
@@ -63,7 +63,7 @@ internal sealed record TableSelection(
         var excluded = new List<Rel>();
         foreach (var p in patterns.Exclude)
         {
-            var rel = await catalog.ResolveTableAsync(p, ct);
+            var rel = await catalog.ResolveTableAsync(p, ct).ConfigureAwait(false);
             if (rel.Kind is not ('r' or 'p'))
                 throw new SetupException($"{p.Input} is {KindName(rel.Kind)}, not a table");
             if (rel.IsPartition)
@@ -74,12 +74,12 @@ internal sealed record TableSelection(
 
         var defaultAll = patterns.Tables.Count == 0 && patterns.Schemas.Count == 0;
         if (defaultAll)
-            schemas.AddRange(await catalog.UserSchemasAsync(ct));
+            schemas.AddRange(await catalog.UserSchemasAsync(ct).ConfigureAwait(false));
 
         // Every table that the selection covers: the named ones, and the roots of the schemas' tables.
         var schemaOidArray = schemas.Select(s => s.Oid).ToArray();
-        var inSchemas = schemas.Count == 0 ? [] : await catalog.TablesInSchemasAsync(schemaOidArray, ct);
-        var unlogged = schemas.Count == 0 ? [] : (await catalog.UnloggedTablesInSchemasAsync(schemaOidArray, ct)).Select(r => r.Display).ToList();
+        var inSchemas = schemas.Count == 0 ? [] : await catalog.TablesInSchemasAsync(schemaOidArray, ct).ConfigureAwait(false);
+        var unlogged = schemas.Count == 0 ? [] : (await catalog.UnloggedTablesInSchemasAsync(schemaOidArray, ct).ConfigureAwait(false)).Select(r => r.Display).ToList();
         var covered = new List<Rel>(named);
         var coveredOids = new HashSet<uint>(named.Select(r => r.Oid));
         var schemaOids = new HashSet<uint>(inSchemas.Select(r => r.Oid));

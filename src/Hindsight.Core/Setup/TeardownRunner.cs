@@ -27,14 +27,16 @@ public sealed class TeardownRunner(TeardownOptions options)
         var (sourceCs, storeCs) = options.ToNpgsql();
         SetupNames.ValidateNames(options);
 
-        await using var source = NpgsqlDataSource.Create(sourceCs);
-        await using var conn = await source.OpenConnectionAsync(ct);
-        var server = await ServerFacts.ReadAsync(conn, ct);
+        var source = NpgsqlDataSource.Create(sourceCs);
+        await using var sourceDisposal = source.ConfigureAwait(false);
+        var conn = await source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var server = await ServerFacts.ReadAsync(conn, ct).ConfigureAwait(false);
         var notes = new List<string>();
 
         // The slot first: once it is gone, no worker can keep reading.
         var terminated = new List<int>();
-        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct).ConfigureAwait(false);
         var slotDropped = false;
         if (slot is not null)
         {
@@ -45,19 +47,21 @@ public sealed class TeardownRunner(TeardownOptions options)
                 throw new SetupException(
                     $"the replication slot {options.Slot} is in use by a running capture worker (walsender pid {slot.ActivePid}): " +
                     "stop the worker first, or pass --force to terminate it. Nothing was dropped.");
-            slotDropped = await DropSlotAsync(conn, terminated, ct);
+            slotDropped = await DropSlotAsync(conn, terminated, ct).ConfigureAwait(false);
         }
 
         bool publicationDropped;
-        await using (var cmd = new NpgsqlCommand("SELECT 1 FROM pg_publication WHERE pubname = $1", conn))
+        var cmd = new NpgsqlCommand("SELECT 1 FROM pg_publication WHERE pubname = $1", conn);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.AddWithValue(options.Publication);
-            publicationDropped = await cmd.ExecuteScalarAsync(ct) is not null;
+            publicationDropped = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null;
         }
         if (publicationDropped)
         {
-            await using var drop = new NpgsqlCommand($"DROP PUBLICATION IF EXISTS {PgNames.Quote(options.Publication)}", conn);
-            await drop.ExecuteNonQueryAsync(ct);
+            var drop = new NpgsqlCommand($"DROP PUBLICATION IF EXISTS {PgNames.Quote(options.Publication)}", conn);
+            await using var dropDisposal = drop.ConfigureAwait(false);
+            await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
         // Bemi compatibility: without the publication its messages only cost WAL.
@@ -65,7 +69,7 @@ public sealed class TeardownRunner(TeardownOptions options)
         bool bemiRemoved;
         try
         {
-            (bemiTables, bemiRemoved) = await BemiCompat.RemoveAsync(conn, ct);
+            (bemiTables, bemiRemoved) = await BemiCompat.RemoveAsync(conn, ct).ConfigureAwait(false);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
@@ -75,9 +79,9 @@ public sealed class TeardownRunner(TeardownOptions options)
         }
 
         // Who may emit messages: back to PostgreSQL's default, as before setup --trusted-context-roles.
-        if (await TrustedContext.EmittersAsync(conn, null, ct) is not null)
+        if (await TrustedContext.EmittersAsync(conn, null, ct).ConfigureAwait(false) is not null)
         {
-            if (server.IsSuperuser && await TrustedContext.RestoreAsync(conn, ct))
+            if (server.IsSuperuser && await TrustedContext.RestoreAsync(conn, ct).ConfigureAwait(false))
                 notes.Add("Every database user may emit logical messages again (setup --trusted-context-roles undone).");
             else if (!server.IsSuperuser)
                 notes.Add("Only some roles may still emit logical messages (setup --trusted-context-roles): a superuser can undo it with setup --trusted-context-roles public.");
@@ -87,20 +91,24 @@ public sealed class TeardownRunner(TeardownOptions options)
         long deleted = 0;
         if (options.Purge)
         {
-            await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
-            await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
-            var scope = await ScopeAsync(conn, store ?? source, server.Database, ct);
-            (schemaDropped, deleted) = await PurgeAsync(storeConn ?? conn, scope, notes, ct);
+            var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+            await using var storeDisposal = OptionalAsyncDisposable.ConfigureAwait(store, false);
+            var storeConn = store is null ? null : await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var storeConnDisposal = OptionalAsyncDisposable.ConfigureAwait(storeConn, false);
+            var scope = await ScopeAsync(conn, store ?? source, server.Database, ct).ConfigureAwait(false);
+            (schemaDropped, deleted) = await PurgeAsync(storeConn ?? conn, scope, notes, ct).ConfigureAwait(false);
         }
         else
         {
             notes.Add("REPLICA IDENTITY FULL stays on the tables; it is harmless without a publication (ALTER TABLE ... REPLICA IDENTITY DEFAULT to undo).");
             if (slotDropped)
             {
-                await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
-                await using var storeConn = store is null ? null : await store.OpenConnectionAsync(ct);
-                var scope = await ScopeAsync(conn, store ?? source, server.Database, ct);
-                if (await EndBaselinesAsync(storeConn ?? conn, scope, ct) > 0)
+                var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+                await using var storeDisposal = OptionalAsyncDisposable.ConfigureAwait(store, false);
+                var storeConn = store is null ? null : await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+                await using var storeConnDisposal = OptionalAsyncDisposable.ConfigureAwait(storeConn, false);
+                var scope = await ScopeAsync(conn, store ?? source, server.Database, ct).ConfigureAwait(false);
+                if (await EndBaselinesAsync(storeConn ?? conn, scope, ct).ConfigureAwait(false) > 0)
                     notes.Add("The baseline (setup --snapshot) is ended: as-of stays complete up to now, not after (changes made from now on are not seen).");
             }
         }
@@ -125,12 +133,13 @@ public sealed class TeardownRunner(TeardownOptions options)
     /// <summary>Marks the baselines the dropped slot started at as ended (a store older than migration 5 has none).</summary>
     private async Task<int> EndBaselinesAsync(NpgsqlConnection store, SourceScope scope, CancellationToken ct)
     {
-        if (!await StoreMigrations.HasBaselinesAsync(store, null, ct)) return 0;
-        await using var cmd = new NpgsqlCommand(
+        if (!await StoreMigrations.HasBaselinesAsync(store, null, ct).ConfigureAwait(false)) return 0;
+        var cmd = new NpgsqlCommand(
             $"UPDATE hindsight.baselines SET ended_at = clock_timestamp() WHERE {scope.Column} = $1 AND slot = $2 AND ended_at IS NULL", store);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(scope.Value);
         cmd.Parameters.AddWithValue(options.Slot);
-        return await cmd.ExecuteNonQueryAsync(ct);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private async Task<bool> DropSlotAsync(NpgsqlConnection conn, List<int> terminated, CancellationToken ct)
@@ -138,23 +147,25 @@ public sealed class TeardownRunner(TeardownOptions options)
         var deadline = DateTime.UtcNow + options.ForceTimeout;
         while (true)
         {
-            var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+            var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct).ConfigureAwait(false);
             if (slot is null) return terminated.Count > 0; // gone meanwhile
             if (slot.Active && slot.ActivePid is { } pid)
             {
                 if (!options.Force)
                     throw new SetupException(
                         $"the replication slot {options.Slot} is in use by a running capture worker (walsender pid {pid}): stop the worker first, or pass --force to terminate it");
-                await using var term = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", conn);
+                var term = new NpgsqlCommand("SELECT pg_terminate_backend($1, 5000)", conn);
+                await using var termDisposal = term.ConfigureAwait(false);
                 term.Parameters.AddWithValue(pid);
-                await term.ExecuteScalarAsync(ct);
+                await term.ExecuteScalarAsync(ct).ConfigureAwait(false);
                 if (!terminated.Contains(pid)) terminated.Add(pid);
             }
             try
             {
-                await using var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot($1)", conn);
+                var drop = new NpgsqlCommand("SELECT pg_drop_replication_slot($1)", conn);
+                await using var dropDisposal = drop.ConfigureAwait(false);
                 drop.Parameters.AddWithValue(options.Slot);
-                await drop.ExecuteNonQueryAsync(ct);
+                await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 return true;
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedObject)
@@ -169,7 +180,7 @@ public sealed class TeardownRunner(TeardownOptions options)
                 if (DateTime.UtcNow > deadline)
                     throw new SetupException(
                         $"the replication slot {options.Slot} is taken again each time its worker is terminated: stop the worker, then run teardown again", e);
-                await Task.Delay(200, ct);
+                await Task.Delay(200, ct).ConfigureAwait(false);
             }
         }
     }
@@ -182,12 +193,12 @@ public sealed class TeardownRunner(TeardownOptions options)
 
     private async Task<SourceScope> ScopeAsync(NpgsqlConnection source, NpgsqlDataSource store, string database, CancellationToken ct)
     {
-        var version = await StoreMigrations.CurrentVersionAsync(store, ct);
+        var version = await StoreMigrations.CurrentVersionAsync(store, ct).ConfigureAwait(false);
         if (version < StoreMigrations.LatestVersion) return new SourceScope("database", database, false);
         try
         {
-            var identity = await SourceIdentity.ReadAsync(source, null, ct);
-            var name = await SourceRegistry.FindNameAsync(store, identity, options.SourceName, ct);
+            var identity = await SourceIdentity.ReadAsync(source, null, ct).ConfigureAwait(false);
+            var name = await SourceRegistry.FindNameAsync(store, identity, options.SourceName, ct).ConfigureAwait(false);
             // A database the store does not know has nothing stored: a name no row carries.
             return new SourceScope("source", name ?? options.SourceName ?? "", true);
         }
@@ -196,74 +207,90 @@ public sealed class TeardownRunner(TeardownOptions options)
 
     private async Task<(bool SchemaDropped, long Deleted)> PurgeAsync(NpgsqlConnection store, SourceScope scope, List<string> notes, CancellationToken ct)
     {
-        await using (var exists = new NpgsqlCommand("SELECT to_regnamespace($1) IS NOT NULL", store))
+        var exists = new NpgsqlCommand("SELECT to_regnamespace($1) IS NOT NULL", store);
+        await using (exists.ConfigureAwait(false))
         {
             exists.Parameters.AddWithValue(StoreMigrations.Schema);
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return (false, 0);
+            if (!(bool)(await exists.ExecuteScalarAsync(ct).ConfigureAwait(false))!) return (false, 0);
         }
 
-        await using var tx = await store.BeginTransactionAsync(ct);
+        var tx = await store.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
         var others = false;
-        await using (var cmd = new NpgsqlCommand(
-            $"""
-            SELECT (to_regclass('hindsight.progress') IS NOT NULL AND EXISTS (
-                        SELECT 1 FROM hindsight.progress WHERE NOT (slot = $1 AND {scope.Column} = $2)))
-            """, store, tx))
         {
-            cmd.Parameters.AddWithValue(options.Slot);
-            cmd.Parameters.AddWithValue(scope.Value);
-            others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+            var cmd = new NpgsqlCommand(
+                $"""
+                SELECT (to_regclass('hindsight.progress') IS NOT NULL AND EXISTS (
+                            SELECT 1 FROM hindsight.progress WHERE NOT (slot = $1 AND {scope.Column} = $2)))
+                """, store, tx);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.AddWithValue(options.Slot);
+                cmd.Parameters.AddWithValue(scope.Value);
+                others = (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            }
         }
         if (!others)
         {
-            await using var cmd = new NpgsqlCommand(
+            var cmd = new NpgsqlCommand(
                 $"SELECT to_regclass('hindsight.changes') IS NOT NULL AND EXISTS (SELECT 1 FROM hindsight.changes WHERE {scope.Column} <> $1)", store, tx);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.AddWithValue(scope.Value);
-            others = (bool)(await cmd.ExecuteScalarAsync(ct))!;
+            others = (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
 
         if (!others)
         {
-            await using var drop = new NpgsqlCommand($"DROP SCHEMA {PgNames.Quote(StoreMigrations.Schema)} CASCADE", store, tx);
-            await drop.ExecuteNonQueryAsync(ct);
-            await tx.CommitAsync(ct);
+            var drop = new NpgsqlCommand($"DROP SCHEMA {PgNames.Quote(StoreMigrations.Schema)} CASCADE", store, tx);
+            await using var dropDisposal = drop.ConfigureAwait(false);
+            await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
             return (true, 0);
         }
 
         long deleted;
-        await using (var del = new NpgsqlCommand($"DELETE FROM hindsight.changes WHERE {scope.Column} = $1", store, tx))
         {
-            del.Parameters.AddWithValue(scope.Value);
-            deleted = await del.ExecuteNonQueryAsync(ct);
+            var del = new NpgsqlCommand($"DELETE FROM hindsight.changes WHERE {scope.Column} = $1", store, tx);
+            await using (del.ConfigureAwait(false))
+            {
+                del.Parameters.AddWithValue(scope.Value);
+                deleted = await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
         }
-        await using (var del = new NpgsqlCommand($"DELETE FROM hindsight.progress WHERE slot = $1 AND {scope.Column} = $2", store, tx))
         {
-            del.Parameters.AddWithValue(options.Slot);
-            del.Parameters.AddWithValue(scope.Value);
-            await del.ExecuteNonQueryAsync(ct);
+            var del = new NpgsqlCommand($"DELETE FROM hindsight.progress WHERE slot = $1 AND {scope.Column} = $2", store, tx);
+            await using (del.ConfigureAwait(false))
+            {
+                del.Parameters.AddWithValue(options.Slot);
+                del.Parameters.AddWithValue(scope.Value);
+                await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
         }
         // The baselines go with the database's changes: without its SNAPSHOT rows one would claim rows it no longer shows.
-        if (await StoreMigrations.HasBaselinesAsync(store, tx, ct))
+        if (await StoreMigrations.HasBaselinesAsync(store, tx, ct).ConfigureAwait(false))
         {
-            await using var del = new NpgsqlCommand($"DELETE FROM hindsight.baselines WHERE {scope.Column} = $1", store, tx);
+            var del = new NpgsqlCommand($"DELETE FROM hindsight.baselines WHERE {scope.Column} = $1", store, tx);
+            await using var delDisposal = del.ConfigureAwait(false);
             del.Parameters.AddWithValue(scope.Value);
-            await del.ExecuteNonQueryAsync(ct);
+            await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         // Its name is free again once nothing in the store carries it (another slot of the same source keeps it).
         if (scope.HasSources)
         {
-            await using var del = new NpgsqlCommand(
+            var del = new NpgsqlCommand(
                 "DELETE FROM hindsight.sources s WHERE s.name = $1 AND NOT EXISTS (SELECT 1 FROM hindsight.progress p WHERE p.source = s.name)", store, tx);
+            await using var delDisposal = del.ConfigureAwait(false);
             del.Parameters.AddWithValue(scope.Value);
-            await del.ExecuteNonQueryAsync(ct);
+            await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        if (scope.HasSources && await Store.UntrackedColumnStore.ExistsAsync(store, tx, ct))
+        if (scope.HasSources && await UntrackedColumnStore.ExistsAsync(store, tx, ct).ConfigureAwait(false))
         {
-            await using var del = new NpgsqlCommand("DELETE FROM hindsight.untracked_columns WHERE source = $1", store, tx);
+            var del = new NpgsqlCommand("DELETE FROM hindsight.untracked_columns WHERE source = $1", store, tx);
+            await using var delDisposal = del.ConfigureAwait(false);
             del.Parameters.AddWithValue(scope.Value);
-            await del.ExecuteNonQueryAsync(ct);
+            await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         notes.Add("The store also holds changes of other sources or slots, so schema hindsight was kept and only this source's changes were deleted.");
         return (false, deleted);
     }

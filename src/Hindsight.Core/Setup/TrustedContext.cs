@@ -24,12 +24,14 @@ internal static class TrustedContext
     /// <summary>The signatures of every overload of <c>pg_logical_emit_message</c> in this database (PostgreSQL 17 adds one).</summary>
     private static async Task<List<string>> OverloadsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.proname = 'pg_logical_emit_message' AND p.pronamespace = 'pg_catalog'::regnamespace ORDER BY 1",
             conn, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         var list = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) list.Add(r.GetString(0));
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) list.Add(r.GetString(0));
         return list;
     }
 
@@ -39,7 +41,7 @@ internal static class TrustedContext
     /// </summary>
     public static async Task<IReadOnlyList<string>?> EmittersAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             """
             SELECT coalesce(a.grantee = 0, false), r.rolname::text
             FROM pg_proc p
@@ -48,9 +50,11 @@ internal static class TrustedContext
             WHERE p.oid = 'pg_catalog.pg_logical_emit_message(boolean,text,text)'::regprocedure
             ORDER BY 2
             """, conn, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         var roles = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             if (r.GetBoolean(0)) return null;
             if (!r.IsDBNull(1)) roles.Add(r.GetString(1));
@@ -69,11 +73,13 @@ internal static class TrustedContext
             throw new SetupException(
                 $"role {server.User} is not a superuser: only a superuser may change who can execute pg_logical_emit_message (--trusted-context-roles). Nothing was changed.");
         if (roles.Any(IsPublic)) return;
-        await using var cmd = new NpgsqlCommand("SELECT r FROM unnest($1::text[]) AS r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)", conn);
+        var cmd = new NpgsqlCommand("SELECT r FROM unnest($1::text[]) AS r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(roles.ToArray());
         var missing = new List<string>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct)) missing.Add(r.GetString(0));
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) missing.Add(r.GetString(0));
         if (missing.Count > 0)
             throw new SetupException(
                 $"--trusted-context-roles: no role named {string.Join(", ", missing.Select(PgNames.DisplayPart))} exists (role names are exact: \"AppRole\" needs its case). Nothing was changed.");
@@ -85,33 +91,34 @@ internal static class TrustedContext
     /// </summary>
     public static async Task<IReadOnlyList<string>?> ApplyAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<string> roles, CancellationToken ct)
     {
-        var overloads = await OverloadsAsync(conn, tx, ct);
+        var overloads = await OverloadsAsync(conn, tx, ct).ConfigureAwait(false);
         if (roles.Any(IsPublic))
         {
-            foreach (var f in overloads) await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION {f} TO PUBLIC", ct);
-            return await EmittersAsync(conn, tx, ct);
+            foreach (var f in overloads) await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION {f} TO PUBLIC", ct).ConfigureAwait(false);
+            return await EmittersAsync(conn, tx, ct).ConfigureAwait(false);
         }
         var wanted = new HashSet<string>(roles, StringComparer.Ordinal);
-        await using (var capture = new NpgsqlCommand($"SELECT 1 FROM pg_roles WHERE rolname = '{StoreRoles.Capture}'", conn, tx))
-            if (await capture.ExecuteScalarAsync(ct) is not null) wanted.Add(StoreRoles.Capture);
+        var capture = new NpgsqlCommand($"SELECT 1 FROM pg_roles WHERE rolname = '{StoreRoles.Capture}'", conn, tx);
+        await using (capture.ConfigureAwait(false))
+            if (await capture.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null) wanted.Add(StoreRoles.Capture);
         // A set, not an addition: roles trusted by an earlier run but not listed now lose the right.
-        var current = await EmittersAsync(conn, tx, ct) ?? [];
+        var current = await EmittersAsync(conn, tx, ct).ConfigureAwait(false) ?? [];
         foreach (var f in overloads)
         {
-            await ExecAsync(conn, tx, $"REVOKE EXECUTE ON FUNCTION {f} FROM PUBLIC", ct);
+            await ExecAsync(conn, tx, $"REVOKE EXECUTE ON FUNCTION {f} FROM PUBLIC", ct).ConfigureAwait(false);
             foreach (var gone in current.Where(c => !wanted.Contains(c)))
-                await ExecAsync(conn, tx, $"REVOKE EXECUTE ON FUNCTION {f} FROM {PgNames.Quote(gone)}", ct);
+                await ExecAsync(conn, tx, $"REVOKE EXECUTE ON FUNCTION {f} FROM {PgNames.Quote(gone)}", ct).ConfigureAwait(false);
             foreach (var role in wanted)
-                await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION {f} TO {PgNames.Quote(role)}", ct);
+                await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION {f} TO {PgNames.Quote(role)}", ct).ConfigureAwait(false);
         }
-        return await EmittersAsync(conn, tx, ct);
+        return await EmittersAsync(conn, tx, ct).ConfigureAwait(false);
     }
 
     /// <summary>Teardown: every user may emit messages again (PostgreSQL's default). Returns whether anything changed.</summary>
     public static async Task<bool> RestoreAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        if (await EmittersAsync(conn, null, ct) is null) return false;
-        foreach (var f in await OverloadsAsync(conn, null, ct)) await ExecAsync(conn, null, $"GRANT EXECUTE ON FUNCTION {f} TO PUBLIC", ct);
+        if (await EmittersAsync(conn, null, ct).ConfigureAwait(false) is null) return false;
+        foreach (var f in await OverloadsAsync(conn, null, ct).ConfigureAwait(false)) await ExecAsync(conn, null, $"GRANT EXECUTE ON FUNCTION {f} TO PUBLIC", ct).ConfigureAwait(false);
         return true;
     }
 

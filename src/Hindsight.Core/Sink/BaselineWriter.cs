@@ -33,7 +33,7 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string source, stri
     public long Rows => -_ordinal;
 
     /// <summary>Opens the store transaction.</summary>
-    public async Task BeginAsync(CancellationToken ct) => _tx = await store.BeginTransactionAsync(ct);
+    public async Task BeginAsync(CancellationToken ct) => _tx = await store.BeginTransactionAsync(ct).ConfigureAwait(false);
 
     /// <summary>Adds one row of the baseline (its after-image and key rendered as capture renders them).</summary>
     /// <exception cref="InvalidOperationException">More rows than the ordinal can number (2³¹ − 1).</exception>
@@ -49,7 +49,7 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string source, stri
         };
         // Transaction id 0 (InvalidTransactionId): a baseline is read from a snapshot, not written by a transaction.
         ChangeRowEncoder.Write(_batch, record, _source, _database, 0, lsn, takenAt, (int)--_ordinal);
-        if (++_batchRows >= MaxBatchRows || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct);
+        if (++_batchRows >= MaxBatchRows || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Records that every row of a table has been added.</summary>
@@ -60,12 +60,13 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string source, stri
     /// <param name="ct">Cancels the commit (then nothing is stored).</param>
     public async Task CommitAsync(string columnRules, CancellationToken ct)
     {
-        await FlushAsync(ct);
-        await using (var cmd = new NpgsqlCommand(
+        await FlushAsync(ct).ConfigureAwait(false);
+        var cmd = new NpgsqlCommand(
             """
             INSERT INTO hindsight.baselines (source, database, schema, "table", lsn, taken_at, slot, rows, column_rules)
             SELECT $9, $1, s, t, $2, $3, $4, n, $5::jsonb FROM unnest($6::text[], $7::text[], $8::bigint[]) AS x(s, t, n)
-            """, store, _tx))
+            """, store, _tx);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.AddWithValue(database);
             cmd.Parameters.AddWithValue((long)lsn);
@@ -76,15 +77,15 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string source, stri
             cmd.Parameters.AddWithValue(_tables.Select(t => t.Table).ToArray());
             cmd.Parameters.AddWithValue(_tables.Select(t => t.Rows).ToArray());
             cmd.Parameters.AddWithValue(source);
-            await cmd.ExecuteNonQueryAsync(ct);
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await _tx!.CommitAsync(ct);
+        await _tx!.CommitAsync(ct).ConfigureAwait(false);
     }
 
     private async ValueTask FlushAsync(CancellationToken ct)
     {
         if (_batchRows == 0) return;
-        await ChangeRowEncoder.CopyAsync(store, _batch.WrittenMemory, ct);
+        await ChangeRowEncoder.CopyAsync(store, _batch.WrittenMemory, ct).ConfigureAwait(false);
         _batch.ResetWrittenCount();
         _batchRows = 0;
     }
@@ -92,6 +93,6 @@ internal sealed class BaselineWriter(NpgsqlConnection store, string source, stri
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_tx is not null) await _tx.DisposeAsync();
+        if (_tx is not null) await _tx.DisposeAsync().ConfigureAwait(false);
     }
 }

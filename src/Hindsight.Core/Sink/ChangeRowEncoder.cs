@@ -47,10 +47,11 @@ internal static class ChangeRowEncoder
     public static async ValueTask CopyAsync(NpgsqlConnection store, ReadOnlyMemory<byte> tuples, CancellationToken ct)
     {
         // The tuples are already in COPY's binary format: one raw COPY hands them to the server as they are.
-        await using var copy = await store.BeginRawBinaryCopyAsync(CopyCommand, ct);
-        await copy.WriteAsync(Header, ct);
-        await copy.WriteAsync(tuples, ct);
-        await copy.WriteAsync(Trailer, ct);
+        var copy = await store.BeginRawBinaryCopyAsync(CopyCommand, ct).ConfigureAwait(false);
+        await using var copyDisposal = copy.ConfigureAwait(false);
+        await copy.WriteAsync(Header, ct).ConfigureAwait(false);
+        await copy.WriteAsync(tuples, ct).ConfigureAwait(false);
+        await copy.WriteAsync(Trailer, ct).ConfigureAwait(false);
     }
 
     /// <summary>The commit time written into a spilled tuple until its commit fills it in.</summary>

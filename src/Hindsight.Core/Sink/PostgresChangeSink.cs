@@ -77,33 +77,43 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     /// <summary>Opens the store connection and reads progress; starts with no spilled streamed transactions.</summary>
     public async Task InitializeAsync(CancellationToken ct)
     {
-        _conn = await _store.OpenConnectionAsync(ct);
+        _conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         // The slot is acknowledged as soon as a store commit returns, and the server saves the slot's position to
         // disk soon after. With synchronous_commit off (a common server setting) a commit returns before its WAL is
         // flushed, so a crash could keep the acknowledgement and lose the changes: store commits must be durable.
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT set_config('synchronous_commit', 'local', false) WHERE current_setting('synchronous_commit') = 'off'", _conn))
-            await cmd.ExecuteNonQueryAsync(ct);
-        await using (var cmd = new NpgsqlCommand(
-            "INSERT INTO hindsight.progress (slot, source, database) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", _conn))
         {
-            cmd.Parameters.AddWithValue(_slot);
-            cmd.Parameters.AddWithValue(_source);
-            cmd.Parameters.AddWithValue(_database);
-            await cmd.ExecuteNonQueryAsync(ct);
+            var cmd = new NpgsqlCommand(
+                "SELECT set_config('synchronous_commit', 'local', false) WHERE current_setting('synchronous_commit') = 'off'", _conn);
+            await using (cmd.ConfigureAwait(false))
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        {
+            var cmd = new NpgsqlCommand(
+                "INSERT INTO hindsight.progress (slot, source, database) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", _conn);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.AddWithValue(_slot);
+                cmd.Parameters.AddWithValue(_source);
+                cmd.Parameters.AddWithValue(_database);
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
         }
         _spill = new StreamSpill(_slot);
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
-            "FROM hindsight.progress WHERE slot = $1 AND source = $2", _conn))
         {
-            cmd.Parameters.AddWithValue(_slot);
-            cmd.Parameters.AddWithValue(_source);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            await r.ReadAsync(ct);
-            LastCommitLsn = (ulong)r.GetInt64(0);
-            LastEndLsn = (ulong)r.GetInt64(1);
-            RedactionKey = r.IsDBNull(2) ? [] : Convert.FromHexString(r.GetString(2));
+            var cmd = new NpgsqlCommand(
+                "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
+                "FROM hindsight.progress WHERE slot = $1 AND source = $2", _conn);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.AddWithValue(_slot);
+                cmd.Parameters.AddWithValue(_source);
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                await r.ReadAsync(ct).ConfigureAwait(false);
+                LastCommitLsn = (ulong)r.GetInt64(0);
+                LastEndLsn = (ulong)r.GetInt64(1);
+                RedactionKey = r.IsDBNull(2) ? [] : Convert.FromHexString(r.GetString(2));
+            }
         }
     }
 
@@ -112,12 +122,12 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     {
         ChangeRowEncoder.Write(_batch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
         _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
-        await RowAddedAsync(ct);
+        await RowAddedAsync(ct).ConfigureAwait(false);
     }
 
     private async ValueTask RowAddedAsync(CancellationToken ct)
     {
-        if (++_batchRows >= _batchSize || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct);
+        if (++_batchRows >= _batchSize || _batch.WrittenCount >= ChangeRowEncoder.MaxBatchBytes) await FlushAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Keeps a change of a streamed, not yet committed transaction (spilled to a local file).</summary>
@@ -145,7 +155,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         {
             ChangeRowEncoder.Complete(tuple.Span, commitLsn, ++ordinal, committedAt);
             _batch.Write(tuple.Span);
-            await RowAddedAsync(ct);
+            await RowAddedAsync(ct).ConfigureAwait(false);
         }
         Spill.Remove(xid);
         MarkCompleted(commitLsn, endLsn, committedAt, ordinal);
@@ -179,20 +189,21 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         }
         else
         {
-            await EnsureTransactionAsync(ct);
-            await FlushAsync(ct); // the rows written so far must be visible to the lookup
+            await EnsureTransactionAsync(ct).ConfigureAwait(false);
+            await FlushAsync(ct).ConfigureAwait(false); // the rows written so far must be visible to the lookup
         }
-        await using var cmd = new NpgsqlCommand(
+        var cmd = new NpgsqlCommand(
             """
             SELECT after FROM hindsight.changes
             WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND source = $4 AND operation <> 'DELETE'
             ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1
             """, _conn, _tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(schema);
         cmd.Parameters.AddWithValue(table);
         cmd.Parameters.AddWithValue(primaryKey);
         cmd.Parameters.AddWithValue(_source);
-        if (await cmd.ExecuteScalarAsync(ct) is not string json) return null;
+        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string json) return null;
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.Clone();
     }
@@ -212,22 +223,22 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             if (!progress && _batchRows == 0) return null;
             if (_batchRows > 0)
             {
-                var batch = await OneTripBatchAsync(ct);
+                var batch = await OneTripBatchAsync(ct).ConfigureAwait(false);
                 _oneTrip.Fill(batch.BatchCommands[0].Parameters, _source, _database);
                 SetProgress(batch.BatchCommands[1].Parameters);
-                await batch.ExecuteNonQueryAsync(ct);
+                await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
-            else await UpdateProgressAsync(ct);
+            else await UpdateProgressAsync(ct).ConfigureAwait(false);
             _batch.ResetWrittenCount();
             _batchRows = 0;
         }
         else
         {
-            await EnsureTransactionAsync(ct);
-            await FlushAsync(ct);
-            if (progress) await UpdateProgressAsync(ct);
-            await _tx!.CommitAsync(ct);
-            await _tx.DisposeAsync();
+            await EnsureTransactionAsync(ct).ConfigureAwait(false);
+            await FlushAsync(ct).ConfigureAwait(false);
+            if (progress) await UpdateProgressAsync(ct).ConfigureAwait(false);
+            await _tx!.CommitAsync(ct).ConfigureAwait(false);
+            await _tx.DisposeAsync().ConfigureAwait(false);
             _tx = null;
         }
         _oneTrip.Reset();
@@ -248,12 +259,13 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     {
         try
         {
-            await using var cmd = store.CreateCommand(
+            var cmd = store.CreateCommand(
                 "UPDATE hindsight.progress SET last_error = $3 WHERE slot = $1 AND source = $2");
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.AddWithValue(slot);
             cmd.Parameters.AddWithValue(source);
             cmd.Parameters.AddWithValue(error);
-            await cmd.ExecuteNonQueryAsync();
+            await cmd.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
         catch (Exception) { /* the store may be the thing that is down */ }
     }
@@ -297,11 +309,11 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         {
             var cmd = new NpgsqlCommand(ProgressSql, _conn);
             AddProgressParameters(cmd.Parameters);
-            await cmd.PrepareAsync(ct);
+            await cmd.PrepareAsync(ct).ConfigureAwait(false);
             _progressUpdate = cmd;
         }
         SetProgress(_progressUpdate.Parameters);
-        await _progressUpdate.ExecuteNonQueryAsync(ct);
+        await _progressUpdate.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>The one-trip commit: the rows' INSERT and the progress update in one batch (prepared).</summary>
@@ -313,7 +325,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         var progress = new NpgsqlBatchCommand(ProgressSql);
         AddProgressParameters(progress.Parameters);
         batch.BatchCommands.Add(progress);
-        await batch.PrepareAsync(ct);
+        await batch.PrepareAsync(ct).ConfigureAwait(false);
         return _oneTripBatch = batch;
     }
 
@@ -329,7 +341,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     private async ValueTask EnsureTransactionAsync(CancellationToken ct)
     {
         if (_conn is null) throw new InvalidOperationException("sink not initialised");
-        _tx ??= await _conn.BeginTransactionAsync(ct);
+        _tx ??= await _conn.BeginTransactionAsync(ct).ConfigureAwait(false);
     }
 
     private StreamSpill Spill => _spill ?? throw new InvalidOperationException("sink not initialised");
@@ -338,9 +350,9 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     public async ValueTask FlushAsync(CancellationToken ct)
     {
         if (_batchRows == 0) return;
-        await EnsureTransactionAsync(ct);
+        await EnsureTransactionAsync(ct).ConfigureAwait(false);
         _oneTrip.GiveUp(); // rows now go by COPY in an explicit store transaction
-        await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct);
+        await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct).ConfigureAwait(false);
         _batch.ResetWrittenCount();
         _batchRows = 0;
     }
@@ -349,9 +361,9 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _spill?.Dispose();
-        if (_progressUpdate is not null) await _progressUpdate.DisposeAsync();
-        if (_oneTripBatch is not null) await _oneTripBatch.DisposeAsync();
-        if (_tx is not null) { try { await _tx.DisposeAsync(); } catch (Exception) { /* connection may be gone */ } }
-        if (_conn is not null) await _conn.DisposeAsync();
+        if (_progressUpdate is not null) await _progressUpdate.DisposeAsync().ConfigureAwait(false);
+        if (_oneTripBatch is not null) await _oneTripBatch.DisposeAsync().ConfigureAwait(false);
+        if (_tx is not null) { try { await _tx.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* connection may be gone */ } }
+        if (_conn is not null) await _conn.DisposeAsync().ConfigureAwait(false);
     }
 }

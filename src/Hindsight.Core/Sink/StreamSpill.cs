@@ -14,7 +14,7 @@ namespace Hindsight.Sink;
 /// from its first change after any restart, so a worker starts with none and removes its
 /// directory when it stops. Directories left by killed workers are removed at start.
 /// </remarks>
-public sealed class StreamSpill : IDisposable
+internal sealed class StreamSpill : IDisposable
 {
     private readonly string _directory;
     private readonly Dictionary<uint, SpillFile> _files = new();

@@ -27,14 +27,19 @@ public sealed class StatusReader(StatusOptions options)
         var problems = new List<string>();
         var warnings = new List<string>();
 
-        await using var source = NpgsqlDataSource.Create(sourceCs);
-        await using var conn = await source.OpenConnectionAsync(ct);
-        var server = await ServerFacts.ReadAsync(conn, ct);
+        var source = NpgsqlDataSource.Create(sourceCs);
+        await using var sourceDisposal = source.ConfigureAwait(false);
+        var conn = await source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var server = await ServerFacts.ReadAsync(conn, ct).ConfigureAwait(false);
 
-        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct);
+        var slot = await SlotInfo.ReadAsync(conn, options.Slot, ct).ConfigureAwait(false);
         string? currentLsn;
-        await using (var cmd = new NpgsqlCommand("SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END", conn))
-            currentLsn = await cmd.ExecuteScalarAsync(ct) as string;
+        {
+            var cmd = new NpgsqlCommand("SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END", conn);
+            await using (cmd.ConfigureAwait(false))
+                currentLsn = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+        }
 
         var slotOk = slot is not null;
         if (slot is null)
@@ -53,19 +58,23 @@ public sealed class StatusReader(StatusOptions options)
 
         bool publicationExists;
         int publishedTables;
-        await using (var cmd = new NpgsqlCommand(
-            "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1), (SELECT count(*) FROM pg_publication_tables WHERE pubname = $1)::int", conn))
         {
-            cmd.Parameters.AddWithValue(options.Publication);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            await r.ReadAsync(ct);
-            publicationExists = r.GetBoolean(0);
-            publishedTables = r.GetInt32(1);
+            var cmd = new NpgsqlCommand(
+                "SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1), (SELECT count(*) FROM pg_publication_tables WHERE pubname = $1)::int", conn);
+            await using (cmd.ConfigureAwait(false))
+            {
+                cmd.Parameters.AddWithValue(options.Publication);
+                var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using var rDisposal = r.ConfigureAwait(false);
+                await r.ReadAsync(ct).ConfigureAwait(false);
+                publicationExists = r.GetBoolean(0);
+                publishedTables = r.GetInt32(1);
+            }
         }
         if (!publicationExists)
             problems.Add($"the publication {PgNames.DisplayPart(options.Publication)} does not exist: run hindsight setup");
         // Generated columns the server does not publish: images lack them (worth knowing, not unhealthy).
-        var untracked = publicationExists ? await UntrackedColumnStore.ReadSourceAsync(conn, null, options.Publication, ct) : [];
+        var untracked = publicationExists ? await UntrackedColumnStore.ReadSourceAsync(conn, null, options.Publication, ct).ConfigureAwait(false) : [];
         if (untracked.Count > 0)
             warnings.Add("generated columns are not in the stored images (not published by PostgreSQL " + server.Version +
                          "; as-of marks them as not tracked): " + string.Join("; ", UntrackedColumn.Describe(untracked)));
@@ -79,16 +88,17 @@ public sealed class StatusReader(StatusOptions options)
         IReadOnlyList<string> storeSources = [];
         try
         {
-            await using var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+            var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+            await using var storeDisposal = OptionalAsyncDisposable.ConfigureAwait(store, false);
             var storeSource = store ?? source;
-            storeVersion = await StoreMigrations.CurrentVersionAsync(storeSource, ct);
+            storeVersion = await StoreMigrations.CurrentVersionAsync(storeSource, ct).ConfigureAwait(false);
             if (storeVersion >= StoreMigrations.LatestVersion)
             {
-                storeSources = (await SourceRegistry.ListAsync(storeSource, ct)).Select(s => s.Name).ToList();
+                storeSources = (await SourceRegistry.ListAsync(storeSource, ct).ConfigureAwait(false)).Select(s => s.Name).ToList();
                 try
                 {
-                    var identity = await SourceIdentity.ReadAsync(conn, null, ct);
-                    sourceName = await SourceRegistry.FindNameAsync(storeSource, identity, options.SourceName, ct);
+                    var identity = await SourceIdentity.ReadAsync(conn, null, ct).ConfigureAwait(false);
+                    sourceName = await SourceRegistry.FindNameAsync(storeSource, identity, options.SourceName, ct).ConfigureAwait(false);
                     if (sourceName is null)
                         problems.Add(options.SourceName is null
                             ? "this database is not a source of the store yet: run hindsight setup (and hindsight run)"
@@ -96,7 +106,7 @@ public sealed class StatusReader(StatusOptions options)
                 }
                 catch (SourceNameException e) { problems.Add(e.Message); }
                 if (sourceName is not null)
-                    (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, sourceName, ct);
+                    (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, sourceName, ct).ConfigureAwait(false);
             }
             storeRead = true;
         }
@@ -182,16 +192,18 @@ public sealed class StatusReader(StatusOptions options)
 
     private async Task<(Progress?, double?)> ReadProgressAsync(NpgsqlDataSource store, string sourceName, CancellationToken ct)
     {
-        await using var cmd = store.CreateCommand(
+        var cmd = store.CreateCommand(
             """
             SELECT last_end_lsn, stored_changes, stored_transactions, last_committed_at, updated_at, last_error,
                    greatest(extract(epoch FROM now() - updated_at), 0)::float8
             FROM hindsight.progress WHERE slot = $1 AND source = $2
             """);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(options.Slot);
         cmd.Parameters.AddWithValue(sourceName);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        if (!await r.ReadAsync(ct)) return (null, null);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false)) return (null, null);
         var p = new Progress(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2),
             r.IsDBNull(3) ? null : new DateTimeOffset(r.GetDateTime(3), TimeSpan.Zero),
             new DateTimeOffset(r.GetDateTime(4), TimeSpan.Zero),

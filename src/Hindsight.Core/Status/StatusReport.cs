@@ -118,7 +118,7 @@ public sealed class StatusReport
     }
 
     /// <summary>1536 → "1.5 KiB".</summary>
-    public static string FormatBytes(long bytes)
+    internal static string FormatBytes(long bytes)
     {
         var inv = CultureInfo.InvariantCulture;
         if (bytes < 1024) return string.Create(inv, $"{bytes} B");

@@ -3,7 +3,7 @@ using Hindsight.Capture;
 namespace Hindsight.Stitch;
 
 /// <summary>What happens to one column's value on its way to the store.</summary>
-public enum ColumnAction : byte
+internal enum ColumnAction : byte
 {
     /// <summary>Stored as is.</summary>
     Keep,
@@ -19,7 +19,7 @@ public enum ColumnAction : byte
 /// wildcard, or be double-quoted (<c>orders."Card, Number"</c>) to name exactly that, dots, commas and stars included.
 /// Ignore wins over redact.
 /// </summary>
-public sealed class ColumnRules
+internal sealed class ColumnRules
 {
     private readonly (Part[] Parts, ColumnAction Action)[] _patterns;
     private readonly Dictionary<RelationInfo, ColumnAction[]> _cache = new(ReferenceEqualityComparer.Instance);

@@ -9,7 +9,7 @@ namespace Hindsight.Stitch;
 /// <c>{"hindsight":{"contextError":{"reason":…,"prefix":…,"bytes":…,"detail":…}}}</c>, and the
 /// row changes it applies to are stored as usual.
 /// </summary>
-public static class ContextPayload
+internal static class ContextPayload
 {
     /// <summary>Reasons recorded in <c>contextError.reason</c>.</summary>
     public static class Reasons

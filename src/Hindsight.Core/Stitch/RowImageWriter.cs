@@ -14,7 +14,7 @@ namespace Hindsight.Stitch;
 /// <c>to_jsonb()</c> renders the row, after applying the column rules; and renders the primary key.
 /// One instance per stitcher: it reuses its buffer.
 /// </summary>
-public sealed class RowImageWriter
+internal sealed class RowImageWriter
 {
     private static readonly JsonWriterOptions WriterOptions = new()
     {

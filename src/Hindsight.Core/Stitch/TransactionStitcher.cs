@@ -60,12 +60,12 @@ internal sealed class TransactionStitcher
         {
             if (events.TryRead(out var ev))
             {
-                await HandleAsync(ev, ct);
+                await HandleAsync(ev, ct).ConfigureAwait(false);
                 // Between transactions, a large or long-open store transaction is committed even under a stream
                 // that never pauses: memory and the time to acknowledge stay bounded.
                 if (_open is null && _sink.HasUncommittedWork &&
                     (_sink.UncommittedChanges >= _options.MaxChangesPerCommit || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
-                    await CommitAsync(durable, ct);
+                    await CommitAsync(durable, ct).ConfigureAwait(false);
                 continue;
             }
             if (_open is null && _sink.HasUncommittedWork)
@@ -73,10 +73,10 @@ internal sealed class TransactionStitcher
                 // The stream is quiet between transactions: commit now, or when the interval since the last commit
                 // is over, unless more events arrive first (they join this store transaction).
                 var wait = _options.CommitInterval - (DateTime.UtcNow - _lastCommit);
-                if (wait <= TimeSpan.Zero || !await WaitToReadAsync(events, wait, ct)) await CommitAsync(durable, ct);
+                if (wait <= TimeSpan.Zero || !await WaitToReadAsync(events, wait, ct).ConfigureAwait(false)) await CommitAsync(durable, ct).ConfigureAwait(false);
                 continue;
             }
-            if (!await events.WaitToReadAsync(ct)) return;
+            if (!await events.WaitToReadAsync(ct).ConfigureAwait(false)) return;
         }
     }
 
@@ -87,7 +87,7 @@ internal sealed class TransactionStitcher
         timeout.CancelAfter(wait);
         try
         {
-            return await events.WaitToReadAsync(timeout.Token);
+            return await events.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -97,7 +97,7 @@ internal sealed class TransactionStitcher
 
     private async Task CommitAsync(Action<ulong> durable, CancellationToken ct)
     {
-        var ack = await _sink.CommitAsync(ct);
+        var ack = await _sink.CommitAsync(ct).ConfigureAwait(false);
         _lastCommit = DateTime.UtcNow;
         if (ack is { } lsn) durable(lsn);
     }
@@ -111,15 +111,15 @@ internal sealed class TransactionStitcher
                 _open = new OpenTransaction(b.Xid, b.CommitLsn, b.CommittedAt, skip: b.CommitLsn <= _sink.LastCommitLsn);
                 break;
             case CommitEvent c:
-                if (_open is { Skip: true }) await _sink.MarkSkippedAsync(c.CommitLsn, c.EndLsn, ct);
-                else if (_open is not null) await _sink.TransactionCompletedAsync(c.CommitLsn, c.EndLsn, c.CommittedAt, _open.Ordinal, ct);
+                if (_open is { Skip: true }) await _sink.MarkSkippedAsync(c.CommitLsn, c.EndLsn, ct).ConfigureAwait(false);
+                else if (_open is not null) await _sink.TransactionCompletedAsync(c.CommitLsn, c.EndLsn, c.CommittedAt, _open.Ordinal, ct).ConfigureAwait(false);
                 _open = null;
                 break;
             case RowEvent row when row.StreamXid is { } subXid:
             {
                 var tx = Streamed(_streamingXid);
                 tx.ClaimContext(subXid);
-                var record = await RenderAsync(row, tx.Context, _streamingXid, ct);
+                var record = await RenderAsync(row, tx.Context, _streamingXid, ct).ConfigureAwait(false);
                 _sink.Stage(record, _streamingXid, subXid);
                 break;
             }
@@ -127,8 +127,8 @@ internal sealed class TransactionStitcher
             {
                 var tx = _open ?? throw new InvalidOperationException("row change outside a transaction");
                 if (tx.Skip) break;
-                var record = await RenderAsync(row, tx.Context, null, ct);
-                await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct);
+                var record = await RenderAsync(row, tx.Context, null, ct).ConfigureAwait(false);
+                await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct).ConfigureAwait(false);
                 break;
             }
             case TruncateEvent t:
@@ -144,7 +144,7 @@ internal sealed class TransactionStitcher
                     if (t.StreamXid is { } sub)
                         _sink.Stage(record, _streamingXid, sub);
                     else if (_open is { Skip: false } tx)
-                        await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct);
+                        await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct).ConfigureAwait(false);
                 }
                 break;
             case ContextMessageEvent m:
@@ -163,9 +163,9 @@ internal sealed class TransactionStitcher
                 if (sc.CommitLsn <= _sink.LastCommitLsn)
                 {
                     _sink.DiscardStaged(sc.Xid, null);
-                    await _sink.MarkSkippedAsync(sc.CommitLsn, sc.EndLsn, ct);
+                    await _sink.MarkSkippedAsync(sc.CommitLsn, sc.EndLsn, ct).ConfigureAwait(false);
                 }
-                else await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct);
+                else await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct).ConfigureAwait(false);
                 _streamed.Remove(sc.Xid);
                 break;
             case StreamAbortEvent sa:
@@ -193,7 +193,7 @@ internal sealed class TransactionStitcher
         // old tuple cannot supply, and the before-image under REPLICA IDENTITY DEFAULT.
         JsonElement? lastImage = null;
         var needsLast = primaryKey is not null && (NeedsToastFill(row) || row.Operation != Operation.Create && (row.Old is null || row.OldIsKeyOnly));
-        if (needsLast) lastImage = await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct);
+        if (needsLast) lastImage = await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct).ConfigureAwait(false);
 
         byte[] before;
         if (row.Old is not null && !row.OldIsKeyOnly)

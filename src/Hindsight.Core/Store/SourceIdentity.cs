@@ -24,20 +24,25 @@ public sealed record SourceIdentity(string? SystemIdentifier, string Database)
     /// </summary>
     public static async Task<SourceIdentity> ReadAsync(NpgsqlDataSource source, string? replicationConnectionString, CancellationToken ct)
     {
-        await using var conn = await source.OpenConnectionAsync(ct);
-        return await ReadAsync(conn, replicationConnectionString, ct);
+        var conn = await source.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        return await ReadAsync(conn, replicationConnectionString, ct).ConfigureAwait(false);
     }
 
     /// <inheritdoc cref="ReadAsync(NpgsqlDataSource, string?, CancellationToken)"/>
     public static async Task<SourceIdentity> ReadAsync(NpgsqlConnection source, string? replicationConnectionString, CancellationToken ct)
     {
         string database;
-        await using (var cmd = new NpgsqlCommand("SELECT current_database()::text", source))
-            database = (string)(await cmd.ExecuteScalarAsync(ct))!;
+        {
+            var cmd = new NpgsqlCommand("SELECT current_database()::text", source);
+            await using (cmd.ConfigureAwait(false))
+                database = (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
         try
         {
-            await using var cmd = new NpgsqlCommand("SELECT system_identifier::text FROM pg_control_system()", source);
-            return new SourceIdentity((string?)await cmd.ExecuteScalarAsync(ct), database);
+            var cmd = new NpgsqlCommand("SELECT system_identifier::text FROM pg_control_system()", source);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            return new SourceIdentity((string?)await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), database);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
@@ -45,9 +50,10 @@ public sealed record SourceIdentity(string? SystemIdentifier, string Database)
         }
         try
         {
-            await using var replication = new LogicalReplicationConnection(replicationConnectionString);
-            await replication.Open(ct);
-            var system = await replication.IdentifySystem(ct);
+            var replication = new LogicalReplicationConnection(replicationConnectionString);
+            await using var replicationDisposal = replication.ConfigureAwait(false);
+            await replication.Open(ct).ConfigureAwait(false);
+            var system = await replication.IdentifySystem(ct).ConfigureAwait(false);
             return new SourceIdentity(system.SystemId, database);
         }
         catch (PostgresException)

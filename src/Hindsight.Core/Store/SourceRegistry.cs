@@ -26,22 +26,23 @@ public static class SourceRegistry
     /// <exception cref="SourceNameException">
     /// The name is taken by another tracked database; or this database is already a source under another name.
     /// </exception>
-    public static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
+    internal static async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
         ValidateName(requestedName);
-        await using var conn = await store.OpenConnectionAsync(ct);
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
         // No table lock (the least-privilege writer may not take one): the name and the identity are unique keys, so of
         // two setups or workers registering at once one insert wins, and the other reads the table again and decides.
         for (var attempt = 1; ; attempt++)
         {
-            try { return await RegisterOnceAsync(conn, identity, requestedName, ct); }
+            try { return await RegisterOnceAsync(conn, identity, requestedName, ct).ConfigureAwait(false); }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt < 3) { }
         }
     }
 
     private static async Task<string> RegisterOnceAsync(NpgsqlConnection conn, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
-        var sources = await ReadAllAsync(conn, ct);
+        var sources = await ReadAllAsync(conn, ct).ConfigureAwait(false);
         // A name given for this very database (as far as its identity can tell) is the answer, even where the identity
         // alone would be ambiguous (a role that cannot read the system identifier, two sources of that database name).
         if (sources.FirstOrDefault(s => s.Name == requestedName) is { } named && Compatible(named, identity) &&
@@ -49,7 +50,7 @@ public static class SourceRegistry
              sources.All(s => s.SystemIdentifier != identity.SystemIdentifier || s.Database != identity.Database)))
         {
             if (named.SystemIdentifier is null && identity.SystemIdentifier is not null)
-                await ClaimAsync(conn, named.Name, identity.SystemIdentifier, ct);
+                await ClaimAsync(conn, named.Name, identity.SystemIdentifier, ct).ConfigureAwait(false);
             return named.Name;
         }
         var mine = Find(sources, identity);
@@ -60,7 +61,7 @@ public static class SourceRegistry
                     $"{identity} is already a source of this store, named '{mine.Name}'; a source keeps its name: " +
                     $"use --source-name {mine.Name} (or leave it out)");
             if (mine.SystemIdentifier is null && identity.SystemIdentifier is not null)
-                await ClaimAsync(conn, mine.Name, identity.SystemIdentifier, ct);
+                await ClaimAsync(conn, mine.Name, identity.SystemIdentifier, ct).ConfigureAwait(false);
             return mine.Name;
         }
 
@@ -71,12 +72,13 @@ public static class SourceRegistry
                 $"the store already has a source named '{name}': {Describe(taken)}, not {identity}. " +
                 $"Give this one a name of its own with --source-name NAME (for example --source-name {Suggest(sources, identity)}) " +
                 "and use the same name with setup, run, status and teardown");
-        await using var insert = new NpgsqlCommand(
+        var insert = new NpgsqlCommand(
             "INSERT INTO hindsight.sources (name, system_identifier, database) VALUES ($1, $2, $3)", conn);
+        await using var insertDisposal = insert.ConfigureAwait(false);
         insert.Parameters.AddWithValue(name);
         insert.Parameters.Add(new NpgsqlParameter { Value = (object?)identity.SystemIdentifier ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         insert.Parameters.AddWithValue(identity.Database);
-        await insert.ExecuteNonQueryAsync(ct);
+        await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return name;
     }
 
@@ -87,7 +89,7 @@ public static class SourceRegistry
     /// <exception cref="SourceNameException">The requested name is another database's, or the identity is ambiguous.</exception>
     public static async Task<string?> FindNameAsync(NpgsqlDataSource store, SourceIdentity identity, string? requestedName, CancellationToken ct)
     {
-        var sources = await ReadStoredAsync(store, ct);
+        var sources = await ReadStoredAsync(store, ct).ConfigureAwait(false);
         if (sources is null) return null; // a store from before sources: setup migrates it
         if (requestedName is not null)
         {
@@ -104,14 +106,15 @@ public static class SourceRegistry
     }
 
     /// <summary>Every source of the store, by name.</summary>
-    public static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
-        await ReadStoredAsync(store, ct) ?? [];
+    internal static async Task<IReadOnlyList<StoredSource>> ListAsync(NpgsqlDataSource store, CancellationToken ct) =>
+        await ReadStoredAsync(store, ct).ConfigureAwait(false) ?? [];
 
     /// <summary>The store's sources; null for a store from before sources (no <c>hindsight.sources</c> yet).</summary>
     private static async Task<List<StoredSource>?> ReadStoredAsync(NpgsqlDataSource store, CancellationToken ct)
     {
-        await using var conn = await store.OpenConnectionAsync(ct);
-        return await StoreMigrations.HasTableAsync(conn, null, "sources", ct) ? await ReadAllAsync(conn, ct) : null;
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        return await StoreMigrations.HasTableAsync(conn, null, "sources", ct).ConfigureAwait(false) ? await ReadAllAsync(conn, ct).ConfigureAwait(false) : null;
     }
 
     /// <summary>
@@ -150,18 +153,21 @@ public static class SourceRegistry
 
     private static async Task ClaimAsync(NpgsqlConnection conn, string name, string systemIdentifier, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("UPDATE hindsight.sources SET system_identifier = $2 WHERE name = $1 AND system_identifier IS NULL", conn);
+        var cmd = new NpgsqlCommand("UPDATE hindsight.sources SET system_identifier = $2 WHERE name = $1 AND system_identifier IS NULL", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(name);
         cmd.Parameters.AddWithValue(systemIdentifier);
-        await cmd.ExecuteNonQueryAsync(ct);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private static async Task<List<StoredSource>> ReadAllAsync(NpgsqlConnection conn, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT name, system_identifier, database FROM hindsight.sources ORDER BY name", conn);
-        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var cmd = new NpgsqlCommand("SELECT name, system_identifier, database FROM hindsight.sources ORDER BY name", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
         var list = new List<StoredSource>();
-        while (await r.ReadAsync(ct)) list.Add(new StoredSource(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2)));
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) list.Add(new StoredSource(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1), r.GetString(2)));
         return list;
     }
 }

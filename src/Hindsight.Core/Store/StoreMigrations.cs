@@ -1,3 +1,4 @@
+using System.Globalization;
 using Npgsql;
 
 namespace Hindsight.Store;
@@ -7,7 +8,7 @@ namespace Hindsight.Store;
 /// Applied by <c>hindsight setup</c>; each runs once, in its own transaction, recorded in
 /// <c>hindsight.schema_migrations</c>. Never edit a released migration: append a new one.
 /// </summary>
-public static class StoreMigrations
+internal static class StoreMigrations
 {
     /// <summary>The schema that holds the store. It is never captured.</summary>
     public const string Schema = "hindsight";
@@ -229,9 +230,10 @@ public static class StoreMigrations
     /// <summary>Creates the GIN indexes on <c>before</c> and <c>after</c> if they are missing.</summary>
     public static async Task EnsureImageIndexesAsync(NpgsqlDataSource store, CancellationToken ct = default)
     {
-        await using var cmd = store.CreateCommand(ImageIndexes);
+        var cmd = store.CreateCommand(ImageIndexes);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.CommandTimeout = 0; // building them over an existing store can take a while
-        await cmd.ExecuteNonQueryAsync(ct);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>The version a fully migrated store is at.</summary>
@@ -242,35 +244,42 @@ public static class StoreMigrations
     public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource store, CancellationToken ct = default)
     {
         var applied = new List<int>();
-        await using var conn = await store.OpenConnectionAsync(ct);
-        await using (var cmd = new NpgsqlCommand(
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var cmd = new NpgsqlCommand(
             """
             CREATE SCHEMA IF NOT EXISTS hindsight;
             CREATE TABLE IF NOT EXISTS hindsight.schema_migrations (
                 version int PRIMARY KEY,
                 applied_at timestamptz NOT NULL DEFAULT now());
-            """, conn))
-            await cmd.ExecuteNonQueryAsync(ct);
+            """, conn);
+        await using (cmd.ConfigureAwait(false))
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
 
         for (var version = 1; version <= All.Count; version++)
         {
-            await using var tx = await conn.BeginTransactionAsync(ct);
+            var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+            await using var txDisposal = tx.ConfigureAwait(false);
             // Serialises concurrent setups: the second waits, then sees the version as applied.
-            await using (var lockCmd = new NpgsqlCommand("LOCK TABLE hindsight.schema_migrations IN EXCLUSIVE MODE", conn, tx))
-                await lockCmd.ExecuteNonQueryAsync(ct);
-            await using (var check = new NpgsqlCommand("SELECT 1 FROM hindsight.schema_migrations WHERE version = $1", conn, tx))
+            var lockCmd = new NpgsqlCommand("LOCK TABLE hindsight.schema_migrations IN EXCLUSIVE MODE", conn, tx);
+            await using (lockCmd.ConfigureAwait(false))
+                await lockCmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            var check = new NpgsqlCommand("SELECT 1 FROM hindsight.schema_migrations WHERE version = $1", conn, tx);
+            await using (check.ConfigureAwait(false))
             {
                 check.Parameters.AddWithValue(version);
-                if (await check.ExecuteScalarAsync(ct) is not null) { await tx.RollbackAsync(ct); continue; }
+                if (await check.ExecuteScalarAsync(ct).ConfigureAwait(false) is not null) { await tx.RollbackAsync(ct).ConfigureAwait(false); continue; }
             }
-            await using (var migrate = new NpgsqlCommand(All[version - 1], conn, tx))
-                await migrate.ExecuteNonQueryAsync(ct);
-            await using (var record = new NpgsqlCommand("INSERT INTO hindsight.schema_migrations (version) VALUES ($1)", conn, tx))
+            var migrate = new NpgsqlCommand(All[version - 1], conn, tx);
+            await using (migrate.ConfigureAwait(false))
+                await migrate.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            var record = new NpgsqlCommand("INSERT INTO hindsight.schema_migrations (version) VALUES ($1)", conn, tx);
+            await using (record.ConfigureAwait(false))
             {
                 record.Parameters.AddWithValue(version);
-                await record.ExecuteNonQueryAsync(ct);
+                await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
-            await tx.CommitAsync(ct);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
             applied.Add(version);
         }
         return applied;
@@ -289,9 +298,10 @@ public static class StoreMigrations
     /// </summary>
     internal static async Task<bool> HasTableAsync(NpgsqlConnection store, NpgsqlTransaction? tx, string table, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", store, tx);
+        var cmd = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", store, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue($"{Schema}.{table}");
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
+        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     /// <summary>The version the store is at, or 0 when it has no store schema.</summary>
@@ -299,9 +309,11 @@ public static class StoreMigrations
     {
         // Two statements: PostgreSQL resolves every table a query names when parsing it, so a
         // single query could not even mention schema_migrations on a database without it.
-        await using (var exists = store.CreateCommand("SELECT to_regclass('hindsight.schema_migrations') IS NOT NULL"))
-            if (!(bool)(await exists.ExecuteScalarAsync(ct))!) return 0;
-        await using var cmd = store.CreateCommand("SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations");
-        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct));
+        var exists = store.CreateCommand("SELECT to_regclass('hindsight.schema_migrations') IS NOT NULL");
+        await using (exists.ConfigureAwait(false))
+            if (!(bool)(await exists.ExecuteScalarAsync(ct).ConfigureAwait(false))!) return 0;
+        var cmd = store.CreateCommand("SELECT coalesce(max(version), 0) FROM hindsight.schema_migrations");
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 }

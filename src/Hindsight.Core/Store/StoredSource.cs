@@ -5,4 +5,4 @@ namespace Hindsight.Store;
 /// <param name="SystemIdentifier">The system identifier of its server; null for a source carried over from a store
 /// that predates sources, until a setup or worker connects to it.</param>
 /// <param name="Database">The database's name on its server.</param>
-public sealed record StoredSource(string Name, string? SystemIdentifier, string Database);
+internal sealed record StoredSource(string Name, string? SystemIdentifier, string Database);

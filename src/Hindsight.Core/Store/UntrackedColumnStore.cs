@@ -38,11 +38,13 @@ internal static class UntrackedColumnStore
             WHERE p.pubname = $1 AND pt.schemaname <> '{StoreMigrations.Schema}' {unpublished}
             ORDER BY 1, 2, a.attnum
             """;
-        await using var cmd = new NpgsqlCommand(sql, source, tx);
+        var cmd = new NpgsqlCommand(sql, source, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(publication);
         var list = new List<UntrackedColumn>();
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        while (await r.ReadAsync(ct))
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
             list.Add(new UntrackedColumn(r.GetString(0), r.GetString(1), r.GetString(2), UntrackedReason.Generated));
         return list;
     }
@@ -57,9 +59,11 @@ internal static class UntrackedColumnStore
     /// </summary>
     public static async Task ReplaceAsync(NpgsqlDataSource store, string source, IReadOnlyList<UntrackedColumn> columns, CancellationToken ct)
     {
-        await using var conn = await store.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        if (!await ExistsAsync(conn, tx, ct)) return;
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
+        if (!await ExistsAsync(conn, tx, ct).ConfigureAwait(false)) return;
         // Columns no longer untracked go; new ones come; the rest stay as they are (recorded_at: since when).
         string[] schemas = [.. columns.Select(c => c.Schema)], tables = [.. columns.Select(c => c.Table)],
             names = [.. columns.Select(c => c.Column)], reasons = [.. columns.Select(c => UntrackedReasons.Name(c.Reason))];
@@ -75,21 +79,22 @@ internal static class UntrackedColumnStore
             """;
         foreach (var sql in new[] { delete, insert })
         {
-            await using var cmd = new NpgsqlCommand(sql, conn, tx);
+            var cmd = new NpgsqlCommand(sql, conn, tx);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.Add(new NpgsqlParameter { Value = source, NpgsqlDbType = NpgsqlDbType.Text });
             foreach (var values in new[] { schemas, tables, names, reasons })
                 cmd.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            await cmd.ExecuteNonQueryAsync(ct);
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-        await tx.CommitAsync(ct);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>Reads the source catalog and records it in the store (setup, worker start).</summary>
     public static async Task<List<UntrackedColumn>> RecordAsync(NpgsqlConnection source, NpgsqlDataSource store, string sourceName,
         string publication, CancellationToken ct)
     {
-        var columns = await ReadSourceAsync(source, null, publication, ct);
-        await ReplaceAsync(store, sourceName, columns, ct);
+        var columns = await ReadSourceAsync(source, null, publication, ct).ConfigureAwait(false);
+        await ReplaceAsync(store, sourceName, columns, ct).ConfigureAwait(false);
         return columns;
     }
 }

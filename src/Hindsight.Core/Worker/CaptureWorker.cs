@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Hindsight.Capture;
 using Hindsight.Capture.Rendering;
 using Hindsight.Configuration;
+using Hindsight.Postgres;
 using Hindsight.Sink;
 using Hindsight.Stitch;
 using Hindsight.Store;
@@ -38,9 +39,11 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var rules = new ColumnRules(options.IgnoreColumns, options.RedactColumns); // bad patterns fail before connecting
-        await using var source = NpgsqlDataSource.Create(SourceConnectionString);
+        var source = NpgsqlDataSource.Create(SourceConnectionString);
+        await using var sourceDisposal = source.ConfigureAwait(false);
         // The default store is the source database itself: one pool serves both.
-        await using var separateStore = options.StoreConnectionString is null ? null : NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(options.StoreConnectionString));
+        var separateStore = options.StoreConnectionString is null ? null : NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(options.StoreConnectionString));
+        await using var separateStoreDisposal = OptionalAsyncDisposable.ConfigureAwait(separateStore, false);
         var store = separateStore ?? source;
         _types ??= new PgTypeCatalog(source);
 
@@ -51,9 +54,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             string? sourceName = null;
             try
             {
-                var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(SourceConnectionString), cancellationToken);
-                sourceName = await RegisterAsync(store, identity, cancellationToken);
-                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken);
+                var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(SourceConnectionString), cancellationToken).ConfigureAwait(false);
+                sourceName = await RegisterAsync(store, identity, cancellationToken).ConfigureAwait(false);
+                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -71,26 +74,26 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                     throw new CaptureException(
                         $"replication slot '{options.Slot}' is in use by another process ({e.MessageText}); is another worker running? " +
                         "Only one worker can read a slot.", e);
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (Fatal(e) is { } message)
             {
-                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, message);
+                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, message).ConfigureAwait(false);
                 throw new CaptureException(message, e);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 // The server's wording for an invalidated slot differs between versions and its detail may be
                 // redacted, so ask the server itself before retrying: retrying a lost slot would go on forever.
-                if (await SlotLostAsync(source, cancellationToken))
+                if (await SlotLostAsync(source, cancellationToken).ConfigureAwait(false))
                 {
                     var lost = LostSlotMessage(e is PostgresException p ? p.MessageText : e.Message);
-                    if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, lost);
+                    if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, lost).ConfigureAwait(false);
                     throw new CaptureException(lost, e);
                 }
                 _log.LogWarning("capture interrupted: {Error}; reconnecting in {Delay:0.0}s", e.Message, delay.TotalSeconds);
-                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, e.Message);
-                try { await Task.Delay(delay, cancellationToken); }
+                if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, e.Message).ConfigureAwait(false);
+                try { await Task.Delay(delay, cancellationToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.ReconnectMaxDelay.Ticks));
             }
@@ -103,29 +106,31 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     /// </summary>
     private async Task<string> RegisterAsync(NpgsqlDataSource store, SourceIdentity identity, CancellationToken ct)
     {
-        var version = await StoreMigrations.CurrentVersionAsync(store, ct);
+        var version = await StoreMigrations.CurrentVersionAsync(store, ct).ConfigureAwait(false);
         if (version < StoreMigrations.LatestVersion)
             throw new CaptureException(version == 0
                 ? "the change store is not set up; run 'hindsight setup' first."
                 : $"the change store is at schema version {version}, older than this worker needs ({StoreMigrations.LatestVersion}): " +
                   "run 'hindsight setup' (with the same --source and --store) to migrate it, then start the worker again.");
-        try { return await SourceRegistry.RegisterAsync(store, identity, options.SourceName, ct); }
+        try { return await SourceRegistry.RegisterAsync(store, identity, options.SourceName, ct).ConfigureAwait(false); }
         catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
     }
 
     private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
         ColumnRules rules, Action connected, CancellationToken ct)
     {
-        await using var sink = new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
-        await sink.InitializeAsync(ct);
-        await RecordUntrackedColumnsAsync(source, store, sourceName, ct);
+        var sink = new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
+        await using var sinkDisposal = sink.ConfigureAwait(false);
+        await sink.InitializeAsync(ct).ConfigureAwait(false);
+        await RecordUntrackedColumnsAsync(source, store, sourceName, ct).ConfigureAwait(false);
 
-        await using var replication = new LogicalReplicationConnection(SourceSession.Apply(SourceConnectionString))
+        var replication = new LogicalReplicationConnection(SourceSession.Apply(SourceConnectionString))
         {
             WalReceiverStatusInterval = TimeSpan.FromSeconds(1),
             WalReceiverTimeout = TimeSpan.FromSeconds(60),
         };
-        await replication.Open(ct);
+        await using var replicationDisposal = replication.ConfigureAwait(false);
+        await replication.Open(ct).ConfigureAwait(false);
         _log.LogInformation("capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
             options.Slot, options.Publication, database, sourceName, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
 
@@ -142,7 +147,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             try
             {
-                await reader.RunAsync(channel.Writer, session.Token);
+                await reader.RunAsync(channel.Writer, session.Token).ConfigureAwait(false);
                 channel.Writer.TryComplete(new IOException("the replication stream ended"));
             }
             catch (Exception e) { channel.Writer.TryComplete(e); throw; }
@@ -157,25 +162,25 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 replication.SetReplicationStatus(new NpgsqlTypes.NpgsqlLogSequenceNumber(lsn));
                 lastAck = DateTime.UtcNow;
                 Acknowledged?.Invoke(lsn);
-            }, session.Token);
+            }, session.Token).ConfigureAwait(false);
         }, CancellationToken.None);
 
         var heartbeat = HeartbeatAsync(source, () => lastAck, session.Token);
 
-        var done = await Task.WhenAny(reading, stitching);
-        await session.CancelAsync();
-        try { await Task.WhenAll(reading, stitching, heartbeat); }
+        var done = await Task.WhenAny(reading, stitching).ConfigureAwait(false);
+        await session.CancelAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(reading, stitching, heartbeat).ConfigureAwait(false); }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (Exception) { /* rethrown below from the task that failed first */ }
 
         if (ct.IsCancellationRequested)
         {
             // Graceful stop: push the last acknowledgement now rather than waiting for the feedback timer.
-            try { await replication.SendStatusUpdate(CancellationToken.None); } catch (Exception) { /* best effort */ }
+            try { await replication.SendStatusUpdate(CancellationToken.None).ConfigureAwait(false); } catch (Exception) { /* best effort */ }
             _log.LogInformation("capture stopped; stored up to commit {Lsn}", new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
             ct.ThrowIfCancellationRequested();
         }
-        await done; // surfaces the first failure (the other task saw only the cancellation)
+        await done.ConfigureAwait(false); // surfaces the first failure (the other task saw only the cancellation)
         throw new IOException("capture session ended unexpectedly");
     }
 
@@ -187,8 +192,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     {
         try
         {
-            await using var conn = await source.OpenConnectionAsync(ct);
-            var untracked = await Store.UntrackedColumnStore.RecordAsync(conn, store, sourceName, options.Publication, ct);
+            var conn = await source.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var connDisposal = conn.ConfigureAwait(false);
+            var untracked = await UntrackedColumnStore.RecordAsync(conn, store, sourceName, options.Publication, ct).ConfigureAwait(false);
             if (untracked.Count > 0)
                 _log.LogInformation("generated columns not in the images (the server does not publish them): {Columns}",
                     string.Join("; ", Model.UntrackedColumn.Describe(untracked)));
@@ -206,8 +212,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             try
             {
-                await Task.Delay(options.HeartbeatInterval / 2, ct);
-                if (DateTime.UtcNow - lastAck() >= options.HeartbeatInterval) await CatchUp.MarkAsync(source, ct);
+                await Task.Delay(options.HeartbeatInterval / 2, ct).ConfigureAwait(false);
+                if (DateTime.UtcNow - lastAck() >= options.HeartbeatInterval) await CatchUp.MarkAsync(source, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { return; }
             catch (Exception e) { _log.LogDebug("heartbeat failed: {Error}", e.Message); }
@@ -224,9 +230,10 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     {
         try
         {
-            await using var cmd = source.CreateCommand("SELECT wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = $1");
+            var cmd = source.CreateCommand("SELECT wal_status = 'lost' FROM pg_replication_slots WHERE slot_name = $1");
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.AddWithValue(options.Slot);
-            return await cmd.ExecuteScalarAsync(ct) is true;
+            return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is true;
         }
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {

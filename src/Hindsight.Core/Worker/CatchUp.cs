@@ -10,13 +10,14 @@ namespace Hindsight.Worker;
 public static class CatchUp
 {
     /// <summary>The prefix of the marker message (not a context prefix: it attributes nothing).</summary>
-    public const string MarkerPrefix = "hindsight-sync";
+    internal const string MarkerPrefix = "hindsight-sync";
 
     /// <summary>Writes a marker into the source WAL and returns its LSN.</summary>
     public static async Task<ulong> MarkAsync(NpgsqlDataSource source, CancellationToken ct = default)
     {
-        await using var cmd = source.CreateCommand($"SELECT pg_logical_emit_message(true, '{MarkerPrefix}', '')::text");
-        var lsn = (string)(await cmd.ExecuteScalarAsync(ct))!;
+        var cmd = source.CreateCommand($"SELECT pg_logical_emit_message(true, '{MarkerPrefix}', '')::text");
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        var lsn = (string)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         return (ulong)NpgsqlTypes.NpgsqlLogSequenceNumber.Parse(lsn);
     }
 
@@ -25,25 +26,26 @@ public static class CatchUp
     public static async Task WaitAsync(NpgsqlDataSource source, NpgsqlDataSource store, string slot, TimeSpan timeout,
         CancellationToken ct = default)
     {
-        var marker = await MarkAsync(source, ct);
-        var identity = await Store.SourceIdentity.ReadAsync(source, null, ct);
+        var marker = await MarkAsync(source, ct).ConfigureAwait(false);
+        var identity = await Store.SourceIdentity.ReadAsync(source, null, ct).ConfigureAwait(false);
         string? name = null;
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             // The worker registers the source when it starts: until then the store may not know its name.
-            name ??= await Store.SourceRegistry.FindNameAsync(store, identity, null, ct);
+            name ??= await Store.SourceRegistry.FindNameAsync(store, identity, null, ct).ConfigureAwait(false);
             if (name is not null)
             {
-                await using var cmd = store.CreateCommand(
+                var cmd = store.CreateCommand(
                     "SELECT last_commit_lsn FROM hindsight.progress WHERE slot = $1 AND source = $2");
+                await using var cmdDisposal = cmd.ConfigureAwait(false);
                 cmd.Parameters.AddWithValue(slot);
                 cmd.Parameters.AddWithValue(name);
-                if (await cmd.ExecuteScalarAsync(ct) is long stored && (ulong)stored >= marker) return;
+                if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long stored && (ulong)stored >= marker) return;
             }
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"the store did not catch up with the source within {timeout.TotalSeconds:0}s");
-            await Task.Delay(20, ct);
+            await Task.Delay(20, ct).ConfigureAwait(false);
         }
     }
 }

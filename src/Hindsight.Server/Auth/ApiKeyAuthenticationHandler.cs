@@ -39,13 +39,13 @@ internal sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        var result = await HandleAuthenticateOnceSafeAsync();
+        var result = await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false);
         var invalid = result.Failure is not null;
         Response.Headers[HeaderNames.WWWAuthenticate] = invalid ? Realm + ", error=\"invalid_token\"" : Realm;
         await ApiProblems.Write(Context, StatusCodes.Status401Unauthorized, "API key required",
             invalid
                 ? "the API key is not valid"
-                : $"send an API key as 'Authorization: Bearer <key>' or '{HindsightAuth.KeyHeader}: <key>' (hindsight serve --generate-key makes one)");
+                : $"send an API key as 'Authorization: Bearer <key>' or '{HindsightAuth.KeyHeader}: <key>' (hindsight serve --generate-key makes one)").ConfigureAwait(false);
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -12,7 +12,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Complete">Whether the rows are every row the table had (a baseline is stored).</param>
 /// <param name="TrackingSince">Commit time of the oldest stored change (UTC); null for an empty store.</param>
 /// <param name="CompletenessNote">How complete the answer is, in one sentence for people.</param>
-public sealed record AsOfDto(
+internal sealed record AsOfDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("at")] string At,
     [property: JsonPropertyName("rows")] IReadOnlyList<AsOfRowDto> Rows,

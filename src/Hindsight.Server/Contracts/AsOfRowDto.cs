@@ -14,7 +14,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Row">The row image then.</param>
 /// <param name="ChangeId">The change that left the row so.</param>
 /// <param name="ChangedAt">When that change committed (UTC).</param>
-public sealed record AsOfRowDto(
+internal sealed record AsOfRowDto(
     [property: JsonPropertyName("source")] string Source,
     [property: JsonPropertyName("database")] string Database,
     [property: JsonPropertyName("schema")] string Schema,

@@ -6,7 +6,7 @@ using Hindsight.Query;
 namespace Hindsight.Server.Contracts;
 
 /// <summary>One stored change. Its fields are the store's column names (docs/design.md, "The stored shape"), as <c>hindsight changes --format json</c> prints them.</summary>
-public sealed record ChangeDto
+internal sealed record ChangeDto
 {
     /// <summary>Ordered identity in the store; the cursor of pages and of the live stream.</summary>
     [JsonPropertyName("id")] public required long Id { get; init; }

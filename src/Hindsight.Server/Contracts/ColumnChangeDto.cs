@@ -9,7 +9,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Kind">added, removed or changed.</param>
 /// <param name="OldValue">The value before (null when added, or SQL NULL).</param>
 /// <param name="NewValue">The value after (null when removed, or SQL NULL).</param>
-public sealed record ColumnChangeDto(
+internal sealed record ColumnChangeDto(
     [property: JsonPropertyName("column")] string Column,
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("old_value")] JsonNode? OldValue,

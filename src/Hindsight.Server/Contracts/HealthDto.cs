@@ -7,7 +7,7 @@ namespace Hindsight.Server.Contracts;
 /// The installation's health (<c>GET /api/health</c>), the figures of <c>hindsight status</c>, with the same names as its
 /// <c>--format json</c>. No connection string or password is part of it.
 /// </summary>
-public sealed record HealthDto
+internal sealed record HealthDto
 {
     /// <summary>True when <see cref="Problems"/> is empty (HTTP 200; otherwise 503).</summary>
     [JsonPropertyName("healthy")] public required bool Healthy { get; init; }

@@ -7,7 +7,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="PrimaryKey">The key asked for.</param>
 /// <param name="Versions">The versions, newest first unless asked otherwise; at most the server's page size.</param>
 /// <param name="Truncated">Whether the row has more versions than were returned (the oldest, or newest, are left out).</param>
-public sealed record RecordHistoryDto(
+internal sealed record RecordHistoryDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("primary_key")] string PrimaryKey,
     [property: JsonPropertyName("versions")] IReadOnlyList<RecordVersionDto> Versions,

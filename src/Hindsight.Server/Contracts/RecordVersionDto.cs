@@ -8,7 +8,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Change">The stored change.</param>
 /// <param name="Row">The row after the change; null when the change removed it.</param>
 /// <param name="Diff">Columns added, removed or changed by this step.</param>
-public sealed record RecordVersionDto(
+internal sealed record RecordVersionDto(
     [property: JsonPropertyName("change")] ChangeDto Change,
     [property: JsonPropertyName("row")] JsonObject? Row,
     [property: JsonPropertyName("diff")] IReadOnlyList<ColumnChangeDto> Diff)

@@ -8,7 +8,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="PrimaryKey">The row's key.</param>
 /// <param name="Reason">What changed it.</param>
 /// <param name="LaterChange">The later stored change, when the store holds it.</param>
-public sealed record RevertConflictDto(
+internal sealed record RevertConflictDto(
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("primary_key")] string PrimaryKey,
     [property: JsonPropertyName("reason")] string Reason,

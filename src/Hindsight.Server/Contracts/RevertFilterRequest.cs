@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Hindsight.Server.Contracts;
 
 /// <summary>The changes to revert, as <c>GET /api/changes</c> filters them (at least one criterion).</summary>
-public sealed record RevertFilterRequest
+internal sealed record RevertFilterRequest
 {
     /// <summary>Tables (table, schema.table, "Quoted Name").</summary>
     [JsonPropertyName("tables")] public IReadOnlyList<string>? Tables { get; init; }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Hindsight.Query;
 
 namespace Hindsight.Server.Contracts;
 
@@ -8,7 +7,7 @@ namespace Hindsight.Server.Contracts;
 /// What to revert (<c>POST /api/revert/plan</c>, <c>POST /api/revert</c>): exactly one of <see cref="Change"/>,
 /// <see cref="Transaction"/>, <see cref="CommitLsn"/>, <see cref="Filter"/> or <see cref="Rollback"/>.
 /// </summary>
-public sealed record RevertRequest
+internal sealed record RevertRequest
 {
     /// <summary>Revert this one change (its id).</summary>
     [JsonPropertyName("change")] public long? Change { get; init; }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Hindsight.Query;
 using Hindsight.Revert;
 
 namespace Hindsight.Server.Contracts;
@@ -12,7 +11,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Sql">The whole plan as SQL, with its parameters and the revert's context message shown.</param>
 /// <param name="Applied">Whether it was committed (false for a plan).</param>
 /// <param name="RowsAffected">Rows changed per statement (empty for a plan).</param>
-public sealed record RevertResponse(
+internal sealed record RevertResponse(
     [property: JsonPropertyName("statements")] IReadOnlyList<RevertStatementDto> Statements,
     [property: JsonPropertyName("conflicts")] IReadOnlyList<RevertConflictDto> Conflicts,
     [property: JsonPropertyName("notes")] IReadOnlyList<string> Notes,

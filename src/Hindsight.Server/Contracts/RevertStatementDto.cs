@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Hindsight.Query;
 
 namespace Hindsight.Server.Contracts;
 
@@ -12,7 +11,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="PrimaryKey">The row's key.</param>
 /// <param name="Sql">The statement; values only as parameters.</param>
 /// <param name="Parameters">Its parameters (row images).</param>
-public sealed record RevertStatementDto(
+internal sealed record RevertStatementDto(
     [property: JsonPropertyName("change")] long? Change,
     [property: JsonPropertyName("operation")] string? Operation,
     [property: JsonPropertyName("action")] string Action,

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Hindsight.Server.Contracts;
 
 /// <summary>Tables to roll to a moment: every row the trail knows made as it was then.</summary>
-public sealed record RollbackRequest
+internal sealed record RollbackRequest
 {
     /// <summary>The tables.</summary>
     [JsonPropertyName("tables")] public IReadOnlyList<string>? Tables { get; init; }

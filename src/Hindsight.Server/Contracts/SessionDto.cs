@@ -8,6 +8,6 @@ namespace Hindsight.Server.Contracts;
 /// </summary>
 /// <param name="Name">The key's name, as configured (also what reverts made with it carry in their context).</param>
 /// <param name="Scope"><c>read</c> or <c>admin</c>.</param>
-public sealed record SessionDto(
+internal sealed record SessionDto(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("scope")] string Scope);

@@ -6,7 +6,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Bucket">Start of the time bucket (UTC).</param>
 /// <param name="Group">The table, operation, source or context value; null for changes without the context key.</param>
 /// <param name="Count">Changes in the bucket and group.</param>
-public sealed record TrendPointDto(
+internal sealed record TrendPointDto(
     [property: JsonPropertyName("bucket")] string Bucket,
     [property: JsonPropertyName("group")] string? Group,
     [property: JsonPropertyName("count")] long Count);

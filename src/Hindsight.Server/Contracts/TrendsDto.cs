@@ -6,7 +6,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Bucket">minute, hour, day or week.</param>
 /// <param name="By">table, operation, source or context:KEY.</param>
 /// <param name="Points">The counts, by bucket then group.</param>
-public sealed record TrendsDto(
+internal sealed record TrendsDto(
     [property: JsonPropertyName("bucket")] string Bucket,
     [property: JsonPropertyName("by")] string By,
     [property: JsonPropertyName("points")] IReadOnlyList<TrendPointDto> Points);

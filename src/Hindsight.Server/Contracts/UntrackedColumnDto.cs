@@ -7,7 +7,7 @@ namespace Hindsight.Server.Contracts;
 /// <param name="Table">The table.</param>
 /// <param name="Column">The column.</param>
 /// <param name="Reason"><c>generated</c> (not published by the server) or <c>redacted</c>.</param>
-public sealed record UntrackedColumnDto(
+internal sealed record UntrackedColumnDto(
     [property: JsonPropertyName("schema")] string Schema,
     [property: JsonPropertyName("table")] string Table,
     [property: JsonPropertyName("column")] string Column,

@@ -23,12 +23,12 @@ internal static class AsOfEndpoints
             {
                 var (name, max) = read.Read(options.Value);
                 var point = Point(at, transaction, lsn);
-                var (src, db) = await read.ScopeAsync(backend, ct);
+                var (src, db) = await read.ScopeAsync(backend, ct).ConfigureAwait(false);
                 if (key is not null && after is not null) throw new FormatException("give key (one row) or after (the next page of a table), not both");
                 // A table is read one page at a time (the store walks its keys in order and stops): never the whole table.
                 var result = key is not null
-                    ? await backend.Trail.AsOfAsync(name, point, key, db, src, ct)
-                    : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, src, ct);
+                    ? await backend.Trail.AsOfAsync(name, point, key, db, src, ct).ConfigureAwait(false)
+                    : await backend.Trail.AsOfPageAsync(name, point, new AsOfPage(max, after), db, src, ct).ConfigureAwait(false);
                 if (key is not null && result.Rows.Count == 0)
                     throw new ApiNotFoundException($"{name} key {key} did not exist {result.PointNote} as far as the store knows ({result.CompletenessNote})");
                 // A page holds at most max rows, and one key names one row (a key in two places is refused as ambiguous).

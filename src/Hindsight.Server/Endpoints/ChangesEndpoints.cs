@@ -28,7 +28,7 @@ internal static class ChangesEndpoints
                     Cursor = QueryInput.Long(cursor, "cursor"),
                     OldestFirst = QueryInput.OldestFirst(order),
                 };
-                var result = await backend.Trail.QueryAsync(await filter.ToFilterAsync(backend, ct), page, ct);
+                var result = await backend.Trail.QueryAsync(await filter.ToFilterAsync(backend, ct).ConfigureAwait(false), page, ct).ConfigureAwait(false);
                 return TypedResults.Ok(new ChangePageDto(result.Changes.Select(ChangeDto.From).ToList(), result.NextCursor));
             })
             .WithName("listChanges")

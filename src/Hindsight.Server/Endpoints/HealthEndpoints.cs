@@ -11,7 +11,7 @@ internal static class HealthEndpoints
     public static void Map(RouteGroupBuilder api) =>
         api.MapGet("/health", async (HindsightBackend backend, CancellationToken ct) =>
             {
-                var report = await backend.Status.ReadAsync(ct);
+                var report = await backend.Status.ReadAsync(ct).ConfigureAwait(false);
                 return TypedResults.Json(HealthDto.From(report),
                     statusCode: report.Healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
             })

@@ -21,8 +21,8 @@ internal static class HistoryEndpoints
                 var primaryKey = QueryInput.Required(key, "key");
                 var newestFirst = !QueryInput.OldestFirst(order);
                 // Only the asked end of the row's history is read: a row changed millions of times costs one page.
-                var (src, db) = await read.ScopeAsync(backend, ct);
-                var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst, db, src, ct);
+                var (src, db) = await read.ScopeAsync(backend, ct).ConfigureAwait(false);
+                var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst, db, src, ct).ConfigureAwait(false);
                 if (history.Versions.Count == 0 && !history.HasMore)
                     throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");
                 return TypedResults.Ok(new RecordHistoryDto(name.ToString(), primaryKey,

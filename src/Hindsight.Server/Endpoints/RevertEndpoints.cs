@@ -23,9 +23,9 @@ internal static class RevertEndpoints
         api.MapPost("/revert/plan", async (HttpRequest request, ClaimsPrincipal user, HindsightBackend backend, IOptions<HindsightApiOptions> options,
                 CancellationToken ct) =>
             {
-                var body = await RevertInput.ReadAsync(request, options.Value.MaxRequestBodyBytes, ct);
-                var plan = await PlanAsync(backend, body, ct);
-                var dryRun = await backend.Reverter.ApplyAsync(plan, RevertInput.Context(body, user), dryRun: true, ct: ct);
+                var body = await RevertInput.ReadAsync(request, options.Value.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+                var plan = await PlanAsync(backend, body, ct).ConfigureAwait(false);
+                var dryRun = await backend.Reverter.ApplyAsync(plan, RevertInput.Context(body, user), dryRun: true, ct: ct).ConfigureAwait(false);
                 return TypedResults.Ok(RevertResponse.From(dryRun));
             })
             .Accepts<RevertRequest>("application/json")
@@ -37,15 +37,15 @@ internal static class RevertEndpoints
         api.MapPost("/revert", async (HttpRequest request, ClaimsPrincipal user, HindsightBackend backend, IOptions<HindsightApiOptions> options,
                 ILoggerFactory logs, CancellationToken ct) =>
             {
-                var body = await RevertInput.ReadAsync(request, options.Value.MaxRequestBodyBytes, ct);
-                var plan = await PlanAsync(backend, body, ct);
+                var body = await RevertInput.ReadAsync(request, options.Value.MaxRequestBodyBytes, ct).ConfigureAwait(false);
+                var plan = await PlanAsync(backend, body, ct).ConfigureAwait(false);
                 var context = RevertInput.Context(body, user);
                 if (plan.Conflicts.Count > 0 && !body.Force)
                     return Refused($"refused: {plan.ConflictSummary}; nothing was changed (send \"force\": true to overwrite them)", plan);
                 RevertResult result;
                 try
                 {
-                    result = await backend.Reverter.ApplyAsync(plan, context, body.Force, ct: ct);
+                    result = await backend.Reverter.ApplyAsync(plan, context, body.Force, ct: ct).ConfigureAwait(false);
                 }
                 catch (AuditQueryException e)
                 {
@@ -72,7 +72,7 @@ internal static class RevertEndpoints
         var selection = RevertInput.Selection(body);
         try
         {
-            return await backend.Reverter.PlanAsync(selection, ct);
+            return await backend.Reverter.PlanAsync(selection, ct).ConfigureAwait(false);
         }
         // The library says "nothing to revert" when no stored change matches: the thing asked for is missing.
         catch (AuditQueryException e) when (e.Message.StartsWith("nothing to revert", StringComparison.Ordinal))

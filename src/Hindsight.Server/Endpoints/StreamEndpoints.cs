@@ -40,7 +40,7 @@ internal static class StreamEndpoints
                 IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
             {
                 // Input is checked before the stream starts, so that a bad filter is still an ordinary 400.
-                var changeFilter = await filter.ToFilterAsync(backend, http.RequestAborted);
+                var changeFilter = await filter.ToFilterAsync(backend, http.RequestAborted).ConfigureAwait(false);
                 var lastEventId = http.Request.Headers["Last-Event-ID"].ToString();
                 var given = afterId ?? (lastEventId.Length > 0 ? lastEventId : null);
                 var from = given is null ? null : StreamCursor.Parse(given, afterId is null ? "Last-Event-ID" : "after_id");
@@ -50,7 +50,7 @@ internal static class StreamEndpoints
                 try
                 {
                     using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, lifetime.ApplicationStopping);
-                    await RunAsync(http, backend, changeFilter, from, options.Value, logs.CreateLogger("Hindsight.Server.Stream"), stop.Token);
+                    await RunAsync(http, backend, changeFilter, from, options.Value, logs.CreateLogger("Hindsight.Server.Stream"), stop.Token).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -70,7 +70,7 @@ internal static class StreamEndpoints
         try
         {
             // Without a starting point the stream begins after the newest matching change: only what happens from now on.
-            var position = after ?? StreamCursor.After((await backend.Trail.QueryAsync(filter, new PageRequest { Limit = 1 }, ct)).Changes.FirstOrDefault()?.Id ?? 0);
+            var position = after ?? StreamCursor.After((await backend.Trail.QueryAsync(filter, new PageRequest { Limit = 1 }, ct).ConfigureAwait(false)).Changes.FirstOrDefault()?.Id ?? 0);
             // One source (the default): its ids become visible in order, so one cursor is exact. Several: one each.
             var oneSource = filter.Source is not null;
             var cursor = position.For(filter.Source ?? "");
@@ -79,7 +79,7 @@ internal static class StreamEndpoints
             response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
             http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             // retry: how long a browser's EventSource waits before reconnecting (with Last-Event-ID).
-            await WriteAsync(response, "retry: 3000\n: hindsight change stream\n\n", ct);
+            await WriteAsync(response, "retry: 3000\n: hindsight change stream\n\n", ct).ConfigureAwait(false);
             var lastWrite = DateTime.UtcNow;
             while (!ct.IsCancellationRequested)
             {
@@ -87,16 +87,16 @@ internal static class StreamEndpoints
                 try
                 {
                     page = oneSource
-                        ? await backend.Trail.QueryAsync(filter, new PageRequest { OldestFirst = true, Cursor = cursor, Limit = Batch }, ct)
-                        : await ReadSourcesAsync(backend, filter, position, ct);
+                        ? await backend.Trail.QueryAsync(filter, new PageRequest { OldestFirst = true, Cursor = cursor, Limit = Batch }, ct).ConfigureAwait(false)
+                        : await ReadSourcesAsync(backend, filter, position, ct).ConfigureAwait(false);
                 }
                 catch (NpgsqlException e) when (!ct.IsCancellationRequested)
                 {
                     // A store that is briefly away should not end the stream: say so, and poll again.
                     log.LogWarning(e, "live stream: the store cannot be read; retrying");
-                    await WriteAsync(response, ": store unavailable, retrying\n\n", ct);
+                    await WriteAsync(response, ": store unavailable, retrying\n\n", ct).ConfigureAwait(false);
                     lastWrite = DateTime.UtcNow;
-                    await Task.Delay(options.StreamPollInterval, ct);
+                    await Task.Delay(options.StreamPollInterval, ct).ConfigureAwait(false);
                     continue;
                 }
                 if (page.Changes.Count > 0)
@@ -108,17 +108,17 @@ internal static class StreamEndpoints
                         var id = oneSource ? c.Id.ToString(CultureInfo.InvariantCulture) : position.Format(c.Id);
                         sb.Append(CultureInfo.InvariantCulture, $"id: {id}\nevent: change\ndata: {JsonSerializer.Serialize(ChangeDto.From(c))}\n\n");
                     }
-                    await WriteAsync(response, sb.ToString(), ct);
+                    await WriteAsync(response, sb.ToString(), ct).ConfigureAwait(false);
                     cursor = page.Changes[^1].Id;
                     lastWrite = DateTime.UtcNow;
                     if (page.NextCursor is not null) continue; // more waiting: read on without delay
                 }
                 else if (DateTime.UtcNow - lastWrite >= options.StreamHeartbeatInterval)
                 {
-                    await WriteAsync(response, ": keep-alive\n\n", ct);
+                    await WriteAsync(response, ": keep-alive\n\n", ct).ConfigureAwait(false);
                     lastWrite = DateTime.UtcNow;
                 }
-                await Task.Delay(options.StreamPollInterval, ct);
+                await Task.Delay(options.StreamPollInterval, ct).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -139,10 +139,10 @@ internal static class StreamEndpoints
     {
         var changes = new List<Change>();
         var more = false;
-        foreach (var source in await backend.Trail.SourcesAsync(ct))
+        foreach (var source in await backend.Trail.SourcesAsync(ct).ConfigureAwait(false))
         {
             var page = await backend.Trail.QueryAsync(filter with { Source = source },
-                new PageRequest { OldestFirst = true, Cursor = position.For(source), Limit = Batch }, ct);
+                new PageRequest { OldestFirst = true, Cursor = position.For(source), Limit = Batch }, ct).ConfigureAwait(false);
             changes.AddRange(page.Changes);
             more |= page.NextCursor is not null;
         }
@@ -152,7 +152,7 @@ internal static class StreamEndpoints
 
     private static async Task WriteAsync(HttpResponse response, string text, CancellationToken ct)
     {
-        await response.WriteAsync(text, ct);
-        await response.Body.FlushAsync(ct);
+        await response.WriteAsync(text, ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 }

@@ -22,7 +22,7 @@ internal static class TrendsEndpoints
             {
                 var width = TrendBucketParser.Parse(bucket ?? "hour");
                 var grouping = TrendGrouping.Parse(by ?? "table");
-                var points = await backend.Trends.CountAsync(await filter.ToFilterAsync(backend, ct), width, grouping, ct);
+                var points = await backend.Trends.CountAsync(await filter.ToFilterAsync(backend, ct).ConfigureAwait(false), width, grouping, ct).ConfigureAwait(false);
                 if (points.Count > MaxPoints)
                     throw new ApiInputException($"{points.Count} points are more than {MaxPoints} in one answer: narrow since/until, or use a wider bucket");
                 return TypedResults.Ok(new TrendsDto(width.ToString().ToLowerInvariant(), by ?? "table",

@@ -15,7 +15,7 @@ internal sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFil
     {
         try
         {
-            return await next(context);
+            return await next(context).ConfigureAwait(false);
         }
         catch (Exception) when (context.HttpContext.RequestAborted.IsCancellationRequested || context.HttpContext.Response.HasStarted)
         {

@@ -47,7 +47,7 @@ internal sealed class FilterParameters
     /// <see cref="Database"/>; the library refuses what is not valid (JSON that is not an object, an unknown operation).</summary>
     public async Task<ChangeFilter> ToFilterAsync(HindsightBackend backend, CancellationToken ct)
     {
-        var (source, database) = await backend.ScopeAsync(Source, Database, ct);
+        var (source, database) = await backend.ScopeAsync(Source, Database, ct).ConfigureAwait(false);
         return ToFilter(source, database);
     }
 

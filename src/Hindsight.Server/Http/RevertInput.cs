@@ -30,7 +30,7 @@ internal static class RevertInput
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int n;
-        while ((n = await request.Body.ReadAsync(chunk, ct)) > 0)
+        while ((n = await request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
         {
             if (buffer.Length + n > maxBytes) throw new ApiInputException($"the request body is larger than {maxBytes} bytes");
             buffer.Write(chunk, 0, n);

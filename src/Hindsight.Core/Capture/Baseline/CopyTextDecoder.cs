@@ -8,7 +8,7 @@ namespace Hindsight.Capture.Baseline;
 /// and to the same JSON, as a captured one. (A <c>::text</c> cast would not do: <c>true::text</c> is <c>true</c>, not
 /// <c>t</c>, and <c>inet::text</c> keeps a <c>/32</c> the output function drops.)
 /// </summary>
-public static class CopyTextDecoder
+internal static class CopyTextDecoder
 {
     /// <summary>Decodes <paramref name="line"/> (without its newline) into exactly <paramref name="columns"/> values.</summary>
     /// <exception cref="FormatException">The line does not hold that many fields.</exception>

@@ -7,7 +7,7 @@ namespace Hindsight.Capture.Baseline;
 /// <summary>A published table as a baseline copies it: its description (as pgoutput would send it) and its COPY statement.</summary>
 /// <param name="Relation">Columns, types and primary key, built like <see cref="RelationCatalog"/> builds them.</param>
 /// <param name="CopySql">The <c>COPY (SELECT …) TO STDOUT</c> of its published columns, identifiers quoted.</param>
-public sealed record PublishedTable(RelationInfo Relation, string CopySql);
+internal sealed record PublishedTable(RelationInfo Relation, string CopySql);
 
 /// <summary>
 /// The tables and columns a publication sends, read from <c>pg_publication_tables</c>: with
@@ -16,7 +16,7 @@ public sealed record PublishedTable(RelationInfo Relation, string CopySql);
 /// generated (from PostgreSQL 18: stored generated ones when the publication sends them), and within the publication's
 /// column list where it has one (PostgreSQL 15+).
 /// </summary>
-public static class PublishedTables
+internal static class PublishedTables
 {
     /// <summary>Reads every table of <paramref name="publication"/> (never the store's own schema).</summary>
     public static async Task<List<PublishedTable>> ReadAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication,
@@ -46,11 +46,13 @@ public static class PublishedTables
             ORDER BY 2, 3
             """;
         var rows = new List<(uint Oid, string Schema, string Table, char Kind, string[] Columns, uint[] Types, string[] Key, char Identity)>();
-        await using (var cmd = new NpgsqlCommand(sql, conn, tx))
+        var cmd = new NpgsqlCommand(sql, conn, tx);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.AddWithValue(publication);
-            await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct))
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var rDisposal = r.ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
                 rows.Add((r.GetFieldValue<uint>(0), r.GetString(1), r.GetString(2), r.GetString(3)[0],
                     r.GetFieldValue<string[]>(4), r.GetFieldValue<uint[]>(5), r.GetFieldValue<string[]>(6), r.GetString(7)[0]));
         }
@@ -59,7 +61,7 @@ public static class PublishedTables
         foreach (var t in rows)
         {
             var columns = new RelationColumn[t.Columns.Length];
-            for (var i = 0; i < columns.Length; i++) columns[i] = new RelationColumn(t.Columns[i], await types.ResolveAsync(t.Types[i], ct));
+            for (var i = 0; i < columns.Length; i++) columns[i] = new RelationColumn(t.Columns[i], await types.ResolveAsync(t.Types[i], ct).ConfigureAwait(false));
             // A key column left out by a column list leaves the table without a usable key, as in capture.
             var key = t.Key.Select(k => Array.IndexOf(t.Columns, k)).ToArray();
             if (key.Any(i => i < 0)) key = [];

@@ -4,7 +4,7 @@ namespace Hindsight.Capture.Rendering;
 /// How <c>to_jsonb()</c> renders a value of a type: PostgreSQL 15's <c>jsonb_categorize_type</c>
 /// (src/backend/utils/adt/jsonb.c), applied to the type after looking through domains.
 /// </summary>
-public enum JsonCategory
+internal enum JsonCategory
 {
     /// <summary>Everything else: a JSON string holding the type's text output (enums, ranges, money, uuid, interval, time, geometric, network, bit strings …).</summary>
     Text = 0,

@@ -16,7 +16,7 @@ namespace Hindsight.Capture.Rendering;
 /// record's field count no longer matches the cached type). Requires PostgreSQL 14 or later
 /// (<c>pg_type.typsubscript</c>), as pgoutput protocol version 2 does.</para>
 /// </remarks>
-public sealed class PgTypeCatalog
+internal sealed class PgTypeCatalog
 {
     // The closure of the requested types: array element types (true arrays only, as
     // get_element_type/IsTrueArrayType), domain base types and live attribute types of composites.
@@ -150,10 +150,12 @@ public sealed class PgTypeCatalog
     private async Task LoadAsync(uint[] oids, CancellationToken ct)
     {
         var rows = new Dictionary<uint, Row>();
-        await using (var cmd = _dataSource.CreateCommand(LoadSql))
+        var cmd = _dataSource.CreateCommand(LoadSql);
+        await using (cmd.ConfigureAwait(false))
         {
             cmd.Parameters.Add(new NpgsqlParameter { Value = oids, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
-            await using var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            var reader = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 var row = new Row(

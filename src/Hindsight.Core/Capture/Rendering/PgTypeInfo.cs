@@ -13,7 +13,7 @@ namespace Hindsight.Capture.Rendering;
 /// <see cref="Attributes"/> are those of its base type (<c>to_jsonb()</c> looks through domains
 /// first), while <see cref="Oid"/> and <see cref="Name"/> stay the domain's own.
 /// </remarks>
-public sealed class PgTypeInfo
+internal sealed class PgTypeInfo
 {
     /// <summary>Well-known OIDs of the built-in types whose JSON category is not <see cref="JsonCategory.Text"/>.</summary>
     public static class Oids
@@ -200,7 +200,7 @@ public sealed class PgTypeInfo
 }
 
 /// <summary>An attribute of a composite type.</summary>
-public sealed class PgAttribute
+internal sealed class PgAttribute
 {
     /// <summary>Creates an attribute.</summary>
     /// <param name="name">The attribute's name (the JSON key <c>to_jsonb()</c> uses).</param>

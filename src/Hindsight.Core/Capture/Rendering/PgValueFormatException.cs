@@ -6,7 +6,7 @@ namespace Hindsight.Capture.Rendering;
 /// type has attributes (the type was altered after it was loaded). The writer holds a partial value:
 /// discard the output, <see cref="PgTypeCatalog.Invalidate"/> the type, resolve it again and re-render.
 /// </summary>
-public sealed class PgValueFormatException : FormatException
+internal sealed class PgValueFormatException : FormatException
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="type">The type being rendered.</param>

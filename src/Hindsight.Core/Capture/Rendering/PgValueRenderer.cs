@@ -20,7 +20,7 @@ namespace Hindsight.Capture.Rendering;
 /// copies only elements that carry escapes (into stack or pooled buffers) and allocates nothing
 /// else. A NULL column is the caller's to write; NULLs inside arrays and records are written here.</para>
 /// </remarks>
-public static class PgValueRenderer
+internal static class PgValueRenderer
 {
     private const int StackBufferChars = 256;
 
