@@ -39,6 +39,10 @@ public sealed class SetupReport
     public required ReplicaIdentityMode ReplicaIdentityMode { get; init; }
     /// <summary>Tables and partitions set to REPLICA IDENTITY FULL by this run.</summary>
     public required IReadOnlyList<string> ReplicaIdentityChanged { get; init; }
+
+    /// <summary>Whether tables created later in the published schemas get their replica identity as they are created
+    /// (the event trigger <c>hindsight_new_table_identity</c>; a superuser and a publication of whole schemas).</summary>
+    public bool NewTablesGetReplicaIdentity { get; init; }
     /// <summary>The slot's name.</summary>
     public required string Slot { get; init; }
     /// <summary>Whether this run created the slot.</summary>

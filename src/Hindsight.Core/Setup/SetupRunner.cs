@@ -143,6 +143,7 @@ public sealed class SetupRunner(SetupOptions options)
         IReadOnlyList<string>? emitters = null;
         PublicationAction action;
         var changedIdentity = new List<string>();
+        var newTablesGetIdentity = false;
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using (tx.ConfigureAwait(false))
         {
@@ -151,6 +152,16 @@ public sealed class SetupRunner(SetupOptions options)
             {
                 action = await ApplyPublicationAsync(conn, tx, server, selection, notes, ct).ConfigureAwait(false);
                 await ApplyReplicaIdentityAsync(conn, tx, catalog, selection, changedIdentity, notes, ct).ConfigureAwait(false);
+                // Tables created later in a published schema join the publication on their own: an event trigger gives
+                // them their replica identity in the statement that creates them. Only a superuser may create one.
+                if (server.IsSuperuser && selection.Schemas.Count > 0)
+                {
+                    await NewTableIdentity.InstallAsync(conn, tx, options.Publication, options.ReplicaIdentity == ReplicaIdentityMode.Full, ct)
+                        .ConfigureAwait(false);
+                    newTablesGetIdentity = true;
+                }
+                else if (server.IsSuperuser)
+                    await NewTableIdentity.RemoveAsync(conn, tx, options.Publication, ct).ConfigureAwait(false);
                 emitters = options.TrustedContextRoles.Count > 0
                     ? await TrustedContext.ApplyAsync(conn, tx, options.TrustedContextRoles, ct).ConfigureAwait(false)
                     : await TrustedContext.EmittersAsync(conn, tx, ct).ConfigureAwait(false);
@@ -208,7 +219,7 @@ public sealed class SetupRunner(SetupOptions options)
 
         // 5. Report what PostgreSQL now says.
         var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct).ConfigureAwait(false);
-        AddNotes(notes, selection, tables, server);
+        AddNotes(notes, selection, tables, server, newTablesGetIdentity);
         // Which published columns the images will lack, recorded where as-of (which reads only the store) finds it.
         var untracked = await UntrackedColumnStore.RecordAsync(conn, storeSource, sourceName, options.Publication, ct).ConfigureAwait(false);
         if (untracked.Count > 0) notes.Add(UntrackedNote(untracked, server));
@@ -230,6 +241,7 @@ public sealed class SetupRunner(SetupOptions options)
             Tables = tables,
             ReplicaIdentityMode = options.ReplicaIdentity,
             ReplicaIdentityChanged = changedIdentity,
+            NewTablesGetReplicaIdentity = newTablesGetIdentity,
             Slot = options.Slot,
             SlotCreated = slotCreated,
             SlotPosition = slotPosition,
@@ -373,11 +385,18 @@ public sealed class SetupRunner(SetupOptions options)
         _ => c.ToString(),
     };
 
-    private void AddNotes(List<string> notes, TableSelection sel, IReadOnlyList<TrackedTable> tables, ServerFacts server)
+    private void AddNotes(List<string> notes, TableSelection sel, IReadOnlyList<TrackedTable> tables, ServerFacts server, bool newTablesGetIdentity)
     {
-        if (sel.Schemas.Count > 0)
+        if (sel.Schemas.Count > 0 && newTablesGetIdentity)
+            notes.Add("Tables created later in the published schemas are tracked automatically, and the event trigger " +
+                      $"{NewTableIdentity.EventTriggerName} gives them " +
+                      (options.ReplicaIdentity == ReplicaIdentityMode.Full ? "REPLICA IDENTITY FULL" : "REPLICA IDENTITY FULL where they have no primary key") +
+                      " as they are created. A table attached later with ALTER TABLE ... ATTACH PARTITION is not covered: run setup again after attaching one. " +
+                      "Schemas created later are not followed.");
+        else if (sel.Schemas.Count > 0)
             notes.Add("Tables created later in the published schemas are tracked automatically, but start with REPLICA IDENTITY DEFAULT: " +
                       "run setup again after creating tables or partitions (a new table without a primary key rejects UPDATE and DELETE until then). " +
+                      $"Role {server.User} is not a superuser, so setup could not create the event trigger that would do this at once. " +
                       "Schemas created later are not followed.");
         else if (sel.ExcludesGiven)
             notes.Add("With --exclude-tables the publication lists tables one by one: tables created later are NOT tracked. Run setup again after creating tables.");

@@ -64,6 +64,17 @@ public sealed class TeardownRunner(TeardownOptions options)
             await drop.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
+        // New tables in the publication's schemas need no replica identity from Hindsight any more.
+        try
+        {
+            if (await NewTableIdentity.RemoveAsync(conn, null, options.Publication, ct).ConfigureAwait(false))
+                notes.Add($"Tables created from now on in the publication's schemas no longer get REPLICA IDENTITY FULL from Hindsight (its rule for {PgNames.DisplayPart(options.Publication)} is removed, and the event trigger {NewTableIdentity.EventTriggerName} with the last rule).");
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            notes.Add($"The event trigger {NewTableIdentity.EventTriggerName} could not be removed ({e.MessageText}): run teardown again as a superuser.");
+        }
+
         // Bemi compatibility: without the publication its messages only cost WAL.
         IReadOnlyList<string> bemiTables;
         bool bemiRemoved;
