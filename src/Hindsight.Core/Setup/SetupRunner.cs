@@ -389,7 +389,7 @@ public sealed class SetupRunner(SetupOptions options)
     {
         if (sel.Schemas.Count > 0 && newTablesGetIdentity)
             notes.Add("Tables created later in the published schemas are tracked automatically, and the event trigger " +
-                      $"{NewTableIdentity.EventTriggerName} gives them " +
+                      $"{NewTableIdentity.EventTriggerName(options.Publication)} gives them " +
                       (options.ReplicaIdentity == ReplicaIdentityMode.Full ? "REPLICA IDENTITY FULL" : "REPLICA IDENTITY FULL where they have no primary key") +
                       " as they are created. A table attached later with ALTER TABLE ... ATTACH PARTITION is not covered: run setup again after attaching one. " +
                       "Schemas created later are not followed.");

@@ -68,11 +68,11 @@ public sealed class TeardownRunner(TeardownOptions options)
         try
         {
             if (await NewTableIdentity.RemoveAsync(conn, null, options.Publication, ct).ConfigureAwait(false))
-                notes.Add($"Tables created from now on in the publication's schemas no longer get REPLICA IDENTITY FULL from Hindsight (its rule for {PgNames.DisplayPart(options.Publication)} is removed, and the event trigger {NewTableIdentity.EventTriggerName} with the last rule).");
+                notes.Add($"Tables created from now on in the publication's schemas no longer get REPLICA IDENTITY FULL from Hindsight (event trigger {NewTableIdentity.EventTriggerName(options.Publication)} removed).");
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
         {
-            notes.Add($"The event trigger {NewTableIdentity.EventTriggerName} could not be removed ({e.MessageText}): run teardown again as a superuser.");
+            notes.Add($"The event trigger {NewTableIdentity.EventTriggerName(options.Publication)} could not be removed ({e.MessageText}): run teardown again as a superuser.");
         }
 
         // Bemi compatibility: without the publication its messages only cost WAL.

@@ -28,7 +28,7 @@ public sealed class BemiSetupTests(PostgresFixture fixture) : IAsyncLifetime
     private const string Installed =
         """
         SELECT 'trigger ' || tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'hindsight_bemi_context'
-        UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger
+        UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger WHERE evtname LIKE 'hindsight\_bemi%'
         UNION ALL SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                   WHERE n.nspname = 'hindsight' AND p.proname LIKE 'bemi%'
         ORDER BY 1

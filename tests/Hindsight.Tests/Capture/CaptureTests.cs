@@ -301,8 +301,11 @@ public sealed class CaptureTests(PostgresFixture fixture, ITestOutputHelper outp
         var mismatches = await h.RowsAsync(Oracle.Mismatches, "evolving");
         foreach (var m in mismatches) output.WriteLine(string.Join(" | ", m));
         Assert.Empty(mismatches);
-        // A table created after setup in a tracked schema is captured (the publication follows the schema).
-        Assert.Equal("hello", await h.ScalarAsync<string>("SELECT primary_key FROM hindsight.changes WHERE \"table\" = 'newcomer'"));
+        // A table created after setup in a tracked schema is captured (the publication follows the schema), with the
+        // REPLICA IDENTITY FULL setup's event trigger gave it. Its key is not asserted: the table was dropped before the
+        // worker read its changes, and under FULL pgoutput does not say which columns are the key (docs/architecture.md).
+        Assert.Equal("hello", await h.ScalarAsync<string>(
+            "SELECT after->>'k' FROM hindsight.changes WHERE \"table\" = 'newcomer' AND operation = 'CREATE'"));
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed class NewTableIdentityTests(PostgresFixture fixture) : IAsyncLifet
         var (cs, slot) = await _dbs.CreateAsync(Schema);
         var report = await new SetupRunner(Options(cs, slot)).RunAsync();
         Assert.True(report.NewTablesGetReplicaIdentity);
-        Assert.Contains(report.Notes, n => n.Contains(NewTableIdentity.EventTriggerName, StringComparison.Ordinal));
+        Assert.Contains(report.Notes, n => n.Contains(NewTableIdentity.NamePrefix, StringComparison.Ordinal));
 
         await ExecAsync(cs, LaterTables);
 
@@ -88,27 +88,27 @@ public sealed class NewTableIdentityTests(PostgresFixture fixture) : IAsyncLifet
     public async Task A_table_list_installs_nothing_and_teardown_removes_the_trigger_with_the_last_publication()
     {
         var (cs, slot) = await _dbs.CreateAsync(Schema);
-        const string count = "SELECT count(*) FROM pg_event_trigger WHERE evtname = 'hindsight_new_table_identity'";
+        const string count = "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'hindsight\\_new\\_table\\_identity\\_%'";
 
         // With --tables new tables are not published, so nothing is set on them.
         var listed = await new SetupRunner(Options(cs, slot, tables: ["public.existing"])).RunAsync();
         Assert.False(listed.NewTablesGetReplicaIdentity);
         Assert.Equal(0L, await ScalarAsync<long>(cs, count));
 
-        // Two publications of whole schemas share one trigger; tearing down one keeps the other's rule.
+        // Two publications of whole schemas, a trigger each; tearing down one keeps the other's.
         await new SetupRunner(Options(cs, slot)).RunAsync();
-        await new SetupRunner(Options(cs, slot + "_b", ReplicaIdentityMode.Default, publication: "second")).RunAsync();
-        Assert.Equal(1L, await ScalarAsync<long>(cs, count));
+        await new SetupRunner(Options(cs, slot + "_b", ReplicaIdentityMode.Default, publication: "it's \"second\"")).RunAsync();
+        Assert.Equal(2L, await ScalarAsync<long>(cs, count));
         await new TeardownRunner(new TeardownOptions { SourceConnectionString = cs, Slot = slot }).RunAsync();
         Assert.Equal(1L, await ScalarAsync<long>(cs, count));
         await ExecAsync(cs, "CREATE TABLE public.a (id int PRIMARY KEY); CREATE TABLE public.b (v text)");
         Assert.Equal("d", (await IdentitiesAsync(cs))["public.a"]); // the second publication's rule: default
         Assert.Equal("f", (await IdentitiesAsync(cs))["public.b"]);
 
-        var last = await new TeardownRunner(new TeardownOptions { SourceConnectionString = cs, Slot = slot + "_b", Publication = "second" }).RunAsync();
-        Assert.Contains(last.Notes, n => n.Contains(NewTableIdentity.EventTriggerName, StringComparison.Ordinal));
+        var last = await new TeardownRunner(new TeardownOptions { SourceConnectionString = cs, Slot = slot + "_b", Publication = "it's \"second\"" }).RunAsync();
+        Assert.Contains(last.Notes, n => n.Contains(NewTableIdentity.NamePrefix, StringComparison.Ordinal));
         Assert.Equal(0L, await ScalarAsync<long>(cs, count));
-        Assert.Null(await ScalarAsync<string>(cs, "SELECT to_regclass('hindsight.new_table_identity')::text"));
+        Assert.Equal(0L, await ScalarAsync<long>(cs, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'hindsight\\_new\\_table\\_identity\\_%'"));
         await ExecAsync(cs, "CREATE TABLE public.c (v text)");
         Assert.Equal("d", (await IdentitiesAsync(cs))["public.c"]);
     }
