@@ -117,9 +117,8 @@ internal sealed class TransactionStitcher
                 break;
             case RowEvent row when row.StreamXid is { } subXid:
             {
-                var tx = Streamed(_streamingXid);
-                tx.ClaimContext(subXid);
-                var record = await RenderAsync(row, tx.Context, _streamingXid, ct).ConfigureAwait(false);
+                var context = Streamed(_streamingXid).ContextFor(subXid);
+                var record = await RenderAsync(row, context, _streamingXid, ct).ConfigureAwait(false);
                 _sink.Stage(record, _streamingXid, subXid);
                 break;
             }
@@ -132,14 +131,15 @@ internal sealed class TransactionStitcher
                 break;
             }
             case TruncateEvent t:
-                if (t.StreamXid is { } truncatingXid) Streamed(_streamingXid).ClaimContext(truncatingXid);
+            {
+                var context = t.StreamXid is { } truncatingXid ? Streamed(_streamingXid).ContextFor(truncatingXid) : _open?.Context ?? EmptyJson;
                 foreach (var relation in t.Relations)
                 {
                     var record = new ChangeRecord
                     {
                         Schema = relation.Schema, Table = relation.Table, PrimaryKey = null, Operation = Operation.Truncate,
                         Before = EmptyJson, After = EmptyJson, Position = t.Position, QueuedAt = t.QueuedAt,
-                        Context = t.StreamXid is null ? _open?.Context ?? EmptyJson : Streamed(_streamingXid).Context,
+                        Context = context,
                     };
                     if (t.StreamXid is { } sub)
                         _sink.Stage(record, _streamingXid, sub);
@@ -147,6 +147,7 @@ internal sealed class TransactionStitcher
                         await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct).ConfigureAwait(false);
                 }
                 break;
+            }
             case ContextMessageEvent m:
             {
                 var context = Encoding.UTF8.GetBytes(ContextPayload.ToContextJson(m.Prefix, m.Payload, m.Length, _options.ContextSizeLimit));
@@ -258,19 +259,21 @@ internal sealed class TransactionStitcher
         private readonly List<(uint SubXid, byte[] Context)> _messages = [];
         private byte[]? _unclaimed;
 
-        public byte[] Context => _unclaimed ?? (_messages.Count == 0 ? EmptyJson : _messages[^1].Context);
+        /// <summary>A message waits for the next change to say whose it is; a later message replaces it.</summary>
+        public void AddContext(byte[] context) => _unclaimed = context;
 
-        public void AddContext(byte[] context)
+        /// <summary>The context of a change of subtransaction <paramref name="subXid"/>, which claims a waiting message.</summary>
+        public byte[] ContextFor(uint subXid)
         {
-            // Two messages in a row: the earlier attributes nothing before the later replaces it.
-            _unclaimed = context;
-        }
-
-        public void ClaimContext(uint subXid)
-        {
-            if (_unclaimed is null) return;
-            _messages.Add((subXid, _unclaimed));
-            _unclaimed = null;
+            if (_unclaimed is not null)
+            {
+                // A later message of the same subtransaction supersedes the earlier one, and rolls back with it: keeping
+                // one per run of a subtransaction bounds the list by subtransaction switches, not by messages.
+                if (_messages.Count > 0 && _messages[^1].SubXid == subXid) _messages[^1] = (subXid, _unclaimed);
+                else _messages.Add((subXid, _unclaimed));
+                _unclaimed = null;
+            }
+            return _messages.Count == 0 ? EmptyJson : _messages[^1].Context;
         }
 
         public void AbortSubtransaction(uint subXid) => _messages.RemoveAll(m => m.SubXid == subXid);
