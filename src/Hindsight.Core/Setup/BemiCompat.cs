@@ -201,17 +201,9 @@ internal static class BemiCompat
         // With the store in another database, the source's schema hindsight held only these functions; with the store
         // here, the schema stays, without the USAGE every writer needed to run the trigger.
         await ExecAsync(conn, tx,
-            """
-            DO $$ BEGIN
-              IF to_regnamespace('hindsight') IS NOT NULL THEN
-                REVOKE USAGE ON SCHEMA hindsight FROM PUBLIC;
-              END IF;
-              IF to_regnamespace('hindsight') IS NOT NULL AND NOT EXISTS (
-                  SELECT 1 FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass AND refobjid = 'hindsight'::regnamespace) THEN
-                DROP SCHEMA hindsight;
-              END IF;
-            END $$
-            """, ct).ConfigureAwait(false);
+            "DO $$ BEGIN IF to_regnamespace('hindsight') IS NOT NULL THEN REVOKE USAGE ON SCHEMA hindsight FROM PUBLIC; END IF; END $$",
+            ct).ConfigureAwait(false);
+        await DropSourceSchemaIfEmptyAsync(conn, tx, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return (tables, true);
     }

@@ -93,15 +93,7 @@ internal static class NewTableIdentity
         if (!await TriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false)) return false;
         await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {name}", ct).ConfigureAwait(false);
         await ExecAsync(conn, tx, $"DROP FUNCTION IF EXISTS hindsight.{name}()", ct).ConfigureAwait(false);
-        await ExecAsync(conn, tx,
-            """
-            DO $$ BEGIN
-              IF to_regnamespace('hindsight') IS NOT NULL AND NOT EXISTS (
-                  SELECT 1 FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass AND refobjid = 'hindsight'::regnamespace) THEN
-                DROP SCHEMA hindsight;
-              END IF;
-            END $$
-            """, ct).ConfigureAwait(false);
+        await DropSourceSchemaIfEmptyAsync(conn, tx, ct).ConfigureAwait(false);
         return true;
     }
 

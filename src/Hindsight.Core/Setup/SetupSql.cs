@@ -38,4 +38,19 @@ internal static class SetupSql
     /// <summary>How long statements of <paramref name="tx"/> wait for a lock before failing (<c>SET LOCAL lock_timeout</c>; at least 1 ms).</summary>
     public static Task SetLockTimeoutAsync(NpgsqlConnection conn, NpgsqlTransaction tx, TimeSpan timeout, CancellationToken ct) =>
         ExecAsync(conn, tx, string.Create(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = {Math.Max(1, (long)timeout.TotalMilliseconds)}"), ct);
+
+    /// <summary>
+    /// Drops the source's schema <c>hindsight</c> when nothing is left in it: with the store in another database, it held
+    /// only the functions setup installed there. With the store here, the store's tables keep it.
+    /// </summary>
+    public static Task DropSourceSchemaIfEmptyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct) =>
+        ExecAsync(conn, tx,
+            """
+            DO $$ BEGIN
+              IF to_regnamespace('hindsight') IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass AND refobjid = 'hindsight'::regnamespace) THEN
+                DROP SCHEMA hindsight;
+              END IF;
+            END $$
+            """, ct);
 }
