@@ -38,6 +38,12 @@ internal sealed record TruncateEvent(uint? StreamXid, IReadOnlyList<RelationInfo
 /// <param name="Length">The payload's full length in bytes.</param>
 internal sealed record ContextMessageEvent(uint? StreamXid, string Prefix, byte[] Payload, long Length) : CaptureEvent;
 
+/// <summary>A schema change message (<see cref="SchemaMessage.Prefix"/>), transactional.</summary>
+/// <param name="StreamXid">The transaction id when streamed, else null.</param>
+/// <param name="Payload">The payload, or null when it was larger than <see cref="SchemaMessage.MaxLength"/>.</param>
+/// <param name="Position">LSN of the message.</param>
+internal sealed record SchemaMessageEvent(uint? StreamXid, byte[]? Payload, ulong Position) : CaptureEvent;
+
 /// <summary>Start of a block of changes of an in-progress (streamed) transaction.</summary>
 internal sealed record StreamStartEvent(uint Xid, bool FirstSegment) : CaptureEvent;
 

@@ -82,7 +82,7 @@ internal sealed class ReplicationReader(
                 return new TruncateEvent(t.TransactionXid,
                     t.Relations.Select(r => relations.Get(r.RelationId)).ToArray(), position, DateTime.UtcNow);
             case LogicalDecodingMessage m:
-                return await CopyMessageAsync(m, ct).ConfigureAwait(false);
+                return await CopyMessageAsync(m, position, ct).ConfigureAwait(false);
             case StreamStartMessage ss:
                 return new StreamStartEvent(ss.TransactionXid, ss.StreamSegmentIndicator == 1);
             case StreamStopMessage:
@@ -101,11 +101,13 @@ internal sealed class ReplicationReader(
         }
     }
 
-    private async ValueTask<CaptureEvent?> CopyMessageAsync(LogicalDecodingMessage m, CancellationToken ct)
+    private async ValueTask<CaptureEvent?> CopyMessageAsync(LogicalDecodingMessage m, ulong position, CancellationToken ct)
     {
         // The payload must be consumed either way, or the protocol loses sync (Npgsql does not skip an unread payload).
-        var isContext = (m.Flags & 1) == 1 && ContextPrefixes.Contains(m.Prefix);
-        var keep = isContext ? contextSizeLimit + 1L : 0L;
+        var transactional = (m.Flags & 1) == 1;
+        var isContext = transactional && ContextPrefixes.Contains(m.Prefix);
+        var isSchema = transactional && m.Prefix == SchemaMessage.Prefix;
+        var keep = isContext ? contextSizeLimit + 1L : isSchema ? SchemaMessage.MaxLength + 1L : 0L;
         var buffer = new byte[8192];
         var kept = new MemoryStream();
         long total = 0;
@@ -116,6 +118,7 @@ internal sealed class ReplicationReader(
             if (room > 0) kept.Write(buffer, 0, room);
             total += read;
         }
+        if (isSchema) return new SchemaMessageEvent(m.TransactionXid, total <= SchemaMessage.MaxLength ? kept.ToArray() : null, position);
         return isContext ? new ContextMessageEvent(m.TransactionXid, m.Prefix, kept.ToArray(), total) : null;
     }
 

@@ -47,7 +47,10 @@ internal static class NewTableIdentity
                        OR (c.relreplident = 'd' AND c.relkind = 'r'
                            AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
             LOOP
+                -- Not a schema change of its own: the CREATE that caused it is reported with the identity it ends with.
+                PERFORM set_config('hindsight.schema_changes_quiet', 'on', true);
                 EXECUTE format('ALTER TABLE ONLY %%I.%%I REPLICA IDENTITY FULL', t.nspname, t.relname);
+                PERFORM set_config('hindsight.schema_changes_quiet', 'off', true);
             END LOOP;
         END
         $fn$

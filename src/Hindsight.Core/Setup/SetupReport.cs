@@ -43,6 +43,9 @@ public sealed class SetupReport
     /// <summary>Whether tables created later in the published schemas get their replica identity as they are created
     /// (the event trigger <c>hindsight_new_table_identity</c>; a superuser and a publication of whole schemas).</summary>
     public bool NewTablesGetReplicaIdentity { get; init; }
+    /// <summary>Whether schema changes of tracked tables are recorded (the event trigger <c>hindsight_schema_changes</c>;
+    /// a superuser).</summary>
+    public bool SchemaChangesCaptured { get; init; }
     /// <summary>The slot's name.</summary>
     public required string Slot { get; init; }
     /// <summary>Whether this run created the slot.</summary>

@@ -144,6 +144,7 @@ public sealed class SetupRunner(SetupOptions options)
         PublicationAction action;
         var changedIdentity = new List<string>();
         var newTablesGetIdentity = false;
+        var schemaChangesCaptured = false;
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using (tx.ConfigureAwait(false))
         {
@@ -162,6 +163,12 @@ public sealed class SetupRunner(SetupOptions options)
                 }
                 else if (server.IsSuperuser)
                     await NewTableIdentity.RemoveAsync(conn, tx, options.Publication, ct).ConfigureAwait(false);
+                // Schema changes of tracked tables go into the WAL with the row changes (an event trigger: superuser only).
+                if (server.IsSuperuser)
+                {
+                    await SchemaChangeTrigger.InstallAsync(conn, tx, options.Publication, ct).ConfigureAwait(false);
+                    schemaChangesCaptured = true;
+                }
                 emitters = options.TrustedContextRoles.Count > 0
                     ? await TrustedContext.ApplyAsync(conn, tx, options.TrustedContextRoles, ct).ConfigureAwait(false)
                     : await TrustedContext.EmittersAsync(conn, tx, ct).ConfigureAwait(false);
@@ -217,12 +224,19 @@ public sealed class SetupRunner(SetupOptions options)
             }
         }
 
+        // 4b. The columns every tracked table has now, through the slot: what later schema changes are read against.
+        var described = await SchemaChangeTrigger.EmitSnapshotAsync(conn, options.Publication, ct).ConfigureAwait(false);
+
         // 5. Report what PostgreSQL now says.
         var tables = await ReadTrackedTablesAsync(conn, options.Publication, ct).ConfigureAwait(false);
         AddNotes(notes, selection, tables, server, newTablesGetIdentity);
         // Which published columns the images will lack, recorded where as-of (which reads only the store) finds it.
         var untracked = await UntrackedColumnStore.RecordAsync(conn, storeSource, sourceName, options.Publication, ct).ConfigureAwait(false);
         if (untracked.Count > 0) notes.Add(UntrackedNote(untracked, server));
+        notes.Add(schemaChangesCaptured
+            ? $"Schema changes of tracked tables (CREATE, ALTER and DROP TABLE) are recorded with their statement and context by the event trigger {SchemaChangeTrigger.EventTriggerName(options.Publication)}; the columns of {described} table(s) were recorded as they are now."
+            : $"Role {server.User} is not a superuser, so setup could not create the event trigger that records schema changes: the trail holds the columns of {described} table(s) as they are now, " +
+              "but not later CREATE, ALTER or DROP TABLE. Run setup as a superuser to record them.");
 
         return new SetupReport
         {
@@ -242,6 +256,7 @@ public sealed class SetupRunner(SetupOptions options)
             ReplicaIdentityMode = options.ReplicaIdentity,
             ReplicaIdentityChanged = changedIdentity,
             NewTablesGetReplicaIdentity = newTablesGetIdentity,
+            SchemaChangesCaptured = schemaChangesCaptured,
             Slot = options.Slot,
             SlotCreated = slotCreated,
             SlotPosition = slotPosition,

@@ -62,7 +62,9 @@ internal static class StoreRoles
         // The worker records at start which columns the images lack (a description of the source, not part of the trail).
         if (await Store.UntrackedColumnStore.ExistsAsync(conn, tx, ct).ConfigureAwait(false))
             await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct).ConfigureAwait(false);
-        done.Add($"{Writer}: INSERT on hindsight.changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
+        if (await Store.StoreMigrations.HasTableAsync(conn, tx, "schema_changes", ct).ConfigureAwait(false))
+            await ExecAsync(conn, tx, $"GRANT INSERT ON hindsight.schema_changes TO {Writer}", ct).ConfigureAwait(false);
+        done.Add($"{Writer}: INSERT on hindsight.changes and hindsight.schema_changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
                  "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");
         await tx.CommitAsync(ct).ConfigureAwait(false);

@@ -75,6 +75,17 @@ public sealed class TeardownRunner(TeardownOptions options)
             notes.Add($"The event trigger {NewTableIdentity.EventTriggerName(options.Publication)} could not be removed ({e.MessageText}): run teardown again as a superuser.");
         }
 
+        // Schema changes: with the slot gone, nothing reads them.
+        try
+        {
+            if (await SchemaChangeTrigger.RemoveAsync(conn, null, options.Publication, ct).ConfigureAwait(false))
+                notes.Add($"Schema changes are no longer recorded (event triggers {SchemaChangeTrigger.EventTriggerName(options.Publication)} removed).");
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            notes.Add($"The event triggers {SchemaChangeTrigger.EventTriggerName(options.Publication)} could not be removed ({e.MessageText}): run teardown again as a superuser.");
+        }
+
         // Bemi compatibility: without the publication its messages only cost WAL.
         IReadOnlyList<string> bemiTables;
         bool bemiRemoved;
@@ -281,6 +292,13 @@ public sealed class TeardownRunner(TeardownOptions options)
         if (await StoreMigrations.HasBaselinesAsync(store, tx, ct).ConfigureAwait(false))
         {
             var del = new NpgsqlCommand($"DELETE FROM hindsight.baselines WHERE {scope.Column} = $1", store, tx);
+            await using var delDisposal = del.ConfigureAwait(false);
+            del.Parameters.AddWithValue(scope.Value);
+            await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        if (scope.HasSources && await StoreMigrations.HasTableAsync(store, tx, "schema_changes", ct).ConfigureAwait(false))
+        {
+            var del = new NpgsqlCommand("DELETE FROM hindsight.schema_changes WHERE source = $1", store, tx);
             await using var delDisposal = del.ConfigureAwait(false);
             del.Parameters.AddWithValue(scope.Value);
             await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);

@@ -44,6 +44,13 @@ internal interface IChangeSink
     /// (<paramref name="subXid"/> null).</summary>
     void DiscardStaged(uint xid, uint? subXid);
 
+    /// <summary>Adds a schema change of a transaction sent whole; <paramref name="ordinal"/> counts the transaction's schema changes.</summary>
+    void AddSchemaChange(SchemaChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal);
+
+    /// <summary>Keeps a schema change of a streamed transaction until it commits (with <see cref="CommitStagedAsync"/>) or
+    /// its (sub)transaction aborts (with <see cref="DiscardStaged"/>).</summary>
+    void StageSchemaChange(SchemaChangeRecord record, uint topXid, uint subXid);
+
     /// <summary>The last image (<c>after</c>) of a row that the sink holds, staged changes of <paramref name="stagedXid"/> first:
     /// the stitcher fills unchanged TOAST values and missing before-images from it.</summary>
     ValueTask<JsonElement?> LastImageAsync(string schema, string table, string primaryKey, uint? stagedXid, CancellationToken ct);

@@ -40,6 +40,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     private NpgsqlCommand? _progressUpdate;
     private NpgsqlBatch? _oneTripBatch;
     private readonly OneTripCommit _oneTrip = new();
+    private readonly SchemaChangeWriter _schemaChanges = new();
 
     // What the open store transaction will make durable when it commits.
     private ulong _txLastCommitLsn, _txLastEndLsn;
@@ -69,7 +70,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     public long UncommittedChanges => _txChanges;
 
     /// <summary>True when the open store transaction holds anything a commit would make durable.</summary>
-    public bool HasUncommittedWork => _txTransactions > 0 || _batchRows > 0 || _txLastEndLsn > LastEndLsn;
+    public bool HasUncommittedWork => _txTransactions > 0 || _batchRows > 0 || _txLastEndLsn > LastEndLsn || _schemaChanges.HasPending;
 
     /// <summary>The key that makes redacted values comparable, from <c>hindsight.settings</c>.</summary>
     public byte[] RedactionKey { get; private set; } = [];
@@ -99,6 +100,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             }
         }
         _spill = new StreamSpill(_slot);
+        _schemaChanges.Enabled = await Store.StoreMigrations.HasTableAsync(_conn, null, "schema_changes", ct).ConfigureAwait(false);
         {
             var cmd = new NpgsqlCommand(
                 "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +
@@ -139,6 +141,13 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         Spill.Append(topXid, subXid, _scratch.WrittenSpan);
     }
 
+    /// <summary>Keeps a schema change of a transaction sent whole; it is written at the store commit.</summary>
+    public void AddSchemaChange(SchemaChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal) =>
+        _schemaChanges.Add(record, xid, commitLsn, committedAt, ordinal);
+
+    /// <summary>Keeps a schema change of a streamed, not yet committed transaction (in memory: they are few).</summary>
+    public void StageSchemaChange(SchemaChangeRecord record, uint topXid, uint subXid) => _schemaChanges.Stage(record, topXid, subXid);
+
     /// <summary>Records that a transaction sent whole is complete; it becomes durable with the next <see cref="CommitAsync"/>.</summary>
     public ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
     {
@@ -158,12 +167,17 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             await RowAddedAsync(ct).ConfigureAwait(false);
         }
         Spill.Remove(xid);
+        _schemaChanges.CommitStaged(xid, commitLsn, committedAt);
         MarkCompleted(commitLsn, endLsn, committedAt, ordinal);
     }
 
     /// <summary>Drops the spilled changes of an aborted streamed transaction or subtransaction,
     /// or of a streamed transaction already stored before a restart (<paramref name="subXid"/> null).</summary>
-    public void DiscardStaged(uint xid, uint? subXid) => Spill.Abort(xid, subXid ?? xid);
+    public void DiscardStaged(uint xid, uint? subXid)
+    {
+        Spill.Abort(xid, subXid ?? xid);
+        _schemaChanges.DiscardStaged(xid, subXid ?? xid);
+    }
 
     /// <summary>Records a streamed transaction that was already stored (replayed after a restart) as done.</summary>
     public ValueTask MarkSkippedAsync(ulong commitLsn, ulong endLsn, CancellationToken ct)
@@ -217,7 +231,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     {
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
-        if (_tx is null && _oneTrip.Covers(_batchRows))
+        if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
         {
             // Nothing of this store transaction has reached the store yet: rows and progress in one round trip.
             if (!progress && _batchRows == 0) return null;
@@ -236,6 +250,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         {
             await EnsureTransactionAsync(ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
+            await _schemaChanges.WriteAsync(_conn!, _tx!, _source, _database, ct).ConfigureAwait(false);
             if (progress) await UpdateProgressAsync(ct).ConfigureAwait(false);
             await _tx!.CommitAsync(ct).ConfigureAwait(false);
             await _tx.DisposeAsync().ConfigureAwait(false);

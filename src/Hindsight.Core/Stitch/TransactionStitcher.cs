@@ -117,7 +117,9 @@ internal sealed class TransactionStitcher
                 break;
             case RowEvent row when row.StreamXid is { } subXid:
             {
-                var context = Streamed(_streamingXid).ContextFor(subXid);
+                var streamed = Streamed(_streamingXid);
+                var context = streamed.ContextFor(subXid);
+                StageSchemaChanges(streamed, _streamingXid, subXid);
                 var record = await RenderAsync(row, context, _streamingXid, ct).ConfigureAwait(false);
                 _sink.Stage(record, _streamingXid, subXid);
                 break;
@@ -155,6 +157,19 @@ internal sealed class TransactionStitcher
                 else if (_open is not null) _open.Context = context;
                 break;
             }
+            case SchemaMessageEvent m:
+            {
+                var context = m.StreamXid is not null ? Streamed(_streamingXid).CurrentContext : _open?.Context ?? EmptyJson;
+                if (m.Payload is null || SchemaMessage.Parse(m.Payload, context, m.Position) is not { } record) break;
+                if (m.StreamXid is null)
+                {
+                    if (_open is { Skip: false } tx) _sink.AddSchemaChange(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.SchemaOrdinal);
+                }
+                // pgoutput tags a streamed message with its top transaction only; the trigger names its subtransaction.
+                else if (record.Xid is { } subXid) _sink.StageSchemaChange(record, _streamingXid, subXid);
+                else Streamed(_streamingXid).PendingSchemaChanges.Add(record);
+                break;
+            }
             case StreamStartEvent s:
                 _streamingXid = s.Xid;
                 break;
@@ -166,7 +181,12 @@ internal sealed class TransactionStitcher
                     _sink.DiscardStaged(sc.Xid, null);
                     await _sink.MarkSkippedAsync(sc.CommitLsn, sc.EndLsn, ct).ConfigureAwait(false);
                 }
-                else await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct).ConfigureAwait(false);
+                else
+                {
+                    // Schema changes no later change claimed stay with the top transaction.
+                    if (_streamed.TryGetValue(sc.Xid, out var committed)) StageSchemaChanges(committed, sc.Xid, sc.Xid);
+                    await _sink.CommitStagedAsync(sc.Xid, sc.CommitLsn, sc.EndLsn, sc.CommittedAt, ct).ConfigureAwait(false);
+                }
                 _streamed.Remove(sc.Xid);
                 break;
             case StreamAbortEvent sa:
@@ -175,6 +195,16 @@ internal sealed class TransactionStitcher
                 else if (_streamed.TryGetValue(sa.Xid, out var aborted)) aborted.AbortSubtransaction(sa.SubXid);
                 break;
         }
+    }
+
+    /// <summary>Stages the schema changes waiting in a streamed transaction as (sub)transaction <paramref name="subXid"/>'s.
+    /// Only for messages that do not name their subtransaction: like a context message, such a message is given to the
+    /// subtransaction of the next change.</summary>
+    private void StageSchemaChanges(StreamedTransaction streamed, uint topXid, uint subXid)
+    {
+        if (streamed.PendingSchemaChanges.Count == 0) return;
+        foreach (var record in streamed.PendingSchemaChanges) _sink.StageSchemaChange(record, topXid, subXid);
+        streamed.PendingSchemaChanges.Clear();
     }
 
     private StreamedTransaction Streamed(uint xid)
@@ -244,6 +274,7 @@ internal sealed class TransactionStitcher
         public bool Skip { get; } = skip;
         public int Ordinal { get; set; }
         public byte[] Context { get; set; } = EmptyJson;
+        public int SchemaOrdinal { get; set; }
     }
 
     /// <remarks>
@@ -275,6 +306,12 @@ internal sealed class TransactionStitcher
             }
             return _messages.Count == 0 ? EmptyJson : _messages[^1].Context;
         }
+
+        /// <summary>Schema changes that wait for the next change to say whose they are.</summary>
+        public List<SchemaChangeRecord> PendingSchemaChanges { get; } = [];
+
+        /// <summary>The context in force now: a waiting message, else the last one claimed.</summary>
+        public byte[] CurrentContext => _unclaimed ?? (_messages.Count == 0 ? EmptyJson : _messages[^1].Context);
 
         public void AbortSubtransaction(uint subXid) => _messages.RemoveAll(m => m.SubXid == subXid);
     }

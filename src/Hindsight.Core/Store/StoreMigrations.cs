@@ -215,6 +215,39 @@ internal static class StoreMigrations
             PRIMARY KEY (source, schema, "table", "column")
         );
         """,
+
+        // 9: schema changes of tracked tables, from the source's event trigger (setup, superuser) through the WAL, and the
+        //    columns setup found each table with (command_tag SNAPSHOT). relid is the table's OID in the source: one table
+        //    across renames, another after a drop and re-create. columns is the table's column map after the command
+        //    (null for a drop); position orders a schema change among its transaction's row changes (both are LSNs).
+        //    Same exactly-once key as hindsight.changes, with ordinals of their own.
+        """
+        CREATE TABLE hindsight.schema_changes (
+            id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source              text COLLATE "C" NOT NULL,
+            database            text COLLATE "C" NOT NULL,
+            schema              text COLLATE "C" NOT NULL,
+            "table"             text COLLATE "C" NOT NULL,
+            relid               bigint      NOT NULL,
+            command_tag         text        NOT NULL,
+            object_identity     text,
+            statement           text,
+            statement_truncated boolean     NOT NULL DEFAULT false,
+            role                text,
+            columns             jsonb,
+            detail              jsonb       NOT NULL DEFAULT '{}',
+            context             jsonb       NOT NULL DEFAULT '{}',
+            committed_at        timestamptz NOT NULL,
+            transaction_id      bigint      NOT NULL,
+            commit_lsn          bigint      NOT NULL,
+            position            bigint      NOT NULL,
+            ordinal             int         NOT NULL,
+            created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+            CONSTRAINT schema_changes_exactly_once UNIQUE (source, commit_lsn, ordinal)
+        );
+        CREATE INDEX schema_changes_table_idx ON hindsight.schema_changes ("table", schema, source, commit_lsn, position);
+        CREATE INDEX schema_changes_relid_idx ON hindsight.schema_changes (source, relid, commit_lsn, position);
+        """,
     ];
 
     /// <summary>

@@ -29,6 +29,9 @@ internal sealed record Discarded(uint Xid, uint? SubXid) : SinkCall;
 /// <summary><see cref="IChangeSink.LastImageAsync"/>.</summary>
 internal sealed record ImageLookedUp(string Schema, string Table, string PrimaryKey, uint? StagedXid) : SinkCall;
 
+/// <summary>A schema change the sink holds: added whole, or staged and then committed with its streamed transaction.</summary>
+internal sealed record StoredSchemaChange(uint Xid, ulong CommitLsn, int Ordinal, SchemaChangeRecord Record);
+
 /// <summary><see cref="IChangeSink.CommitAsync"/> and what it acknowledged.</summary>
 internal sealed record Committed(ulong? Ack) : SinkCall;
 
@@ -49,6 +52,7 @@ internal sealed record StoredChange(uint Xid, ulong CommitLsn, DateTime Committe
 internal sealed class RecordingSink(ulong lastCommitLsn = 0) : IChangeSink
 {
     private readonly List<(uint Top, uint Sub, ChangeRecord Record)> _staged = [];
+    private readonly List<(uint Top, uint Sub, SchemaChangeRecord Record)> _stagedSchema = [];
     private readonly Dictionary<(string Schema, string Table, string Key), string> _earlier = new();
     private ulong _pendingCommitLsn, _pendingEndLsn, _durableEndLsn;
     private long _pendingChanges;
@@ -59,6 +63,9 @@ internal sealed class RecordingSink(ulong lastCommitLsn = 0) : IChangeSink
 
     /// <summary>Every change added or committed from staging, in the order the sink received them.</summary>
     public List<StoredChange> Changes { get; } = [];
+
+    /// <summary>Every schema change added or committed from staging, in order.</summary>
+    public List<StoredSchemaChange> SchemaChanges { get; } = [];
 
     /// <summary>How many of <see cref="Changes"/> a <see cref="CommitAsync"/> made durable.</summary>
     public int DurableChanges { get; private set; }
@@ -105,6 +112,11 @@ internal sealed class RecordingSink(ulong lastCommitLsn = 0) : IChangeSink
         return ValueTask.CompletedTask;
     }
 
+    public void AddSchemaChange(SchemaChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal) =>
+        SchemaChanges.Add(new StoredSchemaChange(xid, commitLsn, ordinal, record));
+
+    public void StageSchemaChange(SchemaChangeRecord record, uint topXid, uint subXid) => _stagedSchema.Add((topXid, subXid, record));
+
     public void Stage(ChangeRecord record, uint topXid, uint subXid)
     {
         Calls.Add(new Staged(topXid, subXid, record));
@@ -121,6 +133,9 @@ internal sealed class RecordingSink(ulong lastCommitLsn = 0) : IChangeSink
             _pendingRows++;
         }
         _staged.RemoveAll(s => s.Top == xid);
+        var schemaOrdinal = 0;
+        foreach (var s in _stagedSchema.Where(s => s.Top == xid)) SchemaChanges.Add(new StoredSchemaChange(xid, commitLsn, ++schemaOrdinal, s.Record));
+        _stagedSchema.RemoveAll(s => s.Top == xid);
         MarkCompleted(commitLsn, endLsn, ordinal);
         return ValueTask.CompletedTask;
     }
@@ -130,6 +145,7 @@ internal sealed class RecordingSink(ulong lastCommitLsn = 0) : IChangeSink
         Calls.Add(new Discarded(xid, subXid));
         var whole = subXid is null || subXid == xid;
         _staged.RemoveAll(s => s.Top == xid && (whole || s.Sub == subXid));
+        _stagedSchema.RemoveAll(s => s.Top == xid && (whole || s.Sub == subXid));
     }
 
     public ValueTask<JsonElement?> LastImageAsync(string schema, string table, string primaryKey, uint? stagedXid, CancellationToken ct)
