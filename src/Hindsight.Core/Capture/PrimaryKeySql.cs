@@ -18,4 +18,14 @@ internal static class PrimaryKeySql
         WHERE i.indrelid = {tableOid} AND i.indisprimary
         ORDER BY k.n
         """;
+
+    /// <summary>The same names as a JSON array (<c>[]</c> without a key), as one SQL expression.</summary>
+    public static string NamesJson(string tableOid) =>
+        $"""
+        (SELECT coalesce(jsonb_agg(a.attname ORDER BY k.n), '[]')
+         FROM pg_index i
+         JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+         WHERE i.indrelid = {tableOid} AND i.indisprimary)
+        """;
 }

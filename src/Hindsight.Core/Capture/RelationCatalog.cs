@@ -12,6 +12,7 @@ namespace Hindsight.Capture;
 internal sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog types)
 {
     private readonly Dictionary<uint, RelationInfo> _relations = new();
+    private readonly Dictionary<uint, string[]> _keysInWal = new();
 
     /// <summary>The type catalog used to resolve column types.</summary>
     public PgTypeCatalog Types => types;
@@ -25,16 +26,16 @@ internal sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog typ
             var c = message.Columns[i];
             columns[i] = new RelationColumn(c.ColumnName, await types.ResolveAsync(c.DataTypeId, ct).ConfigureAwait(false));
         }
-        var keyNames = await PrimaryKeyColumnsAsync(message.RelationId, ct).ConfigureAwait(false);
-        var key = new List<int>(keyNames.Count);
-        foreach (var name in keyNames)
+        IReadOnlyList<string> keyNames = await PrimaryKeyColumnsAsync(message.RelationId, ct).ConfigureAwait(false);
+        var key = KeyIndexes(keyNames, columns);
+        // The catalog is today's. A table dropped since the change was written, or whose key column was renamed since,
+        // has no such key there: the key the schema change trigger put in the WAL before this message is the one then.
+        if (key.Count == 0 && _keysInWal.TryGetValue(message.RelationId, out var keyThen))
         {
-            var index = Array.FindIndex(columns, c => c.Name == name);
-            if (index < 0) { key.Clear(); break; } // key column not published (column list): no usable key
-            key.Add(index);
+            keyNames = keyThen;
+            key = KeyIndexes(keyNames, columns);
         }
-        // The catalog is today's: a table dropped since the change was written has no key there any more.
-        // Under REPLICA IDENTITY DEFAULT the relation message flags exactly the primary key's columns.
+        // Neither (no trigger, or the table came and went before setup described it): under REPLICA IDENTITY DEFAULT the relation message flags exactly the primary key's columns.
         if (keyNames.Count == 0 && message.ReplicaIdentity == RelationMessage.ReplicaIdentitySetting.Default)
             for (var i = 0; i < message.Columns.Count; i++)
                 if ((message.Columns[i].Flags & RelationMessage.Column.ColumnFlags.PartOfKey) != 0) key.Add(i);
@@ -42,6 +43,21 @@ internal sealed class RelationCatalog(NpgsqlDataSource source, PgTypeCatalog typ
             message.ReplicaIdentity == RelationMessage.ReplicaIdentitySetting.AllColumns);
         _relations[message.RelationId] = info;
         return info;
+    }
+
+    /// <summary>Records a table's primary key columns as a schema change message in the WAL gives them.</summary>
+    public void RememberKey(uint relationId, string[] keyColumns) => _keysInWal[relationId] = keyColumns;
+
+    private static List<int> KeyIndexes(IReadOnlyList<string> names, RelationColumn[] columns)
+    {
+        var key = new List<int>(names.Count);
+        foreach (var name in names)
+        {
+            var index = Array.FindIndex(columns, c => c.Name == name);
+            if (index < 0) return []; // key column not published (column list): no usable key
+            key.Add(index);
+        }
+        return key;
     }
 
     /// <summary>The last registered description of a relation.</summary>

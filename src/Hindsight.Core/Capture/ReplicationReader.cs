@@ -118,7 +118,14 @@ internal sealed class ReplicationReader(
             if (room > 0) kept.Write(buffer, 0, room);
             total += read;
         }
-        if (isSchema) return new SchemaMessageEvent(m.TransactionXid, total <= SchemaMessage.MaxLength ? kept.ToArray() : null, position);
+        if (isSchema)
+        {
+            if (total > SchemaMessage.MaxLength) return new SchemaMessageEvent(m.TransactionXid, null, position);
+            var payload = kept.ToArray();
+            // The key at this point of the WAL, for the relation messages that follow (read here, in WAL order).
+            if (SchemaMessage.PrimaryKey(payload) is { } key) relations.RememberKey(key.Relid, key.Key);
+            return new SchemaMessageEvent(m.TransactionXid, payload, position);
+        }
         return isContext ? new ContextMessageEvent(m.TransactionXid, m.Prefix, kept.ToArray(), total) : null;
     }
 

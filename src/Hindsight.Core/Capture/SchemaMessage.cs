@@ -51,6 +51,27 @@ internal static class SchemaMessage
         };
     }
 
+    /// <summary>
+    /// The table and primary key columns a payload names (none for a drop, or a payload this version does not read):
+    /// the key as it was when the WAL was written, which the catalog no longer tells once the table is dropped or its
+    /// key column renamed.
+    /// </summary>
+    public static (uint Relid, string[] Key)? PrimaryKey(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            if (JsonNode.Parse(payload) is not JsonObject message || message["relid"] is not JsonValue relidValue
+                || !relidValue.TryGetValue(out long relid) || relid is <= 0 or > uint.MaxValue
+                || message["primary_key"] is not JsonArray key)
+                return null;
+            return ((uint)relid, key.Select(k => k?.GetValue<string>() ?? "").ToArray());
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
     private static string? Text(JsonObject o, string name) =>
         o[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
 

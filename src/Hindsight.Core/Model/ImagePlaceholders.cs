@@ -11,4 +11,8 @@ internal static class ImagePlaceholders
 
     /// <summary>The marker stored for an unchanged TOAST value that no earlier image could supply.</summary>
     public const string UnknownToast = "{\"hindsight\":\"unchanged-toast-value-unknown\"}";
+
+    /// <summary>What as-of shows for a column added with a volatile default after the row's last change: PostgreSQL
+    /// rewrote the table with a value per row and logged none of them.</summary>
+    public const string UnknownAfterSchemaChange = "{\"hindsight\":\"value-unknown-after-schema-change\"}";
 }

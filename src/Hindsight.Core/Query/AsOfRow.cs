@@ -81,6 +81,13 @@ public sealed class AsOfRow
     /// <summary>The change that left the row in this state.</summary>
     public long ChangeId { get; }
 
+    /// <summary>The commit LSN and WAL position of that change: where it falls among the table's schema changes.</summary>
+    internal (long CommitLsn, long Position) Place { get; init; }
+
+    /// <summary>This row with another image (the same row under the columns of another schema version).</summary>
+    internal AsOfRow WithImage(byte[] rowJson) =>
+        new(Database, Schema, Table, PrimaryKey, rowJson, ChangeId, ChangedAt) { Source = Source, Place = Place };
+
     /// <summary>When that change was committed.</summary>
     public DateTimeOffset ChangedAt { get; }
 }

@@ -113,24 +113,50 @@ public sealed partial class AuditTrail
                 // The image stays UTF-8 bytes (as PostgreSQL sent the text): parsed only if a caller reads AsOfRow.Row.
                 while (await r.ReadAsync(ct).ConfigureAwait(false))
                     rows.Add(new AsOfRow(r.GetString(6), r.GetString(1), table.Name, r.GetString(2), r.GetFieldValue<byte[]>(3),
-                        r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0) });
+                        r.GetInt64(4), r.GetFieldValue<DateTimeOffset>(5)) { Source = r.GetString(0), Place = (r.GetInt64(7), r.GetInt64(8)) });
             }
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
         var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
-        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct).ConfigureAwait(false);
-
-        // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
-        var rowsScope = place is { } p0 ? (scope ?? new SourceScope(null, null)).WithSource(p0.Source) : scope;
-        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct).ConfigureAwait(false);
-        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct).ConfigureAwait(false);
         string? next = null;
         if (page is not null && rows.Count > page.Limit)
         {
             rows.RemoveAt(rows.Count - 1); // read one more than asked: there is a next page
             next = rows[^1].PrimaryKey;
         }
+        if (place is { } at) rows = await InSchemaAtCutAsync(conn, table, at, cut, rows, ct).ConfigureAwait(false);
+        var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct).ConfigureAwait(false);
+
+        // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
+        var rowsScope = place is { } p0 ? (scope ?? new SourceScope(null, null)).WithSource(p0.Source) : scope;
+        var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct).ConfigureAwait(false);
+        var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct).ConfigureAwait(false);
         return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next, UntrackedColumns = untracked };
+    }
+
+    // Set once the store is seen to have hindsight.schema_changes (migration 9), as for baselines.
+    private volatile bool _hasSchemaChanges;
+
+    /// <summary>
+    /// The rows with the columns the table had at the cut (renamed columns under their name then, dropped ones gone, added
+    /// ones with the value such rows read), without the rows of an earlier life of the table (before a drop, or a drop and
+    /// a new create, of the same name) — when the store knows the table's schema changes.
+    /// </summary>
+    private async Task<List<AsOfRow>> InSchemaAtCutAsync(NpgsqlConnection conn, TableName table, (string Source, string Schema) place,
+        AsOfCut cut, List<AsOfRow> rows, CancellationToken ct)
+    {
+        if (!_hasSchemaChanges && !(_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false)))
+            return rows;
+        var timeline = await SchemaTimeline.ReadAsync(conn, place.Source, place.Schema, table.Name, cut, ct).ConfigureAwait(false);
+        if (timeline.IsEmpty) return rows;
+        var result = new List<AsOfRow>(rows.Count);
+        foreach (var row in rows)
+        {
+            if (!timeline.InCurrentLife(row.Place.CommitLsn, row.Place.Position)) continue;
+            var projected = timeline.Project(row.RowJson.Span, row.Place.CommitLsn, row.Place.Position);
+            result.Add(projected is null ? row : row.WithImage(projected));
+        }
+        return result;
     }
 
     /// <summary>

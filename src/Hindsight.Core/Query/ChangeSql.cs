@@ -296,13 +296,13 @@ internal static class ChangeSql
                 WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
                 ORDER BY c.primary_key, c.source, c.schema, {at.NewestFirst("c")}
             )
-            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database
+            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position
             FROM (SELECT l.* FROM latest l
                   LEFT JOIN trunc t ON t.source = l.source AND t.schema = l.schema
                   WHERE l.operation <> 'DELETE'
                     AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
                   {survivors}) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
+            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
             ORDER BY l.primary_key
             """;
         return (sql, p);

@@ -88,7 +88,9 @@ internal static class SchemaChangeTrigger
         jsonb_build_object('v', 1, 'tag', {tag}, 'identity', {identity}, 'relid', {cls}.oid::bigint, 'xid', {CurrentXid},
             'schema', {ns}.nspname, 'table', {cls}.relname, 'relkind', {cls}.relkind, 'role', session_user,
             'statement', left({statement}, {MaxStatementLength}), 'statement_truncated', length({statement}) > {MaxStatementLength},
-            'columns', {ColumnsJson($"{cls}.oid")}) || {PartitionsJson($"{cls}.oid")}
+            'columns', {ColumnsJson($"{cls}.oid")},
+            'primary_key', {PrimaryKeySql.NamesJson($"{cls}.oid")})
+            || {PartitionsJson($"{cls}.oid")}
         """;
 
     // Built on the server with format(), so the publication's name reaches the function body only as a quoted literal.

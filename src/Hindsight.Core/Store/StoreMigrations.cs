@@ -219,7 +219,8 @@ internal static class StoreMigrations
         // 9: schema changes of tracked tables, from the source's event trigger (setup, superuser) through the WAL, and the
         //    columns setup found each table with (command_tag SNAPSHOT). relid is the table's OID in the source: one table
         //    across renames, another after a drop and re-create. columns is the table's column map after the command
-        //    (null for a drop); position orders a schema change among its transaction's row changes (both are LSNs).
+        //    (null for a drop); position is where the message's WAL record ends: a row change of the same transaction that
+        //    starts at or after it came after the schema change.
         //    Same exactly-once key as hindsight.changes, with ordinals of their own.
         """
         CREATE TABLE hindsight.schema_changes (

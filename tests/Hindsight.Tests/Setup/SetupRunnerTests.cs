@@ -288,11 +288,12 @@ public sealed class SetupRunnerTests(PostgresFixture fixture) : IAsyncLifetime
         var (storeCs, _) = await _dbs.CreateAsync();
         var report = await new SetupRunner(new SetupOptions { SourceConnectionString = cs, StoreConnectionString = storeCs, Slot = slot }).RunAsync();
         Assert.False(report.StoreInSource);
-        // The source holds none of the store: its schema hindsight has only the function of the event trigger that gives new
-        // tables their replica identity.
+        // The source holds none of the store: its schema hindsight has only the functions of the event triggers that give new
+        // tables their replica identity and put schema changes in the WAL.
         Assert.Equal(0L, await ScalarAsync<long>(cs, "SELECT count(*) FROM pg_class WHERE relnamespace = 'hindsight'::regnamespace"));
-        Assert.Equal([NewTableIdentity.EventTriggerName(ConnectionOptions.DefaultPublication) + "()"],
-            (await QueryAsync(cs, "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'hindsight'::regnamespace"))
+        Assert.Equal([NewTableIdentity.EventTriggerName(ConnectionOptions.DefaultPublication) + "()",
+                      SchemaChangeTrigger.EventTriggerName(ConnectionOptions.DefaultPublication) + "()"],
+            (await QueryAsync(cs, "SELECT p.oid::regprocedure::text FROM pg_proc p WHERE p.pronamespace = 'hindsight'::regnamespace ORDER BY 1"))
                 .Select(r => r[0]!.Replace("hindsight.", "", StringComparison.Ordinal)));
         Assert.Equal((long)Hindsight.Store.StoreMigrations.LatestVersion, await ScalarAsync<long>(storeCs, "SELECT count(*) FROM hindsight.schema_migrations"));
         Assert.Equal(["public.t"], await PublicationTablesAsync(cs));

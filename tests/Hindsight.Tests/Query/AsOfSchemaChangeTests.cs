@@ -1,0 +1,121 @@
+using Hindsight.Model;
+using Hindsight.Query;
+using Hindsight.Tests.Infrastructure;
+using Npgsql;
+using Xunit;
+
+namespace Hindsight.Tests.Query;
+
+/// <summary>
+/// As-of across migrations: the table at a moment has the columns it had then, for every row, however long ago each row
+/// last changed. The oracle is PostgreSQL: a copy of the table taken at each moment (in schema copies, not tracked),
+/// compared row for row with the as-of rows as jsonb.
+/// </summary>
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "PostgreSQL")]
+public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
+{
+    private const string Schema =
+        """
+        CREATE SCHEMA copies;
+        CREATE TABLE person (id int PRIMARY KEY, email text, age int);
+        """;
+
+    /// <summary>The rows as-of returned and the copy differ by, both ways, compared by PostgreSQL; empty when equal.</summary>
+    private static async Task<string> DifferenceAsync(CaptureHarness h, AsOfResult asOf, string copy)
+    {
+        await using var conn = await h.Source.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE asof_rows (row jsonb) ON COMMIT DROP", conn, tx))
+            await create.ExecuteNonQueryAsync();
+        foreach (var row in asOf.Rows)
+        {
+            await using var insert = new NpgsqlCommand("INSERT INTO asof_rows VALUES ($1::jsonb)", conn, tx);
+            insert.Parameters.AddWithValue(System.Text.Encoding.UTF8.GetString(row.RowJson.Span));
+            await insert.ExecuteNonQueryAsync();
+        }
+        await using var diff = new NpgsqlCommand($"""
+            SELECT string_agg(d, E'\n') FROM (
+                (SELECT 'as-of only: ' || row::text AS d FROM asof_rows EXCEPT ALL SELECT 'as-of only: ' || to_jsonb(c)::text FROM copies.{copy} c)
+                UNION ALL
+                (SELECT 'copy only: ' || to_jsonb(c)::text FROM copies.{copy} c EXCEPT ALL SELECT 'copy only: ' || row::text FROM asof_rows)) x
+            """, conn, tx);
+        return await diff.ExecuteScalarAsync() as string ?? "";
+    }
+
+    [Fact]
+    public async Task As_of_answers_with_the_columns_the_table_had_at_each_moment()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        h.StartWorker();
+        var moments = new List<(string Copy, DateTimeOffset At)>();
+        async Task StepAsync(string sql)
+        {
+            await h.ExecuteAsync(sql);
+            var copy = $"person_{moments.Count}";
+            moments.Add((copy, await TableCopies.CopyAsync(h, moments.Count.ToString(), ("person", "person"))));
+        }
+
+        await StepAsync("INSERT INTO person VALUES (1, 'a@x', 30), (2, 'b@x', 40), (3, 'c@x', 50)");
+        await StepAsync("ALTER TABLE person RENAME COLUMN email TO contact_email; UPDATE person SET age = 31 WHERE id = 1");
+        await StepAsync("ALTER TABLE person ADD COLUMN nick text DEFAULT 'n'");
+        await StepAsync("ALTER TABLE person ADD COLUMN plain int; UPDATE person SET nick = 'bee' WHERE id = 2");
+        await StepAsync("ALTER TABLE person DROP COLUMN age");
+        await StepAsync("ALTER TABLE person ALTER COLUMN id TYPE bigint; INSERT INTO person (id, contact_email) VALUES (4, 'd@x')");
+        // In one transaction: rows changed before and after the schema change, each under the columns it was written with.
+        await StepAsync("BEGIN; UPDATE person SET contact_email = 'c2@x' WHERE id = 3; ALTER TABLE person RENAME COLUMN nick TO nickname; " +
+                        "UPDATE person SET nickname = 'dee' WHERE id = 4; COMMIT;");
+        await h.CatchUpAsync();
+
+        var trail = new AuditTrail(h.Source);
+        foreach (var (copy, at) in moments)
+        {
+            var asOf = await trail.AsOfAsync(new TableName("public", "person"), at);
+            var diff = await DifferenceAsync(h, asOf, copy);
+            if (diff.Length > 0)
+                diff += "\n" + string.Join("\n", (await h.RowsAsync(
+                    "SELECT 'change', commit_lsn::text, position::text, operation, after::text FROM hindsight.changes WHERE \"table\" = 'person' " +
+                    "UNION ALL SELECT 'schema', commit_lsn::text, position::text, command_tag, columns::text FROM hindsight.schema_changes ORDER BY 2, 3"))
+                    .Select(r => string.Join(" ", r)));
+            Assert.True(diff.Length == 0, $"as-of at {copy} differs from the copy:\n{diff}");
+        }
+        await h.StopWorkerAsync();
+    }
+
+    [Fact]
+    public async Task A_table_dropped_and_created_again_has_two_lives()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO person VALUES (1, 'a@x', 30), (2, 'b@x', 40)");
+        var first = await TableCopies.CopyAsync(h, "first", ("person", "person"));
+        await h.ExecuteAsync("DROP TABLE person");
+        var dropped = await TableCopies.CopyAsync(h, "none");
+        await h.ExecuteAsync("CREATE TABLE person (id int PRIMARY KEY, name text); INSERT INTO person VALUES (2, 'second life')");
+        var second = await TableCopies.CopyAsync(h, "second", ("person", "person"));
+        await h.CatchUpAsync();
+
+        var trail = new AuditTrail(h.Source);
+        var table = new TableName("public", "person");
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(table, first), "person_first"));
+        Assert.Empty((await trail.AsOfAsync(table, dropped)).Rows);
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(table, second), "person_second"));
+        await h.StopWorkerAsync();
+    }
+
+    [Fact]
+    public async Task A_column_added_with_a_volatile_default_is_marked_unknown_for_rows_written_before()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO person VALUES (1, 'a@x', 30)");
+        await h.ExecuteAsync("ALTER TABLE person ADD COLUMN token uuid DEFAULT gen_random_uuid(); INSERT INTO person VALUES (2, 'b@x', 40)");
+        await h.CatchUpAsync();
+        var at = await h.ScalarAsync<DateTime>("SELECT now()");
+        var asOf = await new AuditTrail(h.Source).AsOfAsync(new TableName("public", "person"), new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)));
+        var rows = asOf.Rows.ToDictionary(r => r.PrimaryKey);
+        Assert.Equal(ImagePlaceholders.UnknownAfterSchemaChange, rows["1"].Row["token"]!.ToJsonString());
+        Assert.Equal(await h.ScalarAsync<string>("SELECT token::text FROM person WHERE id = 2"), rows["2"].Row["token"]!.GetValue<string>());
+        await h.StopWorkerAsync();
+    }
+}
