@@ -71,11 +71,16 @@ internal static class ChangeOutput
         return sb.ToString();
     }
 
-    /// <summary>The terminal view: one line per change, long cells cut; with a source column when the rows come from more than one.</summary>
-    public static string Table(IEnumerable<(Change Change, IReadOnlyList<ColumnChange> Diff)> rows)
+    /// <summary>
+    /// The terminal view: one line per change, long cells cut; with a source column when the rows come from more than one.
+    /// Schema changes of the same tables, when given, are lines of their own (operation SCHEMA) where they fall in time
+    /// among the changes, which come in the order given (<paramref name="newestFirst"/> says which).
+    /// </summary>
+    public static string Table(IEnumerable<(Change Change, IReadOnlyList<ColumnChange> Diff)> rows,
+        IReadOnlyList<SchemaChange>? schemaChanges = null, bool newestFirst = true)
     {
         var list = rows.ToList();
-        var sources = list.Select(r => r.Change.Source).Distinct().Count() > 1;
+        var sources = list.Select(r => r.Change.Source).Concat(schemaChanges?.Select(s => s.Source) ?? []).Distinct().Count() > 1;
         string[] header = sources
             ? ["id", "committed_at (UTC)", "source", "table", "key", "operation", "change", "context"]
             : ["id", "committed_at (UTC)", "table", "key", "operation", "change", "context"];
@@ -89,9 +94,44 @@ internal static class ChangeOutput
             r.Change.Operation.ToStored(),
             TextTable.Cell(Summary(r.Change.Operation, r.Diff), 60),
             TextTable.Cell(r.Change.Context.Count == 0 ? "-" : r.Change.Context.ToJsonString(Compact), 48),
-        }).Select(c => sources ? c : [c[0], c[1], .. c[3..]]).ToList();
-        return TextTable.Aligned(header, cells);
+        }).ToList();
+        if (schemaChanges is { Count: > 0 }) cells = Interleave(list.Select(r => r.Change).ToList(), cells, schemaChanges, newestFirst);
+        return TextTable.Aligned(header, cells.Select(c => sources ? c : [c[0], c[1], .. c[3..]]).ToList());
     }
+
+    /// <summary>The change lines with a line for each schema change put where it falls in commit order.</summary>
+    private static List<string[]> Interleave(List<Change> changes, List<string[]> cells, IReadOnlyList<SchemaChange> schemaChanges, bool newestFirst)
+    {
+        static int Compare(DateTimeOffset at, long lsn, Change c) => at != c.CommittedAt ? at.CompareTo(c.CommittedAt) : lsn.CompareTo(c.CommitLsn);
+        var result = new List<string[]>(cells.Count + schemaChanges.Count);
+        var pending = (newestFirst ? schemaChanges.OrderByDescending(s => s.CommittedAt).ThenByDescending(s => s.CommitLsn)
+                                   : schemaChanges.OrderBy(s => s.CommittedAt).ThenBy(s => s.CommitLsn)).ToList();
+        var next = 0;
+        for (var i = 0; i < changes.Count; i++)
+        {
+            // A schema change goes before the first change it precedes (oldest first) or follows (newest first). One in the
+            // same transaction as row changes is listed after them (oldest first), whichever came first in it.
+            while (next < pending.Count && (newestFirst
+                       ? Compare(pending[next].CommittedAt, pending[next].CommitLsn, changes[i]) > 0
+                       : Compare(pending[next].CommittedAt, pending[next].CommitLsn, changes[i]) < 0))
+                result.Add(SchemaLine(pending[next++]));
+            result.Add(cells[i]);
+        }
+        while (next < pending.Count) result.Add(SchemaLine(pending[next++]));
+        return result;
+    }
+
+    private static string[] SchemaLine(SchemaChange s) =>
+    [
+        "-",
+        s.CommittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),
+        TextTable.Cell(s.Source, 24),
+        TextTable.Cell(s.Table.Schema == "public" ? s.Table.Name : s.Table.ToString(), 32),
+        "-",
+        "SCHEMA",
+        TextTable.Cell(SchemaChangeOutput.Effects(s), 60),
+        TextTable.Cell(SchemaChangeOutput.By(s), 48),
+    ];
 
     /// <summary>What a change did, in a few words.</summary>
     public static string Summary(Operation operation, IReadOnlyList<ColumnChange> diff)

@@ -54,7 +54,8 @@ internal static class ChangesCommand
             {
                 "json" => ChangeOutput.Json(result.Changes),
                 "csv" => ChangeOutput.CsvText(result.Changes),
-                _ => ChangeOutput.Table(result.Changes.Select(c => (c, c.Diff()))),
+                _ => ChangeOutput.Table(result.Changes.Select(c => (c, c.Diff())), await SchemaChangesAmongAsync(store, filter, result.Changes, token),
+                    newestFirst: !page.OldestFirst),
             });
             if (result.NextCursor is { } next)
             {
@@ -65,6 +66,24 @@ internal static class ChangesCommand
             return HindsightCli.Ok;
         }, ct));
         return cmd;
+    }
+
+    /// <summary>
+    /// With a table filter, the schema changes of those tables committed within the page's span of time (and the filter's):
+    /// the table view lists them among the row changes.
+    /// </summary>
+    private static async Task<IReadOnlyList<SchemaChange>> SchemaChangesAmongAsync(Npgsql.NpgsqlDataSource store, ChangeFilter filter,
+        IReadOnlyList<Change> changes, CancellationToken ct)
+    {
+        if (filter.Tables.Count == 0 || changes.Count == 0) return [];
+        var oldest = changes.Min(c => c.CommittedAt);
+        var newest = changes.Max(c => c.CommittedAt);
+        return await new AuditTrail(store).SchemaChangesAsync(new SchemaChangeFilter
+        {
+            Tables = filter.Tables, Source = filter.Source, Database = filter.Database, Limit = SchemaChangeFilter.MaxLimit,
+            Since = filter.Since is { } since && since > oldest ? since : oldest,
+            Until = filter.Until is { } until && until < newest ? until : newest.AddTicks(10), // past the newest change's microsecond
+        }, ct);
     }
 
     /// <summary>--limit: 1 to 10,000 changes per page.</summary>

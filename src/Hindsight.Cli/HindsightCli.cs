@@ -99,6 +99,7 @@ internal static class HindsightCli
         root.Subcommands.Add(TeardownCommand.Create(env, o));
         root.Subcommands.Add(ChangesCommand.Create(env, o));
         root.Subcommands.Add(HistoryCommand.Create(env, o));
+        root.Subcommands.Add(SchemaChangesCommand.Create(env, o));
         root.Subcommands.Add(AsOfCommand.Create(env, o));
         root.Subcommands.Add(RevertCommand.Create(env, o));
         root.Subcommands.Add(TrendsCommand.Create(env, o));

@@ -29,11 +29,23 @@ internal static class HistoryCommand
                 return HindsightCli.Ok;
             }
             var changes = history.Versions.Select(v => v.Change).ToList();
+            IReadOnlyList<SchemaChange> schemaChanges = [];
+            if (format == "table" && changes.Count > 0)
+            {
+                // The table's schema changes since the row's first version, among the versions: a rename between two
+                // versions explains why a column changed name.
+                var first = changes.MinBy(c => c.CommittedAt)!;
+                schemaChanges = await new AuditTrail(store).SchemaChangesAsync(new SchemaChangeFilter
+                {
+                    Tables = [new TableName(first.Schema, first.Table)], Since = first.CommittedAt, Source = first.Source,
+                    Limit = SchemaChangeFilter.MaxLimit,
+                }, token);
+            }
             await env.Output.WriteAsync(format switch
             {
                 "json" => ChangeOutput.Json(changes),
                 "csv" => ChangeOutput.CsvText(changes),
-                _ => ChangeOutput.Table(history.Versions.Select(v => (v.Change, v.Diff))),
+                _ => ChangeOutput.Table(history.Versions.Select(v => (v.Change, v.Diff)), schemaChanges, newestFirst: r.GetValue(newestFirst)),
             });
             return HindsightCli.Ok;
         }, ct));

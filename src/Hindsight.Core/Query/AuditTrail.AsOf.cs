@@ -77,9 +77,12 @@ public sealed partial class AuditTrail
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct).ConfigureAwait(false);
+        // The table's columns over time, and its earlier names, when the store knows its schema changes.
+        var timeline = await TimelineAsync(conn, table, scope, cut, ct).ConfigureAwait(false);
+        var lineage = timeline.Lineage;
 
         // Keyless row changes not wiped out by a later TRUNCATE: such a table cannot be rebuilt row by row.
-        var (keylessSql, kp) = ChangeSql.KeylessStatement(table, scope, cut);
+        var (keylessSql, kp) = ChangeSql.KeylessStatement(table, scope, cut, lineage);
         {
             var cmd = new NpgsqlCommand(keylessSql, conn);
             await using (cmd.ConfigureAwait(false))
@@ -95,7 +98,7 @@ public sealed partial class AuditTrail
         }
 
         var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct).ConfigureAwait(false));
-        var (sql, p) = ChangeSql.AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page);
+        var (sql, p) = ChangeSql.AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page, lineage);
 
         var rows = new List<AsOfRow>();
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -117,14 +120,15 @@ public sealed partial class AuditTrail
             }
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        var place = RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
+        // A renamed table's rows may be stored under another schema it had: it is in one place, where it is now.
+        var place = lineage is not null ? timeline.Place : RequireOnePlace(table, rows.Select(row => (row.Source, row.Schema)));
         string? next = null;
         if (page is not null && rows.Count > page.Limit)
         {
             rows.RemoveAt(rows.Count - 1); // read one more than asked: there is a next page
             next = rows[^1].PrimaryKey;
         }
-        if (place is { } at) rows = await InSchemaAtCutAsync(conn, table, at, cut, rows, ct).ConfigureAwait(false);
+        if (!timeline.IsEmpty && timeline.Place == place) rows = InSchemaAtCut(timeline, rows);
         var untracked = await UntrackedAsync(conn, table, scope, place, rows, ct).ConfigureAwait(false);
 
         // The rows are one source's: whether a baseline vouches for them, and since when it is tracked, is that source's.
@@ -137,18 +141,22 @@ public sealed partial class AuditTrail
     // Set once the store is seen to have hindsight.schema_changes (migration 9), as for baselines.
     private volatile bool _hasSchemaChanges;
 
+    /// <summary>The schema versions of the table named <paramref name="table"/> at the cut (null cut: now); empty on a
+    /// store that records none.</summary>
+    private async Task<SchemaTimeline> TimelineAsync(NpgsqlConnection conn, TableName table, SourceScope? scope, AsOfCut? cut, CancellationToken ct)
+    {
+        if (!_hasSchemaChanges && !(_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false)))
+            return SchemaTimeline.Empty;
+        return await SchemaTimeline.ReadAsync(conn, table, scope, cut, ct).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// The rows with the columns the table had at the cut (renamed columns under their name then, dropped ones gone, added
     /// ones with the value such rows read), without the rows of an earlier life of the table (before a drop, or a drop and
-    /// a new create, of the same name) — when the store knows the table's schema changes.
+    /// a new create, of the same name).
     /// </summary>
-    private async Task<List<AsOfRow>> InSchemaAtCutAsync(NpgsqlConnection conn, TableName table, (string Source, string Schema) place,
-        AsOfCut cut, List<AsOfRow> rows, CancellationToken ct)
+    private static List<AsOfRow> InSchemaAtCut(SchemaTimeline timeline, List<AsOfRow> rows)
     {
-        if (!_hasSchemaChanges && !(_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false)))
-            return rows;
-        var timeline = await SchemaTimeline.ReadAsync(conn, place.Source, place.Schema, table.Name, cut, ct).ConfigureAwait(false);
-        if (timeline.IsEmpty) return rows;
         var result = new List<AsOfRow>(rows.Count);
         foreach (var row in rows)
         {

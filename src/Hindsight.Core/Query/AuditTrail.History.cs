@@ -23,9 +23,12 @@ public sealed partial class AuditTrail
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
-        var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, SourceScope.Of(source, database));
+        var scope = SourceScope.Of(source, database);
+        var timeline = await CurrentTimelineAsync(table, scope, ct).ConfigureAwait(false);
+        var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, scope, lineage: timeline.Lineage);
         var changes = await ReadChangesAsync(sql, p, ct).ConfigureAwait(false);
-        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
+        var place = timeline.Lineage is not null ? timeline.Place
+            : RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
         var versions = Versions(changes, place, current: null);
         if (newestFirst) versions.Reverse();
         return new RecordHistory(table, primaryKey, versions);
@@ -55,12 +58,14 @@ public sealed partial class AuditTrail
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         // One change more than asked: from the newest end it is the one just before the window, whose row the window's
         // first diff may need; from the oldest end it only says that more follow.
-        var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, scope, limit + 1, newestFirst);
+        var timeline = await CurrentTimelineAsync(table, scope, ct).ConfigureAwait(false);
+        var (sql, p) = ChangeSql.HistoryStatement(table, primaryKey, scope, limit + 1, newestFirst, timeline.Lineage);
         var changes = await ReadChangesAsync(sql, p, ct).ConfigureAwait(false);
         if (newestFirst) changes.Reverse(); // oldest first, as versions are built
         var hasMore = changes.Count > limit;
-        var place = RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
-        if (place is not null && (table.Schema is null || source is null))
+        var place = timeline.Lineage is not null ? timeline.Place
+            : RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
+        if (place is not null && timeline.Lineage is null && (table.Schema is null || source is null))
             await RequireNoOtherPlaceAsync(table, primaryKey, scope, place.Value, ct).ConfigureAwait(false);
 
         List<RecordVersion> versions;
@@ -81,6 +86,14 @@ public sealed partial class AuditTrail
         }
         if (newestFirst) versions.Reverse();
         return new RecordHistory(table, primaryKey, versions) { HasMore = hasMore };
+    }
+
+    /// <summary>The table's schema versions up to now (its earlier names in particular), on its own connection.</summary>
+    private async Task<SchemaTimeline> CurrentTimelineAsync(TableName table, SourceScope? scope, CancellationToken ct)
+    {
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        return await TimelineAsync(conn, table, scope, null, ct).ConfigureAwait(false);
     }
 
     /// <summary>

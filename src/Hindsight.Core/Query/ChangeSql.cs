@@ -130,8 +130,14 @@ internal static class ChangeSql
     }
 
     /// <summary>Conditions that place a table (by name, optionally schema) and optionally a source and a database.</summary>
-    public static string Scope(TableName table, SourceScope? scope, Parameters p, string alias = "c")
+    public static string Scope(TableName table, SourceScope? scope, Parameters p, string alias = "c", TableLineage? lineage = null)
     {
+        if (lineage is not null)
+        {
+            // A renamed table: its names in their stretches of the WAL (the source is the lineage's own).
+            var named = lineage.Sql(p, alias, hasPosition: alias != "b");
+            return scope?.Database is { } db ? $"{named} AND {alias}.database = {p.Add(db, NpgsqlDbType.Text)}" : named;
+        }
         var sb = new StringBuilder($"{alias}.\"table\" = {p.Add(table.Name, NpgsqlDbType.Text)}");
         if (table.Schema is not null) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.schema = {p.Add(table.Schema, NpgsqlDbType.Text)}");
         if (scope?.Source is { } source) sb.Append(CultureInfo.InvariantCulture, $" AND {alias}.source = {p.Add(source, NpgsqlDbType.Text)}");
@@ -176,10 +182,10 @@ internal static class ChangeSql
     /// end's order (newest first from the newest end).
     /// </summary>
     public static (string Sql, Parameters Parameters) HistoryStatement(TableName table, string primaryKey, SourceScope? sourceScope,
-        int? limit = null, bool newestFirst = false)
+        int? limit = null, bool newestFirst = false, TableLineage? lineage = null)
     {
         var p = new Parameters();
-        var scope = Scope(table, sourceScope, p);
+        var scope = Scope(table, sourceScope, p, lineage: lineage);
         // Two index ranges of (table, primary_key, committed_at): the row's changes, and the table's TRUNCATEs.
         if (limit is not { } n)
             return ($"""
@@ -229,10 +235,11 @@ internal static class ChangeSql
     /// Keyless row changes that count at the cut and no later counted TRUNCATE wiped out: one such table, if any (it cannot
     /// be rebuilt row by row).
     /// </summary>
-    public static (string Sql, Parameters Parameters) KeylessStatement(TableName table, SourceScope? sourceScope, AsOfCut cut)
+    public static (string Sql, Parameters Parameters) KeylessStatement(TableName table, SourceScope? sourceScope, AsOfCut cut,
+        TableLineage? lineage = null)
     {
         var p = new Parameters();
-        var scope = Scope(table, sourceScope, p);
+        var scope = Scope(table, sourceScope, p, lineage: lineage);
         var at = cut.Bind(p);
         return ($"""
             SELECT c.schema, c."table" FROM hindsight.changes c
@@ -265,14 +272,14 @@ internal static class ChangeSql
 
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
     public static (string Sql, Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, SourceScope? sourceScope,
-        bool withBaselines = true, AsOfPage? page = null)
+        bool withBaselines = true, AsOfPage? page = null, TableLineage? lineage = null)
     {
         var p = new Parameters();
-        var scope = Scope(table, sourceScope, p);
+        var scope = Scope(table, sourceScope, p, lineage: lineage);
         var at = cut.Bind(p);
         var baselines = withBaselines
             ? $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
-              $"\n          WHERE {Scope(table, sourceScope, p, "b")} AND {at.Counts("b")}"
+              $"\n          WHERE {Scope(table, sourceScope, p, "b", lineage)} AND {at.Counts("b")}"
             : "";
         var key = primaryKey is null ? "" : $" AND {KeyIs(primaryKey, p)}";
         if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
@@ -282,23 +289,25 @@ internal static class ChangeSql
         // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
         // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
+        // A renamed table's rows are one table's whatever schema they were stored under (it may have moved).
+        var (tSchema, cSchema, joinSchema) = lineage is null ? (", t.schema", ", c.schema", " AND t.schema = l.schema") : ("", "", "");
         var sql = $"""
             WITH trunc AS (
-                SELECT DISTINCT ON (t.source, t.schema) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                SELECT DISTINCT ON (t.source{tSchema}) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
                 FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
                       FROM hindsight.changes c
                       WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
-                ORDER BY t.source, t.schema, {at.NewestFirst("t")}
+                ORDER BY t.source{tSchema}, {at.NewestFirst("t")}
             ), latest AS (
-                SELECT DISTINCT ON (c.primary_key, c.source, c.schema)
+                SELECT DISTINCT ON (c.primary_key, c.source{cSchema})
                        c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
                 FROM hindsight.changes c
                 WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
-                ORDER BY c.primary_key, c.source, c.schema, {at.NewestFirst("c")}
+                ORDER BY c.primary_key, c.source{cSchema}, {at.NewestFirst("c")}
             )
             SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position
             FROM (SELECT l.* FROM latest l
-                  LEFT JOIN trunc t ON t.source = l.source AND t.schema = l.schema
+                  LEFT JOIN trunc t ON t.source = l.source{joinSchema}
                   WHERE l.operation <> 'DELETE'
                     AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
                   {survivors}) l

@@ -28,29 +28,78 @@ internal sealed class SchemaTimeline
     /// <summary>True when nothing is known of the table's columns.</summary>
     public bool IsEmpty => _versions.Count == 0;
 
-    /// <summary>Reads the table's schema versions counted at <paramref name="cut"/>, oldest first.</summary>
-    public static async Task<SchemaTimeline> ReadAsync(NpgsqlConnection conn, string source, string schema, string table, AsOfCut cut,
+    /// <summary>
+    /// Reads the schema versions, counted at <paramref name="cut"/> (null: all), of the table that has the name
+    /// <paramref name="table"/> then: found by name, then followed by its OID through every name it had. Empty when the
+    /// store records none, or when the name is ambiguous (several schemas or sources; the caller says so).
+    /// </summary>
+    public static async Task<SchemaTimeline> ReadAsync(NpgsqlConnection conn, TableName table, SourceScope? scope, AsOfCut? cut,
         CancellationToken ct)
     {
         var p = new ChangeSql.Parameters();
-        var at = cut.Bind(p);
+        var counts = cut is null ? null : cut.Bind(p);
+        var named = new List<string> { $"k.\"table\" = {p.Add(table.Name, NpgsqlTypes.NpgsqlDbType.Text)}" };
+        if (table.Schema is { } schema) named.Add($"k.schema = {p.Add(schema, NpgsqlTypes.NpgsqlDbType.Text)}");
+        if (scope?.Source is { } source) named.Add($"k.source = {p.Add(source, NpgsqlTypes.NpgsqlDbType.Text)}");
+        if (scope?.Database is { } database) named.Add($"k.database = {p.Add(database, NpgsqlTypes.NpgsqlDbType.Text)}");
+        if (counts is not null) named.Add(counts.Counts("k"));
+        // The table so named at the cut: the newest state under that name of each (source, schema), and its OID's states.
         var sql = $"""
-            SELECT s.commit_lsn, s.position, s.command_tag, s.columns IS NULL, s.columns::text
-            FROM hindsight.schema_changes s
-            WHERE s."table" = {p.Add(table, NpgsqlTypes.NpgsqlDbType.Text)} AND s.schema = {p.Add(schema, NpgsqlTypes.NpgsqlDbType.Text)}
-              AND s.source = {p.Add(source, NpgsqlTypes.NpgsqlDbType.Text)} AND {at.Counts("s")}
+            WITH named AS (
+                SELECT DISTINCT ON (k.source, k.schema) k.source, k.relid
+                FROM hindsight.schema_changes k WHERE {string.Join(" AND ", named)}
+                ORDER BY k.source, k.schema, k.commit_lsn DESC, k.position DESC
+            )
+            SELECT s.source, s.schema, s."table", s.commit_lsn, s.position, s.command_tag, s.columns IS NULL, s.columns::text,
+                   (SELECT count(*) FROM named)
+            FROM hindsight.schema_changes s JOIN named n ON n.source = s.source AND n.relid = s.relid
+            {(counts is null ? "" : "WHERE " + counts.Counts("s"))}
             ORDER BY s.commit_lsn, s.position
             """;
         var cmd = new NpgsqlCommand(sql, conn);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
         var versions = new List<SchemaVersion>();
+        string? timelineSource = null;
         var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await using var rDisposal = r.ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
-            versions.Add(new SchemaVersion(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3),
-                SchemaColumn.ParseMap(r.IsDBNull(4) ? null : r.GetString(4))));
-        return new SchemaTimeline(versions);
+        {
+            if (r.GetInt64(8) != 1) return Empty;
+            timelineSource = r.GetString(0);
+            versions.Add(new SchemaVersion(r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetBoolean(6),
+                SchemaColumn.ParseMap(r.IsDBNull(7) ? null : r.GetString(7))) { Schema = r.GetString(1), Table = r.GetString(2) });
+        }
+        // A table renamed away from the name by the cut is not the table of that name: nothing to follow.
+        if (versions.Count == 0 || versions[^1].Table != table.Name || (table.Schema is { } asked && versions[^1].Schema != asked)) return Empty;
+        return new SchemaTimeline(versions) { Source = timelineSource };
+    }
+
+    /// <summary>The source of the table (null when empty).</summary>
+    public string? Source { get; private init; }
+
+    /// <summary>Where the table is at the cut: its source and schema (null when empty).</summary>
+    public (string Source, string Schema)? Place => Source is { } s && Current is { } v ? (s, v.Schema) : null;
+
+    /// <summary>The table's names over time, when it had more than one or was created while tracked (null otherwise: the
+    /// rows stored under its name are all its own).</summary>
+    public TableLineage? Lineage
+    {
+        get
+        {
+            if (Source is null) return null;
+            var names = new List<TableLineage.Name>();
+            for (var i = 0; i < _versions.Count; i++)
+            {
+                var v = _versions[i];
+                if (names.Count > 0 && names[^1].Schema == v.Schema && names[^1].Table == v.Table) continue;
+                if (names.Count > 0) names[^1] = names[^1] with { Until = (v.CommitLsn, v.Position) };
+                names.Add(new TableLineage.Name(v.Schema, v.Table, null));
+            }
+            // From the creating transaction's start (CREATE TABLE AS writes its rows before the trigger reports it).
+            (long, long)? since = _versions[0].StartsLife && !_versions[0].Dropped ? (_versions[0].CommitLsn, 0) : null;
+            return names.Count > 1 || since is not null ? new TableLineage(Source, names, since) : null;
+        }
     }
 
     /// <summary>The version in force at the cut (the newest counted), or null when none is known.</summary>
@@ -63,7 +112,9 @@ internal sealed class SchemaTimeline
     public bool InCurrentLife(long commitLsn, long position)
     {
         for (var i = _versions.Count - 1; i >= 0; i--)
-            if (_versions[i].StartsLife) return !_versions[i].Dropped && _versions[i].Precedes(commitLsn, position);
+            // The creating transaction's rows count whatever their place in it: CREATE TABLE AS writes them before
+            // the command ends and the trigger reports it.
+            if (_versions[i].StartsLife) return !_versions[i].Dropped && _versions[i].CommitLsn <= commitLsn;
         return true;
     }
 

@@ -6,11 +6,12 @@ namespace Hindsight.Query;
 /// <param name="Attnum">Its number in the source: the same column across renames and retypes.</param>
 /// <param name="Name">Its name.</param>
 /// <param name="Type">Its type, as <c>format_type()</c> gives it.</param>
+/// <param name="NotNull">Whether it is NOT NULL.</param>
 /// <param name="Default">Its default (or generation) expression, or null.</param>
 /// <param name="Generated">Whether it is a generated column.</param>
 /// <param name="Missing">For a column added with a constant default: the value rows written before it read
 /// (as <c>to_jsonb()</c> renders it); null otherwise.</param>
-internal sealed record SchemaColumn(int Attnum, string Name, string Type, string? Default, bool Generated, JsonNode? Missing)
+internal sealed record SchemaColumn(int Attnum, string Name, string Type, bool NotNull, string? Default, bool Generated, JsonNode? Missing)
 {
     /// <summary>Reads a column map (a JSON array), in attnum order.</summary>
     public static IReadOnlyList<SchemaColumn> ParseMap(string? json)
@@ -22,12 +23,15 @@ internal sealed record SchemaColumn(int Attnum, string Name, string Type, string
             if (node is not JsonObject c) continue;
             columns.Add(new SchemaColumn(
                 c["attnum"]?.GetValue<int>() ?? 0, c["name"]?.GetValue<string>() ?? "", c["type"]?.GetValue<string>() ?? "",
-                c["default"]?.GetValue<string>(), c["generated"]?.GetValue<bool>() ?? false,
+                c["not_null"]?.GetValue<bool>() ?? false, c["default"]?.GetValue<string>(), c["generated"]?.GetValue<bool>() ?? false,
                 c.TryGetPropertyValue("missing", out var missing) ? missing?.DeepClone() ?? JsonValue.Create((string?)null) : null));
         }
         columns.Sort((a, b) => a.Attnum.CompareTo(b.Attnum));
         return columns;
     }
+
+    /// <summary>This column as the public API shows it.</summary>
+    public TableColumn ToPublic() => new(Attnum, Name, Type, NotNull, Default, Generated);
 }
 
 /// <summary>A table's columns from one schema change (or setup's snapshot) on, until the next.</summary>
@@ -39,6 +43,12 @@ internal sealed record SchemaColumn(int Attnum, string Name, string Type, string
 /// <param name="Columns">The columns, in attnum order (empty when dropped).</param>
 internal sealed record SchemaVersion(long CommitLsn, long Position, string CommandTag, bool Dropped, IReadOnlyList<SchemaColumn> Columns)
 {
+    /// <summary>The table's schema after this change.</summary>
+    public string Schema { get; init; } = "";
+
+    /// <summary>The table's name after this change.</summary>
+    public string Table { get; init; } = "";
+
     /// <summary>Whether this version starts a new life of the table name (a create or a drop): rows from before are not its rows.</summary>
     public bool StartsLife => Dropped || CommandTag.StartsWith("CREATE", StringComparison.Ordinal) || CommandTag == "SELECT INTO";
 

@@ -83,6 +83,35 @@ public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_renamed_table_answers_under_its_new_name_with_rows_from_before_the_rename()
+    {
+        await using var h = await CaptureHarness.CreateWithoutSetupAsync(fixture, Schema + "CREATE SCHEMA archive;");
+        await h.SetupAsync(o => new Hindsight.Setup.SetupOptions
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, Schemas = ["public", "archive"],
+        });
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO person VALUES (1, 'a@x', 30), (2, 'b@x', 40)");
+        await h.ExecuteAsync("ALTER TABLE person RENAME TO people; UPDATE people SET age = 41 WHERE id = 2");
+        var renamed = await TableCopies.CopyAsync(h, "renamed", ("people", "people"));
+        // Another table takes the old name: its rows are not the renamed table's.
+        await h.ExecuteAsync("CREATE TABLE person (id int PRIMARY KEY, email text, age int); INSERT INTO person VALUES (1, 'new@x', 1)");
+        await h.ExecuteAsync("ALTER TABLE people SET SCHEMA archive; UPDATE archive.people SET email = 'a2@x' WHERE id = 1");
+        var moved = await TableCopies.CopyAsync(h, "moved", ("archive.people", "people"));
+        await h.CatchUpAsync();
+
+        var trail = new AuditTrail(h.Source);
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(new TableName("public", "people"), renamed), "people_renamed"));
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(new TableName("archive", "people"), moved), "people_moved"));
+        var history = await trail.HistoryAsync(new TableName("archive", "people"), "1");
+        Assert.Equal(["CREATE", "UPDATE"], history.Versions.Select(v => v.Change.Operation.ToStored()));
+        Assert.Equal(["a@x", "a2@x"], history.Versions.Select(v => v.Row!["email"]!.GetValue<string>()));
+        var person = await trail.HistoryAsync(new TableName("public", "person"), "1");
+        Assert.Equal("new@x", Assert.Single(person.Versions).Row!["email"]!.GetValue<string>());
+        await h.StopWorkerAsync();
+    }
+
+    [Fact]
     public async Task A_table_dropped_and_created_again_has_two_lives()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
@@ -91,7 +120,7 @@ public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
         var first = await TableCopies.CopyAsync(h, "first", ("person", "person"));
         await h.ExecuteAsync("DROP TABLE person");
         var dropped = await TableCopies.CopyAsync(h, "none");
-        await h.ExecuteAsync("CREATE TABLE person (id int PRIMARY KEY, name text); INSERT INTO person VALUES (2, 'second life')");
+        await h.ExecuteAsync("CREATE TABLE person AS SELECT 2 AS id, 'second life' AS name; ALTER TABLE person ADD PRIMARY KEY (id)");
         var second = await TableCopies.CopyAsync(h, "second", ("person", "person"));
         await h.CatchUpAsync();
 
