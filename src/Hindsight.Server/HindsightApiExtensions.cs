@@ -70,6 +70,7 @@ public static class HindsightApiExtensions
         ChangesEndpoints.Map(api);
         StreamEndpoints.Map(api);
         HistoryEndpoints.Map(api);
+        SchemaChangeEndpoints.Map(api);
         AsOfEndpoints.Map(api);
         RevertEndpoints.Map(api);
         TrendsEndpoints.Map(api);

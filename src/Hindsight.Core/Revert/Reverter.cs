@@ -52,6 +52,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, name, selection, ct).ConfigureAwait(false);
         var changes = await SelectAsync(selection, name, ct).ConfigureAwait(false);
         if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of source {name} matches the selection");
+        await RevertSchemaGuard.CheckAsync(_store, src, name, changes, ct).ConfigureAwait(false);
 
         var notes = new List<string>();
         var tables = new Dictionary<(string, string), RevertTable>();

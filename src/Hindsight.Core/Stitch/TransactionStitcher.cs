@@ -112,7 +112,13 @@ internal sealed class TransactionStitcher
                 break;
             case CommitEvent c:
                 if (_open is { Skip: true }) await _sink.MarkSkippedAsync(c.CommitLsn, c.EndLsn, ct).ConfigureAwait(false);
-                else if (_open is not null) await _sink.TransactionCompletedAsync(c.CommitLsn, c.EndLsn, c.CommittedAt, _open.Ordinal, ct).ConfigureAwait(false);
+                else if (_open is not null)
+                {
+                    // Held to the end of the transaction: a migration's history row comes after its schema changes.
+                    foreach (var record in _open.SchemaChanges ?? [])
+                        _sink.AddSchemaChange(MigrationHistory.Attribute(record, _open.Migrations ?? []), _open.Xid, _open.CommitLsn, _open.CommittedAt, ++_open.SchemaOrdinal);
+                    await _sink.TransactionCompletedAsync(c.CommitLsn, c.EndLsn, c.CommittedAt, _open.Ordinal, ct).ConfigureAwait(false);
+                }
                 _open = null;
                 break;
             case RowEvent row when row.StreamXid is { } subXid:
@@ -128,6 +134,7 @@ internal sealed class TransactionStitcher
             {
                 var tx = _open ?? throw new InvalidOperationException("row change outside a transaction");
                 if (tx.Skip) break;
+                if (MigrationHistory.InsertedId(row) is { } migration) (tx.Migrations ??= []).Add((row.Position, migration));
                 var record = await RenderAsync(row, tx.Context, null, ct).ConfigureAwait(false);
                 await _sink.AddAsync(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.Ordinal, ct).ConfigureAwait(false);
                 break;
@@ -163,7 +170,7 @@ internal sealed class TransactionStitcher
                 if (m.Payload is null || SchemaMessage.Parse(m.Payload, context, m.Position) is not { } record) break;
                 if (m.StreamXid is null)
                 {
-                    if (_open is { Skip: false } tx) _sink.AddSchemaChange(record, tx.Xid, tx.CommitLsn, tx.CommittedAt, ++tx.SchemaOrdinal);
+                    if (_open is { Skip: false } tx) (tx.SchemaChanges ??= []).Add(record);
                 }
                 // pgoutput tags a streamed message with its top transaction only; the trigger names its subtransaction.
                 else if (record.Xid is { } subXid) _sink.StageSchemaChange(record, _streamingXid, subXid);
@@ -275,6 +282,9 @@ internal sealed class TransactionStitcher
         public int Ordinal { get; set; }
         public byte[] Context { get; set; } = EmptyJson;
         public int SchemaOrdinal { get; set; }
+        // Created on first use: most transactions have neither.
+        public List<SchemaChangeRecord>? SchemaChanges { get; set; }
+        public List<(ulong Position, string Id)>? Migrations { get; set; }
     }
 
     /// <remarks>

@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 
 namespace Hindsight.Server.Endpoints;
 
-/// <summary><c>GET /api/history</c>: every version of one row, newest first, each with its column diff.</summary>
+/// <summary><c>GET /api/history</c>: every version of one row, newest first, each with its column diff, and the schema
+/// changes of its table over the same span.</summary>
 internal static class HistoryEndpoints
 {
     public static void Map(RouteGroupBuilder api) =>
@@ -25,11 +26,17 @@ internal static class HistoryEndpoints
                 var history = await backend.Trail.HistoryAsync(name, primaryKey, max, newestFirst, db, src, ct).ConfigureAwait(false);
                 if (history.Versions.Count == 0 && !history.HasMore)
                     throw new ApiNotFoundException($"no stored changes of {name} key {primaryKey}");
+                var (schemaChanges, schemaChangesTruncated) =
+                    await HistorySchemaChanges.ReadAsync(backend, history, newestFirst, max, ct).ConfigureAwait(false);
                 return TypedResults.Ok(new RecordHistoryDto(name.ToString(), primaryKey,
-                    history.Versions.Select(RecordVersionDto.From).ToList(), history.HasMore));
+                    history.Versions.Select(RecordVersionDto.From).ToList(), history.HasMore)
+                {
+                    SchemaChanges = schemaChanges,
+                    SchemaChangesTruncated = schemaChangesTruncated,
+                });
             })
             .WithName("rowHistory")
-            .WithSummary("Every version of one row, newest first, with column diffs")
+            .WithSummary("Every version of one row, newest first, with column diffs and the schema changes of its table meanwhile")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 }

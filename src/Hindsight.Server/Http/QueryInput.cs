@@ -41,6 +41,15 @@ internal static class QueryInput
         _ => throw new ApiInputException($"order: '{Shorten(text)}' is not newest or oldest"),
     };
 
+    /// <summary><c>true</c> or <c>false</c> (any case), <paramref name="fallback"/> when absent.</summary>
+    public static bool Flag(string? text, string name, bool fallback = false) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "true" => true,
+        "false" => false,
+        _ => throw new ApiInputException($"{name}: '{Shorten(text)}' is not true or false"),
+    };
+
     public static TableName Table(string? text, string name = "table") => TableName.Parse(Required(text, name));
 
     /// <summary>Tables given repeated (<c>table=a&amp;table=b</c>) or comma-separated outside double quotes.</summary>

@@ -283,18 +283,19 @@ public sealed class RevertTests(PostgresFixture fixture)
     }
 
     [Fact]
-    public async Task Columns_that_no_longer_exist_are_ignored_and_noted()
+    public async Task A_revert_that_would_write_a_column_dropped_since_is_refused_and_changes_nothing()
     {
         await using var h = await StartAsync(fixture);
         await h.ExecuteAsync("DELETE FROM orders WHERE id = 2");
         await h.CatchUpAsync();
         await h.ExecuteAsync("ALTER TABLE orders DROP COLUMN tags");
+        await h.CatchUpAsync();
         var id = await h.ScalarAsync<long>("SELECT max(id) FROM hindsight.changes WHERE \"table\" = 'orders'");
         var reverter = new Reverter(h.Source, h.Source);
-        var plan = await reverter.PlanAsync(new RevertSelection { ChangeId = id });
-        Assert.Contains(plan.Notes, n => n.Contains("column tags no longer exists", StringComparison.Ordinal));
-        await reverter.ApplyAsync(plan);
-        Assert.Equal("99.99", await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 2"));
+        var e = await Assert.ThrowsAsync<AuditQueryException>(() => reverter.PlanAsync(new RevertSelection { ChangeId = id }));
+        Assert.Contains("no longer has column(s) tags", e.Message);
+        Assert.Contains("column tags dropped (ALTER TABLE at", e.Message);
+        Assert.Equal(0L, await h.ScalarAsync<long>("SELECT count(*) FROM orders WHERE id = 2"));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class ApiAuthTests(PostgresFixture fixture)
     private static readonly string[] Protected =
     [
         "/api/changes", "/api/history?table=orders&key=1", "/api/as-of?table=orders&at=2030-01-01", "/api/trends", "/api/health",
-        "/api/changes/stream", "/api/session", "/api/no-such-thing", "/openapi/v1.json",
+        "/api/changes/stream", "/api/session", "/api/schema-changes", "/api/no-such-thing", "/openapi/v1.json",
     ];
 
     [Fact]

@@ -18,12 +18,14 @@ public sealed class ApiDocumentAndHealthTests(PostgresFixture fixture)
         Assert.Equal(200, status);
         Assert.StartsWith("3.", (string)doc!["openapi"]!, StringComparison.Ordinal);
         var paths = doc["paths"]!.AsObject();
-        foreach (var path in new[] { "/api/changes", "/api/changes/stream", "/api/history", "/api/as-of", "/api/revert/plan", "/api/revert", "/api/trends", "/api/health", "/api/session" })
+        foreach (var path in new[] { "/api/changes", "/api/changes/stream", "/api/history", "/api/as-of", "/api/revert/plan", "/api/revert", "/api/trends", "/api/health", "/api/session", "/api/schema-changes" })
             Assert.True(paths.ContainsKey(path), $"{path} missing from {string.Join(", ", paths.Select(p => p.Key))}");
         Assert.NotNull(paths["/api/revert"]!["post"]);
         var parameters = paths["/api/changes"]!["get"]!["parameters"]!.AsArray().Select(p => (string)p!["name"]!).ToList();
         Assert.Equal(["table", "key", "operation", "since", "until", "transaction", "context", "before", "after", "source", "database", "limit", "cursor", "order"],
             parameters);
+        Assert.Equal(["table", "since", "until", "source", "database", "limit", "snapshots"],
+            paths["/api/schema-changes"]!["get"]!["parameters"]!.AsArray().Select(p => (string)p!["name"]!));
         var scheme = doc["components"]!["securitySchemes"]!["apiKey"]!;
         Assert.Equal("http", (string)scheme["type"]!);
         Assert.Equal("bearer", (string)scheme["scheme"]!);
@@ -31,6 +33,10 @@ public sealed class ApiDocumentAndHealthTests(PostgresFixture fixture)
         var change = doc["components"]!["schemas"]!["ChangeDto"]!["properties"]!.AsObject();
         Assert.Contains("primary_key", change.Select(p => p.Key));
         Assert.Contains("committed_at", change.Select(p => p.Key));
+        var schemaChange = doc["components"]!["schemas"]!["SchemaChangeDto"]!["properties"]!.AsObject();
+        Assert.Contains("command_tag", schemaChange.Select(p => p.Key));
+        Assert.Contains("effects", schemaChange.Select(p => p.Key));
+        Assert.Contains("schema_changes", doc["components"]!["schemas"]!["RecordHistoryDto"]!["properties"]!.AsObject().Select(p => p.Key));
     }
 
     [Fact]

@@ -81,6 +81,28 @@ public sealed class ApiServer : IAsyncDisposable
         await Harness.CatchUpAsync();
     }
 
+    /// <summary>
+    /// Runs <paramref name="statements"/> in one transaction after a context message of <paramref name="contextJson"/>,
+    /// each as its own command, so the server sees (and the trail records) each statement exactly as written. Does not
+    /// wait for capture.
+    /// </summary>
+    public async Task MigrateAsync(string contextJson, params string[] statements)
+    {
+        await using var conn = await Harness.Source.OpenConnectionAsync();
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var emit = new Npgsql.NpgsqlCommand("SELECT pg_logical_emit_message(true, 'hindsight', $1)", conn, tx))
+        {
+            emit.Parameters.AddWithValue(contextJson);
+            await emit.ExecuteNonQueryAsync();
+        }
+        foreach (var sql in statements)
+        {
+            await using var cmd = new Npgsql.NpgsqlCommand(sql, conn, tx);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await tx.CommitAsync();
+    }
+
     /// <summary>A client sending <paramref name="key"/> as a bearer token (none when null).</summary>
     public HttpClient Client(string? key)
     {

@@ -1,4 +1,5 @@
-// One row's history as a timeline: every version, newest first, with what changed, who and from where.
+// One row's history as a timeline: every version, newest first, with what changed, who and from where, and between
+// them the schema changes of its table (a column renamed, added, dropped…).
 import { api } from '../api.js';
 import { el, field, heading, note, opBadge, problemBox, replace } from '../render.js';
 import { go, href } from '../router.js';
@@ -6,6 +7,7 @@ import { diffTable } from '../diff.js';
 import { objectTable } from '../values.js';
 import { timeNode, who, via } from '../format.js';
 import { changeActions } from '../changelist.js';
+import { interleave, schemaChangeItem } from '../schemachanges.js';
 
 /** Versions asked for: one row rarely has more; when it does, the trail pages through them all. */
 const LIMIT = 200;
@@ -38,13 +40,18 @@ export async function render(root, params) {
     return;
   }
   const versions = history.versions;
+  const schemaChanges = history.schema_changes || [];
+  const schemaNote = schemaChanges.length === 0 ? ''
+    : ` and ${schemaChanges.length} schema change${schemaChanges.length === 1 ? '' : 's'} of the table`;
   replace(results,
     el('p', { class: 'page-status', role: 'status' },
-      `${versions.length} version${versions.length === 1 ? '' : 's'}, newest first. `,
+      `${versions.length} version${versions.length === 1 ? '' : 's'}${schemaNote}, newest first. `,
       el('a', { href: href('changes', { table, key }), text: 'These changes in the audit trail' }), ' · ',
       el('a', { href: href('as-of', { table, key }), text: 'This row as of a moment' })),
     history.truncated ? note(`Only the newest ${LIMIT} versions are shown; the audit trail pages through all of them.`) : null,
-    el('ol', { class: 'timeline' }, versions.map((v) => version(v))));
+    history.schema_changes_truncated ? note('Only the newest schema changes of the table are shown.') : null,
+    el('ol', { class: 'timeline' }, interleave(versions, schemaChanges).map((item) =>
+      (item.version ? version(item.version) : schemaChangeItem(item.schemaChange)))));
 }
 
 function version(v) {
