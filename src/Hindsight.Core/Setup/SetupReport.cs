@@ -89,6 +89,9 @@ public sealed class SetupReport
         if (ReplicaIdentityChanged.Count > 0)
             identity += string.Create(inv, $"; set to FULL now on {ReplicaIdentityChanged.Count}: {string.Join(", ", ReplicaIdentityChanged)}");
         sb.AppendLine("  replica identity: " + identity);
+        sb.AppendLine("  schema       " + (SchemaChangesCaptured
+            ? "CREATE, ALTER and DROP TABLE recorded with statement and context (event trigger)"
+            : "changes not recorded (not a superuser); columns recorded as they are now"));
         if (BemiCompat is { } bemi) sb.AppendLine("  bemi compat  " + BemiText(bemi));
         sb.AppendLine("  context      " + (ContextEmitters is null
             ? "any database user may emit context (--trusted-context-roles restricts it; docs/security.md)"

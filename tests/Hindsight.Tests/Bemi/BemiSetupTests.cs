@@ -153,6 +153,9 @@ public sealed class BemiSetupTests(PostgresFixture fixture) : IAsyncLifetime
         Assert.Equal(["public.owned"], report.BemiCompat.TriggersInstalled);
         Assert.Contains(report.Notes, n => n.Contains("is not a superuser, so no event trigger was created", StringComparison.Ordinal));
         Assert.Contains("no event trigger (not a superuser)", report.ToText());
+        // Nor the one that records schema changes: the note says what the trail will lack.
+        Assert.False(report.SchemaChangesCaptured);
+        Assert.Contains(report.Notes, n => n.Contains("could not create the event trigger that records schema changes", StringComparison.Ordinal));
 
         // A table the role may not put a trigger on is refused before anything changes.
         var refused = await Assert.ThrowsAsync<SetupException>(() =>

@@ -82,6 +82,94 @@ public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
         await h.StopWorkerAsync();
     }
 
+    /// <summary>
+    /// Writers keep changing the table while migrations run against it (each DDL waits for their locks, they for its);
+    /// at checkpoints the writers pause, a copy is taken, and they go on. As-of at every checkpoint equals its copy.
+    /// </summary>
+    [Fact]
+    public async Task As_of_holds_at_every_checkpoint_of_migrations_run_under_a_workload()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema + "ALTER TABLE person ADD COLUMN n int NOT NULL DEFAULT 0;");
+        h.StartWorker();
+        using var stop = new CancellationTokenSource();
+        var pause = new SemaphoreSlim(1, 1);
+        var writes = 0;
+        var renamed = false;
+        string Table() => Volatile.Read(ref renamed) ? "people" : "person";
+        var workload = Task.Run(async () =>
+        {
+            var random = new Random(16);
+            await using var conn = await h.Source.OpenConnectionAsync();
+            var next = 1;
+            while (!stop.IsCancellationRequested)
+            {
+                await pause.WaitAsync();
+                try
+                {
+                    // Statements that name only columns no migration touches, so they run before and after each one.
+                    var sql = random.Next(4) switch
+                    {
+                        0 or 1 => $"INSERT INTO {Table()} (id, n) VALUES ({next++}, 1)",
+                        2 => $"UPDATE {Table()} SET n = n + 1 WHERE id = {random.Next(1, next)}",
+                        _ => $"DELETE FROM {Table()} WHERE id = {random.Next(1, next)}",
+                    };
+                    await using var cmd = new NpgsqlCommand(sql, conn);
+                    await cmd.ExecuteNonQueryAsync();
+                    writes++;
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
+                {
+                    // Between a rename and the next statement naming the new table: try again.
+                }
+                finally { pause.Release(); }
+            }
+        });
+        var checkpoints = new List<(string Table, string Copy, DateTimeOffset At)>();
+        async Task CheckpointAsync()
+        {
+            await pause.WaitAsync();
+            try
+            {
+                var copy = $"c{checkpoints.Count}";
+                checkpoints.Add((Table(), $"{Table()}_{copy}", await TableCopies.CopyAsync(h, copy, (Table(), Table()))));
+            }
+            finally { pause.Release(); }
+            await Task.Delay(100); // the workload writes on between checkpoints
+        }
+
+        await Task.Delay(200);
+        await CheckpointAsync();
+        foreach (var ddl in new[]
+                 {
+                     "ALTER TABLE person ADD COLUMN nick text DEFAULT 'n'",
+                     "ALTER TABLE person RENAME COLUMN email TO contact_email",
+                     "ALTER TABLE person ALTER COLUMN age TYPE bigint",
+                     "ALTER TABLE person DROP COLUMN age",
+                 })
+        {
+            await h.ExecuteAsync(ddl);
+            await CheckpointAsync();
+        }
+        await pause.WaitAsync();
+        await h.ExecuteAsync("ALTER TABLE person RENAME TO people");
+        Volatile.Write(ref renamed, true);
+        pause.Release();
+        await Task.Delay(100);
+        await CheckpointAsync();
+        await stop.CancelAsync();
+        await workload;
+        await h.CatchUpAsync();
+        Assert.True(writes > 20, $"the workload wrote {writes} times");
+
+        var trail = new AuditTrail(h.Source);
+        foreach (var (table, copy, at) in checkpoints)
+        {
+            var diff = await DifferenceAsync(h, await trail.AsOfAsync(new TableName("public", table), at), copy);
+            Assert.True(diff.Length == 0, $"as-of at {copy} differs from the copy:\n{diff}");
+        }
+        await h.StopWorkerAsync();
+    }
+
     [Fact]
     public async Task A_renamed_table_answers_under_its_new_name_with_rows_from_before_the_rename()
     {
