@@ -116,6 +116,31 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
     }
 
+    /// <summary>
+    /// The primary keys the stored schema changes last gave each table: what the reader would have learnt from the WAL
+    /// before the point a restart resumes at, for tables dropped, or whose key column was renamed, since.
+    /// </summary>
+    private static async Task RememberStoredKeysAsync(NpgsqlDataSource store, string sourceName, RelationCatalog relations, CancellationToken ct)
+    {
+        var cmd = store.CreateCommand(
+            """
+            SELECT DISTINCT ON (relid) relid, (detail -> 'primary_key')::text
+            FROM hindsight.schema_changes WHERE source = $1 AND columns IS NOT NULL AND detail ? 'primary_key'
+            ORDER BY relid, commit_lsn DESC, position DESC
+            """);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(sourceName);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var relid = r.GetInt64(0);
+            if (relid is <= 0 or > uint.MaxValue) continue;
+            var key = System.Text.Json.JsonSerializer.Deserialize<string[]>(r.GetString(1));
+            if (key is not null) relations.RememberKey((uint)relid, key);
+        }
+    }
+
     private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
         ColumnRules rules, Action connected, CancellationToken ct)
     {
@@ -139,7 +164,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });
         using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var reader = new ReplicationReader(replication, new RelationCatalog(source, _types!), options.Slot, options.Publication, options.ContextSizeLimit);
+        var relations = new RelationCatalog(source, _types!);
+        await RememberStoredKeysAsync(store, sourceName, relations, ct).ConfigureAwait(false);
+        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
 

@@ -113,6 +113,29 @@ public sealed class SchemaChangeCaptureTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_table_dropped_while_the_worker_was_down_keeps_its_key()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        h.StartWorker();
+        await h.ExecuteAsync("CREATE TABLE brief (code text, n int, PRIMARY KEY (n, code))");
+        await h.CatchUpAsync();
+        // Until the slot is acknowledged past the CREATE, a restart would read it again (and learn the key from the WAL).
+        for (var i = 0; i < 100 && !await h.ScalarAsync<bool>(
+                 $"SELECT confirmed_flush_lsn > '0/0'::pg_lsn + (SELECT max(commit_lsn) FROM hindsight.schema_changes WHERE \"table\" = 'brief') " +
+                 $"FROM pg_replication_slots WHERE slot_name = '{h.Slot}'"); i++)
+            await Task.Delay(100);
+        await h.StopWorkerAsync();
+        // Written and dropped while no worker runs: when one reads these rows, the catalog no longer has the table, and
+        // the schema change that gave its key was read before the restart; the store still has it.
+        await h.ExecuteAsync("INSERT INTO brief VALUES ('a', 1), ('b', 2); UPDATE brief SET code = 'c' WHERE n = 2; DROP TABLE brief");
+        h.StartWorker();
+        await h.CatchUpAsync();
+        Assert.Equal(["[1,\"a\"]", "[2,\"b\"]", "[2,\"c\"]"],
+            (await h.RowsAsync("SELECT coalesce(primary_key, 'null') FROM hindsight.changes WHERE \"table\" = 'brief' ORDER BY id")).Select(r => r[0]));
+        await h.StopWorkerAsync();
+    }
+
+    [Fact]
     public async Task Partitions_attached_and_detached_are_recorded_on_the_partitioned_table()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture,
