@@ -88,6 +88,23 @@ internal static class Wal
     public static ContextMessageEvent MessageBytes(byte[] payload, int limit = 64 * 1024, string prefix = "hindsight") =>
         new(null, prefix, payload.Length > limit + 1 ? payload[..(limit + 1)] : payload, payload.Length);
 
+    /// <summary><c>public.__EFMigrationsHistory ("MigrationId" varchar PRIMARY KEY, "ProductVersion" varchar)</c>.</summary>
+    public static readonly RelationInfo EfHistory = new(16430, "public", "__EFMigrationsHistory",
+        [new("MigrationId", Text), new("ProductVersion", Text)], [0], ReplicaIdentityFull: true);
+
+    /// <summary>A schema change message as setup's event trigger writes it (an ALTER TABLE of <c>orders</c>), by
+    /// (sub)transaction <paramref name="xid"/>.</summary>
+    public static SchemaMessageEvent SchemaMessage(string statement, uint? xid = null, uint? stream = null)
+    {
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["v"] = 1, ["tag"] = "ALTER TABLE", ["identity"] = "public.orders", ["relid"] = 16400, ["schema"] = "public",
+            ["table"] = "orders", ["relkind"] = "r", ["role"] = "postgres", ["statement"] = statement, ["xid"] = xid,
+            ["columns"] = new System.Text.Json.Nodes.JsonArray(), ["primary_key"] = new System.Text.Json.Nodes.JsonArray("id"),
+        };
+        return new SchemaMessageEvent(stream, Encoding.UTF8.GetBytes(json.ToJsonString()), NextPosition());
+    }
+
     public static StreamStartEvent StreamStart(uint xid, bool first = false) => new(xid, first);
 
     public static StreamStopEvent StreamStop() => new();
