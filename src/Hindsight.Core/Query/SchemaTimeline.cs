@@ -14,7 +14,8 @@ namespace Hindsight.Query;
 /// column's old name is shown under its name at the moment, a dropped column's value goes, and a column added after a
 /// row's last change shows the value PostgreSQL gives such rows (the constant default it was added with, or null), or,
 /// when the column was added with a volatile default (the table was rewritten, and no row change was logged),
-/// <see cref="ImagePlaceholders.UnknownAfterSchemaChange"/>. A retyped column keeps the value the image holds.
+/// <see cref="ImagePlaceholders.UnknownAfterSchemaChange"/>. A retyped column keeps the value the image holds when the
+/// retype only widened it (integer to bigint, varchar to text…, without USING); otherwise it is marked unknown too.
 /// </remarks>
 internal sealed class SchemaTimeline
 {
@@ -51,7 +52,7 @@ internal sealed class SchemaTimeline
                 ORDER BY k.source, k.schema, k.commit_lsn DESC, k.position DESC
             )
             SELECT s.source, s.schema, s."table", s.commit_lsn, s.position, s.command_tag, s.columns IS NULL, s.columns::text,
-                   (SELECT count(*) FROM named)
+                   (SELECT count(*) FROM named), s.statement
             FROM hindsight.schema_changes s JOIN named n ON n.source = s.source AND n.relid = s.relid
             {(counts is null ? "" : "WHERE " + counts.Counts("s"))}
             ORDER BY s.commit_lsn, s.position
@@ -68,7 +69,10 @@ internal sealed class SchemaTimeline
             if (r.GetInt64(8) != 1) return Empty;
             timelineSource = r.GetString(0);
             versions.Add(new SchemaVersion(r.GetInt64(3), r.GetInt64(4), r.GetString(5), r.GetBoolean(6),
-                SchemaColumn.ParseMap(r.IsDBNull(7) ? null : r.GetString(7))) { Schema = r.GetString(1), Table = r.GetString(2) });
+                SchemaColumn.ParseMap(r.IsDBNull(7) ? null : r.GetString(7)))
+            {
+                Schema = r.GetString(1), Table = r.GetString(2), Statement = r.IsDBNull(9) ? null : r.GetString(9),
+            });
         }
         // A table renamed away from the name by the cut is not the table of that name: nothing to follow.
         if (versions.Count == 0 || versions[^1].Table != table.Name || (table.Schema is { } asked && versions[^1].Schema != asked)) return Empty;
@@ -143,13 +147,41 @@ internal sealed class SchemaTimeline
         {
             if (byAttnum.TryGetValue(column.Attnum, out var then))
             {
-                if (row.TryGetPropertyValue(then.Name, out var value)) projected[column.Name] = value?.DeepClone();
-                continue; // absent from the image (a generated column the server does not publish): still absent
+                if (!row.TryGetPropertyValue(then.Name, out var value)) continue; // absent from the image (a generated column the server does not publish): still absent
+                projected[column.Name] = then.Type == column.Type || KeepsValue(column.Attnum, index) ? value?.DeepClone()
+                    : JsonNode.Parse(ImagePlaceholders.UnknownAfterSchemaChange);
+                continue;
             }
             if (column.Generated) continue;
             projected[column.Name] = ValueOfAddedColumn(column.Attnum, index);
         }
         return JsonSerializer.SerializeToUtf8Bytes(projected);
+    }
+
+    /// <summary>
+    /// Whether a value written under version <paramref name="from"/> reads the same after the column's retypes since:
+    /// only widenings whose values PostgreSQL's cast keeps as they are, and no <c>USING</c> in their statements (an
+    /// expression there could make anything of them). The rewrite logs no row, so anything else is not known.
+    /// </summary>
+    private bool KeepsValue(int attnum, int from)
+    {
+        var type = _versions[from].Columns.First(c => c.Attnum == attnum).Type;
+        for (var i = from + 1; i < _versions.Count; i++)
+        {
+            if (_versions[i].Columns.FirstOrDefault(c => c.Attnum == attnum) is not { } now || now.Type == type) continue;
+            if (!Widens(type, now.Type) || _versions[i].Statement?.Contains("USING", StringComparison.OrdinalIgnoreCase) != false) return false;
+            type = now.Type;
+        }
+        return true;
+    }
+
+    private static bool Widens(string from, string to)
+    {
+        static int IntegerRank(string t) => t switch { "smallint" => 1, "integer" => 2, "bigint" => 3, _ => 0 };
+        if (IntegerRank(from) > 0 && IntegerRank(to) > IntegerRank(from)) return true;
+        var fromText = from is "text" || from.StartsWith("character varying", StringComparison.Ordinal);
+        if (fromText && to is "text" or "character varying") return true;
+        return from.StartsWith("numeric", StringComparison.Ordinal) && to == "numeric";
     }
 
     /// <summary>The value a row last written under version <paramref name="from"/> reads for a column added after it.</summary>
@@ -176,7 +208,7 @@ internal sealed class SchemaTimeline
     {
         if (a.Count != b.Count) return false;
         for (var i = 0; i < a.Count; i++)
-            if (a[i].Attnum != b[i].Attnum || a[i].Name != b[i].Name) return false;
+            if (a[i].Attnum != b[i].Attnum || a[i].Name != b[i].Name || a[i].Type != b[i].Type) return false;
         return true;
     }
 }

@@ -49,6 +49,9 @@ internal sealed record SchemaVersion(long CommitLsn, long Position, string Comma
     /// <summary>The table's name after this change.</summary>
     public string Table { get; init; } = "";
 
+    /// <summary>The statement that made it (null for setup's snapshot).</summary>
+    public string? Statement { get; init; }
+
     /// <summary>Whether this version starts a new life of the table name (a create or a drop): rows from before are not its rows.</summary>
     public bool StartsLife => Dropped || CommandTag.StartsWith("CREATE", StringComparison.Ordinal) || CommandTag == "SELECT INTO";
 

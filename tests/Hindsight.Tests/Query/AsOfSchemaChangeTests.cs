@@ -221,18 +221,24 @@ public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
     }
 
     [Fact]
-    public async Task A_column_added_with_a_volatile_default_is_marked_unknown_for_rows_written_before()
+    public async Task Values_PostgreSQL_rewrote_without_logging_are_marked_unknown_for_rows_written_before()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
         h.StartWorker();
         await h.ExecuteAsync("INSERT INTO person VALUES (1, 'a@x', 30)");
         await h.ExecuteAsync("ALTER TABLE person ADD COLUMN token uuid DEFAULT gen_random_uuid(); INSERT INTO person VALUES (2, 'b@x', 40)");
+        // Retyped with an expression: the table is rewritten with values no WAL record carries.
+        await h.ExecuteAsync("ALTER TABLE person ALTER COLUMN email TYPE int USING length(email)");
+        await h.ExecuteAsync("ALTER TABLE person ALTER COLUMN age TYPE bigint");
         await h.CatchUpAsync();
         var at = await h.ScalarAsync<DateTime>("SELECT now()");
         var asOf = await new AuditTrail(h.Source).AsOfAsync(new TableName("public", "person"), new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)));
         var rows = asOf.Rows.ToDictionary(r => r.PrimaryKey);
         Assert.Equal(ImagePlaceholders.UnknownAfterSchemaChange, rows["1"].Row["token"]!.ToJsonString());
         Assert.Equal(await h.ScalarAsync<string>("SELECT token::text FROM person WHERE id = 2"), rows["2"].Row["token"]!.GetValue<string>());
+        Assert.All(rows.Values, r => Assert.Equal(ImagePlaceholders.UnknownAfterSchemaChange, r.Row["email"]!.ToJsonString()));
+        // Widened without an expression, the value stays as it was.
+        Assert.Equal(30, rows["1"].Row["age"]!.GetValue<int>());
         await h.StopWorkerAsync();
     }
 }
