@@ -52,6 +52,16 @@ internal static class SchemaEffects
         return lines;
     }
 
+    /// <summary>
+    /// Whether an effect line says the table's rows can no longer hold what they held before it: the table renamed,
+    /// moved or dropped, a column renamed or dropped, or a column's type changed.
+    /// </summary>
+    public static bool BreaksOldValues(string effect) =>
+        effect.StartsWith("table ", StringComparison.Ordinal) && !effect.StartsWith("table created", StringComparison.Ordinal)
+        || effect.StartsWith("column ", StringComparison.Ordinal)
+           && (effect.Contains(" renamed to ", StringComparison.Ordinal) || effect.EndsWith(" dropped", StringComparison.Ordinal)
+               || effect.Contains(" type changed from ", StringComparison.Ordinal));
+
     private static string Name(string column) => PgNames.DisplayPart(column);
 
     private static string Describe(SchemaColumn c) =>

@@ -67,6 +67,25 @@ internal static class RevertSchemaGuard
         }
     }
 
+    /// <summary>
+    /// Refuses a rollback of <paramref name="table"/> to <paramref name="at"/> across a schema change since that renamed,
+    /// moved or dropped it, or renamed, dropped or retyped a column: the rows as they were then do not fit it now.
+    /// </summary>
+    /// <exception cref="AuditQueryException">Such a schema change is in the trail.</exception>
+    public static async Task CheckRollbackAsync(NpgsqlDataSource store, string sourceName, TableName table, DateTimeOffset at, string when,
+        CancellationToken ct)
+    {
+        var since = (await new AuditTrail(store).SchemaChangesAsync(new SchemaChangeFilter
+        {
+            Tables = [table], Source = sourceName, Since = at, Limit = 20,
+        }, ct).ConfigureAwait(false)).Reverse().ToList();
+        var breaking = since.Where(s => s.Effects.Any(SchemaEffects.BreaksOldValues)).ToList();
+        if (breaking.Count == 0) return;
+        throw new AuditQueryException(
+            $"cannot roll {table} to {when}: its rows then do not fit the table now. {Explain(breaking)} " +
+            "Roll to a moment after that schema change, or restore by hand.");
+    }
+
     /// <summary>The table's column names today (generated ones included), or null when it is gone.</summary>
     private static async Task<HashSet<string>?> ColumnsAsync(NpgsqlConnection source, TableName table, CancellationToken ct)
     {
@@ -88,7 +107,7 @@ internal static class RevertSchemaGuard
 
     private static async Task<bool> RetypedAsync(NpgsqlDataSource store, string sourceName, TableName table, IEnumerable<Change> group, CancellationToken ct) =>
         (await SinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false))
-            .Any(s => s.Effects.Any(e => e.Contains(" type changed from ", StringComparison.Ordinal)));
+            .Any(s => s.Effects.Any(SchemaEffects.BreaksOldValues));
 
     /// <summary>The table's schema changes since the oldest of the changes (by any name it had), oldest first.</summary>
     private static async Task<IReadOnlyList<SchemaChange>> SinceAsync(NpgsqlDataSource store, string sourceName, TableName table,

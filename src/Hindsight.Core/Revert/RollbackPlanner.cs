@@ -77,6 +77,7 @@ internal static class RollbackPlanner
         DateTimeOffset at, List<string> notes, List<RevertConflict> conflicts, CancellationToken ct)
     {
         var when = at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        await RevertSchemaGuard.CheckRollbackAsync(store, source, t.Name, at, when, ct).ConfigureAwait(false);
         var asOf = await new AuditTrail(store).AsOfAsync(t.Name, at, null, null, source, ct).ConfigureAwait(false);
         var truncates = await RollbackTrail.TruncatesAsync(store, source, t.Name, at, ct).ConfigureAwait(false);
         if (truncates.After && !asOf.Complete)

@@ -77,4 +77,33 @@ public sealed class RevertSchemaChangeTests(PostgresFixture fixture)
         Assert.Equal("", await TableCopies.DifferenceAsync(h, "person", "expected"));
         await h.StopWorkerAsync();
     }
+
+    [Fact]
+    public async Task A_rollback_across_a_rename_is_refused_and_one_across_an_added_column_goes_through()
+    {
+        var (h, _) = await UpdatedAsync(fixture);
+        await using var _h = h;
+        var then = await TableCopies.CopyAsync(h, "then", ("person", "person"));
+        await h.ExecuteAsync("UPDATE person SET age = 99");
+        await h.ExecuteAsync("ALTER TABLE person ADD COLUMN nick text DEFAULT 'n'");
+        await h.CatchUpAsync();
+        var reverter = new Reverter(h.Source, h.Source);
+        var table = new Hindsight.Model.TableName("public", "person");
+
+        // Across an added column: the rows are made as they were; the new column keeps what it holds.
+        var plan = await reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget([table], then) });
+        await reverter.ApplyAsync(plan);
+        Assert.Equal("", await h.ScalarAsync<string>(
+            "SELECT coalesce(string_agg(id::text, ','), '') FROM (SELECT id, email, age, code FROM person EXCEPT SELECT * FROM copies.person_then) x"));
+        Assert.Equal(2L, await h.ScalarAsync<long>("SELECT count(*) FROM person WHERE nick = 'n'"));
+        await h.CatchUpAsync();
+
+        // Across a rename: refused, naming it, and nothing changes.
+        await h.ExecuteAsync("ALTER TABLE person RENAME COLUMN email TO contact_email");
+        await h.CatchUpAsync();
+        var e = await Assert.ThrowsAsync<AuditQueryException>(() =>
+            reverter.PlanAsync(new RevertSelection { RollbackTo = new RollbackTarget([table], then) }));
+        Assert.Contains("column email renamed to contact_email", e.Message);
+        await h.StopWorkerAsync();
+    }
 }
