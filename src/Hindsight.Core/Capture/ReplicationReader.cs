@@ -21,8 +21,11 @@ namespace Hindsight.Capture;
 /// <param name="slot">The logical replication slot to read.</param>
 /// <param name="publication">The publication that selects the tables.</param>
 /// <param name="contextSizeLimit">Context messages larger than this (bytes) are not copied whole: only their length is kept.</param>
+/// <param name="relationSchema">Where schema changes come from relation messages (a source without setup's schema change
+/// trigger); null when the trigger sends them.</param>
 internal sealed class ReplicationReader(
-    LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit)
+    LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit,
+    RelationSchema? relationSchema = null)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { HindsightProtocol.Prefix, HindsightProtocol.BemiPrefix };
@@ -53,7 +56,9 @@ internal sealed class ReplicationReader(
                 return new CommitEvent((ulong)c.CommitLsn, (ulong)c.TransactionEndLsn, c.TransactionCommitTimestamp);
             case RelationMessage r:
                 await relations.RegisterAsync(r, ct).ConfigureAwait(false);
-                return null;
+                return relationSchema is not null && await relationSchema.ChangedAsync(r, ct).ConfigureAwait(false) is { } described
+                    ? new SchemaMessageEvent(r.TransactionXid, described, position)
+                    : null;
             case InsertMessage i:
                 return new RowEvent(i.TransactionXid, relations.Get(i.Relation.RelationId), Operation.Create,
                     null, false, await ReadTupleAsync(i.NewRow, ct).ConfigureAwait(false), position, DateTime.UtcNow);
@@ -122,8 +127,12 @@ internal sealed class ReplicationReader(
         {
             if (total > SchemaMessage.MaxLength) return new SchemaMessageEvent(m.TransactionXid, null, position);
             var payload = kept.ToArray();
-            // The key at this point of the WAL, for the relation messages that follow (read here, in WAL order).
-            if (SchemaMessage.PrimaryKey(payload) is { } key) relations.RememberKey(key.Relid, key.Key);
+            // The key and columns at this point of the WAL, for the relation messages that follow (read here, in WAL order).
+            if (SchemaMessage.Describe(payload) is { } described)
+            {
+                if (described.Key is { } key) relations.RememberKey(described.Relid, key);
+                if (described.Columns is { } columns) relationSchema?.Remember(described.Relid, columns);
+            }
             return new SchemaMessageEvent(m.TransactionXid, payload, position);
         }
         return isContext ? new ContextMessageEvent(m.TransactionXid, m.Prefix, kept.ToArray(), total) : null;

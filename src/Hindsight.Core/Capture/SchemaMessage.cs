@@ -52,19 +52,19 @@ internal static class SchemaMessage
     }
 
     /// <summary>
-    /// The table and primary key columns a payload names (none for a drop, or a payload this version does not read):
-    /// the key as it was when the WAL was written, which the catalog no longer tells once the table is dropped or its
-    /// key column renamed.
+    /// The table, primary key columns and columns a payload names (null for a payload this version does not read): the
+    /// key as it was when the WAL was written, which the catalog no longer tells once the table is dropped or its key
+    /// column renamed, and the columns relation messages are compared with.
     /// </summary>
-    public static (uint Relid, string[] Key)? PrimaryKey(ReadOnlySpan<byte> payload)
+    public static (uint Relid, string[]? Key, JsonArray? Columns)? Describe(ReadOnlySpan<byte> payload)
     {
         try
         {
             if (JsonNode.Parse(payload) is not JsonObject message || message["relid"] is not JsonValue relidValue
-                || !relidValue.TryGetValue(out long relid) || relid is <= 0 or > uint.MaxValue
-                || message["primary_key"] is not JsonArray key)
+                || !relidValue.TryGetValue(out long relid) || relid is <= 0 or > uint.MaxValue)
                 return null;
-            return ((uint)relid, key.Select(k => k?.GetValue<string>() ?? "").ToArray());
+            var key = message["primary_key"] is JsonArray k ? k.Select(n => n?.GetValue<string>() ?? "").ToArray() : null;
+            return ((uint)relid, key, message["columns"] as JsonArray);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

@@ -91,7 +91,7 @@ public sealed class SetupReport
         sb.AppendLine("  replica identity: " + identity);
         sb.AppendLine("  schema       " + (SchemaChangesCaptured
             ? "CREATE, ALTER and DROP TABLE recorded with statement and context (event trigger)"
-            : "changes not recorded (not a superuser); columns recorded as they are now"));
+            : "no event trigger (not a superuser): changes read from pgoutput's relation messages, without statement or context"));
         if (BemiCompat is { } bemi) sb.AppendLine("  bemi compat  " + BemiText(bemi));
         sb.AppendLine("  context      " + (ContextEmitters is null
             ? "any database user may emit context (--trusted-context-roles restricts it; docs/security.md)"

@@ -235,8 +235,8 @@ public sealed class SetupRunner(SetupOptions options)
         if (untracked.Count > 0) notes.Add(UntrackedNote(untracked, server));
         notes.Add(schemaChangesCaptured
             ? $"Schema changes of tracked tables (CREATE, ALTER and DROP TABLE) are recorded with their statement and context by the event trigger {SchemaChangeTrigger.EventTriggerName(options.Publication)}; the columns of {described} table(s) were recorded as they are now."
-            : $"Role {server.User} is not a superuser, so setup could not create the event trigger that records schema changes: the trail holds the columns of {described} table(s) as they are now, " +
-              "but not later CREATE, ALTER or DROP TABLE. Run setup as a superuser to record them.");
+            : $"Role {server.User} is not a superuser, so setup could not create the event trigger that records schema changes: the columns of {described} table(s) were recorded as they are now, " +
+              "and the worker will read later changes of their columns from what pgoutput sends, without the statement or who made it, at each table's next row change. Run setup as a superuser to record them as they happen.");
 
         return new SetupReport
         {

@@ -116,16 +116,27 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
     }
 
+    /// <summary>Whether setup's schema change trigger for this publication is installed and enabled in the source.</summary>
+    private async Task<bool> SchemaTriggerInstalledAsync(NpgsqlDataSource source, CancellationToken ct)
+    {
+        var cmd = source.CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = $1 AND evtenabled <> 'D')");
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(Setup.SchemaChangeTrigger.EventTriggerName(options.Publication));
+        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
     /// <summary>
-    /// The primary keys the stored schema changes last gave each table: what the reader would have learnt from the WAL
-    /// before the point a restart resumes at, for tables dropped, or whose key column was renamed, since.
+    /// What the stored schema changes last said of each table: its primary key (what the reader would have learnt from
+    /// the WAL before the point a restart resumes at, for tables dropped, or whose key column was renamed, since), and its
+    /// columns (so relation messages report only real changes).
     /// </summary>
-    private static async Task RememberStoredKeysAsync(NpgsqlDataSource store, string sourceName, RelationCatalog relations, CancellationToken ct)
+    private static async Task RememberStoredSchemaAsync(NpgsqlDataSource store, string sourceName, RelationCatalog relations,
+        RelationSchema? relationSchema, CancellationToken ct)
     {
         var cmd = store.CreateCommand(
             """
-            SELECT DISTINCT ON (relid) relid, (detail -> 'primary_key')::text
-            FROM hindsight.schema_changes WHERE source = $1 AND columns IS NOT NULL AND detail ? 'primary_key'
+            SELECT DISTINCT ON (relid) relid, (detail -> 'primary_key')::text, columns::text
+            FROM hindsight.schema_changes WHERE source = $1 AND columns IS NOT NULL
             ORDER BY relid, commit_lsn DESC, position DESC
             """);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
@@ -136,8 +147,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             var relid = r.GetInt64(0);
             if (relid is <= 0 or > uint.MaxValue) continue;
-            var key = System.Text.Json.JsonSerializer.Deserialize<string[]>(r.GetString(1));
-            if (key is not null) relations.RememberKey((uint)relid, key);
+            if (!r.IsDBNull(1) && System.Text.Json.JsonSerializer.Deserialize<string[]>(r.GetString(1)) is { } key) relations.RememberKey((uint)relid, key);
+            if (relationSchema is not null && System.Text.Json.Nodes.JsonNode.Parse(r.GetString(2)) is System.Text.Json.Nodes.JsonArray columns)
+                relationSchema.Remember((uint)relid, columns);
         }
     }
 
@@ -165,8 +177,10 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         });
         using var session = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var relations = new RelationCatalog(source, _types!);
-        await RememberStoredKeysAsync(store, sourceName, relations, ct).ConfigureAwait(false);
-        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit);
+        // Without setup's schema change trigger, schema changes are read from pgoutput's relation messages.
+        var relationSchema = await SchemaTriggerInstalledAsync(source, ct).ConfigureAwait(false) ? null : new RelationSchema(source);
+        await RememberStoredSchemaAsync(store, sourceName, relations, relationSchema, ct).ConfigureAwait(false);
+        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
 

@@ -170,6 +170,58 @@ public sealed class AsOfSchemaChangeTests(PostgresFixture fixture)
         await h.StopWorkerAsync();
     }
 
+    /// <summary>
+    /// Set up without a superuser there is no event trigger: schema changes come from pgoutput's relation messages, with
+    /// no statement and no role, and as-of still answers with the columns of the moment.
+    /// </summary>
+    [Fact]
+    public async Task Without_a_superuser_schema_changes_come_from_relation_messages()
+    {
+        await using var h = await CaptureHarness.CreateWithoutSetupAsync(fixture, "CREATE SCHEMA copies;");
+        var db = new NpgsqlConnectionStringBuilder(h.ConnectionString).Database!;
+        var role = "owner_" + db;
+        await h.ExecuteAsync(
+            $"""
+            CREATE ROLE {role} LOGIN REPLICATION;
+            GRANT CREATE ON DATABASE "{db}" TO {role};
+            GRANT CREATE ON SCHEMA public TO {role};
+            SET ROLE {role};
+            CREATE TABLE person (id int PRIMARY KEY, email text, age int);
+            RESET ROLE;
+            """);
+        var owner = new NpgsqlConnectionStringBuilder(h.ConnectionString) { Username = role, Pooling = false }.ConnectionString;
+        var report = await new Hindsight.Setup.SetupRunner(new Hindsight.Setup.SetupOptions
+        {
+            SourceConnectionString = owner, Slot = h.Slot, Publication = h.Slot, Tables = ["person"],
+        }).RunAsync();
+        Assert.False(report.SchemaChangesCaptured);
+        h.StartWorker();
+        await using var asOwner = NpgsqlDataSource.Create(owner);
+        async Task RunAsync(string sql)
+        {
+            await using var cmd = asOwner.CreateCommand(sql);
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await RunAsync("INSERT INTO person VALUES (1, 'a@x', 30), (2, 'b@x', 40)");
+        var first = await TableCopies.CopyAsync(h, "first", ("person", "person"));
+        await RunAsync("ALTER TABLE person RENAME COLUMN email TO contact_email");
+        await RunAsync("ALTER TABLE person ADD COLUMN nick text DEFAULT 'n'");
+        await RunAsync("UPDATE person SET age = 31 WHERE id = 1");
+        var second = await TableCopies.CopyAsync(h, "second", ("person", "person"));
+        await h.CatchUpAsync();
+
+        var trail = new AuditTrail(h.Source);
+        var table = new TableName("public", "person");
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(table, first), "person_first"));
+        Assert.Equal("", await DifferenceAsync(h, await trail.AsOfAsync(table, second), "person_second"));
+        var change = Assert.Single(await trail.SchemaChangesAsync(new SchemaChangeFilter { Tables = [table] }));
+        Assert.Equal("RELATION", change.CommandTag);
+        Assert.Null(change.Statement);
+        Assert.Equal(["column email renamed to contact_email", "column nick added (text, default 'n'::text)"], change.Effects);
+        await h.StopWorkerAsync();
+    }
+
     [Fact]
     public async Task A_renamed_table_answers_under_its_new_name_with_rows_from_before_the_rename()
     {
