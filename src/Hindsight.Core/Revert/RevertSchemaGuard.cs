@@ -33,7 +33,7 @@ internal static class RevertSchemaGuard
                 _ => [],
             }).ToHashSet(StringComparer.Ordinal);
             var gone = now is null ? [] : held.Where(c => !now.Contains(c)).Order(StringComparer.Ordinal).ToList();
-            if (now is not null && gone.Count == 0 && !await RetypedAsync(store, sourceName, table, group, ct).ConfigureAwait(false)) continue;
+            if (now is not null && gone.Count == 0 && !await SchemaChangedSinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false)) continue;
 
             var since = await SinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false);
             if (now is null || gone.Count > 0)
@@ -105,7 +105,7 @@ internal static class RevertSchemaGuard
         return columns.Count == 0 ? null : columns;
     }
 
-    private static async Task<bool> RetypedAsync(NpgsqlDataSource store, string sourceName, TableName table, IEnumerable<Change> group, CancellationToken ct) =>
+    private static async Task<bool> SchemaChangedSinceAsync(NpgsqlDataSource store, string sourceName, TableName table, IEnumerable<Change> group, CancellationToken ct) =>
         (await SinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false))
             .Any(s => s.Effects.Any(SchemaEffects.BreaksOldValues));
 

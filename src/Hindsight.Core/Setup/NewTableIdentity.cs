@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Hindsight.Store;
 using Npgsql;
 using static Hindsight.Setup.SetupSql;
@@ -59,7 +57,7 @@ internal static class NewTableIdentity
 
     /// <summary>The event trigger's (and its function's) name for <paramref name="publication"/>.</summary>
     public static string EventTriggerName(string publication) =>
-        NamePrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(publication)))[..12];
+        PerPublicationName(NamePrefix, publication);
 
     /// <summary>
     /// Installs (or updates) the publication's function and trigger. Runs in setup's source transaction, so it lands with
@@ -80,7 +78,7 @@ internal static class NewTableIdentity
         }
         await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
         await ExecAsync(conn, tx, $"REVOKE ALL ON FUNCTION hindsight.{name}() FROM PUBLIC", ct).ConfigureAwait(false);
-        if (!await TriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
+        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
             await ExecAsync(conn, tx,
                 $"CREATE EVENT TRIGGER {name} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') " +
                 $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
@@ -93,18 +91,10 @@ internal static class NewTableIdentity
     public static async Task<bool> RemoveAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication, CancellationToken ct)
     {
         var name = EventTriggerName(publication);
-        if (!await TriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false)) return false;
+        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false)) return false;
         await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {name}", ct).ConfigureAwait(false);
         await ExecAsync(conn, tx, $"DROP FUNCTION IF EXISTS hindsight.{name}()", ct).ConfigureAwait(false);
         await DropSourceSchemaIfEmptyAsync(conn, tx, ct).ConfigureAwait(false);
         return true;
-    }
-
-    private static async Task<bool> TriggerExistsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, CancellationToken ct)
-    {
-        var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = $1)", conn, tx);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(name);
-        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 }

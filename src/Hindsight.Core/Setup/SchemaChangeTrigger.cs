@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Hindsight.Capture;
 using Hindsight.Store;
 using Npgsql;
@@ -141,7 +139,7 @@ internal static class SchemaChangeTrigger
     /// <summary>The function's and the <c>ddl_command_end</c> trigger's name for <paramref name="publication"/>
     /// (the <c>sql_drop</c> trigger adds <c>_drop</c>).</summary>
     public static string EventTriggerName(string publication) =>
-        NamePrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(publication)))[..12];
+        PerPublicationName(NamePrefix, publication);
 
     /// <summary>Installs (or updates) the publication's function and triggers, in setup's source transaction.</summary>
     public static async Task InstallAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string publication, CancellationToken ct)
@@ -158,11 +156,11 @@ internal static class SchemaChangeTrigger
         }
         await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
         await ExecAsync(conn, tx, $"REVOKE ALL ON FUNCTION hindsight.{name}() FROM PUBLIC", ct).ConfigureAwait(false);
-        if (!await TriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
+        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
             await ExecAsync(conn, tx,
                 $"CREATE EVENT TRIGGER {name} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE') " +
                 $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
-        if (!await TriggerExistsAsync(conn, tx, name + "_drop", ct).ConfigureAwait(false))
+        if (!await EventTriggerExistsAsync(conn, tx, name + "_drop", ct).ConfigureAwait(false))
             await ExecAsync(conn, tx,
                 $"CREATE EVENT TRIGGER {name}_drop ON sql_drop WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED') " +
                 $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
@@ -176,7 +174,7 @@ internal static class SchemaChangeTrigger
         var existed = false;
         foreach (var trigger in new[] { name, name + "_drop" })
         {
-            if (!await TriggerExistsAsync(conn, tx, trigger, ct).ConfigureAwait(false)) continue;
+            if (!await EventTriggerExistsAsync(conn, tx, trigger, ct).ConfigureAwait(false)) continue;
             await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {trigger}", ct).ConfigureAwait(false);
             existed = true;
         }
@@ -203,13 +201,5 @@ internal static class SchemaChangeTrigger
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(publication);
         return (int)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-    }
-
-    private static async Task<bool> TriggerExistsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, CancellationToken ct)
-    {
-        var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = $1)", conn, tx);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(name);
-        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 }

@@ -53,4 +53,20 @@ internal static class SetupSql
               END IF;
             END $$
             """, ct);
+
+    /// <summary>Whether an event trigger named <paramref name="name"/> exists.</summary>
+    public static async Task<bool> EventTriggerExistsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string name, CancellationToken ct)
+    {
+        var cmd = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = $1)", conn, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(name);
+        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+    }
+
+    /// <summary>
+    /// <paramref name="prefix"/> and the first 12 hex digits of the SHA-256 of <paramref name="publication"/>: the name of
+    /// an object setup makes per publication, a valid unquoted identifier whatever the publication is called.
+    /// </summary>
+    public static string PerPublicationName(string prefix, string publication) =>
+        prefix + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(publication)))[..12];
 }
