@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Hindsight.Capture;
 using Hindsight.Model;
@@ -22,6 +23,7 @@ internal sealed class TransactionStitcher
     private readonly StitchOptions _options;
     private readonly ColumnRules _rules;
     private readonly RowImageWriter _images;
+    private readonly ColumnRenames _renames = new();
     private readonly Dictionary<uint, StreamedTransaction> _streamed = new();
     private OpenTransaction? _open;
     private uint _streamingXid;
@@ -168,6 +170,7 @@ internal sealed class TransactionStitcher
             {
                 var context = m.StreamXid is not null ? Streamed(_streamingXid).CurrentContext : _open?.Context ?? EmptyJson;
                 if (m.Payload is null || SchemaMessage.Parse(m.Payload, context, m.Position) is not { } record) break;
+                ObserveColumns((uint)record.Relid, record.Columns);
                 if (m.StreamXid is null)
                 {
                     if (_open is { Skip: false } tx) (tx.SchemaChanges ??= []).Add(record);
@@ -204,6 +207,13 @@ internal sealed class TransactionStitcher
         }
     }
 
+    /// <summary>Takes a table's columns after a schema change (a column map as stored), in WAL order: from the WAL, or,
+    /// at start, from the store.</summary>
+    public void ObserveColumns(uint relationId, string? columnsJson)
+    {
+        if (columnsJson is not null && JsonNode.Parse(columnsJson) is JsonArray columns) _renames.Observe(relationId, columns);
+    }
+
     /// <summary>Stages the schema changes waiting in a streamed transaction as (sub)transaction <paramref name="subXid"/>'s.
     /// Only for messages that do not name their subtransaction: like a context message, such a message is given to the
     /// subtransaction of the next change.</summary>
@@ -231,7 +241,8 @@ internal sealed class TransactionStitcher
         // old tuple cannot supply, and the before-image under REPLICA IDENTITY DEFAULT.
         JsonElement? lastImage = null;
         var needsLast = primaryKey is not null && (NeedsToastFill(row) || row.Operation != Operation.Create && (row.Old is null || row.OldIsKeyOnly));
-        if (needsLast) lastImage = await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct).ConfigureAwait(false);
+        if (needsLast && await _sink.LastImageAsync(relation.Schema, relation.Table, primaryKey!, stagedXid, ct).ConfigureAwait(false) is { } last)
+            lastImage = _renames.Apply(relation, last); // written perhaps before a schema change: under the columns now
 
         byte[] before;
         if (row.Old is not null && !row.OldIsKeyOnly)

@@ -116,6 +116,23 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
     }
 
+    /// <summary>Gives the stitcher every stored column map of the source's tables, in order: what it needs to bring a row's
+    /// last stored image up to the columns of now.</summary>
+    private static async Task ObserveStoredColumnsAsync(NpgsqlDataSource store, string sourceName, TransactionStitcher stitcher, CancellationToken ct)
+    {
+        var cmd = store.CreateCommand(
+            """
+            SELECT relid, columns::text FROM hindsight.schema_changes
+            WHERE source = $1 AND columns IS NOT NULL ORDER BY commit_lsn, position
+            """);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(sourceName);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            if (r.GetInt64(0) is > 0 and <= uint.MaxValue) stitcher.ObserveColumns((uint)r.GetInt64(0), r.GetString(1));
+    }
+
     /// <summary>Whether setup's schema change trigger for this publication is installed and enabled in the source.</summary>
     private async Task<bool> SchemaTriggerInstalledAsync(NpgsqlDataSource source, CancellationToken ct)
     {
@@ -183,6 +200,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
+        await ObserveStoredColumnsAsync(store, sourceName, stitcher, ct).ConfigureAwait(false);
 
         var reading = Task.Run(async () =>
         {

@@ -136,6 +136,30 @@ public sealed class SchemaChangeCaptureTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task Under_replica_identity_default_a_borrowed_before_image_has_the_columns_of_its_moment()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture,
+            "CREATE SCHEMA copies; CREATE TABLE person (id int PRIMARY KEY, email text, age int, note text);", replicaIdentityFull: false);
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO person VALUES (1, 'a@x', 30, 'n1'), (2, 'b@x', 40, 'n2')");
+        await h.CatchUpAsync();
+        await h.ExecuteAsync("ALTER TABLE person RENAME COLUMN email TO contact_email");
+        await h.ExecuteAsync("ALTER TABLE person ADD COLUMN nick text DEFAULT 'n', ADD COLUMN plain int");
+        await h.ExecuteAsync("ALTER TABLE person DROP COLUMN age");
+        await TableCopies.CopyAsync(h, "before", ("person", "person"));
+        // No old tuple under REPLICA IDENTITY DEFAULT: both before-images come from the rows' last stored images.
+        await h.ExecuteAsync("UPDATE person SET note = 'changed' WHERE id = 1; DELETE FROM person WHERE id = 2");
+        await h.CatchUpAsync();
+        Assert.Equal(0L, await h.ScalarAsync<long>(
+            """
+            SELECT count(*) FROM hindsight.changes c JOIN copies.person_before p ON c.primary_key = p.id::text
+            WHERE c.operation IN ('UPDATE', 'DELETE') AND c.before <> to_jsonb(p)
+            """));
+        Assert.Equal(2L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE operation IN ('UPDATE', 'DELETE')"));
+        await h.StopWorkerAsync();
+    }
+
+    [Fact]
     public async Task Partitions_attached_and_detached_are_recorded_on_the_partitioned_table()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture,
