@@ -23,15 +23,29 @@ internal sealed class BenchServer : IAsyncDisposable
     public string Version { get; private set; } = "";
     public string WorkMem { get; private set; } = "";
 
-    public static async Task<BenchServer> StartAsync(string? logicalDecodingWorkMem)
+    /// <summary>Starts a private server; <paramref name="durable"/>: with PostgreSQL's default durability (the private
+    /// servers otherwise run with fsync, full_page_writes and synchronous_commit off, as the tests do).</summary>
+    public static async Task<BenchServer> StartAsync(string? logicalDecodingWorkMem, bool durable)
     {
         var settings = new Dictionary<string, string>();
         if (logicalDecodingWorkMem is not null) settings["logical_decoding_work_mem"] = $"'{logicalDecodingWorkMem}'";
+        if (durable)
+        {
+            settings["fsync"] = "on";
+            settings["full_page_writes"] = "on";
+            settings["synchronous_commit"] = "on";
+        }
         var s = new BenchServer(await PrivatePostgresServer.StartAsync(settings));
         s.Version = await s.ScalarAsync<string>(s._admin, "SHOW server_version");
         s.WorkMem = await s.ScalarAsync<string>(s._admin, "SHOW logical_decoding_work_mem");
+        s.Durability = $"fsync={await s.ScalarAsync<string>(s._admin, "SHOW fsync")}, " +
+                       $"full_page_writes={await s.ScalarAsync<string>(s._admin, "SHOW full_page_writes")}, " +
+                       $"synchronous_commit={await s.ScalarAsync<string>(s._admin, "SHOW synchronous_commit")}";
         return s;
     }
+
+    /// <summary>The server's durability settings, as it reports them.</summary>
+    public string Durability { get; private set; } = "";
 
     public string ConnectionString(string db, string app = "hindsight-bench") =>
         Server.ConnectionString(db) + $";Application Name={app};Command Timeout=0";
@@ -174,7 +188,7 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public string MachineInfo() =>
         $"machine: {Environment.ProcessorCount} cores ({Proc.CpuModel()}), {Proc.MemTotal()} RAM, {RuntimeInformation.OSDescription}\n" +
-        $"software: PostgreSQL {Version} (private server: fsync=off, synchronous_commit=off, shared_buffers=256MB, " +
+        $"software: PostgreSQL {Version} (private server: {Durability}, shared_buffers=256MB, " +
         $"logical_decoding_work_mem={WorkMem}), .NET {Environment.Version}, Npgsql {typeof(NpgsqlConnection).Assembly.GetName().Version}";
 
     public async ValueTask DisposeAsync()

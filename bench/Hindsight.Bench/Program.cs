@@ -18,6 +18,9 @@ internal sealed class BenchOptions
     public int MemoryRows { get; set; } = 1_000_000;
     public HashSet<string> Workloads { get; set; } = ["small", "large"];
     public string? LogicalDecodingWorkMem { get; set; }
+    /// <summary>PostgreSQL's default durability (fsync, full_page_writes, synchronous_commit on): the figures of record.
+    /// False: the test servers' settings (all three off), a second column beside them.</summary>
+    public bool Durable { get; set; } = true;
     public bool Keep { get; set; }
     public bool StoreServer { get; set; }
     /// <summary>cost: the tracked server and pgbench on one core, worker, store server and pg_recvlogical on the other.</summary>
@@ -62,6 +65,8 @@ internal static class Program
           --memory-rows N          rows of the memory figure's transaction (default 1000000)
           --workloads small,large  which throughput/profile workloads to run
           --work-mem SIZE          server logical_decoding_work_mem (default: the server default, 64MB)
+          --durability default|off the servers' fsync, full_page_writes and synchronous_commit: PostgreSQL's defaults (on;
+                                   the figures of record), or all off as the test servers run (a second column)
           --worker-arg ARG         extra argument for 'hindsight run' (repeatable), e.g. --worker-arg=--batch-size=5000
           --worker-env NAME=VALUE  extra environment variable for the worker process (repeatable), e.g. a DOTNET_ runtime knob
           --worker-dll PATH        the worker to run (default: the ReadyToRun-published worker built with the bench, see BENCHMARKS.md)
@@ -128,12 +133,12 @@ internal static class Program
     private static async Task RunOnPrivateServerAsync(string figure, BenchOptions options, DateTime started)
     {
         var all = figure == "all";
-        await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem);
+        await using var server = await BenchServer.StartAsync(options.LogicalDecodingWorkMem, options.Durable);
         var header = $"Hindsight benchmark '{figure}', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})\n{server.MachineInfo()}\n" +
                      $"worker: dotnet {WorkerProcess.HindsightDll} run (separate process){(options.WorkerArgs.Length > 0 ? " " + string.Join(' ', options.WorkerArgs) : "")}" +
                      $"{string.Concat(options.WorkerEnv.Select(kv => $"; env {kv.Key}={kv.Value}"))}\n";
         Console.WriteLine(header);
-        await using var storeServer = options.StoreServer ? await BenchServer.StartAsync(null) : null;
+        await using var storeServer = options.StoreServer ? await BenchServer.StartAsync(null, options.Durable) : null;
         if (storeServer is not null) Console.WriteLine("store: a second private server on this machine (worker --store); the source's walsender does not read its WAL\n");
         if (options.SplitCpus)
         {
@@ -178,6 +183,14 @@ internal static class Program
                 case "--memory-rows": o.MemoryRows = Int(); break;
                 case "--workloads": o.Workloads = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(); break;
                 case "--work-mem": o.LogicalDecodingWorkMem = Value(); break;
+                case "--durability":
+                    o.Durable = Value() switch
+                    {
+                        "default" => true,
+                        "off" => false,
+                        var d => throw new ArgumentException($"--durability must be default or off (got '{d}')"),
+                    };
+                    break;
                 case "--worker-arg": workerArgs.Add(Value()); break;
                 case "--worker-env":
                 {
