@@ -24,9 +24,13 @@ internal static class RunCommand
         {
             if (result.GetValueOrDefault<int>() is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
         });
+        var noStreaming = new Option<bool>("--no-streaming")
+        {
+            Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
+        };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval,
+            ignore, redact, contextLimit, batch, commitInterval, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -37,6 +41,7 @@ internal static class RunCommand
                 ContextSizeLimit = r.GetValue(contextLimit),
                 BatchSize = r.GetValue(batch),
                 CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
+                StreamLargeTransactions = !r.GetValue(noStreaming),
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
             var log = loggerFactory.CreateLogger("hindsight");

@@ -23,9 +23,10 @@ namespace Hindsight.Capture;
 /// <param name="contextSizeLimit">Context messages larger than this (bytes) are not copied whole: only their length is kept.</param>
 /// <param name="relationSchema">Where schema changes come from relation messages (a source without setup's schema change
 /// trigger); null when the trigger sends them.</param>
+/// <param name="streaming">Whether large transactions are streamed while still open (pgoutput's <c>streaming</c>).</param>
 internal sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit,
-    RelationSchema? relationSchema = null)
+    RelationSchema? relationSchema = null, bool streaming = true)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { HindsightProtocol.Prefix, HindsightProtocol.BemiPrefix };
@@ -36,7 +37,7 @@ internal sealed class ReplicationReader(
         var replicationSlot = new PgOutputReplicationSlot(slot);
         var replicationOptions = new PgOutputReplicationOptions(
             publication, PgOutputProtocolVersion.V2, binary: false,
-            streamingMode: PgOutputStreamingMode.On, messages: true);
+            streamingMode: streaming ? PgOutputStreamingMode.On : PgOutputStreamingMode.Off, messages: true);
 
         await foreach (var message in connection.StartReplication(replicationSlot, replicationOptions, ct).ConfigureAwait(false))
         {

@@ -29,6 +29,14 @@ public sealed class CaptureOptions : ConnectionOptions
     /// </summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Whether PostgreSQL streams a transaction larger than <c>logical_decoding_work_mem</c> while it is still open
+    /// (the worker keeps it in a local file and writes it to the store at its commit), or sends it whole at its commit
+    /// (the server spills it to its own disk meanwhile, and the worker writes it to the store as it reads it, its commit
+    /// LSN known from the start). Default: streamed.
+    /// </summary>
+    public bool StreamLargeTransactions { get; init; } = true;
+
     /// <summary>Largest accepted context payload in bytes; a larger one is recorded as an error, never dropped silently.</summary>
     public int ContextSizeLimit { get; init; } = HindsightContext.DefaultSizeLimit;
 

@@ -197,7 +197,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         // Without setup's schema change trigger, schema changes are read from pgoutput's relation messages.
         var relationSchema = await SchemaTriggerInstalledAsync(source, ct).ConfigureAwait(false) ? null : new RelationSchema(source);
         await RememberStoredSchemaAsync(store, sourceName, relations, relationSchema, ct).ConfigureAwait(false);
-        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema);
+        var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema,
+            options.StreamLargeTransactions);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
         await ObserveStoredColumnsAsync(store, sourceName, stitcher, ct).ConfigureAwait(false);
