@@ -16,6 +16,9 @@ internal static class BenchWorker
     /// <summary>The core every worker runs on (<c>cost --split-cpus</c>), or null for any.</summary>
     public static int? Cpu { get; set; }
 
+    /// <summary>The worker's niceness (<c>--worker-nice</c>), or null to run it at the bench's own priority.</summary>
+    public static int? Nice { get; set; }
+
     /// <summary>Starts <c>hindsight run</c> on one slot and publication.</summary>
     public static WorkerProcess Start(string sourceConnectionString, string slot, string publication, params string[] extra)
     {
@@ -29,6 +32,13 @@ internal static class BenchWorker
                 string[] tracer = ["collect", "--profile", "dotnet-sampled-thread-time", "--format", "Speedscope", "-o", trace, "--", psi.FileName];
                 for (var i = tracer.Length - 1; i >= 0; i--) psi.ArgumentList.Insert(0, tracer[i]);
                 psi.FileName = Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_DOTNET_TRACE") ?? "dotnet-trace";
+            }
+            if (Nice is { } nice)
+            {
+                // nice execs the worker in its own process: the pid, and what /proc says of it, stay the worker's.
+                string[] prefix = ["-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), psi.FileName];
+                for (var i = prefix.Length - 1; i >= 0; i--) psi.ArgumentList.Insert(0, prefix[i]);
+                psi.FileName = "nice";
             }
             return psi.OnCpu(Cpu);
         }, string.IsNullOrEmpty(trace) ? null : TracedWorker);

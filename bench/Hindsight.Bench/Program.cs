@@ -69,6 +69,7 @@ internal static class Program
                                    the figures of record), or all off as the test servers run (a second column)
           --worker-arg ARG         extra argument for 'hindsight run' (repeatable), e.g. --worker-arg=--batch-size=5000
           --worker-env NAME=VALUE  extra environment variable for the worker process (repeatable), e.g. a DOTNET_ runtime knob
+          --worker-nice N          run the worker under nice -n N (a lower CPU priority than the database's backends)
           --worker-dll PATH        the worker to run (default: the ReadyToRun-published worker built with the bench, see BENCHMARKS.md)
           --store-server           throughput: keep the store on a second private server (the worker's --store);
                                    cost: add a variant 'hindsight_store2' with the store there
@@ -201,6 +202,7 @@ internal static class Program
                     break;
                 }
                 case "--worker-dll": WorkerProcess.HindsightDll = Path.GetFullPath(Value()); break;
+                case "--worker-nice": BenchWorker.Nice = Int(); break;
                 case "--store-server": o.StoreServer = true; break;
                 case "--split-cpus": o.SplitCpus = o.StoreServer = true; break;
                 case "--keep": o.Keep = true; break;
