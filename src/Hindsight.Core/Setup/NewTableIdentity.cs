@@ -1,4 +1,3 @@
-using Hindsight.Store;
 using Npgsql;
 using static Hindsight.Setup.SetupSql;
 
@@ -66,35 +65,18 @@ internal static class NewTableIdentity
     public static async Task InstallAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string publication, bool fullIdentity, CancellationToken ct)
     {
         var name = EventTriggerName(publication);
-        await ExecAsync(conn, tx, $"CREATE SCHEMA IF NOT EXISTS {Postgres.PgNames.Quote(StoreMigrations.Schema)}", ct).ConfigureAwait(false);
-        string create;
-        var build = new NpgsqlCommand(FunctionTemplate, conn, tx);
-        await using (build.ConfigureAwait(false))
-        {
-            build.Parameters.AddWithValue(name);
-            build.Parameters.AddWithValue(publication);
-            build.Parameters.AddWithValue(fullIdentity);
-            create = (string)(await build.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        }
-        await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
-        await ExecAsync(conn, tx, $"REVOKE ALL ON FUNCTION hindsight.{name}() FROM PUBLIC", ct).ConfigureAwait(false);
-        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
-            await ExecAsync(conn, tx,
-                $"CREATE EVENT TRIGGER {name} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') " +
-                $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
+        await EventTriggerFunctions.InstallAsync(conn, tx, name, FunctionTemplate, [publication, fullIdentity], ct).ConfigureAwait(false);
+        await EventTriggerFunctions.EnsureTriggerAsync(conn, tx, name,
+            "ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO')", name, ct).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Removes the publication's trigger and function (setup with a table list, or teardown), and the source's schema
     /// <c>hindsight</c> when nothing is left in it. Returns whether there was a trigger.
     /// </summary>
-    public static async Task<bool> RemoveAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication, CancellationToken ct)
+    public static Task<bool> RemoveAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication, CancellationToken ct)
     {
         var name = EventTriggerName(publication);
-        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false)) return false;
-        await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {name}", ct).ConfigureAwait(false);
-        await ExecAsync(conn, tx, $"DROP FUNCTION IF EXISTS hindsight.{name}()", ct).ConfigureAwait(false);
-        await DropSourceSchemaIfEmptyAsync(conn, tx, ct).ConfigureAwait(false);
-        return true;
+        return EventTriggerFunctions.RemoveAsync(conn, tx, name, [name], ct);
     }
 }

@@ -145,43 +145,19 @@ internal static class SchemaChangeTrigger
     public static async Task InstallAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string publication, CancellationToken ct)
     {
         var name = EventTriggerName(publication);
-        await ExecAsync(conn, tx, $"CREATE SCHEMA IF NOT EXISTS {Postgres.PgNames.Quote(StoreMigrations.Schema)}", ct).ConfigureAwait(false);
-        string create;
-        var build = new NpgsqlCommand(FunctionTemplate, conn, tx);
-        await using (build.ConfigureAwait(false))
-        {
-            build.Parameters.AddWithValue(name);
-            build.Parameters.AddWithValue(publication);
-            create = (string)(await build.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        }
-        await ExecAsync(conn, tx, create, ct).ConfigureAwait(false);
-        await ExecAsync(conn, tx, $"REVOKE ALL ON FUNCTION hindsight.{name}() FROM PUBLIC", ct).ConfigureAwait(false);
-        if (!await EventTriggerExistsAsync(conn, tx, name, ct).ConfigureAwait(false))
-            await ExecAsync(conn, tx,
-                $"CREATE EVENT TRIGGER {name} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE') " +
-                $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
-        if (!await EventTriggerExistsAsync(conn, tx, name + "_drop", ct).ConfigureAwait(false))
-            await ExecAsync(conn, tx,
-                $"CREATE EVENT TRIGGER {name}_drop ON sql_drop WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED') " +
-                $"EXECUTE FUNCTION hindsight.{name}()", ct).ConfigureAwait(false);
+        await EventTriggerFunctions.InstallAsync(conn, tx, name, FunctionTemplate, [publication], ct).ConfigureAwait(false);
+        await EventTriggerFunctions.EnsureTriggerAsync(conn, tx, name,
+            "ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')", name, ct).ConfigureAwait(false);
+        await EventTriggerFunctions.EnsureTriggerAsync(conn, tx, name + "_drop",
+            "sql_drop WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')", name, ct).ConfigureAwait(false);
     }
 
     /// <summary>Removes the publication's triggers and function, and the source's schema <c>hindsight</c> when nothing is
     /// left in it. Returns whether there was a trigger.</summary>
-    public static async Task<bool> RemoveAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication, CancellationToken ct)
+    public static Task<bool> RemoveAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string publication, CancellationToken ct)
     {
         var name = EventTriggerName(publication);
-        var existed = false;
-        foreach (var trigger in new[] { name, name + "_drop" })
-        {
-            if (!await EventTriggerExistsAsync(conn, tx, trigger, ct).ConfigureAwait(false)) continue;
-            await ExecAsync(conn, tx, $"DROP EVENT TRIGGER {trigger}", ct).ConfigureAwait(false);
-            existed = true;
-        }
-        if (!existed) return false;
-        await ExecAsync(conn, tx, $"DROP FUNCTION IF EXISTS hindsight.{name}()", ct).ConfigureAwait(false);
-        await DropSourceSchemaIfEmptyAsync(conn, tx, ct).ConfigureAwait(false);
-        return true;
+        return EventTriggerFunctions.RemoveAsync(conn, tx, name, [name, name + "_drop"], ct);
     }
 
     /// <summary>
