@@ -170,7 +170,7 @@ internal sealed class TransactionStitcher
             {
                 var context = m.StreamXid is not null ? Streamed(_streamingXid).CurrentContext : _open?.Context ?? EmptyJson;
                 if (m.Payload is null || SchemaMessage.Parse(m.Payload, context, m.Position) is not { } record) break;
-                ObserveColumns((uint)record.Relid, record.Columns);
+                if (record.Columns is not null && JsonNode.Parse(record.Columns) is JsonArray columns) ObserveColumns((uint)record.Relid, columns);
                 if (m.StreamXid is null)
                 {
                     if (_open is { Skip: false } tx) (tx.SchemaChanges ??= []).Add(record);
@@ -209,10 +209,7 @@ internal sealed class TransactionStitcher
 
     /// <summary>Takes a table's columns after a schema change (a column map as stored), in WAL order: from the WAL, or,
     /// at start, from the store.</summary>
-    public void ObserveColumns(uint relationId, string? columnsJson)
-    {
-        if (columnsJson is not null && JsonNode.Parse(columnsJson) is JsonArray columns) _renames.Observe(relationId, columns);
-    }
+    public void ObserveColumns(uint relationId, JsonArray columns) => _renames.Observe(relationId, columns);
 
     /// <summary>Stages the schema changes waiting in a streamed transaction as (sub)transaction <paramref name="subXid"/>'s.
     /// Only for messages that do not name their subtransaction: like a context message, such a message is given to the

@@ -116,23 +116,6 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         catch (SourceNameException e) { throw new CaptureException(e.Message, e); }
     }
 
-    /// <summary>Gives the stitcher every stored column map of the source's tables, in order: what it needs to bring a row's
-    /// last stored image up to the columns of now.</summary>
-    private static async Task ObserveStoredColumnsAsync(NpgsqlDataSource store, string sourceName, TransactionStitcher stitcher, CancellationToken ct)
-    {
-        var cmd = store.CreateCommand(
-            """
-            SELECT relid, columns::text FROM hindsight.schema_changes
-            WHERE source = $1 AND columns IS NOT NULL ORDER BY commit_lsn, position
-            """);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(sourceName);
-        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using var rDisposal = r.ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            if (r.GetInt64(0) is > 0 and <= uint.MaxValue) stitcher.ObserveColumns((uint)r.GetInt64(0), r.GetString(1));
-    }
-
     /// <summary>Whether setup's schema change trigger for this publication is installed and enabled in the source.</summary>
     private async Task<bool> SchemaTriggerInstalledAsync(NpgsqlDataSource source, CancellationToken ct)
     {
@@ -143,18 +126,19 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     }
 
     /// <summary>
-    /// What the stored schema changes last said of each table: its primary key (what the reader would have learnt from
-    /// the WAL before the point a restart resumes at, for tables dropped, or whose key column was renamed, since), and its
-    /// columns (so relation messages report only real changes).
+    /// Gives capture what the stored schema changes say of the source's tables, in their order (one read, at start):
+    /// the stitcher every column map (to bring a row's last stored image up to the columns of now); the relation
+    /// catalog each table's last primary key (what the reader would have learnt from the WAL before the point a restart
+    /// resumes at, for tables dropped, or whose key column was renamed, since); and, without the trigger, each table's
+    /// last columns (so relation messages report only real changes).
     /// </summary>
-    private static async Task RememberStoredSchemaAsync(NpgsqlDataSource store, string sourceName, RelationCatalog relations,
-        RelationSchema? relationSchema, CancellationToken ct)
+    private static async Task SeedFromStoredSchemaAsync(NpgsqlDataSource store, string sourceName, RelationCatalog relations,
+        RelationSchema? relationSchema, TransactionStitcher stitcher, CancellationToken ct)
     {
         var cmd = store.CreateCommand(
             """
-            SELECT DISTINCT ON (relid) relid, (detail -> 'primary_key')::text, columns::text
-            FROM hindsight.schema_changes WHERE source = $1 AND columns IS NOT NULL
-            ORDER BY relid, commit_lsn DESC, position DESC
+            SELECT relid, (detail -> 'primary_key')::text, columns::text FROM hindsight.schema_changes
+            WHERE source = $1 AND columns IS NOT NULL ORDER BY commit_lsn, position
             """);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(sourceName);
@@ -163,10 +147,10 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
             var relid = r.GetInt64(0);
-            if (relid is <= 0 or > uint.MaxValue) continue;
+            if (relid is <= 0 or > uint.MaxValue || System.Text.Json.Nodes.JsonNode.Parse(r.GetString(2)) is not System.Text.Json.Nodes.JsonArray columns) continue;
+            stitcher.ObserveColumns((uint)relid, columns);
+            relationSchema?.Remember((uint)relid, columns);
             if (!r.IsDBNull(1) && System.Text.Json.JsonSerializer.Deserialize<string[]>(r.GetString(1)) is { } key) relations.RememberKey((uint)relid, key);
-            if (relationSchema is not null && System.Text.Json.Nodes.JsonNode.Parse(r.GetString(2)) is System.Text.Json.Nodes.JsonArray columns)
-                relationSchema.Remember((uint)relid, columns);
         }
     }
 
@@ -196,12 +180,11 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         var relations = new RelationCatalog(source, _types!);
         // Without setup's schema change trigger, schema changes are read from pgoutput's relation messages.
         var relationSchema = await SchemaTriggerInstalledAsync(source, ct).ConfigureAwait(false) ? null : new RelationSchema(source);
-        await RememberStoredSchemaAsync(store, sourceName, relations, relationSchema, ct).ConfigureAwait(false);
         var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema,
             options.StreamLargeTransactions);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
-        await ObserveStoredColumnsAsync(store, sourceName, stitcher, ct).ConfigureAwait(false);
+        await SeedFromStoredSchemaAsync(store, sourceName, relations, relationSchema, stitcher, ct).ConfigureAwait(false);
 
         var reading = Task.Run(async () =>
         {
