@@ -33,9 +33,8 @@ internal static class RevertSchemaGuard
                 _ => [],
             }).ToHashSet(StringComparer.Ordinal);
             var gone = now is null ? [] : held.Where(c => !now.Contains(c)).Order(StringComparer.Ordinal).ToList();
-            if (now is not null && gone.Count == 0 && !await SchemaChangedSinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false)) continue;
-
             var since = await SinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false);
+            if (now is not null && gone.Count == 0 && !since.Any(s => s.Effects.Any(SchemaEffects.BreaksOldValues))) continue;
             if (now is null || gone.Count > 0)
             {
                 var what = now is null ? $"{table} no longer exists" : $"{table} no longer has column(s) {string.Join(", ", gone.Select(Postgres.PgNames.DisplayPart))}";
@@ -105,10 +104,6 @@ internal static class RevertSchemaGuard
         return columns.Count == 0 ? null : columns;
     }
 
-    private static async Task<bool> SchemaChangedSinceAsync(NpgsqlDataSource store, string sourceName, TableName table, IEnumerable<Change> group, CancellationToken ct) =>
-        (await SinceAsync(store, sourceName, table, group, ct).ConfigureAwait(false))
-            .Any(s => s.Effects.Any(SchemaEffects.BreaksOldValues));
-
     /// <summary>The table's schema changes since the oldest of the changes (by any name it had), oldest first.</summary>
     private static async Task<IReadOnlyList<SchemaChange>> SinceAsync(NpgsqlDataSource store, string sourceName, TableName table,
         IEnumerable<Change> group, CancellationToken ct)
@@ -124,13 +119,7 @@ internal static class RevertSchemaGuard
     {
         if (since.Count == 0) return "The trail holds no record of the schema change (it is recorded when setup runs as a superuser).";
         return "Since then: " + string.Join("; ", since.Select(s =>
-        {
-            var by = new List<string>();
-            foreach (var key in new[] { "migration", "migrationId", "userId", "user" })
-                if (s.Context[key] is { } v) by.Add(v.ToString());
-            if (s.Role is { } role) by.Add("role " + role);
-            return $"{string.Join(", ", s.Effects)} ({s.CommandTag} at {s.CommittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)}" +
-                   (by.Count > 0 ? ", by " + string.Join(", ", by) : "") + ")";
-        })) + ".";
+            $"{string.Join(", ", s.Effects)} ({s.CommandTag} at {s.CommittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture)}" +
+            (s.MadeBy is { } by ? ", by " + by : "") + ")")) + ".";
     }
 }
