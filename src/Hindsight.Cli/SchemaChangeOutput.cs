@@ -18,15 +18,8 @@ internal static class SchemaChangeOutput
         "context", "committed_at", "transaction_id", "commit_lsn", "columns",
     ];
 
-    /// <summary>Who made a change, for people: the context's user or migration, else the database role.</summary>
-    public static string By(SchemaChange s)
-    {
-        var parts = new List<string>();
-        foreach (var key in new[] { "migration", "migrationId", "userId", "user" })
-            if (s.Context[key] is { } v) parts.Add(ChangeOutput.Show(v));
-        if (s.Role is { } role) parts.Add($"role {role}");
-        return parts.Count == 0 ? "-" : string.Join(", ", parts.Distinct(StringComparer.Ordinal));
-    }
+    /// <summary>Who made a change, for people (<see cref="SchemaChange.MadeBy"/>), or <c>-</c>.</summary>
+    public static string By(SchemaChange s) => s.MadeBy ?? "-";
 
     /// <summary>The effects on one line.</summary>
     public static string Effects(SchemaChange s) => string.Join("; ", s.Effects);

@@ -143,12 +143,14 @@ public sealed partial class AuditTrail
 
     /// <summary>The schema versions of the table named <paramref name="table"/> at the cut (null cut: now); empty on a
     /// store that records none.</summary>
-    private async Task<SchemaTimeline> TimelineAsync(NpgsqlConnection conn, TableName table, SourceScope? scope, AsOfCut? cut, CancellationToken ct)
-    {
-        if (!_hasSchemaChanges && !(_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false)))
-            return SchemaTimeline.Empty;
-        return await SchemaTimeline.ReadAsync(conn, table, scope, cut, ct).ConfigureAwait(false);
-    }
+    private async Task<SchemaTimeline> TimelineAsync(NpgsqlConnection conn, TableName table, SourceScope? scope, AsOfCut? cut, CancellationToken ct) =>
+        await HasSchemaChangesAsync(conn, ct).ConfigureAwait(false)
+            ? await SchemaTimeline.ReadAsync(conn, table, scope, cut, ct).ConfigureAwait(false)
+            : SchemaTimeline.Empty;
+
+    /// <summary>Whether the store has <c>hindsight.schema_changes</c> (asked until it has: setup may migrate it meanwhile).</summary>
+    private async ValueTask<bool> HasSchemaChangesAsync(NpgsqlConnection conn, CancellationToken ct) =>
+        _hasSchemaChanges || (_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false));
 
     /// <summary>
     /// The rows with the columns the table had at the cut (renamed columns under their name then, dropped ones gone, added

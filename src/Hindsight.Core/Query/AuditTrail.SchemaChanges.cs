@@ -21,7 +21,7 @@ public sealed partial class AuditTrail
         filter ??= new SchemaChangeFilter();
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        if (!await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false)) return [];
+        if (!await HasSchemaChangesAsync(conn, ct).ConfigureAwait(false)) return [];
 
         var p = new ChangeSql.Parameters();
         var scope = new List<string>();

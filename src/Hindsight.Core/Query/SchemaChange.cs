@@ -37,6 +37,20 @@ public sealed record SchemaChange
     public required long CommitLsn { get; init; }
     /// <summary>The table's columns after the change (empty for a drop).</summary>
     public required IReadOnlyList<TableColumn> Columns { get; init; }
+    /// <summary>Who made it, for people: the context's migration and user, then the database role; null when none is
+    /// known (a change read from pgoutput's relation messages without context).</summary>
+    public string? MadeBy
+    {
+        get
+        {
+            var parts = new List<string>();
+            foreach (var key in new[] { "migration", "migrationId", "userId", "user" })
+                if (Context[key] is { } v) parts.Add(v is JsonValue value && value.TryGetValue(out string? text) ? text : v.ToJsonString());
+            if (Role is { } role) parts.Add($"role {role}");
+            return parts.Count == 0 ? null : string.Join(", ", parts.Distinct(StringComparer.Ordinal));
+        }
+    }
+
     /// <summary>What the change did, one line per effect, compared with the table's previous recorded state: "column
     /// email renamed to contact_email", "table renamed from public.person", "column age dropped"…</summary>
     public required IReadOnlyList<string> Effects { get; init; }
