@@ -23,9 +23,30 @@ internal static class EfCoreFigure
             .AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default);
         var started = DateTime.UtcNow;
         Console.WriteLine($"Hindsight benchmark 'efcore', {started:yyyy-MM-dd HH:mm} UTC (load average at start: {Proc.LoadAverage()})");
-        try { BenchmarkSwitcher.FromTypes([typeof(EfCoreBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config); }
+        try
+        {
+            var summaries = BenchmarkSwitcher.FromTypes([typeof(EfCoreBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
+            AddToScorecard(summaries.SelectMany(s => s.Reports));
+        }
         finally { EfCoreBenchmarks.Server?.Dispose(); }
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
         return 0;
+    }
+
+    /// <summary>SaveChanges with UseHindsight() and a context scope against plain UseNpgsql, ratio of means per case:
+    /// at most 1.10 for one row, 1.03 for 100.</summary>
+    private static void AddToScorecard(IEnumerable<BenchmarkDotNet.Reports.BenchmarkReport> reports)
+    {
+        var means = reports.Where(r => r.ResultStatistics is not null).ToDictionary(
+            r => (r.BenchmarkCase.Descriptor.WorkloadMethod.Name, Rows: Convert.ToInt32(r.BenchmarkCase.Parameters["Rows"], System.Globalization.CultureInfo.InvariantCulture)),
+            r => r.ResultStatistics!.Mean);
+        foreach (var op in new[] { "Insert", "Update" })
+            foreach (var rows in new[] { 1, 100 })
+            {
+                if (!means.TryGetValue(($"{op}_Plain", rows), out var plain) || !means.TryGetValue(($"{op}_Hindsight_Context", rows), out var hs)) continue;
+                var target = rows == 1 ? 1.10 : 1.03;
+                Scorecard.Add($"efcore: {op.ToLowerInvariant()} of {rows} row{(rows == 1 ? "" : "s")}, UseHindsight() with a context scope / plain",
+                    FormattableString.Invariant($"{hs / plain:0.00}"), FormattableString.Invariant($"<= {target:0.00}"), hs / plain <= target);
+            }
     }
 }

@@ -19,6 +19,11 @@ internal sealed record LatencyRun(int Run, string Consumer, string Order, int Me
     public string ToWorker { get; init; } = "";
     public string InWorker { get; init; } = "";
     public string StoreToSeen { get; init; } = "";
+
+    /// <summary>The store's own commit latency right after the run (p50/p99 ms of one-row autocommit inserts, hindsight
+    /// only): the disk's flush floor under the server's durability settings.</summary>
+    public double StoreCommitP50 { get; init; } = double.NaN;
+    public double StoreCommitP99 { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -78,18 +83,23 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
     {
         var detail = new TextTable("run", "consumer", "order", "measured tx", "achieved tx/s", "send lag p99", "p50", "p90", "p99", "max",
             "sched->seen p99", "sched->seen max", "poll ms", "missing", "consumer CPU s", "server CPU s", "walsender", "worker backend",
-            "store tx", "to worker p50/p99", "in worker p50/p99", "store->seen p50/p99", "foreign CPU s", "load 1m");
+            "store tx", "to worker p50/p99", "in worker p50/p99", "store->seen p50/p99", "store commit p50/p99", "foreign CPU s", "load 1m");
         foreach (var r in runs.OrderBy(r => r.Consumer).ThenBy(r => r.Run))
             detail.Add(r.Run, r.Consumer, r.Order, r.Measured, r.AchievedTps, r.SendLagP99, r.P50, r.P90, r.P99, r.Max, r.SchedP99, r.SchedMax,
                 r.PollMs, r.Missing, r.ConsumerCpu, r.ServerCpu, r.WalsenderCpu, r.WorkerBackendCpu,
-                r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ToWorker, r.InWorker, r.StoreToSeen, r.ForeignCpu, r.Load);
-        var summary = new TextTable("consumer", "runs", "achieved tx/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "worst run p99 ms", $"target p99 < {TargetP99Ms:0} ms");
+                r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ToWorker, r.InWorker, r.StoreToSeen,
+                double.IsNaN(r.StoreCommitP50) ? "" : FormattableString.Invariant($"{r.StoreCommitP50:0.0}/{r.StoreCommitP99:0.0}"), r.ForeignCpu, r.Load);
+        var summary = new TextTable("consumer", "runs", "achieved tx/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "worst run p99 ms", $"target p99 <= {TargetP99Ms:0} ms");
         foreach (var g in runs.GroupBy(r => r.Consumer).OrderBy(g => g.Key))
         {
             var p99 = Stats.Median(g.Select(r => r.P99));
             summary.Add(g.Key, g.Count(), Stats.Median(g.Select(r => r.AchievedTps)), Stats.Median(g.Select(r => r.P50)),
                 Stats.Median(g.Select(r => r.P90)), p99, g.Max(r => r.Max), g.Max(r => r.P99),
-                g.Key == "hindsight" ? p99 < TargetP99Ms ? "met" : "NOT met" : "(floor)");
+                g.Key == "hindsight" ? g.All(r => r.P99 <= TargetP99Ms) ? "met (every run)" : "NOT met (every run)" : "(floor)");
+            if (g.Key == "hindsight")
+                Scorecard.Add($"latency: p99 commit -> queryable at {options.LatencyRate:N0} tx/s, worst of {g.Count()} runs",
+                    FormattableString.Invariant($"{g.Max(r => r.P99):0.0} ms (runs {string.Join(", ", g.Select(r => r.P99.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))}; store commit p99 {g.Max(r => r.StoreCommitP99):0.0} ms)"),
+                    $"<= {TargetP99Ms:0} ms in every run", g.All(r => r.P99 <= TargetP99Ms));
         }
         return $"\nlatency: {options.LatencyRate:N0} tx/s scheduled (each one INSERT or one UPDATE of public.lat, autocommit, {Connections} connections " +
                $"taking the next due transaction), {WarmupSeconds}s warm-up not counted, {options.LatencySeconds}s measured per consumer; " +
@@ -107,6 +117,8 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                "    to read off the slot); in worker = created_at - queued_at (read to its row's insert into the store, created_at being\n" +
                "    clock_timestamp() then: stitching, waiting for the group commit); store->seen = first poll that returned it -\n" +
                "    created_at (the rest of the store commit, the poll interval and query).\n" +
+               "  store commit: p50/p99 ms of 300 one-row autocommit inserts into the store database right after the run: the\n" +
+               "    disk's floor for one durable commit. The target holds when every run's p99 is within it.\n" +
                $"\nlatency summary (medians over runs; max = over all runs)\n" + summary;
     }
 
@@ -157,12 +169,32 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
             fromSchedule.Add(Ms(poller.VisibleTicks[i] - driver.Scheduled(i).Ticks));
         }
         var (toWorker, inWorker, storeToSeen) = await StagesAsync(ds, db, poller);
+        var (commitP50, commitP99) = await StoreCommitLatencyAsync(ds);
         return Result(run, "hindsight", order, driver, latency, fromSchedule, Stats.Median(poller.PollIntervalsMs), missing,
             workerCpu, serverCpu, foreign, load) with
         {
             StoreTransactions = storeTransactions, WalsenderCpu = split.Walsender, WorkerBackendCpu = split.WorkerBackends,
-            ToWorker = toWorker, InWorker = inWorker, StoreToSeen = storeToSeen,
+            ToWorker = toWorker, InWorker = inWorker, StoreToSeen = storeToSeen, StoreCommitP50 = commitP50, StoreCommitP99 = commitP99,
         };
+    }
+
+    /// <summary>p50/p99 ms of 300 one-row autocommit inserts into the store database: what one durable commit costs there,
+    /// so that the latency can be read against the disk's floor.</summary>
+    private static async Task<(double P50, double P99)> StoreCommitLatencyAsync(NpgsqlDataSource ds)
+    {
+        await BenchServer.ExecAsync(ds, "CREATE TABLE IF NOT EXISTS public.commit_probe (n int)");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand("INSERT INTO public.commit_probe VALUES (1)", conn);
+        await cmd.PrepareAsync();
+        var ms = new List<double>();
+        for (var i = 0; i < 300; i++)
+        {
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            await cmd.ExecuteNonQueryAsync();
+            ms.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+        }
+        var sorted = ms.Order().ToArray();
+        return (Stats.Percentile(sorted, 50), Stats.Percentile(sorted, 99));
     }
 
     /// <summary>The stages of each measured change's latency, from its stored timestamps and the poller's sighting.</summary>

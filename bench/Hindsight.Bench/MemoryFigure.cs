@@ -32,6 +32,9 @@ internal sealed class MemoryFigure(BenchServer server, BenchOptions options)
         foreach (var r in results)
             t.Add(r.Variant, r.Changes, r.WriteSeconds, r.CatchUpSeconds, r.TotalSeconds, r.StartToStreaming, r.IdleRssMiB, r.PeakRssMiB,
                 r.PeakRssMiB < TargetMiB ? "met" : "NOT met", r.CpuSeconds, r.Stored == r.Changes ? "all" : $"{r.Stored:N0} (MISMATCH)");
+        foreach (var r in results)
+            Scorecard.Add($"memory: worker peak RSS, one {options.MemoryRows:N0}-row transaction, {r.Variant}",
+                FormattableString.Invariant($"{r.PeakRssMiB:0.0} MiB"), $"< {TargetMiB:0} MiB", r.PeakRssMiB < TargetMiB);
         return $"\nmemory: one transaction, INSERT ... SELECT of {options.MemoryRows:N0} rows (logical_decoding_work_mem={server.WorkMem}: " +
                "PostgreSQL streams it to the worker in parts before it commits)\n" +
                "  attached: worker running while the transaction is written; 'caught up after' counts from the end of the write\n" +

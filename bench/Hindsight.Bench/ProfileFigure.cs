@@ -172,7 +172,7 @@ internal sealed class ProfileFigure(BenchServer server, BenchOptions options)
         var relations = new RelationCatalog(source, new PgTypeCatalog(source));
         await using var replication = new LogicalReplicationConnection(SourceSession.Apply(connectionString));
         await replication.Open();
-        var channel = Channel.CreateBounded<CaptureEvent>(new BoundedChannelOptions(4096)
+        var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(4096 / CaptureBatcher.MaxEvents)
         {
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });
@@ -187,25 +187,29 @@ internal sealed class ProfileFigure(BenchServer server, BenchOptions options)
         var images = new RowImageWriter(new byte[32]);
         long rows = 0, renderTicks = 0, bytes = 0;
         var done = false;
-        await foreach (var ev in channel.Reader.ReadAllAsync())
+        await foreach (var batch in channel.Reader.ReadAllAsync())
         {
-            switch (ev)
+            foreach (var ev in batch)
             {
-                case RowEvent row:
-                    rows++;
-                    if (!render) break;
-                    var t0 = Stopwatch.GetTimestamp();
-                    var relation = row.Relation;
-                    var key = images.PrimaryKey(relation, row.New ?? row.Old!, row.Old);
-                    var before = row.Old is not null && !row.OldIsKeyOnly ? images.Render(relation, row.Old, null) : "{}"u8.ToArray();
-                    var after = row.New is null ? "{}"u8.ToArray() : images.Render(relation, row.New, null, toastSource: row.OldIsKeyOnly ? null : row.Old);
-                    bytes += before.Length + after.Length + (key?.Length ?? 0);
-                    renderTicks += Stopwatch.GetTimestamp() - t0;
-                    break;
-                case CommitEvent c when c.CommitLsn >= marker:
-                case StreamCommitEvent sc when sc.CommitLsn >= marker:
-                    done = true;
-                    break;
+                switch (ev)
+                {
+                    case RowEvent row:
+                        rows++;
+                        if (!render) break;
+                        var t0 = Stopwatch.GetTimestamp();
+                        var relation = row.Relation;
+                        var key = images.PrimaryKey(relation, row.New ?? row.Old!, row.Old);
+                        var before = row.Old is not null && !row.OldIsKeyOnly ? images.Render(relation, row.Old, null) : "{}"u8.ToArray();
+                        var after = row.New is null ? "{}"u8.ToArray() : images.Render(relation, row.New, null, toastSource: row.OldIsKeyOnly ? null : row.Old);
+                        bytes += before.Length + after.Length + (key?.Length ?? 0);
+                        renderTicks += Stopwatch.GetTimestamp() - t0;
+                        break;
+                    case CommitEvent c when c.CommitLsn >= marker:
+                    case StreamCommitEvent sc when sc.CommitLsn >= marker:
+                        done = true;
+                        break;
+                }
+                if (done) break;
             }
             if (done) break;
         }

@@ -16,7 +16,7 @@ internal sealed class BenchOptions
     public int SmallTransactions { get; set; } = 20_000;
     public int LargeRows { get; set; } = 500_000;
     public int MemoryRows { get; set; } = 1_000_000;
-    public HashSet<string> Workloads { get; set; } = ["small", "large"];
+    public HashSet<string> Workloads { get; set; } = ["small", "large", "mix"];
     public string? LogicalDecodingWorkMem { get; set; }
     /// <summary>PostgreSQL's default durability (fsync, full_page_writes, synchronous_commit on): the figures of record.
     /// False: the test servers' settings (all three off), a second column beside them.</summary>
@@ -37,7 +37,8 @@ internal static class Program
         usage: dotnet run -c Release --project bench/Hindsight.Bench -- <figure> [options]
 
         figures:
-          throughput   end-to-end changes/s of the worker vs pg_recvlogical on the same WAL (small and large transactions)
+          throughput   end-to-end changes/s of the worker vs pg_recvlogical on the same WAL (small and large transactions,
+                       and a mix of both; target >= 0.70)
           memory       worker peak RSS capturing one large transaction (attached, and as a backlog)
           profile      where the worker's time goes, each consumer on a slot of its own: pg_recvlogical, in-process decode
                        only, decode + render, the worker; what-ifs: store in another database, GIN pending lists 256MB,
@@ -63,7 +64,7 @@ internal static class Program
           --small-tx N             transactions of the small workload (default 20000; 5 row changes each)
           --large-rows N           rows of the large transaction (default 500000)
           --memory-rows N          rows of the memory figure's transaction (default 1000000)
-          --workloads small,large  which throughput/profile workloads to run
+          --workloads small,large,mix  which throughput workloads to run (profile: small, large)
           --work-mem SIZE          server logical_decoding_work_mem (default: the server default, 64MB)
           --durability default|off the servers' fsync, full_page_writes and synchronous_commit: PostgreSQL's defaults (on;
                                    the figures of record), or all off as the test servers run (a second column)
@@ -127,6 +128,7 @@ internal static class Program
         // The EF Core figure starts a private server of its own, so it runs after this one is gone.
         if (figure == "all") EfCoreFigure.Run([]);
         if (figure == "all") Console.WriteLine($"all figures: {(DateTime.UtcNow - started).TotalMinutes:0.0} min");
+        if (Scorecard.HasRows) Console.WriteLine(Scorecard.Render());
         return 0;
     }
 

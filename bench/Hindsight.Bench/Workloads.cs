@@ -88,3 +88,45 @@ internal sealed class LargeTransaction(int rows) : Workload
     public override async Task RunAsync(NpgsqlConnection conn) =>
         await BenchServer.ExecAsync(conn, $"INSERT INTO public.items SELECT {Row("g")} FROM generate_series(1, {rows}) g");
 }
+
+/// <summary>
+/// A mix as a new user might try it: many ten-row transactions, then one large INSERT (streamed: over
+/// logical_decoding_work_mem), then one UPDATE of many rows.
+/// </summary>
+/// <remarks>The writing session commits with synchronous_commit off: only the time to write the backlog shortens
+/// (40,000 flushes fewer); the WAL the consumers read is the same.</remarks>
+internal sealed class MixedWorkload(int smallTransactions = 40_000, int insertRows = 200_000, int updateRows = 50_000) : Workload
+{
+    public override string Name => "mix";
+    public override string Description =>
+        $"{smallTransactions:N0} transactions x 10 INSERTs, then 1 INSERT ... SELECT of {insertRows:N0} rows, then 1 UPDATE of {updateRows:N0} rows";
+
+    public override async Task PrepareAsync(NpgsqlConnection conn)
+    {
+        await base.PrepareAsync(conn);
+        // Rows 1..U exist for the UPDATE; the small transactions insert from U+1 on, the large INSERT after them.
+        await BenchServer.ExecAsync(conn, $"INSERT INTO public.items SELECT {Row("g")} FROM generate_series(1, {updateRows}) g");
+        await BenchServer.ExecAsync(conn,
+            $$"""
+            CREATE PROCEDURE public.bench_mix_small(tx_count int, first bigint) LANGUAGE plpgsql AS $p$
+            BEGIN
+              FOR i IN 0 .. tx_count - 1 LOOP
+                INSERT INTO public.items SELECT {{Row("g")}} FROM generate_series(first + 10 * i, first + 10 * i + 9) g;
+                COMMIT;
+              END LOOP;
+            END $p$;
+            """);
+        await BenchServer.ExecAsync(conn, "VACUUM ANALYZE public.items");
+    }
+
+    public override async Task RunAsync(NpgsqlConnection conn)
+    {
+        long first = updateRows + 1, large = first + 10L * smallTransactions;
+        await BenchServer.ExecAsync(conn, "SET synchronous_commit = off");
+        await BenchServer.ExecAsync(conn, $"CALL public.bench_mix_small({smallTransactions}, {first})");
+        await BenchServer.ExecAsync(conn, $"INSERT INTO public.items SELECT {Row("g")} FROM generate_series({large}, {large + insertRows - 1}) g");
+        await BenchServer.ExecAsync(conn,
+            $"UPDATE public.items SET n = n + 1, label = label || ' v2', amount = amount + 1 WHERE id BETWEEN 1 AND {updateRows}");
+        await BenchServer.ExecAsync(conn, "RESET synchronous_commit");
+    }
+}

@@ -51,6 +51,11 @@ internal static class HindsightCli
         return await InvokeAsync(root, "hindsight", args, env, cancellationToken);
     }
 
+    /// <summary>The name of the command <paramref name="args"/> runs (<c>run</c>, <c>setup</c> …), wherever the shared
+    /// options stand; the root command's name when none is given. Parses only.</summary>
+    internal static string CommandName(string[] args) =>
+        Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args).CommandResult.Command.Name;
+
     /// <summary>
     /// Parses and runs a command line against <paramref name="root"/>: a parse error is one line on stderr naming
     /// <paramref name="program"/>, and the first SIGINT or SIGTERM cancels the command (when the environment handles signals).

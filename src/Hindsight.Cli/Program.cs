@@ -12,8 +12,9 @@ internal static class Program
         // Measured at 1,000 one-row transactions a second: 13-20 % less worker CPU, latency unchanged, backlog throughput
         // unchanged (BENCHMARKS-log.md, "Benchmarks, second pass"). Only for `run`, whose process serves nothing else; the
         // runtime reads the variable when the first socket is used, so it is set before anything connects. A value set
-        // by the user wins.
-        if (args.Length > 0 && args[0] == "run" && Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)
+        // by the user wins. The shared options may come before the command (`hindsight --source … run`): the command
+        // line is parsed to find it.
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null && HindsightCli.CommandName(args) == "run")
             Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         return HindsightCli.RunAsync(args, CliEnvironment.Console());
     }

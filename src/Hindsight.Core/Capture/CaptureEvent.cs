@@ -55,3 +55,13 @@ internal sealed record StreamCommitEvent(uint Xid, ulong CommitLsn, ulong EndLsn
 
 /// <summary>Abort of a streamed transaction (<paramref name="SubXid"/> = <paramref name="Xid"/>) or one of its subtransactions.</summary>
 internal sealed record StreamAbortEvent(uint Xid, uint SubXid) : CaptureEvent;
+
+/// <summary>Not a message: the reader has handed over everything it read and is waiting for the source (see
+/// <see cref="CaptureBatcher"/>). The stream is quiet between transactions.</summary>
+internal sealed record ReaderIdleEvent : CaptureEvent
+{
+    /// <summary>The one instance.</summary>
+    public static ReaderIdleEvent Instance { get; } = new();
+
+    private ReaderIdleEvent() { }
+}

@@ -8,9 +8,9 @@ using Npgsql.Replication.PgOutput.Messages;
 namespace Hindsight.Capture;
 
 /// <summary>
-/// Capture: reads pgoutput messages from the slot and copies each one into a <see cref="CaptureEvent"/>
-/// on a bounded channel, which Stitch consumes on another thread. The channel's bound is what keeps
-/// memory flat when the store is slower than the WAL.
+/// Capture: reads pgoutput messages from the slot and copies each one into a <see cref="CaptureEvent"/>,
+/// handed in batches (<see cref="CaptureBatcher"/>) to a bounded channel, which Stitch consumes on another thread.
+/// The channel's bound is what keeps memory flat when the store is slower than the WAL.
 /// </summary>
 /// <remarks>
 /// pgoutput is forward-only in Npgsql: a message is invalid once the next one is read, and every
@@ -32,17 +32,24 @@ internal sealed class ReplicationReader(
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { HindsightProtocol.Prefix, HindsightProtocol.BemiPrefix };
 
     /// <summary>Reads until cancelled or the connection fails, writing events to <paramref name="output"/>.</summary>
-    public async Task RunAsync(ChannelWriter<CaptureEvent> output, CancellationToken ct)
+    public async Task RunAsync(ChannelWriter<CaptureEvent[]> output, CancellationToken ct)
     {
         var replicationSlot = new PgOutputReplicationSlot(slot);
         var replicationOptions = new PgOutputReplicationOptions(
             publication, PgOutputProtocolVersion.V2, binary: false,
             streamingMode: streaming ? PgOutputStreamingMode.On : PgOutputStreamingMode.Off, messages: true);
 
-        await foreach (var message in connection.StartReplication(replicationSlot, replicationOptions, ct).ConfigureAwait(false))
+        var batcher = new CaptureBatcher();
+        var messages = connection.StartReplication(replicationSlot, replicationOptions, ct).GetAsyncEnumerator(ct);
+        await using var messagesDisposal = messages.ConfigureAwait(false);
+        while (true)
         {
-            var ev = await CopyAsync(message, ct).ConfigureAwait(false);
-            if (ev is not null) await output.WriteAsync(ev, ct).ConfigureAwait(false);
+            // What was read so far is handed over once the next read has begun: whether it had to wait for the source
+            // tells Stitch that the stream has gone quiet.
+            var next = messages.MoveNextAsync();
+            if (batcher.TakeReady(nextIsThere: next.IsCompleted) is { } batch) await output.WriteAsync(batch, ct).ConfigureAwait(false);
+            if (!await next.ConfigureAwait(false)) break;
+            if (await CopyAsync(messages.Current, ct).ConfigureAwait(false) is { } ev) batcher.Add(ev);
         }
     }
 

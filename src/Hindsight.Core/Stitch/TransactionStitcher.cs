@@ -28,6 +28,7 @@ internal sealed class TransactionStitcher
     private OpenTransaction? _open;
     private uint _streamingXid;
     private DateTime _lastCommit = DateTime.MinValue;
+    private bool _readerIdle; // the last batch ended with ReaderIdleEvent: the reader is waiting for the source
 
     /// <summary>Creates a stitcher writing to <paramref name="sink"/> (already initialised).</summary>
     /// <param name="sink">Where change records go.</param>
@@ -54,27 +55,37 @@ internal sealed class TransactionStitcher
     /// but no sooner than <see cref="StitchOptions.CommitInterval"/> after the previous store commit. A transaction
     /// arriving after a quiet spell is committed at once; under a steady stream of small transactions, the ones that
     /// arrive within an interval share one store commit instead of paying for one each (round trips, a commit record,
-    /// the progress row update, and the wake-ups of both processes).
+    /// the progress row update, and the wake-ups of both processes). "Quiet" is the reader's word
+    /// (<see cref="ReaderIdleEvent"/>), not an empty channel: catching up on a backlog, the channel runs dry for moments
+    /// while the reader decodes, and a durable store commit at each of them cost more than the decoding
+    /// (BENCHMARKS-log.md, "Batches from Capture to Stitch").
     /// </remarks>
-    public async Task RunAsync(ChannelReader<CaptureEvent> events, Action<ulong> durable, CancellationToken ct)
+    public async Task RunAsync(ChannelReader<CaptureEvent[]> events, Action<ulong> durable, CancellationToken ct)
     {
         while (true)
         {
-            if (events.TryRead(out var ev))
+            if (events.TryRead(out var batch))
             {
-                await HandleAsync(ev, ct).ConfigureAwait(false);
-                // Between transactions, a large or long-open store transaction is committed even under a stream
-                // that never pauses: memory and the time to acknowledge stay bounded.
-                if (_open is null && _sink.HasUncommittedWork &&
-                    (_sink.UncommittedChanges >= _options.MaxChangesPerCommit || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
-                    await CommitAsync(durable, ct).ConfigureAwait(false);
+                foreach (var ev in batch)
+                {
+                    _readerIdle = ev is ReaderIdleEvent;
+                    if (_readerIdle) continue;
+                    await HandleAsync(ev, ct).ConfigureAwait(false);
+                    // Between transactions, a large or long-open store transaction is committed even under a stream
+                    // that never pauses: memory and the time to acknowledge stay bounded.
+                    if (_open is null && _sink.HasUncommittedWork &&
+                        (_sink.UncommittedChanges >= _options.MaxChangesPerCommit || DateTime.UtcNow - _lastCommit >= MaxCommitDelay))
+                        await CommitAsync(durable, ct).ConfigureAwait(false);
+                }
                 continue;
             }
             if (_open is null && _sink.HasUncommittedWork)
             {
-                // The stream is quiet between transactions: commit now, or when the interval since the last commit
-                // is over, unless more events arrive first (they join this store transaction).
-                var wait = _options.CommitInterval - (DateTime.UtcNow - _lastCommit);
+                // The reader waits for the source, so the stream is quiet between transactions: commit now, or when the
+                // interval since the last commit is over, unless more events arrive first (they join this store
+                // transaction). The reader still busy (catching up on a backlog): its next transaction joins this store
+                // transaction too, unless it takes longer than the longest commit delay.
+                var wait = (_readerIdle ? _options.CommitInterval : MaxCommitDelay) - (DateTime.UtcNow - _lastCommit);
                 if (wait <= TimeSpan.Zero || !await WaitToReadAsync(events, wait, ct).ConfigureAwait(false)) await CommitAsync(durable, ct).ConfigureAwait(false);
                 continue;
             }
@@ -83,7 +94,7 @@ internal sealed class TransactionStitcher
     }
 
     /// <summary>Waits for an event for at most <paramref name="wait"/>; false when the time ran out first or the channel completed.</summary>
-    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<CaptureEvent> events, TimeSpan wait, CancellationToken ct)
+    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<CaptureEvent[]> events, TimeSpan wait, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(wait);

@@ -21,7 +21,10 @@ namespace Hindsight.Worker;
 /// </summary>
 public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? loggerFactory = null)
 {
-    private const int ChannelCapacity = 4096;
+    // Batches in flight between Capture and Stitch at most: up to 32,768 events while a large transaction goes in full
+    // batches, as many transactions when they are small (a bound of a few thousand events let a store round trip stall
+    // the reader after a few dozen small transactions).
+    private const int ChannelCapacity = 512;
 
     private readonly ILogger _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CaptureWorker>();
 
@@ -172,7 +175,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         _log.LogInformation("capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
             options.Slot, options.Publication, database, sourceName, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
 
-        var channel = Channel.CreateBounded<CaptureEvent>(new BoundedChannelOptions(ChannelCapacity)
+        var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(ChannelCapacity)
         {
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });

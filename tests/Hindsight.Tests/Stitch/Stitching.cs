@@ -25,11 +25,12 @@ internal static class Stitching
     {
         var options = new StitchOptions(CommitInterval: TimeSpan.FromMilliseconds(5), MaxChangesPerCommit: 10_000, contextLimit);
         var stitcher = new TransactionStitcher(sink, options, rules ?? new ColumnRules([], []), RedactionKey);
-        var channel = Channel.CreateBounded<CaptureEvent>(4);
+        var channel = Channel.CreateBounded<CaptureEvent[]>(4);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var durable = new List<ulong>();
         var run = stitcher.RunAsync(channel.Reader, durable.Add, timeout.Token);
-        foreach (var ev in events) await channel.Writer.WriteAsync(ev, timeout.Token);
+        // Each event as if the reader then waited for the next one (the stream quiet after each).
+        foreach (var ev in events) await channel.Writer.WriteAsync([ev, ReaderIdleEvent.Instance], timeout.Token);
         channel.Writer.Complete();
         await run;
 
