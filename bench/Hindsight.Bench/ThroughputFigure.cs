@@ -19,6 +19,10 @@ internal sealed record ThroughputRun(
     public double HsSteadyRate => Changes / HsFirstChangeToCaughtUp;
     public double Ratio => HsRate / RecvRate;
     public double Per100k(double seconds) => seconds * 100_000 / Changes;
+
+    /// <summary>The highest ratio this run's CPU allows: pg_recvlogical's time against the time Hindsight's CPU (the worker,
+    /// and the server's walsender and store backends) would take spread perfectly over every core of the machine.</summary>
+    public double CpuCeiling => RecvSeconds / ((WorkerCpuSeconds + HsServerCpu.Total) / Environment.ProcessorCount);
 }
 
 /// <summary>
@@ -38,7 +42,8 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options,
     {
         var output = new System.Text.StringBuilder();
         var summary = new TextTable("workload", "changes", "pg_recvlogical ch/s", "hindsight ch/s", "ratio", $"target >= {TargetRatio:0.00}",
-            "hs 1st read->done ch/s", "peak RSS MiB", "worker CPU s/100k", "server CPU s/100k (hs)", "server CPU s/100k (recv)");
+            "hs 1st read->done ch/s", "peak RSS MiB", "worker CPU s/100k", "server CPU s/100k (hs)", "server CPU s/100k (recv)",
+            $"CPU ceiling on {Environment.ProcessorCount} cores");
         Workload[] workloads = [new SmallTransactions(options.SmallTransactions), new LargeTransaction(options.LargeRows), new MixedWorkload()];
         foreach (var w in workloads.Where(w => options.Workloads.Contains(w.Name)))
         {
@@ -54,7 +59,7 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options,
             }
             output.Append(Detail(w, runs));
             Scorecard.Add($"throughput, {w.Name}: catch-up rate / pg_recvlogical's{(options.Durable ? "" : " (durability off)")}",
-                FormattableString.Invariant($"{Stats.Median(runs.Select(x => x.Ratio)):0.00} (runs {string.Join(", ", runs.Select(x => x.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))})"),
+                FormattableString.Invariant($"{Stats.Median(runs.Select(x => x.Ratio)):0.00} (runs {string.Join(", ", runs.Select(x => x.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))}; CPU ceiling {Stats.Median(runs.Select(x => x.CpuCeiling)):0.00})"),
                 FormattableString.Invariant($">= {TargetRatio:0.00}"), Stats.Median(runs.Select(x => x.Ratio)) >= TargetRatio);
             var ratio = Stats.Median(runs.Select(x => x.Ratio));
             summary.Add(w.Name, runs[0].Changes,
@@ -64,9 +69,12 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options,
                 runs.Max(x => x.PeakRssMiB),
                 Stats.Median(runs.Select(x => x.Per100k(x.WorkerCpuSeconds))),
                 Stats.Median(runs.Select(x => x.Per100k(x.HsServerCpu.Total))),
-                Stats.Median(runs.Select(x => x.Per100k(x.RecvServerCpu.Total))));
+                Stats.Median(runs.Select(x => x.Per100k(x.RecvServerCpu.Total))),
+                Stats.Median(runs.Select(x => x.CpuCeiling)));
         }
-        output.Append("\nthroughput summary (medians over runs; ratio = median of per-run hindsight/pg_recvlogical; peak RSS = max over runs)\n");
+        output.Append("\nthroughput summary (medians over runs; ratio = median of per-run hindsight/pg_recvlogical; peak RSS = max over runs)\n" +
+                      "  CPU ceiling: pg_recvlogical's seconds / ((worker CPU + server CPU while hindsight ran) / cores): the ratio Hindsight\n" +
+                      "  would reach if its CPU were spread perfectly over every core, and so the most this machine allows it.\n");
         output.Append(summary);
         return output.ToString();
     }

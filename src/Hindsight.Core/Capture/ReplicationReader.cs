@@ -47,7 +47,16 @@ internal sealed class ReplicationReader(
             // What was read so far is handed over once the next read has begun: whether it had to wait for the source
             // tells Stitch that the stream has gone quiet.
             var next = messages.MoveNextAsync();
-            if (batcher.TakeReady(nextIsThere: next.IsCompleted) is { } batch) await output.WriteAsync(batch, ct).ConfigureAwait(false);
+            if (batcher.TakeReady(nextIsThere: next.IsCompleted) is { } batch)
+            {
+                try { await output.WriteAsync(batch, ct).ConfigureAwait(false); }
+                catch (OperationCanceledException)
+                {
+                    // The read under way ends with the same token; the enumerator can only be disposed once it has.
+                    try { await next.ConfigureAwait(false); } catch (Exception) { /* how that read ended does not matter now */ }
+                    throw;
+                }
+            }
             if (!await next.ConfigureAwait(false)) break;
             if (await CopyAsync(messages.Current, ct).ConfigureAwait(false) is { } ev) batcher.Add(ev);
         }
