@@ -85,9 +85,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
             detail.Add(r.Run, r.Variant, r.Tps, r.Transactions, r.WalBytesPerTx, r.ServerCpu, r.ConsumerCpu, r.Changes,
                 r.ConsumerCpuPer100k, r.CatchUpSeconds, r.StoreTransactions == 0 ? "" : r.StoreTransactions, r.ForeignCpu, r.Load);
 
-        // Ratios are taken within a run (same machine state, adjacent in time), then the median over runs.
-        double RatioTo(string variant, string baseline) => Stats.Median(results.Where(x => x.Variant == variant).Select(x =>
-            x.Tps / (results.FirstOrDefault(b => b.Run == x.Run && b.Variant == baseline)?.Tps ?? double.NaN)));
+        double RatioTo(string variant, string baseline) => TpsRatio(results, variant, baseline);
         var summary = new TextTable("variant", "tps", "vs none", "vs recv", "WAL B/tx", "consumer CPU s/100k changes", "foreign CPU s", "target");
         foreach (var v in Variants)
         {
@@ -128,6 +126,12 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
                "\ncost summary (medians over runs; 'vs' = median of per-run tps ratios)\n" + summary;
     }
 
+    /// <summary>The median over runs of <paramref name="variant"/>'s tps over <paramref name="baseline"/>'s. Ratios are
+    /// taken within a run (same machine state, adjacent in time), then the median over runs.</summary>
+    private static double TpsRatio(List<CostRun> results, string variant, string baseline) =>
+        Stats.Median(results.Where(x => x.Variant == variant).Select(x =>
+            x.Tps / (results.FirstOrDefault(b => b.Run == x.Run && b.Variant == baseline)?.Tps ?? double.NaN)));
+
     /// <summary>The worker's CPU per 100,000 changes in this figure before the work on it (2026-12-04, durable): the
     /// target is half of it.</summary>
     private const double WorkerCpuBefore = 4.26;
@@ -137,8 +141,7 @@ internal sealed class CostFigure(BenchServer server, BenchOptions options, Bench
     private void AddToScorecard(List<CostRun> results)
     {
         CostRun? None(int run) => results.FirstOrDefault(x => x.Run == run && x.Variant == "none");
-        double Ratio(string variant, string baseline) => Stats.Median(results.Where(x => x.Variant == variant).Select(x =>
-            x.Tps / (results.FirstOrDefault(b => b.Run == x.Run && b.Variant == baseline)?.Tps ?? double.NaN)));
+        double Ratio(string variant, string baseline) => TpsRatio(results, variant, baseline);
         double ExtraCpuUs(CostRun x) => None(x.Run) is { } n
             ? ((x.ServerCpu + (double.IsNaN(x.ConsumerCpu) || x.Variant == "recv" ? 0 : x.ConsumerCpu)) / x.Transactions - n.ServerCpu / n.Transactions)
               / Pgbench.ChangesPerTransaction * 1e6

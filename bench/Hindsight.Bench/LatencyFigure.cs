@@ -98,7 +98,7 @@ internal sealed class LatencyFigure(BenchServer server, BenchOptions options)
                 g.Key == "hindsight" ? g.All(r => r.P99 <= TargetP99Ms) ? "met (every run)" : "NOT met (every run)" : "(floor)");
             if (g.Key == "hindsight")
                 Scorecard.Add($"latency: p99 commit -> queryable at {options.LatencyRate:N0} tx/s, worst of {g.Count()} runs",
-                    FormattableString.Invariant($"{g.Max(r => r.P99):0.0} ms (runs {string.Join(", ", g.Select(r => r.P99.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))}; store commit p99 {g.Max(r => r.StoreCommitP99):0.0} ms)"),
+                    FormattableString.Invariant($"{g.Max(r => r.P99):0.0} ms (runs {Scorecard.Runs(g.Select(r => r.P99), "0.0")}; store commit p99 {g.Max(r => r.StoreCommitP99):0.0} ms)"),
                     $"<= {TargetP99Ms:0} ms in every run", g.All(r => r.P99 <= TargetP99Ms));
         }
         return $"\nlatency: {options.LatencyRate:N0} tx/s scheduled (each one INSERT or one UPDATE of public.lat, autocommit, {Connections} connections " +

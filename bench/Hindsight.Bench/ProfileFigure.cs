@@ -172,7 +172,7 @@ internal sealed class ProfileFigure(BenchServer server, BenchOptions options)
         var relations = new RelationCatalog(source, new PgTypeCatalog(source));
         await using var replication = new LogicalReplicationConnection(SourceSession.Apply(connectionString));
         await replication.Open();
-        var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(4096 / CaptureBatcher.MaxEvents)
+        var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(CaptureWorker.ChannelCapacity)
         {
             SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait,
         });

@@ -14,6 +14,10 @@ internal static class Scorecard
         lock (Rows) Rows.Add((figure, measured, target, met));
     }
 
+    /// <summary>Each run's value, comma-separated, for the "measured" cell (invariant culture).</summary>
+    public static string Runs(IEnumerable<double> values, string format) =>
+        string.Join(", ", values.Select(v => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture)));
+
     /// <summary>True once a figure has added a row.</summary>
     public static bool HasRows
     {

@@ -59,7 +59,7 @@ internal sealed class ThroughputFigure(BenchServer server, BenchOptions options,
             }
             output.Append(Detail(w, runs));
             Scorecard.Add($"throughput, {w.Name}: catch-up rate / pg_recvlogical's{(options.Durable ? "" : " (durability off)")}",
-                FormattableString.Invariant($"{Stats.Median(runs.Select(x => x.Ratio)):0.00} (runs {string.Join(", ", runs.Select(x => x.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))}; CPU ceiling {Stats.Median(runs.Select(x => x.CpuCeiling)):0.00})"),
+                FormattableString.Invariant($"{Stats.Median(runs.Select(x => x.Ratio)):0.00} (runs {Scorecard.Runs(runs.Select(x => x.Ratio), "0.00")}; CPU ceiling {Stats.Median(runs.Select(x => x.CpuCeiling)):0.00})"),
                 FormattableString.Invariant($">= {TargetRatio:0.00}"), Stats.Median(runs.Select(x => x.Ratio)) >= TargetRatio);
             var ratio = Stats.Median(runs.Select(x => x.Ratio));
             summary.Add(w.Name, runs[0].Changes,

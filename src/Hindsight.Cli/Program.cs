@@ -13,8 +13,8 @@ internal static class Program
         // unchanged (BENCHMARKS-log.md, "Benchmarks, second pass"). Only for `run`, whose process serves nothing else; the
         // runtime reads the variable when the first socket is used, so it is set before anything connects. A value set
         // by the user wins. The shared options may come before the command (`hindsight --source … run`): the command
-        // line is parsed to find it.
-        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null && HindsightCli.CommandName(args) == "run")
+        // line is parsed to find it, only when a `run` token is there at all (every other command is parsed once).
+        if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null && args.Contains("run") && HindsightCli.CommandName(args) == "run")
             Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
         return HindsightCli.RunAsync(args, CliEnvironment.Console());
     }

@@ -24,7 +24,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     // Batches in flight between Capture and Stitch at most: up to 32,768 events while a large transaction goes in full
     // batches, as many transactions when they are small (a bound of a few thousand events let a store round trip stall
     // the reader after a few dozen small transactions).
-    private const int ChannelCapacity = 512;
+    internal const int ChannelCapacity = 512;
 
     private readonly ILogger _log = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CaptureWorker>();
 
