@@ -24,13 +24,22 @@ internal static class RunCommand
         {
             if (result.GetValueOrDefault<int>() is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
         });
+        var readPause = new Option<int>("--read-pause")
+        {
+            Description = "While the replication stream is busy, sleep this long (ms) between reads so that one wake-up reads several transactions (0: read as soon as anything arrives)",
+            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.ReadPause.TotalMilliseconds,
+        };
+        readPause.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 1_000) result.AddError("--read-pause must be between 0 and 1000 ms");
+        });
         var noStreaming = new Option<bool>("--no-streaming")
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, noStreaming,
+            ignore, redact, contextLimit, batch, commitInterval, readPause, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -41,6 +50,7 @@ internal static class RunCommand
                 ContextSizeLimit = r.GetValue(contextLimit),
                 BatchSize = r.GetValue(batch),
                 CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
+                ReadPause = TimeSpan.FromMilliseconds(r.GetValue(readPause)),
                 StreamLargeTransactions = !r.GetValue(noStreaming),
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);

@@ -24,9 +24,10 @@ namespace Hindsight.Capture;
 /// <param name="relationSchema">Where schema changes come from relation messages (a source without setup's schema change
 /// trigger); null when the trigger sends them.</param>
 /// <param name="streaming">Whether large transactions are streamed while still open (pgoutput's <c>streaming</c>).</param>
+/// <param name="readPause">How long the reader sleeps between reads while the stream is busy (<see cref="ReadPacer"/>).</param>
 internal sealed class ReplicationReader(
     LogicalReplicationConnection connection, RelationCatalog relations, string slot, string publication, int contextSizeLimit,
-    RelationSchema? relationSchema = null, bool streaming = true)
+    RelationSchema? relationSchema = null, bool streaming = true, TimeSpan readPause = default)
 {
     /// <summary>Prefixes of logical decoding messages that carry application context (docs/design.md, "The context protocol").</summary>
     public static readonly IReadOnlySet<string> ContextPrefixes = new HashSet<string>(StringComparer.Ordinal) { HindsightProtocol.Prefix, HindsightProtocol.BemiPrefix };
@@ -40,6 +41,7 @@ internal sealed class ReplicationReader(
             streamingMode: streaming ? PgOutputStreamingMode.On : PgOutputStreamingMode.Off, messages: true);
 
         var batcher = new CaptureBatcher();
+        var pacer = new ReadPacer(readPause);
         var messages = connection.StartReplication(replicationSlot, replicationOptions, ct).GetAsyncEnumerator(ct);
         await using var messagesDisposal = messages.ConfigureAwait(false);
         while (true)
@@ -47,7 +49,9 @@ internal sealed class ReplicationReader(
             // What was read so far is handed over once the next read has begun: whether it had to wait for the source
             // tells Stitch that the stream has gone quiet.
             var next = messages.MoveNextAsync();
-            if (batcher.TakeReady(nextIsThere: next.IsCompleted) is { } batch)
+            var waits = !next.IsCompleted;
+            if (waits) pacer.WaitBegins();
+            if (batcher.TakeReady(nextIsThere: !waits) is { } batch)
             {
                 try { await output.WriteAsync(batch, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException)
@@ -58,7 +62,15 @@ internal sealed class ReplicationReader(
                 }
             }
             if (!await next.ConfigureAwait(false)) break;
+            if (waits) pacer.WaitEnded();
             if (await CopyAsync(messages.Current, ct).ConfigureAwait(false) is { } ev) batcher.Add(ev);
+            if (pacer.TakePause())
+            {
+                // The stream is busy: let more of it arrive and read it in one go. What is complete goes to Stitch
+                // first, so the pause does not hold it back (not marked idle: the source is not what is waited for).
+                if (batcher.TakeReady(nextIsThere: true) is { } complete) await output.WriteAsync(complete, ct).ConfigureAwait(false);
+                await Task.Delay(pacer.Pause, ct).ConfigureAwait(false);
+            }
         }
     }
 

@@ -29,6 +29,10 @@ internal sealed class TransactionStitcher
     private uint _streamingXid;
     private DateTime _lastCommit = DateTime.MinValue;
     private bool _readerIdle; // the last batch ended with ReaderIdleEvent: the reader is waiting for the source
+    // Cancelled when the open store transaction is due for its commit. One per store transaction, not one per wait: a
+    // timer armed for every source transaction woke the runtime's timer thread about once per transaction.
+    private CancellationTokenSource? _commitDue;
+    private DateTime _commitDueAt;
 
     /// <summary>Creates a stitcher writing to <paramref name="sink"/> (already initialised).</summary>
     /// <param name="sink">Where change records go.</param>
@@ -62,6 +66,18 @@ internal sealed class TransactionStitcher
     /// </remarks>
     public async Task RunAsync(ChannelReader<CaptureEvent[]> events, Action<ulong> durable, CancellationToken ct)
     {
+        try
+        {
+            await ConsumeAsync(events, durable, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            DisarmCommitDue();
+        }
+    }
+
+    private async Task ConsumeAsync(ChannelReader<CaptureEvent[]> events, Action<ulong> durable, CancellationToken ct)
+    {
         while (true)
         {
             if (events.TryRead(out var batch))
@@ -85,22 +101,29 @@ internal sealed class TransactionStitcher
                 // interval since the last commit is over, unless more events arrive first (they join this store
                 // transaction). The reader still busy (catching up on a backlog): its next transaction joins this store
                 // transaction too, unless it takes longer than the longest commit delay.
-                var wait = (_readerIdle ? _options.CommitInterval : MaxCommitDelay) - (DateTime.UtcNow - _lastCommit);
-                if (wait <= TimeSpan.Zero || !await WaitToReadAsync(events, wait, ct).ConfigureAwait(false)) await CommitAsync(durable, ct).ConfigureAwait(false);
+                var due = _lastCommit + (_readerIdle ? _options.CommitInterval : MaxCommitDelay);
+                if (due <= DateTime.UtcNow || !await WaitToReadAsync(events, due, ct).ConfigureAwait(false)) await CommitAsync(durable, ct).ConfigureAwait(false);
                 continue;
             }
             if (!await events.WaitToReadAsync(ct).ConfigureAwait(false)) return;
         }
     }
 
-    /// <summary>Waits for an event for at most <paramref name="wait"/>; false when the time ran out first or the channel completed.</summary>
-    private static async ValueTask<bool> WaitToReadAsync(ChannelReader<CaptureEvent[]> events, TimeSpan wait, CancellationToken ct)
+    /// <summary>Waits for an event until <paramref name="due"/>; false when that time came first or the channel completed.</summary>
+    private async ValueTask<bool> WaitToReadAsync(ChannelReader<CaptureEvent[]> events, DateTime due, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(wait);
+        if (_commitDue is null || _commitDueAt != due)
+        {
+            DisarmCommitDue();
+            _commitDue = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            _commitDueAt = due;
+            var wait = due - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero) _commitDue.CancelAfter(wait);
+            else _commitDue.Cancel();
+        }
         try
         {
-            return await events.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
+            return await events.WaitToReadAsync(_commitDue.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -108,8 +131,15 @@ internal sealed class TransactionStitcher
         }
     }
 
+    private void DisarmCommitDue()
+    {
+        _commitDue?.Dispose();
+        _commitDue = null;
+    }
+
     private async Task CommitAsync(Action<ulong> durable, CancellationToken ct)
     {
+        DisarmCommitDue();
         var ack = await _sink.CommitAsync(ct).ConfigureAwait(false);
         _lastCommit = DateTime.UtcNow;
         if (ack is { } lsn) durable(lsn);

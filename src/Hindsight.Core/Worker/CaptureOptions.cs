@@ -30,6 +30,14 @@ public sealed class CaptureOptions : ConnectionOptions
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>
+    /// How long the reader sleeps between reads while the replication stream is busy (its last read waited less than
+    /// ten times this), so that one wake-up reads several source transactions instead of waking up for each network
+    /// write of the walsender. It adds at most this much to commit-to-queryable latency, and only under load.
+    /// <see cref="TimeSpan.Zero"/> reads as soon as anything arrives.
+    /// </summary>
+    public TimeSpan ReadPause { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
     /// Whether PostgreSQL streams a transaction larger than <c>logical_decoding_work_mem</c> while it is still open
     /// (the worker keeps it in a local file and writes it to the store at its commit), or sends it whole at its commit
     /// (the server spills it to its own disk meanwhile, and the worker writes it to the store as it reads it, its commit

@@ -184,7 +184,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         // Without setup's schema change trigger, schema changes are read from pgoutput's relation messages.
         var relationSchema = await SchemaTriggerInstalledAsync(source, ct).ConfigureAwait(false) ? null : new RelationSchema(source);
         var reader = new ReplicationReader(replication, relations, options.Slot, options.Publication, options.ContextSizeLimit, relationSchema,
-            options.StreamLargeTransactions);
+            options.StreamLargeTransactions, options.ReadPause);
         var stitcher = new TransactionStitcher(sink,
             new StitchOptions(options.CommitInterval, options.MaxChangesPerStoreTransaction, options.ContextSizeLimit), rules, sink.RedactionKey);
         await SeedFromStoredSchemaAsync(store, sourceName, relations, relationSchema, stitcher, ct).ConfigureAwait(false);

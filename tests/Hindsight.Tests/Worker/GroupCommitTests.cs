@@ -70,4 +70,47 @@ public sealed class GroupCommitTests(PostgresFixture fixture, ITestOutputHelper 
         Assert.Equal(await h.ScalarAsync<long>("SELECT count(*) FROM oracle.log WHERE tbl = 'items'"),
             await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'"));
     }
+
+    [Fact]
+    public async Task A_busy_stream_is_read_in_pauses_and_still_stored_whole_and_in_order()
+    {
+        // Commits whenever the reader waits for the source: without pauses, nearly every source transaction of a
+        // stream written a few milliseconds apart gets its own store commit. With a pause of 20 ms after each brief wait, the
+        // reader takes what arrived meanwhile in one go, so the store commits far fewer times. The oracle (a trigger
+        // writing to_jsonb in the same transactions) says whether anything was lost, doubled or misattributed.
+        async Task<(long Source, long Store)> RunAsync(TimeSpan pause)
+        {
+            await using var h = await CaptureHarness.CreateAsync(fixture,
+                Oracle.Install + "CREATE TABLE ticks (id int PRIMARY KEY, n int NOT NULL, note text);" + Oracle.Attach("ticks"));
+            h.StartWorker(h.Options(o => new()
+            {
+                SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
+                CommitInterval = TimeSpan.Zero, ReadPause = pause,
+            }));
+            await h.ExecuteAsync("INSERT INTO ticks VALUES (100, 0, 'first')");
+            await h.CatchUpAsync(); // the worker is reading live, not a backlog, before the stream starts
+            for (var i = 0; i < 150; i++)
+            {
+                var id = i % 11;
+                // synchronous_commit on (the test server's default is off): the walsender sends a transaction once its
+                // WAL is flushed, so with asynchronous commits it would arrive in the WAL writer's bursts.
+                await h.ExecuteAsync("BEGIN; SET LOCAL synchronous_commit = on; " + (i % 3 == 0
+                    ? $"INSERT INTO ticks VALUES ({id}, {i}, 'n{i}') ON CONFLICT (id) DO UPDATE SET n = excluded.n, note = excluded.note;"
+                    : $"UPDATE ticks SET n = n + 1 WHERE id = {id}; UPDATE ticks SET note = 'u{i}' WHERE id = {(id + 1) % 11};") + " COMMIT;");
+                await Task.Delay(3); // slower than the worker: without pauses, it waits for nearly every transaction
+            }
+            await h.CatchUpAsync();
+            Assert.Empty(await h.RowsAsync(Oracle.Mismatches, "ticks"));
+            Assert.Equal(await h.ScalarAsync<long>("SELECT count(*) FROM oracle.log WHERE tbl = 'ticks'"),
+                await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'ticks'"));
+            return (await h.ScalarAsync<long>("SELECT count(DISTINCT xid) FROM oracle.log WHERE tbl = 'ticks'"),
+                await h.ScalarAsync<long>("SELECT count(DISTINCT xmin::text) FROM hindsight.changes WHERE \"table\" = 'ticks'"));
+        }
+
+        var unpaced = await RunAsync(TimeSpan.Zero);
+        var paced = await RunAsync(TimeSpan.FromMilliseconds(20));
+        output.WriteLine($"without pauses: {unpaced.Source} source transactions in {unpaced.Store} store transactions; " +
+                         $"with 20 ms pauses: {paced.Source} in {paced.Store}");
+        Assert.True(paced.Store * 2 <= unpaced.Store, $"pauses: {paced.Store} store transactions, without: {unpaced.Store}");
+    }
 }
