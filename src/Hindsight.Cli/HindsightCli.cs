@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Hindsight.Configuration;
@@ -30,6 +31,13 @@ internal static class HindsightCli
     public const int Interrupted = 130;
 
     internal static readonly CaptureOptions CaptureDefaults = new() { SourceConnectionString = "" };
+
+    /// <summary>
+    /// This build's version and the commit it was built from (<c>0.9.0+&lt;commit&gt;</c>), as <c>--version</c> prints it:
+    /// the first line a long-running command logs, so that a log says which build wrote it.
+    /// </summary>
+    internal static string Version { get; } =
+        typeof(HindsightCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     internal static readonly JsonSerializerOptions Json = new()
     {

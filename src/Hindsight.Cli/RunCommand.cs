@@ -55,6 +55,7 @@ internal static class RunCommand
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
             var log = loggerFactory.CreateLogger("hindsight");
+            log.LogInformation("hindsight {Version}", HindsightCli.Version);
             log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
                 ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
                 options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));

@@ -64,7 +64,7 @@ internal static class ServeCommand
                 await app.StartAsync(token);
                 var address = HindsightServer.Addresses(app).FirstOrDefault() ?? "?";
                 await env.Output.WriteLineAsync(
-                    $"hindsight: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json, dashboard at {address}/) for {ConnectionStrings.Describe(conn.SourceConnectionString)}" +
+                    $"hindsight {HindsightCli.Version}: serving the API at {address}/api (OpenAPI at {address}/openapi/v1.json, dashboard at {address}/) for {ConnectionStrings.Describe(conn.SourceConnectionString)}" +
                     $", store {(conn.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(conn.StoreConnectionString))}; {keys.Count} API key(s); stop with Ctrl+C");
                 await env.Output.FlushAsync(token);
                 try { await Task.Delay(Timeout.Infinite, token); }
