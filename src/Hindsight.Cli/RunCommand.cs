@@ -33,13 +33,17 @@ internal static class RunCommand
         {
             if (result.GetValueOrDefault<int>() is < 0 or > 1_000) result.AddError("--read-pause must be between 0 and 1000 ms");
         });
+        var standby = new Option<bool>("--standby")
+        {
+            Description = "Run as one of several replicas: while another worker holds the slot, stand by and take over when it stops or dies (without it, a slot in use is an error)",
+        };
         var noStreaming = new Option<bool>("--no-streaming")
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, readPause, noStreaming,
+            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -52,6 +56,7 @@ internal static class RunCommand
                 CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
                 ReadPause = TimeSpan.FromMilliseconds(r.GetValue(readPause)),
                 StreamLargeTransactions = !r.GetValue(noStreaming),
+                Standby = r.GetValue(standby),
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
             var log = loggerFactory.CreateLogger("hindsight");

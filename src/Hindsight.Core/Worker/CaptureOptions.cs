@@ -68,6 +68,18 @@ public sealed class CaptureOptions : ConnectionOptions
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Whether this worker is one of several replicas: when the slot is in use by another worker it stands by, trying
+    /// the slot every <see cref="StandbyPollInterval"/>, and takes over once the active worker stops or dies (its
+    /// walsender ends when its connection does). Only the worker holding the slot reads and stores; what the last one
+    /// stored is where the next one resumes, so a takeover loses and duplicates nothing. Off: a slot in use is an error
+    /// after <see cref="SlotInUseTimeout"/>.
+    /// </summary>
+    public bool Standby { get; init; }
+
+    /// <summary>How often a worker in standby tries the slot.</summary>
+    public TimeSpan StandbyPollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// How long the slot may stay in use by another connection before the worker gives up with a
     /// <see cref="CaptureException"/>. Some wait is needed: after a crash or a network cut the server may take a
     /// moment to notice our own previous walsender is gone.

@@ -31,6 +31,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     /// <summary>The source's connection string in Npgsql's form (the options take any form <see cref="ConnectionStrings"/> accepts).</summary>
     private string SourceConnectionString => ConnectionStrings.ToNpgsql(options.SourceConnectionString);
     private PgTypeCatalog? _types;
+    private bool _standingBy; // in standby: the slot was in use at the last try
 
     /// <summary>The options this worker runs with.</summary>
     public CaptureOptions Options => options;
@@ -59,7 +60,14 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             {
                 var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(SourceConnectionString), cancellationToken).ConfigureAwait(false);
                 sourceName = await RegisterAsync(store, identity, cancellationToken).ConfigureAwait(false);
-                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () => { delay = options.ReconnectMinDelay; slotBusySince = null; }, cancellationToken).ConfigureAwait(false);
+                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () =>
+                {
+                    if (slotBusySince is { } since && options.Standby)
+                        _log.LogInformation("took over replication slot {Slot} after {Seconds:0.0}s in standby", options.Slot, (DateTime.UtcNow - since).TotalSeconds);
+                    _standingBy = false;
+                    delay = options.ReconnectMinDelay;
+                    slotBusySince = null;
+                }, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -68,7 +76,18 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ObjectInUse)
             {
                 // The slot is held by another walsender: a second worker, or our own previous connection
-                // that the server has not noticed is gone yet. Wait a little, then refuse clearly.
+                // that the server has not noticed is gone yet. A replica in standby waits for it to be released, however
+                // long that takes; otherwise wait a little, then refuse clearly.
+                if (options.Standby)
+                {
+                    if (slotBusySince is null)
+                        _log.LogInformation("standing by: replication slot {Slot} is in use by another worker ({Error}); taking over when it is released",
+                            options.Slot, e.MessageText);
+                    slotBusySince ??= DateTime.UtcNow;
+                    _standingBy = true;
+                    await Task.Delay(options.StandbyPollInterval, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
                 if (slotBusySince is null)
                     _log.LogWarning("replication slot {Slot} is in use by another process ({Error}); waiting up to {Timeout:0}s for it to be released",
                         options.Slot, e.MessageText, options.SlotInUseTimeout.TotalSeconds);
@@ -172,7 +191,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         };
         await using var replicationDisposal = replication.ConfigureAwait(false);
         await replication.Open(ct).ConfigureAwait(false);
-        _log.LogInformation("capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
+        // In standby this is tried every second until the slot is free: said once, at the start, not at every try.
+        _log.Log(_standingBy ? LogLevel.Debug : LogLevel.Information,
+            "capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
             options.Slot, options.Publication, database, sourceName, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
 
         var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(ChannelCapacity)

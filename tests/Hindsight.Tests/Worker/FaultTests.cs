@@ -501,6 +501,86 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
         Assert.True(after.Made > captured.Made);
     }
 
+    // ---- 3. replicas: one worker active, the others in standby ------------------------------------------------
+
+    [Fact]
+    public async Task Three_replicas_with_the_active_one_killed_five_times_store_every_change_exactly_once()
+    {
+        var clock = Stopwatch.StartNew();
+        await using var server = await PrivatePostgresServer.StartAsync();
+        var (admin, workerCs) = await CreatePrivateSourceAsync(server);
+        await using var adminLifetime = admin;
+        // Each replica names itself in its connections (a restarted one under a new name), so PostgreSQL says which
+        // one holds the slot.
+        var byName = new Dictionary<string, WorkerProcess>();
+        var generation = 0;
+        string StartReplica()
+        {
+            var name = $"replica-{++generation}";
+            byName[name] = WorkerProcess.Start(
+                "--source", $"{workerCs};Application Name={name}", "--slot", PrivateSlot, "--publication", PrivateSlot, "--standby");
+            return name;
+        }
+        try
+        {
+            for (var i = 0; i < 3; i++) StartReplica();
+            using var stopWorkload = new CancellationTokenSource();
+            var writers = Enumerable.Range(0, 2).Select(w => Task.Run(() => FaultWorkload.RunAsync(admin, w, stopWorkload.Token))).ToArray();
+            var active = await ActiveReplicaAsync(admin, except: null);
+            var stored = await WaitForProgressAsync(admin, PrivateSlot, 0, byName[active]);
+
+            const int kills = 5;
+            for (var k = 1; k <= kills; k++)
+            {
+                await Task.Delay(1000); // the workload and the active replica run meanwhile
+                foreach (var (name, r) in byName.Where(r => !r.Value.HasExited || r.Key == active))
+                    Assert.False(r.HasExited, $"{name} exited:\n" + r.Output);
+                Assert.Equal(active, await ActiveReplicaAsync(admin, except: null));
+                byName[active].Kill(); // SIGKILL: no goodbye, an open store transaction, unacknowledged changes
+                var restarted = StartReplica(); // the orchestrator's restart: a new standby in its place
+                var takeover = Stopwatch.StartNew();
+                var next = await ActiveReplicaAsync(admin, except: active);
+                stored = await WaitForProgressAsync(admin, PrivateSlot, stored, byName[next]); // storing again, past the dead one
+                output.WriteLine($"kill {k}: {active} killed ({restarted} started), {next} storing again after {takeover.Elapsed.TotalSeconds:0.0}s");
+                Assert.True(takeover.Elapsed < TimeSpan.FromSeconds(15), $"the takeover took {takeover.Elapsed}");
+                active = next;
+            }
+            await Task.Delay(1000);
+            await stopWorkload.CancelAsync();
+            var results = await Task.WhenAll(writers);
+            await WaitForCatchUpAsync(admin, admin, PrivateSlot, byName[active]);
+            foreach (var r in byName.Values.Where(r => !r.HasExited))
+                Assert.Equal(0, r.Terminate(TimeSpan.FromSeconds(30))); // standbys stop gracefully too
+            Assert.Equal(3, byName.Values.Count(r => r.ExitCode == 0));
+
+            var figures = await OracleFigures.ReadAsync(admin);
+            output.WriteLine($"{kills} kills of the active replica; workload committed {results.Sum(r => r.Committed)} transactions; " +
+                             $"{figures}; {clock.Elapsed.TotalSeconds:0.0}s");
+            Assert.True(figures.Made > 300, "the workload should have made a real number of changes");
+            Assert.True(figures.ExactlyOnce, figures.ToString());
+            var logs = string.Concat(byName.Values.Select(r => r.Output));
+            Assert.Contains("standing by: replication slot", logs, StringComparison.Ordinal);
+            Assert.Contains("took over replication slot", logs, StringComparison.Ordinal);
+            Assert.DoesNotContain("is another worker running", logs); // standbys wait, they do not give up
+            Assert.DoesNotContain(Password, logs);
+        }
+        finally
+        {
+            foreach (var r in byName.Values) r.Dispose();
+        }
+    }
+
+    /// <summary>Which replica (by its application name) holds the slot now, other than <paramref name="except"/>; waits for one to.</summary>
+    private static async Task<string> ActiveReplicaAsync(NpgsqlDataSource source, string? except)
+    {
+        var name = await PollAsync(() => ScalarAsync<string>(source,
+                "SELECT coalesce((SELECT a.application_name FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid " +
+                "WHERE s.slot_name = $1), '')", PrivateSlot),
+            n => n.StartsWith("replica-", StringComparison.Ordinal) && n != except, Generous);
+        Assert.True(name.StartsWith("replica-", StringComparison.Ordinal) && name != except, $"no replica took the slot over from {except}");
+        return name;
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------------------
 
     private const string PrivateSlot = "faults";
