@@ -37,13 +37,15 @@ internal static class RunCommand
         {
             Description = "Run as one of several replicas: while another worker holds the slot, stand by and take over when it stops or dies (without it, a slot in use is an error)",
         };
+        var metricsUrls = HindsightCli.ListOption("--metrics-urls",
+            "Serve /metrics (Prometheus text), /healthz and /readyz at these addresses, without a key (e.g. http://127.0.0.1:9464)");
         var noStreaming = new Option<bool>("--no-streaming")
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, noStreaming,
+            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -64,9 +66,13 @@ internal static class RunCommand
             log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
                 ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
                 options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
+            var worker = new CaptureWorker(options, loggerFactory);
+            var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
+            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, () => worker.IsCapturing, token);
+            if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
             try
             {
-                await new CaptureWorker(options, loggerFactory).RunAsync(token);
+                await worker.RunAsync(token);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hindsight.Diagnostics;
 using Hindsight.Model;
 using Npgsql;
 using NpgsqlTypes;
@@ -229,6 +231,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     /// <returns>The end LSN now safe to acknowledge, or null when nothing new became durable.</returns>
     public async ValueTask<ulong?> CommitAsync(CancellationToken ct)
     {
+        var started = Stopwatch.GetTimestamp();
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
         if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
@@ -257,6 +260,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             _tx = null;
         }
         _oneTrip.Reset();
+        HindsightMetrics.StoreCommitted(_source, _txChanges, _txTransactions, Stopwatch.GetElapsedTime(started), _txLastCommittedAt);
         if (_txLastCommitLsn > LastCommitLsn) LastCommitLsn = _txLastCommitLsn;
         ulong? ack = null;
         if (_txLastEndLsn > LastEndLsn) { LastEndLsn = _txLastEndLsn; ack = LastEndLsn; }

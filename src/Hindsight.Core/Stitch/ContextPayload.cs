@@ -38,24 +38,31 @@ internal static class ContextPayload
     public static string ToContextJson(string prefix, ReadOnlySpan<byte> payload, long length, int limit)
     {
         if (length > limit)
-            return Error(Reasons.TooLarge, prefix, length, $"payload of {length} bytes exceeds the limit of {limit} bytes");
+            return CountedError(Reasons.TooLarge, prefix, length, $"payload of {length} bytes exceeds the limit of {limit} bytes");
 
         string text;
         try { text = StrictUtf8.GetString(payload); }
-        catch (DecoderFallbackException) { return Error(Reasons.InvalidUtf8, prefix, length, null); }
+        catch (DecoderFallbackException) { return CountedError(Reasons.InvalidUtf8, prefix, length, null); }
 
         JsonDocument doc;
         try { doc = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = MaxDepth }); }
-        catch (JsonException e) { return Error(Reasons.NotJson, prefix, length, Sample(text) + " — " + e.Message); }
+        catch (JsonException e) { return CountedError(Reasons.NotJson, prefix, length, Sample(text) + " — " + e.Message); }
 
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                return Error(Reasons.NotObject, prefix, length, Sample(text));
+                return CountedError(Reasons.NotObject, prefix, length, Sample(text));
             if (FindUnstorable(doc.RootElement) is { } problem)
-                return Error(Reasons.Unstorable, prefix, length, problem);
+                return CountedError(Reasons.Unstorable, prefix, length, problem);
         }
         return text;
+    }
+
+    /// <summary>An error context the worker records, counted (<see cref="Diagnostics.HindsightMetrics"/>).</summary>
+    private static string CountedError(string reason, string prefix, long bytes, string? detail)
+    {
+        Diagnostics.HindsightMetrics.ContextError();
+        return Error(reason, prefix, bytes, detail);
     }
 
     /// <summary>The error context for a reason (public so tests and docs share one shape).</summary>

@@ -32,6 +32,13 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     private string SourceConnectionString => ConnectionStrings.ToNpgsql(options.SourceConnectionString);
     private PgTypeCatalog? _types;
     private bool _standingBy; // in standby: the slot was in use at the last try
+    private volatile bool _capturing;
+
+    /// <summary>
+    /// Whether the worker is capturing now: it holds the slot and its session has stored (or acknowledged) something.
+    /// False while it connects, reconnects or stands by. What a readiness probe reports.
+    /// </summary>
+    public bool IsCapturing => _capturing;
 
     /// <summary>The options this worker runs with.</summary>
     public CaptureOptions Options => options;
@@ -60,14 +67,22 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             {
                 var identity = await SourceIdentity.ReadAsync(source, SourceSession.Apply(SourceConnectionString), cancellationToken).ConfigureAwait(false);
                 sourceName = await RegisterAsync(store, identity, cancellationToken).ConfigureAwait(false);
-                await RunSessionAsync(source, store, sourceName, identity.Database, rules, () =>
+                try
                 {
-                    if (slotBusySince is { } since && options.Standby)
-                        _log.LogInformation("took over replication slot {Slot} after {Seconds:0.0}s in standby", options.Slot, (DateTime.UtcNow - since).TotalSeconds);
-                    _standingBy = false;
-                    delay = options.ReconnectMinDelay;
-                    slotBusySince = null;
-                }, cancellationToken).ConfigureAwait(false);
+                    await RunSessionAsync(source, store, sourceName, identity.Database, rules, () =>
+                    {
+                        if (slotBusySince is { } since && options.Standby)
+                            _log.LogInformation("took over replication slot {Slot} after {Seconds:0.0}s in standby", options.Slot, (DateTime.UtcNow - since).TotalSeconds);
+                        _standingBy = false;
+                        _capturing = true;
+                        delay = options.ReconnectMinDelay;
+                        slotBusySince = null;
+                    }, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _capturing = false; // whatever ended the session
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -114,6 +129,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                     throw new CaptureException(lost, e);
                 }
                 _log.LogWarning("capture interrupted: {Error}; reconnecting in {Delay:0.0}s", e.Message, delay.TotalSeconds);
+                Diagnostics.HindsightMetrics.Reconnected(sourceName);
                 if (sourceName is not null) await PostgresChangeSink.RecordErrorAsync(store, options.Slot, sourceName, e.Message).ConfigureAwait(false);
                 try { await Task.Delay(delay, cancellationToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }

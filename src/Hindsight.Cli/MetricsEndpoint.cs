@@ -1,0 +1,41 @@
+using Hindsight.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace Hindsight.Cli;
+
+/// <summary>
+/// <c>hindsight run --metrics-urls</c>: the worker's metrics in Prometheus' text format (<c>/metrics</c>), liveness
+/// (<c>/healthz</c>: the process answers) and readiness (<c>/readyz</c>: it is capturing), without a key: they say how
+/// much was stored and whether the worker holds the slot, nothing of the data. Bind them to an address only the
+/// monitoring can reach.
+/// </summary>
+internal static class MetricsEndpoint
+{
+    /// <summary>The readiness check's tag: <c>/readyz</c> runs the checks that carry it, <c>/healthz</c> none.</summary>
+    private const string Ready = "ready";
+
+    public static async Task<WebApplication> StartAsync(IReadOnlyList<string> urls, Func<bool> capturing, CancellationToken ct)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders(); // the worker's log says what matters; Kestrel's start-up lines would only add noise
+        builder.WebHost.UseUrls([.. urls]);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HindsightMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.AddHealthChecks().AddCheck("capturing",
+            () => capturing()
+                ? HealthCheckResult.Healthy("capturing")
+                : HealthCheckResult.Unhealthy("not capturing: connecting, reconnecting or standing by"),
+            tags: [Ready]);
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready) });
+        await app.StartAsync(ct).ConfigureAwait(false);
+        return app;
+    }
+}

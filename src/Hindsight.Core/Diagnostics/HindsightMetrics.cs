@@ -1,0 +1,49 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
+
+namespace Hindsight.Diagnostics;
+
+/// <summary>
+/// The worker's figures as .NET metrics (a <see cref="Meter"/> named <see cref="MeterName"/>), for any listener:
+/// OpenTelemetry (<c>AddMeter("Hindsight")</c>), <c>dotnet-counters</c>, or <c>hindsight run --metrics-urls</c>, which
+/// serves them in Prometheus' text format. The worker's instruments are tagged with the source's name.
+/// </summary>
+public static class HindsightMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "Hindsight";
+
+    private static readonly Meter Meter = new(MeterName,
+        typeof(HindsightMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
+
+    private static readonly Counter<long> ChangesStored = Meter.CreateCounter<long>(
+        "hindsight.changes.stored", "{change}", "Row changes committed to the store.");
+
+    private static readonly Counter<long> TransactionsStored = Meter.CreateCounter<long>(
+        "hindsight.transactions.stored", "{transaction}", "Source transactions committed to the store.");
+
+    private static readonly Histogram<double> StoreCommitDuration = Meter.CreateHistogram<double>(
+        "hindsight.store.commit.duration", "s", "Time to write and commit one store transaction (rows not sent before, progress, COMMIT).");
+
+    private static readonly Histogram<double> CommitToStored = Meter.CreateHistogram<double>(
+        "hindsight.change.latency", "s", "From the source commit of a store transaction's newest source transaction to its store commit.");
+
+    private static readonly Counter<long> Reconnects = Meter.CreateCounter<long>(
+        "hindsight.reconnects", "{reconnect}", "Capture sessions that ended with an error the worker retried.");
+
+    private static readonly Counter<long> ContextErrors = Meter.CreateCounter<long>(
+        "hindsight.context.errors", "{error}", "Context messages recorded as errors (too large, not valid JSON).");
+
+    internal static void StoreCommitted(string source, long changes, long transactions, TimeSpan duration, DateTime? newestSourceCommit)
+    {
+        var tag = new KeyValuePair<string, object?>("source", source);
+        if (changes > 0) ChangesStored.Add(changes, tag);
+        if (transactions > 0) TransactionsStored.Add(transactions, tag);
+        StoreCommitDuration.Record(duration.TotalSeconds, tag);
+        if (newestSourceCommit is { } at) CommitToStored.Record(Math.Max(0, (DateTime.UtcNow - at).TotalSeconds), tag);
+    }
+
+    internal static void Reconnected(string? source) => Reconnects.Add(1, new KeyValuePair<string, object?>("source", source ?? ""));
+
+    internal static void ContextError() => ContextErrors.Add(1);
+}
