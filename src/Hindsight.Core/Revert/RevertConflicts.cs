@@ -20,7 +20,8 @@ internal static class RevertConflicts
         var conflicts = new List<RevertConflict>();
         // For each selected change, later changes of its row (or TRUNCATEs of its table) that are not selected.
         const string sql = """
-            SELECT DISTINCT ON (l.id) s.schema, s."table", s.primary_key, l.id, l.operation, l.committed_at
+            SELECT DISTINCT ON (l.id) s.schema, s."table", s.primary_key, l.id, l.operation, l.committed_at,
+                   coalesce(l.context -> 'hindsight' -> 'revertOf' -> 'changes' @> to_jsonb(s.id), false) AS reverts_it
             FROM hindsight.changes s
             JOIN hindsight.changes l ON l.source = s.source AND l.schema = s.schema AND l."table" = s."table"
               AND (l.primary_key = s.primary_key OR (l.primary_key IS NULL AND l.operation = 'TRUNCATE'))
@@ -35,8 +36,16 @@ internal static class RevertConflicts
             var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await using var rDisposal = r.ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                // A later change made by a revert of the selected change is not a conflict to overwrite: the change is undone.
+                var revertsIt = r.GetBoolean(6);
+                var later = $"change {r.GetInt64(3)} ({r.GetString(4)} at {r.GetFieldValue<DateTimeOffset>(5):O})";
                 conflicts.Add(new RevertConflict(new TableName(r.GetString(0), r.GetString(1)), r.GetString(2),
-                    $"changed later by change {r.GetInt64(3)} ({r.GetString(4)} at {r.GetFieldValue<DateTimeOffset>(5):O})", r.GetInt64(3)));
+                    revertsIt ? $"already reverted by {later}" : $"changed later by {later}", r.GetInt64(3))
+                {
+                    AlreadyReverted = revertsIt,
+                });
+            }
         }
 
         // The newest selected change of each row says what the row must be now; the source says what it is.

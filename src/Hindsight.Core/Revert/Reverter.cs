@@ -97,6 +97,10 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         var message = Context(plan, context);
         var sql = plan.Sql(message);
         if (dryRun) return new RevertResult(plan, false, sql, []);
+        if (plan.Conflicts.FirstOrDefault(c => c.AlreadyReverted) is { } reverted)
+            throw new AuditQueryException(
+                $"refused: {reverted.Table} key {reverted.PrimaryKey} was {reverted.Reason}; reverting again would write the old values back " +
+                $"over that revert (to undo the revert, revert change {reverted.LaterChangeId}); nothing was changed");
         if (plan.Conflicts.Count > 0 && !force)
             throw new AuditQueryException($"refused: {plan.ConflictSummary} (see the conflicts); nothing was changed. Force to overwrite them");
 

@@ -157,6 +157,37 @@ public sealed class RevertTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_change_already_reverted_is_reported_as_such_and_cannot_be_forced_again()
+    {
+        await using var h = await StartAsync(fixture);
+        await h.ExecuteAsync("UPDATE orders SET total = 12.25 WHERE id = 1");
+        await h.CatchUpAsync();
+        var id = await h.ScalarAsync<long>("SELECT max(id) FROM hindsight.changes WHERE \"table\" = 'orders' AND primary_key = '1'");
+        var reverter = new Reverter(h.Source, h.Source);
+        await reverter.ApplyAsync(await reverter.PlanAsync(new RevertSelection { ChangeId = id }));
+        await h.CatchUpAsync();
+        var revertId = await h.ScalarAsync<long>(
+            "SELECT id FROM hindsight.changes WHERE context -> 'hindsight' -> 'revertOf' -> 'changes' @> to_jsonb($1::bigint)", id);
+        var total = await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 1");
+
+        // Planned again: the later change is that revert, named as such, not a conflict to overwrite.
+        var plan = await reverter.PlanAsync(new RevertSelection { ChangeId = id });
+        var conflict = Assert.Single(plan.Conflicts);
+        Assert.True(conflict.AlreadyReverted);
+        Assert.Equal(revertId, conflict.LaterChangeId);
+        Assert.StartsWith($"already reverted by change {revertId} (UPDATE at ", conflict.Reason, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<AuditQueryException>(() => reverter.ApplyAsync(plan, force: true));
+        Assert.Contains($"to undo the revert, revert change {revertId}", e.Message, StringComparison.Ordinal);
+        Assert.Equal(total, await h.ScalarAsync<string>("SELECT total::text FROM orders WHERE id = 1")); // nothing written
+
+        // A later change by someone else is still an ordinary conflict, which force overwrites.
+        await h.ExecuteAsync("UPDATE orders SET total = 13.50 WHERE id = 1");
+        await h.CatchUpAsync();
+        var later = await reverter.PlanAsync(new RevertSelection { ChangeId = revertId });
+        Assert.False(Assert.Single(later.Conflicts).AlreadyReverted);
+    }
+
+    [Fact]
     public async Task Reverting_by_context_touches_only_that_requests_rows()
     {
         await using var h = await StartAsync(fixture);

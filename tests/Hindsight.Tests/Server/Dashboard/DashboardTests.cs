@@ -280,6 +280,15 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         Assert.Equal(["new", "99.00"], (await S.Harness.RowsAsync("SELECT status, total::text FROM orders WHERE id = 30")).Single());
         await S.Harness.CatchUpAsync();
         Assert.Equal(1, await DashboardData.CountAsync(S, $$"""{"apiKey":"{{S.AdminKeyName}}","reason":"e2e: undo mallory"}"""));
+
+        // The same change planned again: already reverted, which is not a conflict to force.
+        await p.GotoAsync("#/changes");
+        await p.GotoAsync($"#/revert?change={id}");
+        await Expect(p.Page.Locator("#plan-title")).ToHaveTextAsync($"Plan: revert change {id}");
+        await Expect(p.Page.Locator("#view .already-reverted")).ToContainTextAsync("already reverted by change");
+        await Expect(p.Page.Locator("#view .conflicts")).ToHaveCountAsync(0);
+        await Expect(p.Page.Locator("#revert-force")).ToHaveCountAsync(0);
+        await Expect(p.Page.Locator("#view section.apply")).ToContainTextAsync("nothing to apply");
         await p.AssertCleanAsync();
     }
 

@@ -87,9 +87,12 @@ export async function render(root, params) {
 /** The plan: a summary, the statements, conflicts, notes and the whole transaction's SQL. */
 function planView(plan, selection) {
   const n = plan.statements.length;
+  const reverted = plan.conflicts.filter((c) => c.already_reverted);
+  const others = plan.conflicts.filter((c) => !c.already_reverted);
   return el('section', { class: 'plan', 'aria-labelledby': 'plan-title' },
     el('h2', { id: 'plan-title', text: `Plan: revert ${describe(selection)}` }),
-    el('p', { class: 'page-status', role: 'status', text: `${n} statement${n === 1 ? '' : 's'} in one transaction; ${plan.conflicts.length} conflict${plan.conflicts.length === 1 ? '' : 's'}.` }),
+    el('p', { class: 'page-status', role: 'status', text: `${n} statement${n === 1 ? '' : 's'} in one transaction; ${others.length} conflict${others.length === 1 ? '' : 's'}` +
+      (reverted.length > 0 ? `; ${reverted.length} row${reverted.length === 1 ? '' : 's'} already reverted.` : '.') }),
     el('div', { class: 'table-wrap' },
       el('table', { class: 'statements' },
         el('thead', {}, el('tr', {}, ['#', 'action', 'table', 'key', 'undoes'].map((c) => el('th', { scope: 'col', text: c })))),
@@ -99,8 +102,11 @@ function planView(plan, selection) {
           el('td', { text: s.table }),
           el('td', { text: s.primary_key }),
           el('td', {}, s.change ? [`change ${s.change} `, opBadge(s.operation)] : 'rollback')))))),
-    plan.conflicts.length > 0
-      ? el('div', { class: 'conflicts' }, el('h3', { text: 'Conflicts: rows changed since by something else' }), conflictList(plan.conflicts))
+    reverted.length > 0
+      ? el('div', { class: 'already-reverted' }, el('h3', { text: 'Already reverted' }), conflictList(reverted))
+      : null,
+    others.length > 0
+      ? el('div', { class: 'conflicts' }, el('h3', { text: 'Conflicts: rows changed since by something else' }), conflictList(others))
       : null,
     plan.notes.length > 0 ? el('div', {}, el('h3', { text: 'Notes' }), el('ul', { class: 'notes' }, plan.notes.map((t) => el('li', { text: t })))) : null,
     el('details', { class: 'sql', open: true }, el('summary', { text: 'SQL of the transaction' }), el('pre', { class: 'code', text: plan.sql })));
@@ -121,6 +127,14 @@ function applySection(plan, selection, body) {
   }
   if (plan.statements.length === 0) {
     section.append(note('Nothing to apply.'));
+    return section;
+  }
+  // A revert of something already reverted would write the old values back over that revert: there is nothing to
+  // force, only the later revert to revert if that is what is wanted.
+  const reverted = plan.conflicts.filter((c) => c.already_reverted);
+  if (reverted.length > 0) {
+    section.append(note(`Already reverted by change ${reverted.map((c) => c.later_change).filter((v, i, a) => a.indexOf(v) === i).join(', ')}: ` +
+      'nothing to apply. To undo that revert, revert the later change.'));
     return section;
   }
   const reason = el('input', { name: 'reason', autocomplete: 'off', placeholder: 'ticket 42', maxLength: 500 });
