@@ -40,7 +40,8 @@ internal static class RevertEndpoints
                 var body = await RevertInput.ReadAsync(request, options.Value.MaxRequestBodyBytes, ct).ConfigureAwait(false);
                 var plan = await PlanAsync(backend, body, ct).ConfigureAwait(false);
                 var context = RevertInput.Context(body, user);
-                if (plan.Conflicts.Count > 0 && !body.Force)
+                // An already reverted change is refused by the library, with what to do instead of forcing.
+                if (plan.Conflicts.Count > 0 && !body.Force && !plan.Conflicts.Any(c => c.AlreadyReverted))
                     return Refused($"refused: {plan.ConflictSummary}; nothing was changed (send \"force\": true to overwrite them)", plan);
                 RevertResult result;
                 try
