@@ -137,12 +137,11 @@ internal static class ChangeOutput
     public static string Summary(Operation operation, IReadOnlyList<ColumnChange> diff)
     {
         if (operation == Operation.Truncate && diff.Count == 0) return "all rows removed";
-        var parts = diff.Select(d => d.Kind switch
-        {
-            ColumnChangeKind.Added => operation is Operation.Create or Operation.Snapshot ? $"{d.Column}={Show(d.NewValue)}" : $"+{d.Column}={Show(d.NewValue)}",
-            ColumnChangeKind.Removed => operation is Operation.Delete or Operation.Truncate ? $"{d.Column}={Show(d.OldValue)}" : $"-{d.Column}",
-            _ => $"{d.Column}: {Show(d.OldValue)} → {Show(d.NewValue)}",
-        });
+        // A json(b) column changed inside shows the keys that changed (details.invoice: (none) → INV-1), not two whole documents.
+        var parts = diff.SelectMany(d => operation == Operation.Update && d.Leaves() is { Count: > 0 } leaves && !ReferenceEquals(leaves[0], d)
+            ? leaves.Select(leaf => $"{leaf.Column}: {(leaf.Kind == ColumnChangeKind.Added ? "(none)" : Show(leaf.OldValue))} → " +
+                                    (leaf.Kind == ColumnChangeKind.Removed ? "(none)" : Show(leaf.NewValue)))
+            : [Part(operation, d)]);
         var text = string.Join(operation == Operation.Update ? "; " : ", ", parts);
         return operation switch
         {
@@ -152,6 +151,13 @@ internal static class ChangeOutput
             _ => text,
         };
     }
+
+    private static string Part(Operation operation, ColumnChange d) => d.Kind switch
+    {
+        ColumnChangeKind.Added => operation is Operation.Create or Operation.Snapshot ? $"{d.Column}={Show(d.NewValue)}" : $"+{d.Column}={Show(d.NewValue)}",
+        ColumnChangeKind.Removed => operation is Operation.Delete or Operation.Truncate ? $"{d.Column}={Show(d.OldValue)}" : $"-{d.Column}",
+        _ => $"{d.Column}: {Show(d.OldValue)} → {Show(d.NewValue)}",
+    };
 
     /// <summary>A JSON value for people: strings without quotes, SQL NULL as null.</summary>
     public static string Show(JsonNode? v) => v switch

@@ -73,7 +73,7 @@ export function changeRows(change) {
   const hasKey = change.primary_key !== null && change.primary_key !== undefined;
   const line = el('tr', { class: 'change-row', dataset: { changeId: String(change.id) } },
     el('td', { class: 'nowrap' }, timeNode(change.committed_at)),
-    el('td', { class: 'cell-table', text: tableLabel(change) }),
+    el('td', { class: 'cell-table' }, breakableName(tableLabel(change))),
     el('td', { class: 'cell-key' }, hasKey ? el('a', { href: recordHref(change), text: change.primary_key }) : '—'),
     el('td', {}, opBadge(change.operation)),
     el('td', { class: 'cell-who', text: who(change.context) }),
@@ -90,4 +90,12 @@ export function changeTable(changes) {
     el('thead', {}, el('tr', {}, COLUMNS.map((c) => el('th', { scope: 'col', text: c })))),
     body);
   return { table: el('div', { class: 'table-wrap' }, table), body };
+}
+
+/**
+ * A table name that may wrap after "." and "_" only (a <wbr> there), never inside a word: in the trail's narrow
+ * column, "order_line_items" broke as "order_li / ne_items".
+ */
+function breakableName(name) {
+  return name.split(/(?<=[._])/).flatMap((part, i) => (i === 0 ? [part] : [document.createElement('wbr'), part]));
 }

@@ -33,7 +33,28 @@ export function columnDiff(before, after) {
   });
 }
 
-/** "status: new → paid; total: 10 → 12.5", a new row, or a removed one: the change in one line. */
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !isRawNumber(v);
+
+/**
+ * A changed json(b) column key by key: [{path, before, after}] for every key added, removed or changed, nested keys
+ * joined with dots (details.invoice); arrays and scalars are not split. undefined stands for a key that is not there.
+ */
+export function jsonLeaves(path, before, after, depth = 0, out = []) {
+  if (isObject(before) && isObject(after) && depth < 8) {
+    for (const key of new Set([...Object.keys(after), ...Object.keys(before)])) {
+      const inB = Object.prototype.hasOwnProperty.call(before, key);
+      const inA = Object.prototype.hasOwnProperty.call(after, key);
+      if (inB && inA && sameValue(before[key], after[key])) continue;
+      if (inB && inA) jsonLeaves(`${path}.${key}`, before[key], after[key], depth + 1, out);
+      else out.push({ path: `${path}.${key}`, before: inB ? before[key] : undefined, after: inA ? after[key] : undefined });
+    }
+    return out;
+  }
+  out.push({ path, before, after });
+  return out;
+}
+
+/** "status: new → paid; details.invoice: (none) → INV-1", a new row, or a removed one: the change in one line. */
 export function summary(change) {
   switch (change.operation) {
     case 'CREATE': return 'new row';
@@ -43,7 +64,9 @@ export function summary(change) {
     default: {
       const changed = columnDiff(change.before, change.after).filter((d) => d.kind !== 'same');
       if (changed.length === 0) return 'no column changed';
-      const text = changed.map((d) => `${d.column}: ${d.kind === 'added' ? '(none)' : shortText(d.before, 24)} → ${d.kind === 'removed' ? '(none)' : shortText(d.after, 24)}`).join('; ');
+      const leaves = changed.flatMap((d) => (d.kind === 'changed' ? jsonLeaves(d.column, d.before, d.after) : [{ path: d.column, before: d.before, after: d.after }]));
+      const show = (v) => (v === undefined ? '(none)' : shortText(v, 24));
+      const text = leaves.map((l) => `${l.path}: ${show(l.before)} → ${show(l.after)}`).join('; ');
       return text.length > 140 ? `${text.slice(0, 139)}…` : text;
     }
   }
