@@ -148,19 +148,39 @@ internal static class HindsightCli
     }
 
     /// <summary>Console logging to stderr, one line per entry, UTC timestamps.</summary>
-    internal static ILoggerFactory CreateLoggerFactory(LogLevel level) => LoggerFactory.Create(b => ConsoleLogging(b, level));
+    internal static ILoggerFactory CreateLoggerFactory(LogLevel level, bool json = false) => LoggerFactory.Create(b => ConsoleLogging(b, level, json));
 
-    /// <summary>The CLI's console logging (stderr, one line per entry, UTC timestamps, Npgsql's chatter left out) on a builder.</summary>
-    internal static ILoggingBuilder ConsoleLogging(ILoggingBuilder b, LogLevel level) => b
-        .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
-        .AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        })
-        .AddFilter("Npgsql", LogLevel.Warning)
-        .SetMinimumLevel(level);
+    /// <summary>
+    /// The CLI's console logging on a builder: stderr, one line per entry, UTC timestamps, Npgsql's chatter left out;
+    /// with <paramref name="json"/>, one JSON object per line (timestamp, level, category, message and the message's
+    /// named values), for log shippers.
+    /// </summary>
+    internal static ILoggingBuilder ConsoleLogging(ILoggingBuilder b, LogLevel level, bool json = false)
+    {
+        b.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        if (json)
+            b.AddJsonConsole(o =>
+            {
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                o.UseUtcTimestamp = true;
+                o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+            });
+        else
+            b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+                o.UseUtcTimestamp = true;
+            });
+        return b.AddFilter("Npgsql", LogLevel.Warning).SetMinimumLevel(level);
+    }
+
+    /// <summary><c>--log-format text|json</c> of the long-running commands.</summary>
+    internal static Option<string> LogFormatOption() => new Option<string>("--log-format")
+    {
+        Description = "text (one line per entry) or json (one JSON object per line, for log shippers)",
+        DefaultValueFactory = _ => "text",
+    }.AcceptOnlyFromAmong("text", "json");
 
     // ---- shared plumbing ----------------------------------------------------------------
 

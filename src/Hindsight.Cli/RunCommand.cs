@@ -39,13 +39,14 @@ internal static class RunCommand
         };
         var metricsUrls = HindsightCli.ListOption("--metrics-urls",
             "Serve /metrics (Prometheus text), /healthz and /readyz at these addresses, without a key (e.g. http://127.0.0.1:9464)");
+        var logFormat = HindsightCli.LogFormatOption();
         var noStreaming = new Option<bool>("--no-streaming")
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, noStreaming,
+            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, logFormat, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -60,7 +61,8 @@ internal static class RunCommand
                 StreamLargeTransactions = !r.GetValue(noStreaming),
                 Standby = r.GetValue(standby),
             };
-            using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information);
+            using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information,
+                json: r.GetValue(logFormat) == "json");
             var log = loggerFactory.CreateLogger("hindsight");
             log.LogInformation("hindsight {Version}", HindsightCli.Version);
             log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",

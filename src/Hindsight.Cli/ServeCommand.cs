@@ -37,6 +37,7 @@ internal static class ServeCommand
             HelpName = "scope",
         };
         generate.AcceptOnlyFromAmong("read", "admin");
+        var logFormat = HindsightCli.LogFormatOption();
         var keyName = new Option<string>("--key-name")
         {
             Description = "With --generate-key: the key's name, shown in logs and in the context of the reverts it makes (default: the scope and a random suffix)",
@@ -44,7 +45,7 @@ internal static class ServeCommand
         };
         var cmd = new Command("serve", "Serve the HTTP API (JSON, behind API keys) and the web dashboard on 127.0.0.1 until stopped; --generate-key makes a key")
         {
-            urls, keysFile, generate, keyName,
+            urls, keysFile, generate, keyName, logFormat,
         };
         cmd.SetAction((r, ct) => r.GetValue(generate) is { } scope
             ? HindsightCli.GuardCore(r, env, o, _ => GenerateAsync(env, scope, r.GetValue(keyName), r.GetValue(o.Format) ?? "table"), ct, gracefulOnCancel: false)
@@ -60,7 +61,7 @@ internal static class ServeCommand
                     api.Slot = conn.Slot;
                     api.Publication = conn.Publication;
                     api.Keys.AddRange(keys);
-                }, NameList.Split(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose));
+                }, NameList.Split(r.GetValue(urls)).ToList(), logging => Logging(logging, verbose, r.GetValue(logFormat) == "json"));
                 await app.StartAsync(token);
                 var address = HindsightServer.Addresses(app).FirstOrDefault() ?? "?";
                 await env.Output.WriteLineAsync(
@@ -119,7 +120,7 @@ internal static class ServeCommand
     }
 
     /// <summary>The server's logging: warnings of ASP.NET Core, information of Hindsight (debug with --verbose), on stderr.</summary>
-    internal static void Logging(ILoggingBuilder b, bool verbose) =>
-        HindsightCli.ConsoleLogging(b, verbose ? LogLevel.Debug : LogLevel.Information)
+    internal static void Logging(ILoggingBuilder b, bool verbose, bool json = false) =>
+        HindsightCli.ConsoleLogging(b, verbose ? LogLevel.Debug : LogLevel.Information, json)
             .AddFilter("Microsoft", verbose ? LogLevel.Information : LogLevel.Warning);
 }
