@@ -64,6 +64,10 @@ internal static class HindsightCli
     internal static string CommandName(string[] args) =>
         Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args).CommandResult.Command.Name;
 
+    /// <summary>What the parser says is wrong with <paramref name="args"/> (nothing is run): empty when they parse.</summary>
+    internal static IReadOnlyList<string> ParseErrors(string[] args) =>
+        Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args).Errors.Select(e => e.Message).ToList();
+
     /// <summary>
     /// Parses and runs a command line against <paramref name="root"/>: a parse error is one line on stderr naming
     /// <paramref name="program"/>, and the first SIGINT or SIGTERM cancels the command (when the environment handles signals).

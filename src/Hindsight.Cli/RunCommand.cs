@@ -72,6 +72,8 @@ internal static class RunCommand
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
             await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, () => worker.IsCapturing, token);
             if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
+            using var stopNotifying = CancellationTokenSource.CreateLinkedTokenSource(token);
+            var systemd = SystemdReadiness.NotifyWhenStartedAsync(worker, stopNotifying.Token);
             try
             {
                 await worker.RunAsync(token);
@@ -79,6 +81,11 @@ internal static class RunCommand
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 // graceful stop
+            }
+            finally
+            {
+                await stopNotifying.CancelAsync();
+                await systemd;
             }
             if (token.IsCancellationRequested) log.LogInformation("stopped");
             return HindsightCli.Ok;

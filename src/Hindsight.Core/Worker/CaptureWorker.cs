@@ -31,7 +31,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     /// <summary>The source's connection string in Npgsql's form (the options take any form <see cref="ConnectionStrings"/> accepts).</summary>
     private string SourceConnectionString => ConnectionStrings.ToNpgsql(options.SourceConnectionString);
     private PgTypeCatalog? _types;
-    private bool _standingBy; // in standby: the slot was in use at the last try
+    private volatile bool _standingBy; // in standby: the slot was in use at the last try
     private volatile bool _capturing;
 
     /// <summary>
@@ -39,6 +39,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     /// False while it connects, reconnects or stands by. What a readiness probe reports.
     /// </summary>
     public bool IsCapturing => _capturing;
+
+    /// <summary>Whether the worker is waiting in standby: the slot was in use by another worker at its last try.</summary>
+    public bool IsStandingBy => _standingBy;
 
     /// <summary>The options this worker runs with.</summary>
     public CaptureOptions Options => options;
