@@ -70,7 +70,9 @@ internal static class RunCommand
                 options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
             var worker = new CaptureWorker(options, loggerFactory);
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
-            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, () => worker.IsCapturing, token);
+            await using var lag = new LagMonitor(conn);
+            if (urls.Count > 0) lag.Start();
+            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, () => worker.IsCapturing, lag, token);
             if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
             using var stopNotifying = CancellationTokenSource.CreateLinkedTokenSource(token);
             var systemd = SystemdReadiness.NotifyWhenStartedAsync(worker, stopNotifying.Token);

@@ -34,6 +34,24 @@ public static class HindsightMetrics
     private static readonly Counter<long> ContextErrors = Meter.CreateCounter<long>(
         "hindsight.context.errors", "{error}", "Context messages recorded as errors (too large, not valid JSON).");
 
+    private static Func<(long? Bytes, double? Seconds)>? _lag;
+
+    // Observed when a listener collects: whatever the last status read said (see ReportLag).
+    private static readonly ObservableGauge<long> LagBytes = Meter.CreateObservableGauge(
+        "hindsight.slot.lag.bytes", () => _lag?.Invoke().Bytes is { } b ? [new Measurement<long>(b)] : Array.Empty<Measurement<long>>(),
+        "By", "WAL the source has written that the slot has not acknowledged yet (hindsight status's lag).");
+
+    private static readonly ObservableGauge<double> LagSeconds = Meter.CreateObservableGauge(
+        "hindsight.slot.lag.seconds", () => _lag?.Invoke().Seconds is { } s ? [new Measurement<double>(s)] : Array.Empty<Measurement<double>>(),
+        "s", "How long the store has not advanced while the slot is behind (hindsight status's lag).");
+
+    /// <summary>
+    /// Where the slot lag gauges read from: a reader of the source's slot and the store's progress, such as a periodic
+    /// <c>hindsight status</c> (<c>run --metrics-urls</c> reads one every few seconds). Null stops reporting them.
+    /// </summary>
+    /// <param name="lag">Returns the latest lag in bytes and seconds (null when unknown).</param>
+    public static void ReportLag(Func<(long? Bytes, double? Seconds)>? lag) => _lag = lag;
+
     internal static void StoreCommitted(string source, long changes, long transactions, TimeSpan duration, DateTime? newestSourceCommit)
     {
         var tag = new KeyValuePair<string, object?>("source", source);

@@ -47,6 +47,15 @@ public sealed class MetricsEndpointTests(PostgresFixture fixture, ITestOutputHel
         Assert.Contains("source=\"", metrics, StringComparison.Ordinal);
 
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(http, "/readyz")); // capturing
+
+        // The slot's lag, from the status the worker reads every few seconds: present, and small once caught up
+        // (PostgreSQL's own figure for the same slot, read now, bounds it from above plus what was written since).
+        for (var tries = 0; tries < 100 && !metrics.Contains("hindsight_slot_lag_bytes", StringComparison.Ordinal); tries++, await Task.Delay(100))
+            metrics = await http.GetStringAsync("/metrics");
+        var lagBytes = Sum(metrics, "hindsight_slot_lag_bytes");
+        var pgLag = await h.ScalarAsync<long>("SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", h.Slot);
+        output.WriteLine($"lag gauge {lagBytes} B; PostgreSQL's lag now {pgLag} B");
+        Assert.InRange(lagBytes, 0, Math.Max(pgLag, 0) + 16 * 1024 * 1024);
         Assert.Equal(0, worker.Terminate(TimeSpan.FromSeconds(20)));
     }
 
