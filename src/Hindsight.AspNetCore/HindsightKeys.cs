@@ -17,4 +17,7 @@ public static class HindsightKeys
     public const string RequestId = "requestId";
     /// <summary>The W3C trace id of <c>Activity.Current</c>, when there is an activity.</summary>
     public const string TraceId = "traceId";
+
+    /// <summary>The W3C span id of <c>Activity.Current</c>: with <see cref="TraceId"/>, what the worker's store span links to.</summary>
+    public const string SpanId = "spanId";
 }

@@ -35,7 +35,10 @@ internal sealed class HindsightMiddleware(RequestDelegate next, IOptions<Hindsig
         if (o.IncludePath) values[HindsightKeys.Path] = (http.Request.PathBase + http.Request.Path).Value;
         values[HindsightKeys.RequestId] = http.TraceIdentifier;
         if (Activity.Current is { } activity && activity.IdFormat == ActivityIdFormat.W3C)
+        {
             values[HindsightKeys.TraceId] = activity.TraceId.ToHexString();
+            values[HindsightKeys.SpanId] = activity.SpanId.ToHexString();
+        }
         o.Enrich?.Invoke(http, values);
         return values;
     }

@@ -48,6 +48,7 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     private ulong _txLastCommitLsn, _txLastEndLsn;
     private DateTime? _txLastCommittedAt;
     private long _txChanges, _txTransactions;
+    private readonly HashSet<ActivityContext> _traceLinks = [];
 
     /// <summary>Creates a sink for the worker reading <paramref name="slot"/> of source <paramref name="source"/> (registered in the
     /// store; see <see cref="Store.SourceRegistry"/>), whose database is named <paramref name="database"/>.</summary>
@@ -124,6 +125,8 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     /// <summary>Adds a change of a transaction sent whole (its commit LSN and time are known from BEGIN).</summary>
     public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
     {
+        if (HindsightTracing.Enabled && _traceLinks.Count < HindsightTracing.MaxLinks && HindsightTracing.TraceOf(record.Context) is { } trace)
+            _traceLinks.Add(trace);
         ChangeRowEncoder.Write(_batch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
         _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
         await RowAddedAsync(ct).ConfigureAwait(false);
@@ -232,6 +235,15 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     public async ValueTask<ulong?> CommitAsync(CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
+        // A span per store commit, linked to the traces of the requests whose changes it stores (when anyone listens).
+        using var activity = HindsightTracing.Enabled
+            ? HindsightTracing.Source.StartActivity("hindsight.store.commit", ActivityKind.Internal, default(ActivityContext),
+                links: _traceLinks.Select(t => new ActivityLink(t)))
+            : null;
+        _traceLinks.Clear();
+        activity?.SetTag("hindsight.source", _source);
+        activity?.SetTag("hindsight.changes", _txChanges);
+        activity?.SetTag("hindsight.transactions", _txTransactions);
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
         if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
