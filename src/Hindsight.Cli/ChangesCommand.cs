@@ -92,8 +92,7 @@ internal static class ChangesCommand
         var limit = new Option<int>("--limit") { Description = $"Changes per page, 1 to {PageRequest.MaxLimit}", DefaultValueFactory = _ => 100, HelpName = "n" };
         limit.Validators.Add(result =>
         {
-            var v = result.GetValueOrDefault<int>();
-            if (v is < 1 or > PageRequest.MaxLimit) result.AddError($"--limit must be between 1 and {PageRequest.MaxLimit} (got {v})");
+            if (HindsightCli.Parsed(result, out int v) && v is < 1 or > PageRequest.MaxLimit) result.AddError($"--limit must be between 1 and {PageRequest.MaxLimit} (got {v})");
         });
         return limit;
     }

@@ -7,11 +7,25 @@ namespace Hindsight.Cli;
 /// <param name="HandleSignals">Whether SIGINT/SIGTERM stop the command gracefully (the real process only).</param>
 internal sealed record CliEnvironment(TextWriter Output, TextWriter Error, Func<string, string?> GetVariable, bool HandleSignals)
 {
+    /// <summary>Every environment variable (settings given as <c>Hindsight__Name</c>).</summary>
+    public Func<IEnumerable<KeyValuePair<string, string>>> AllVariables { get; init; } = () => [];
+
+    /// <summary>Where <c>appsettings.json</c> is looked for: the current directory; none when null.</summary>
+    public string? SettingsDirectory { get; init; }
+
     /// <summary>The process's console and environment.</summary>
     public static CliEnvironment Console() =>
-        new(System.Console.Out, System.Console.Error, Environment.GetEnvironmentVariable, HandleSignals: true);
+        new(System.Console.Out, System.Console.Error, Environment.GetEnvironmentVariable, HandleSignals: true)
+        {
+            AllVariables = () => Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                .Select(e => new KeyValuePair<string, string>((string)e.Key, e.Value as string ?? "")),
+            SettingsDirectory = Directory.GetCurrentDirectory(),
+        };
 
     /// <summary>Captured output and the given variables (tests).</summary>
     public static CliEnvironment Captured(TextWriter output, TextWriter error, IReadOnlyDictionary<string, string>? variables = null) =>
-        new(output, error, name => variables is not null && variables.TryGetValue(name, out var v) ? v : null, HandleSignals: false);
+        new(output, error, name => variables is not null && variables.TryGetValue(name, out var v) ? v : null, HandleSignals: false)
+        {
+            AllVariables = () => variables ?? new Dictionary<string, string>(),
+        };
 }

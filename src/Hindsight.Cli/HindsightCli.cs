@@ -56,7 +56,13 @@ internal static class HindsightCli
             await InvokeAsync(root, "hindsight", ["--help"], env, cancellationToken);
             return Failed;
         }
-        return await InvokeAsync(root, "hindsight", args, env, cancellationToken);
+        var (withSettings, fromConfig, error) = ConfigArguments.Apply(root, args, env);
+        if (error is not null)
+        {
+            await env.Error.WriteLineAsync($"hindsight: error: {error}");
+            return Failed;
+        }
+        return await InvokeAsync(root, "hindsight", withSettings, env, cancellationToken, fromConfig);
     }
 
     /// <summary>The name of the command <paramref name="args"/> runs (<c>run</c>, <c>setup</c> …), wherever the shared
@@ -72,7 +78,8 @@ internal static class HindsightCli
     /// Parses and runs a command line against <paramref name="root"/>: a parse error is one line on stderr naming
     /// <paramref name="program"/>, and the first SIGINT or SIGTERM cancels the command (when the environment handles signals).
     /// </summary>
-    internal static async Task<int> InvokeAsync(RootCommand root, string program, string[] args, CliEnvironment env, CancellationToken cancellationToken)
+    internal static async Task<int> InvokeAsync(RootCommand root, string program, string[] args, CliEnvironment env, CancellationToken cancellationToken,
+        IReadOnlyDictionary<Option, string>? fromConfig = null)
     {
         using var stop = new GracefulStop(env.Error, env.HandleSignals);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, cancellationToken);
@@ -89,11 +96,33 @@ internal static class HindsightCli
             // One line, not the whole help text.
             var command = string.Join(' ', new[] { program }.Concat(CommandPath(parsed.CommandResult.Command, root)));
             await env.Error.WriteLineAsync(
-                $"hindsight: error: {string.Join("; ", parsed.Errors.Select(e => e.Message.Replace('\n', ' ').Replace("\t", "", StringComparison.Ordinal).TrimEnd('.')))} (see '{command} --help')");
+                $"hindsight: error: {string.Join("; ", parsed.Errors.Select(e => Setting(e, fromConfig) + e.Message.Replace('\n', ' ').Replace("\t", "", StringComparison.Ordinal).TrimEnd('.')))} (see '{command} --help')");
             return Failed;
         }
         return await parsed.InvokeAsync(config, linked.Token);
     }
+
+    /// <summary>"setting Hindsight:X: " when the error is about a value configuration gave, so that the key is named.</summary>
+    private static string Setting(System.CommandLine.Parsing.ParseError error, IReadOnlyDictionary<Option, string>? fromConfig) =>
+        fromConfig is not null && error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option: var option } && fromConfig.TryGetValue(option, out var key)
+            ? $"setting {key}: "
+            : fromConfig is not null && error.SymbolResult is System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult { Option: var parent } } &&
+              fromConfig.TryGetValue(parent, out var parentKey)
+                ? $"setting {parentKey}: "
+                : "";
+
+    /// <summary>
+    /// An option's value inside a validator; false when it is not of the option's type (the parser reports that itself:
+    /// reading it would throw, and a stack trace is no answer to <c>--batch-size many</c>).
+    /// </summary>
+    internal static bool Parsed<T>(System.CommandLine.Parsing.OptionResult result, out T value)
+    {
+        try { value = result.GetValueOrDefault<T>()!; return true; }
+        catch (InvalidOperationException) { value = default!; return false; }
+    }
+
+    /// <summary>The command tree, for tests that parse without running.</summary>
+    internal static RootCommand BuildForTests(CliEnvironment env) => Build(env);
 
     private static RootCommand Build(CliEnvironment env)
     {
@@ -146,7 +175,7 @@ internal static class HindsightCli
         var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         o.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() <= 0) result.AddError($"{name} must be a positive number");
+            if (Parsed(result, out int v) && v <= 0) result.AddError($"{name} must be a positive number");
         });
         return o;
     }

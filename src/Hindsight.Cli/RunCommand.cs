@@ -22,7 +22,7 @@ internal static class RunCommand
         };
         commitInterval.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
+            if (HindsightCli.Parsed(result, out int v) && v is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
         });
         var readPause = new Option<int>("--read-pause")
         {
@@ -31,7 +31,7 @@ internal static class RunCommand
         };
         readPause.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is < 0 or > 1_000) result.AddError("--read-pause must be between 0 and 1000 ms");
+            if (HindsightCli.Parsed(result, out int v) && v is < 0 or > 1_000) result.AddError("--read-pause must be between 0 and 1000 ms");
         });
         var standby = new Option<bool>("--standby")
         {

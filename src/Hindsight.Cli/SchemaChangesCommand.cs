@@ -16,8 +16,7 @@ internal static class SchemaChangesCommand
         var limit = new Option<int>("--limit") { Description = $"At most this many, newest first (1 to {SchemaChangeFilter.MaxLimit})", DefaultValueFactory = _ => 100, HelpName = "n" };
         limit.Validators.Add(result =>
         {
-            var v = result.GetValueOrDefault<int>();
-            if (v is < 1 or > SchemaChangeFilter.MaxLimit) result.AddError($"--limit must be between 1 and {SchemaChangeFilter.MaxLimit} (got {v})");
+            if (HindsightCli.Parsed(result, out int v) && v is < 1 or > SchemaChangeFilter.MaxLimit) result.AddError($"--limit must be between 1 and {SchemaChangeFilter.MaxLimit} (got {v})");
         });
         var snapshots = new Option<bool>("--snapshots") { Description = "Also list the columns each table had when tracking began" };
         var cmd = new Command("schema-changes", "List schema changes of tracked tables (CREATE, ALTER, DROP TABLE), newest first: what each did, its statement and who ran it")

@@ -14,13 +14,13 @@ internal static class StatusCommand
             Description = "HindsightCli.Unhealthy above this many bytes of WAL not yet confirmed",
             DefaultValueFactory = _ => StatusOptions.DefaultMaxLagBytes,
         };
-        maxBytes.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 0) r.AddError("--max-lag-bytes must not be negative"); });
+        maxBytes.Validators.Add(r => { if (HindsightCli.Parsed(r, out long v) && v < 0) r.AddError("--max-lag-bytes must not be negative"); });
         var maxSeconds = new Option<int>("--max-lag-seconds")
         {
             Description = "HindsightCli.Unhealthy when the store has not advanced for this many seconds while WAL is pending",
             DefaultValueFactory = _ => StatusOptions.DefaultMaxLagSeconds,
         };
-        maxSeconds.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-lag-seconds must not be negative"); });
+        maxSeconds.Validators.Add(r => { if (HindsightCli.Parsed(r, out int v) && v < 0) r.AddError("--max-lag-seconds must not be negative"); });
         var cmd = new Command("status", "Slot, lag, last stored position and store version; the exit code tells health (0 healthy, 2 unhealthy, 1 error)")
         {
             maxBytes, maxSeconds,

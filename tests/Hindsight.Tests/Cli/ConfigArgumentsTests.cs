@@ -1,0 +1,95 @@
+using Hindsight.Cli;
+using Xunit;
+
+namespace Hindsight.Tests.Cli;
+
+/// <summary>
+/// Settings from appsettings.json, a --config file and Hindsight__ environment variables, under the command line:
+/// which wins, and how a wrong key or value is named. Parsed only: nothing connects.
+/// </summary>
+[Trait("Category", "Fast")]
+public sealed class ConfigArgumentsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hindsight-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string File(string name, string json)
+    {
+        var path = Path.Combine(_dir, name);
+        System.IO.File.WriteAllText(path, json);
+        return path;
+    }
+
+    private CliEnvironment Env(IReadOnlyDictionary<string, string>? variables = null, StringWriter? error = null) =>
+        CliEnvironment.Captured(TextWriter.Null, error ?? new StringWriter(), variables) with { SettingsDirectory = _dir };
+
+    private static (string[] Args, string? Error) Apply(string[] args, CliEnvironment env)
+    {
+        var (result, _, error) = ConfigArguments.Apply(HindsightCli.BuildForTests(env), args, env);
+        return (result, error);
+    }
+
+    private static string? Value(string[] args, string option) => Array.IndexOf(args, option) is var i and >= 0 ? args[i + 1] : null;
+
+    [Fact]
+    public void Layers_apply_in_order_and_the_command_line_wins()
+    {
+        File("appsettings.json", """{"Hindsight": {"CommitInterval": 3, "Slot": "from-appsettings", "RedactColumns": ["users.password", "*.ssn"]}}""");
+        var config = File("prod.json", """{"Hindsight": {"Slot": "from-config", "ReadPause": 4}}""");
+        var env = Env(new Dictionary<string, string> { ["Hindsight__ReadPause"] = "6", ["HINDSIGHT__STANDBY"] = "true" });
+
+        var (args, error) = Apply(["run", "--config", config, "--commit-interval", "9"], env);
+        Assert.Null(error);
+        Assert.DoesNotContain("--config", args);
+        Assert.Equal("9", Value(args, "--commit-interval")); // the command line
+        Assert.Single(args, "--commit-interval");
+        Assert.Equal("from-config", Value(args, "--slot")); // --config over appsettings.json
+        Assert.Equal("6", Value(args, "--read-pause")); // the environment over both files
+        Assert.Equal("true", Value(args, "--standby"));
+        Assert.Equal(["users.password", "*.ssn"], args.Select((a, i) => (a, i)).Where(x => x.a == "--redact-columns").Select(x => args[x.i + 1]));
+        Assert.Empty(HindsightCli.ParseErrors(args));
+    }
+
+    [Fact]
+    public void Settings_of_other_commands_are_left_alone()
+    {
+        File("appsettings.json", """{"Hindsight": {"Urls": ["http://127.0.0.1:9000"], "CommitInterval": 3}}""");
+        var (args, error) = Apply(["status"], Env());
+        Assert.Null(error);
+        Assert.Equal(["status"], args);
+    }
+
+    [Fact]
+    public async Task An_unknown_key_and_a_bad_value_stop_the_command_naming_the_key()
+    {
+        var misspelt = File("a.json", """{"Hindsight": {"CommitIntervall": 3}}""");
+        var error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync(["run", "--config", misspelt], Env(error: error)));
+        Assert.Contains("unknown setting Hindsight:CommitIntervall", error.ToString(), StringComparison.Ordinal);
+
+        var bad = File("b.json", """{"Hindsight": {"CommitInterval": "soon", "Source": "postgresql://u:Secret-Pw@db/x"}}""");
+        error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync(["run", "--config", bad], Env(error: error)));
+        Assert.Contains("setting Hindsight:CommitInterval:", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Secret-Pw", error.ToString(), StringComparison.Ordinal);
+
+        error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync(["run", "--config", Path.Combine(_dir, "missing.json")], Env(error: error)));
+        Assert.Contains("missing.json does not exist", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("run", "--batch-size")]
+    [InlineData("run", "--commit-interval")]
+    [InlineData("run", "--read-pause")]
+    [InlineData("status", "--max-lag-seconds")]
+    [InlineData("changes", "--limit")]
+    public async Task A_number_option_given_a_word_is_one_error_line_not_a_crash(string command, string option)
+    {
+        var error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync([command, "--source", "postgresql://nowhere/x", option, "many"], Env(error: error)));
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"Cannot parse argument 'many' for option '{option}'", line, StringComparison.Ordinal);
+    }
+}
