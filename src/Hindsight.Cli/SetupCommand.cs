@@ -49,8 +49,10 @@ internal static class SetupCommand
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
+            var progress = new CopyProgress(env);
             var runner = new SetupRunner(new SetupOptions(conn)
             {
+                Progress = progress,
                 Tables = r.GetValue(tables) ?? [],
                 Schemas = r.GetValue(schemas) ?? [],
                 ExcludeTables = r.GetValue(exclude) ?? [],
@@ -63,7 +65,7 @@ internal static class SetupCommand
                 CreateRoles = r.GetValue(createRoles),
                 TrustedContextRoles = NameList.Split(r.GetValue(trusted)).ToList(),
             });
-            var report = await runner.RunAsync(token);
+            var report = await progress.ShowWhileAsync(token => runner.RunAsync(token), token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, HindsightCli.Json) + "\n" : report.ToText());
             return HindsightCli.Ok;
         }, ct));

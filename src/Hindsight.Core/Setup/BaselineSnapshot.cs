@@ -106,9 +106,13 @@ internal static partial class BaselineSnapshot
         await using var writerDisposal = writer.ConfigureAwait(false);
         await writer.BeginAsync(ct).ConfigureAwait(false);
         var tables = new List<BaselineTable>(published.Count);
-        foreach (var table in published)
+        var estimate = options.Progress is null ? null : await EstimateRowsAsync(reader, rtx, published, ct).ConfigureAwait(false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long copied = 0;
+        foreach (var (table, index) in published.Select((t, i) => (t, i + 1)))
         {
             var relation = table.Relation;
+            var name = $"{relation.Schema}.{relation.Table}";
             var actions = rules.IsEmpty ? null : rules.For(relation);
             long rows = 0;
             using (var copy = await reader.BeginTextExportAsync(table.CopySql, ct).ConfigureAwait(false))
@@ -119,8 +123,10 @@ internal static partial class BaselineSnapshot
                     await writer.AddAsync(relation.Schema, relation.Table, images.PrimaryKey(relation, values),
                         images.Render(relation, values, actions), ct).ConfigureAwait(false);
                     rows++;
+                    if (++copied % ProgressEvery == 0) options.Progress?.Report(new BaselineProgress(name, index, published.Count, copied, estimate, clock.Elapsed, false));
                 }
             }
+            options.Progress?.Report(new BaselineProgress(name, index, published.Count, copied, estimate, clock.Elapsed, true));
             writer.TableDone(relation.Schema, relation.Table, rows);
             tables.Add(new BaselineTable(relation.Schema, relation.Table, rows));
         }
@@ -132,6 +138,18 @@ internal static partial class BaselineSnapshot
         await writer.CommitAsync(rulesJson.ToJsonString(), ct).ConfigureAwait(false);
         await rtx.CommitAsync(ct).ConfigureAwait(false);
         return tables;
+    }
+
+    /// <summary>Rows between two progress reports of the copy.</summary>
+    private const int ProgressEvery = 5_000;
+
+    /// <summary>PostgreSQL's estimate of the tables' rows, for an ETA; null when one was never analysed (reltuples -1).</summary>
+    private static async Task<long?> EstimateRowsAsync(NpgsqlConnection reader, NpgsqlTransaction tx, IReadOnlyList<PublishedTable> published, CancellationToken ct)
+    {
+        var cmd = new NpgsqlCommand("SELECT CASE WHEN bool_or(reltuples < 0) THEN NULL ELSE sum(reltuples)::bigint END FROM pg_class WHERE oid = ANY($1)", reader, tx);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = published.Select(t => t.Relation.Id).ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Oid });
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long n ? n : null;
     }
 
     private static async Task DropSlotAsync(NpgsqlDataSource source, string slot)

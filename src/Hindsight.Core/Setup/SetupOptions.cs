@@ -45,6 +45,9 @@ public sealed class SetupOptions : ConnectionOptions
     /// </summary>
     public bool Snapshot { get; init; }
 
+    /// <summary>With <see cref="Snapshot"/>: where the copy's progress is reported (the command line shows it).</summary>
+    public IProgress<BaselineProgress>? Progress { get; init; }
+
     /// <summary>With <see cref="Snapshot"/>: columns left out of the baseline's images — give <c>run</c> the same rules.</summary>
     public IReadOnlyList<string> IgnoreColumns { get; init; } = [];
 
