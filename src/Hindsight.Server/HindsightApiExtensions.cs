@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -22,6 +23,37 @@ public static class HindsightApiExtensions
 
     /// <summary>The OpenAPI document's name.</summary>
     public const string OpenApiDocument = "v1";
+
+    /// <summary>
+    /// Registers the API with its options bound from <paramref name="configuration"/> (usually
+    /// <c>configuration.GetSection("Hindsight:Api")</c>): the properties of <see cref="HindsightApiOptions"/>, and
+    /// <c>ApiKeys</c>, a list of key entry lines (<c>name:scope:sha256:HEX</c>, as <c>hindsight serve --generate-key</c>
+    /// prints them). Checked when the host starts: an unknown key, a value of the wrong type or a bad key line stops it
+    /// with the key's name.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configuration">The section holding the options.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddHindsightApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var path = configuration is IConfigurationSection section ? section.Path + ":" : "";
+        return services.AddHindsightApi(o =>
+        {
+            var known = typeof(HindsightApiOptions).GetProperties().Where(p => p.CanWrite).Select(p => p.Name).Append(ApiKeysSetting);
+            if (configuration.GetChildren().FirstOrDefault(c => !known.Contains(c.Key, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+                throw new ArgumentException($"unknown setting {path}{unknown.Key} for the Hindsight API");
+            configuration.Bind(o);
+            foreach (var line in configuration.GetSection(ApiKeysSetting).GetChildren())
+            {
+                try { o.Keys.Add(ApiKeyEntry.Parse(line.Value ?? "")); }
+                catch (FormatException e) { throw new ArgumentException($"{path}{ApiKeysSetting}:{line.Key}: {e.Message}", e); }
+            }
+        });
+    }
+
+    /// <summary>The configuration key of <see cref="AddHindsightApi(IServiceCollection, IConfiguration)"/> that lists API key entries.</summary>
+    public const string ApiKeysSetting = "ApiKeys";
 
     /// <summary>
     /// Registers the API: its options, the API-key authentication scheme and the read/admin policies, problem details,

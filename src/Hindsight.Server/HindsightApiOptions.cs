@@ -2,7 +2,7 @@ using Hindsight.Server.Auth;
 
 namespace Hindsight.Server;
 
-/// <summary>Settings of the Hindsight HTTP API (<see cref="HindsightApiExtensions.AddHindsightApi"/>).</summary>
+/// <summary>Settings of the Hindsight HTTP API (<see cref="HindsightApiExtensions.AddHindsightApi(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{HindsightApiOptions})"/>).</summary>
 public sealed class HindsightApiOptions
 {
     /// <summary>The largest page size any endpoint accepts (and the cap on rows one response carries).</summary>
