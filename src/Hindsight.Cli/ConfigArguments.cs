@@ -55,11 +55,12 @@ internal static class ConfigArguments
         var fromConfig = new Dictionary<Option, string>();
         foreach (var option in applicable)
         {
-            var setting = config.GetSection($"{Section}:{Key(option)}");
+            var key = $"{Section}:{Key(option)}";
+            var setting = config.GetSection(key);
             if (!setting.Exists() || parsed.GetResult(option) is { Implicit: false }) continue; // the command line wins
             var values = setting.GetChildren().Any() ? setting.GetChildren().Select(c => c.Value ?? "").ToList() : [setting.Value ?? ""];
             foreach (var value in values) extra.AddRange([option.Name, value]);
-            fromConfig[option] = $"{Section}:{Key(option)}";
+            fromConfig[option] = key;
         }
         return ([.. args, .. extra], fromConfig, null);
     }

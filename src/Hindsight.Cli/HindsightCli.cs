@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -67,12 +68,12 @@ internal static class HindsightCli
 
     /// <summary>The name of the command <paramref name="args"/> runs (<c>run</c>, <c>setup</c> …), wherever the shared
     /// options stand; the root command's name when none is given. Parses only.</summary>
-    internal static string CommandName(string[] args) =>
-        Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args).CommandResult.Command.Name;
+    internal static string CommandName(string[] args) => ParseOnly(args).CommandResult.Command.Name;
 
     /// <summary>What the parser says is wrong with <paramref name="args"/> (nothing is run): empty when they parse.</summary>
-    internal static IReadOnlyList<string> ParseErrors(string[] args) =>
-        Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args).Errors.Select(e => e.Message).ToList();
+    internal static IReadOnlyList<string> ParseErrors(string[] args) => ParseOnly(args).Errors.Select(e => e.Message).ToList();
+
+    private static ParseResult ParseOnly(string[] args) => Build(CliEnvironment.Captured(TextWriter.Null, TextWriter.Null)).Parse(args);
 
     /// <summary>
     /// Parses and runs a command line against <paramref name="root"/>: a parse error is one line on stderr naming
@@ -103,13 +104,12 @@ internal static class HindsightCli
     }
 
     /// <summary>"setting Hindsight:X: " when the error is about a value configuration gave, so that the key is named.</summary>
-    private static string Setting(System.CommandLine.Parsing.ParseError error, IReadOnlyDictionary<Option, string>? fromConfig) =>
-        fromConfig is not null && error.SymbolResult is System.CommandLine.Parsing.OptionResult { Option: var option } && fromConfig.TryGetValue(option, out var key)
-            ? $"setting {key}: "
-            : fromConfig is not null && error.SymbolResult is System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult { Option: var parent } } &&
-              fromConfig.TryGetValue(parent, out var parentKey)
-                ? $"setting {parentKey}: "
-                : "";
+    private static string Setting(System.CommandLine.Parsing.ParseError error, IReadOnlyDictionary<Option, string>? fromConfig)
+    {
+        // A refused value is reported on the option, or on its argument.
+        var option = error.SymbolResult as System.CommandLine.Parsing.OptionResult ?? error.SymbolResult?.Parent as System.CommandLine.Parsing.OptionResult;
+        return option is not null && fromConfig is not null && fromConfig.TryGetValue(option.Option, out var key) ? $"setting {key}: " : "";
+    }
 
     /// <summary>
     /// An option's value inside a validator; false when it is not of the option's type (the parser reports that itself:
@@ -169,6 +169,17 @@ internal static class HindsightCli
         Arity = ArgumentArity.OneOrMore,
         AllowMultipleArgumentsPerToken = false,
     };
+
+    /// <summary>A duration in whole milliseconds from 0 to <paramref name="max"/>, defaulting to <paramref name="defaultValue"/>.</summary>
+    internal static Option<int> Milliseconds(string name, string description, TimeSpan defaultValue, int max)
+    {
+        var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => (int)defaultValue.TotalMilliseconds };
+        o.Validators.Add(result =>
+        {
+            if (Parsed(result, out int v) && (v < 0 || v > max)) result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be between 0 and {max} ms"));
+        });
+        return o;
+    }
 
     internal static Option<int> PositiveInt(string name, string description, int defaultValue)
     {

@@ -15,24 +15,12 @@ internal static class RunCommand
         var redact = HindsightCli.ListOption("--redact-columns", "Columns whose values are never stored (a keyed digest shows whether they changed)");
         var contextLimit = HindsightCli.PositiveInt("--context-size-limit", "Largest accepted context payload in bytes", HindsightCli.CaptureDefaults.ContextSizeLimit);
         var batch = HindsightCli.PositiveInt("--batch-size", "Changes buffered in memory before they are written to the store", HindsightCli.CaptureDefaults.BatchSize);
-        var commitInterval = new Option<int>("--commit-interval")
-        {
-            Description = "Shortest time between store commits, in ms, while transactions keep arriving (group commit; 0 commits whenever the stream pauses)",
-            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.CommitInterval.TotalMilliseconds,
-        };
-        commitInterval.Validators.Add(result =>
-        {
-            if (HindsightCli.Parsed(result, out int v) && v is < 0 or > 10_000) result.AddError("--commit-interval must be between 0 and 10000 ms");
-        });
-        var readPause = new Option<int>("--read-pause")
-        {
-            Description = "While the replication stream is busy, sleep this long (ms) between reads so that one wake-up reads several transactions (0: read as soon as anything arrives)",
-            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.ReadPause.TotalMilliseconds,
-        };
-        readPause.Validators.Add(result =>
-        {
-            if (HindsightCli.Parsed(result, out int v) && v is < 0 or > 1_000) result.AddError("--read-pause must be between 0 and 1000 ms");
-        });
+        var commitInterval = HindsightCli.Milliseconds("--commit-interval",
+            "Shortest time between store commits, in ms, while transactions keep arriving (group commit; 0 commits whenever the stream pauses)",
+            HindsightCli.CaptureDefaults.CommitInterval, max: 10_000);
+        var readPause = HindsightCli.Milliseconds("--read-pause",
+            "While the replication stream is busy, sleep this long (ms) between reads so that one wake-up reads several transactions (0: read as soon as anything arrives)",
+            HindsightCli.CaptureDefaults.ReadPause, max: 1_000);
         var standby = new Option<bool>("--standby")
         {
             Description = "Run as one of several replicas: while another worker holds the slot, stand by and take over when it stops or dies (without it, a slot in use is an error)",

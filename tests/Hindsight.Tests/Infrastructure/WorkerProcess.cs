@@ -73,7 +73,7 @@ public sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>The dotnet host running this process (so the worker runs on the same runtime), else the one on the PATH.</summary>
-    private static string DotnetHost()
+    public static string DotnetHost()
     {
         var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
         if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, "dotnet"))) return Path.Combine(root, "dotnet");

@@ -79,8 +79,7 @@ public sealed partial class ToolPackageTests(PostgresFixture fixture, ITestOutpu
     [GeneratedRegex(@"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\+[0-9a-f]{40}$")]
     private static partial Regex VersionLine();
 
-    private static string Dotnet => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(
-        Path.GetDirectoryName(typeof(object).Assembly.Location)!)!)!)!, "dotnet");
+    private static string Dotnet => WorkerProcess.DotnetHost();
 
     /// <summary>The installed tool's shim instead of <c>dotnet hindsight.dll</c>; it finds the runtime through DOTNET_ROOT.</summary>
     private static ProcessStartInfo Tool(ProcessStartInfo psi, string hindsight)
