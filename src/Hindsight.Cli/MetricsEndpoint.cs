@@ -1,4 +1,5 @@
 using Hindsight.Diagnostics;
+using Hindsight.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
@@ -11,8 +12,8 @@ namespace Hindsight.Cli;
 
 /// <summary>
 /// <c>hindsight run --metrics-urls</c>: the worker's metrics in Prometheus' text format (<c>/metrics</c>), liveness
-/// (<c>/healthz</c>: the process answers) and readiness (<c>/readyz</c>: it is capturing, and <c>hindsight status</c>
-/// finds nothing wrong: the slot's lag under its thresholds), without a key: they say how
+/// (<c>/healthz</c>: the process answers) and readiness (<c>/readyz</c>: <see cref="HindsightCaptureHealthCheck"/>, so it is capturing and
+/// <c>hindsight status</c> finds nothing wrong, with the lag thresholds of <c>--max-lag-bytes</c> and <c>--max-lag-seconds</c>), without a key: they say how
 /// much was stored and whether the worker holds the slot, nothing of the data. Bind them to an address only the
 /// monitoring can reach.
 /// </summary>
@@ -21,17 +22,14 @@ internal static class MetricsEndpoint
     /// <summary>The readiness check's tag: <c>/readyz</c> runs the checks that carry it, <c>/healthz</c> none.</summary>
     private const string Ready = "ready";
 
-    public static async Task<WebApplication> StartAsync(IReadOnlyList<string> urls, Func<bool> capturing, LagMonitor status, CancellationToken ct)
+    public static async Task<WebApplication> StartAsync(IReadOnlyList<string> urls, HindsightCaptureHealthCheck readiness, CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // the worker's log says what matters; Kestrel's start-up lines would only add noise
         builder.WebHost.UseUrls([.. urls]);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HindsightMetrics.MeterName).AddPrometheusExporter());
-        builder.Services.AddHealthChecks().AddCheck("capturing",
-            () => !capturing() ? HealthCheckResult.Unhealthy("not capturing: connecting, reconnecting or standing by")
-                : status.Last is { Healthy: false } report ? HealthCheckResult.Unhealthy(string.Join("; ", report.Problems))
-                : HealthCheckResult.Healthy("capturing"),
-            tags: [Ready]);
+        // The check a host registers with AddHealthChecks().AddHindsightCapture(), so both say the same.
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration("hindsight", readiness, failureStatus: null, tags: [Ready]));
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Hindsight.Configuration;
+using Hindsight.Hosting;
 using Hindsight.Postgres;
+using Hindsight.Status;
 using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
 
@@ -27,6 +29,7 @@ internal static class RunCommand
         };
         var metricsUrls = HindsightCli.ListOption("--metrics-urls",
             "Serve /metrics (Prometheus text), /healthz and /readyz at these addresses, without a key (e.g. http://127.0.0.1:9464)");
+        var (maxLagBytes, maxLagSeconds) = StatusCommand.LagThresholds("With --metrics-urls: /readyz fails");
         var logFormat = HindsightCli.LogFormatOption();
         var noStreaming = new Option<bool>("--no-streaming")
         {
@@ -34,7 +37,7 @@ internal static class RunCommand
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, logFormat, noStreaming,
+            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, maxLagBytes, maxLagSeconds, logFormat, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -58,9 +61,13 @@ internal static class RunCommand
                 options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
             var worker = new CaptureWorker(options, loggerFactory);
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
-            await using var lag = new LagMonitor(conn);
-            if (urls.Count > 0) lag.Start();
-            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, () => worker.IsCapturing, lag, token);
+            await using var status = new StatusMonitor(new StatusOptions(conn)
+            {
+                MaxLagBytes = r.GetValue(maxLagBytes),
+                MaxLag = TimeSpan.FromSeconds(r.GetValue(maxLagSeconds)),
+            });
+            if (urls.Count > 0) status.Start();
+            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, new HindsightCaptureHealthCheck(worker, status), token);
             if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
             using var stopNotifying = CancellationTokenSource.CreateLinkedTokenSource(token);
             var systemd = SystemdReadiness.NotifyWhenStartedAsync(worker, stopNotifying.Token);

@@ -7,20 +7,28 @@ namespace Hindsight.Cli;
 /// <summary><c>hindsight status</c>: slot lag, last stored position, health as the exit code.</summary>
 internal static class StatusCommand
 {
-    public static Command Create(CliEnvironment env, SharedOptions o)
+    /// <summary>The lag thresholds <c>status</c> judges health by, and <c>run</c> judges /readyz by.</summary>
+    /// <param name="verdict">What crossing one means, at the start of its description.</param>
+    public static (Option<long> Bytes, Option<int> Seconds) LagThresholds(string verdict)
     {
         var maxBytes = new Option<long>("--max-lag-bytes")
         {
-            Description = "HindsightCli.Unhealthy above this many bytes of WAL not yet confirmed",
+            Description = $"{verdict} above this many bytes of WAL not yet confirmed",
             DefaultValueFactory = _ => StatusOptions.DefaultMaxLagBytes,
         };
         maxBytes.Validators.Add(r => { if (HindsightCli.Parsed(r, out long v) && v < 0) r.AddError("--max-lag-bytes must not be negative"); });
         var maxSeconds = new Option<int>("--max-lag-seconds")
         {
-            Description = "HindsightCli.Unhealthy when the store has not advanced for this many seconds while WAL is pending",
+            Description = $"{verdict} when the store has not advanced for this many seconds while WAL is pending",
             DefaultValueFactory = _ => StatusOptions.DefaultMaxLagSeconds,
         };
         maxSeconds.Validators.Add(r => { if (HindsightCli.Parsed(r, out int v) && v < 0) r.AddError("--max-lag-seconds must not be negative"); });
+        return (maxBytes, maxSeconds);
+    }
+
+    public static Command Create(CliEnvironment env, SharedOptions o)
+    {
+        var (maxBytes, maxSeconds) = LagThresholds("Unhealthy");
         var cmd = new Command("status", "Slot, lag, last stored position and store version; the exit code tells health (0 healthy, 2 unhealthy, 1 error)")
         {
             maxBytes, maxSeconds,

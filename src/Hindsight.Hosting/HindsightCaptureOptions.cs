@@ -1,3 +1,4 @@
+using Hindsight.Status;
 using Hindsight.Worker;
 
 namespace Hindsight.Hosting;
@@ -60,6 +61,21 @@ public sealed class HindsightCaptureOptions
 
     /// <inheritdoc cref="CaptureOptions.StandbyPollInterval"/>
     public TimeSpan StandbyPollInterval { get; set; } = Defaults.StandbyPollInterval;
+
+    /// <summary>
+    /// Readiness (<see cref="HindsightCaptureHealthCheck"/>) fails above this many bytes of WAL the slot has not
+    /// acknowledged. Default 1 GiB, as <c>hindsight status --max-lag-bytes</c>.
+    /// </summary>
+    public long MaxLagBytes { get; set; } = StatusOptions.DefaultMaxLagBytes;
+
+    /// <summary>
+    /// Readiness fails when the store has not advanced for this long while WAL is pending. Default 10 minutes, as
+    /// <c>hindsight status --max-lag-seconds</c>.
+    /// </summary>
+    public TimeSpan MaxLag { get; set; } = TimeSpan.FromSeconds(StatusOptions.DefaultMaxLagSeconds);
+
+    /// <summary>The status the health check reads: the worker's connections, and the lag thresholds above.</summary>
+    public StatusOptions ToStatusOptions() => new(ToCaptureOptions()) { MaxLagBytes = MaxLagBytes, MaxLag = MaxLag };
 
     /// <summary>The worker's options.</summary>
     public CaptureOptions ToCaptureOptions() => new()

@@ -238,7 +238,9 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
             }
             catch (Exception e) { channel.Writer.TryComplete(e); throw; }
         }, CancellationToken.None);
-        var lastAck = DateTime.UtcNow; // read by the heartbeat
+        // Read by the heartbeat. None yet: on a quiet database the first heartbeat comes at once, so the worker's first
+        // acknowledgement, and with it "capturing" (readiness), does not wait for a whole heartbeat interval.
+        var lastAck = DateTime.MinValue;
         var stitching = Task.Run(async () =>
         {
             var first = true;
@@ -294,11 +296,15 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     private async Task HeartbeatAsync(NpgsqlDataSource source, Func<DateTime> lastAck, CancellationToken ct)
     {
         if (options.HeartbeatInterval <= TimeSpan.Zero) return;
+        // The first look comes after a second, time enough for a standby's start to fail on the busy slot (so a standby
+        // writes no heartbeat) and for a busy stream to deliver its first acknowledgement; then every half interval.
+        var wait = TimeSpan.FromSeconds(1) < options.HeartbeatInterval / 2 ? TimeSpan.FromSeconds(1) : options.HeartbeatInterval / 2;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(options.HeartbeatInterval / 2, ct).ConfigureAwait(false);
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                wait = options.HeartbeatInterval / 2;
                 if (DateTime.UtcNow - lastAck() >= options.HeartbeatInterval) await CatchUp.MarkAsync(source, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { return; }

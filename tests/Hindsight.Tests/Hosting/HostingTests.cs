@@ -1,10 +1,19 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using Hindsight.Hosting;
 using Hindsight.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -113,5 +122,72 @@ public sealed class HostingTests(PostgresFixture fixture, ITestOutputHelper outp
         Assert.Equal(50 + 25 + 5, figures.Made);
         Assert.True(figures.ExactlyOnce, figures.ToString());
         Assert.DoesNotContain("is another worker running", firstLogs.Text + secondLogs.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_host_maps_the_readiness_check_which_fails_while_the_lag_is_over_its_threshold_and_turns_ready_quickly_on_a_quiet_database()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY);");
+        await using (var app = await StartAppAsync(h))
+        {
+            using var http = app.GetTestClient();
+            Assert.Equal(HttpStatusCode.OK, await PollAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(30)));
+
+            // WAL written in another database of the same server: the slot's lag (WAL not yet confirmed) grows past the
+            // threshold, though the worker has nothing to store, until its heartbeat moves the slot on.
+            var other = await fixture.CreateDatabaseAsync("lag");
+            await using (var db = NpgsqlDataSource.Create(other))
+                await db.CreateCommand("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 10000) g").ExecuteNonQueryAsync();
+            var pgLag = await h.ScalarAsync<long>("SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = $1", h.Slot);
+            output.WriteLine($"PostgreSQL's lag of the slot after the filler: {pgLag} B");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, await PollAsync(http, HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20)));
+            var report = await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+            output.WriteLine(report.Entries["hindsight"].Description);
+            Assert.Contains("is over the limit of 256.0 KiB (262144 bytes)", report.Entries["hindsight"].Description, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.OK, await PollAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(40)));
+            await app.StopAsync();
+        }
+
+        // Again on the database, now quiet (nothing left to decode): the worker's first heartbeat, a second after its
+        // start, brings its first acknowledgement, instead of a whole heartbeat interval (10 s) later.
+        var started = Stopwatch.StartNew();
+        await using (var app = await StartAppAsync(h))
+        {
+            using var http = app.GetTestClient();
+            Assert.Equal(HttpStatusCode.OK, await PollAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(30)));
+            output.WriteLine($"ready {started.Elapsed.TotalSeconds:0.0} s after the start, on a quiet database");
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(6), $"ready only after {started.Elapsed}");
+            await app.StopAsync();
+        }
+    }
+
+    /// <summary>A web app that hosts the worker with a readiness threshold of 256 KiB of lag, and maps /readyz.</summary>
+    private static async Task<WebApplication> StartAppAsync(CaptureHarness h)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Hindsight:SourceConnectionString"] = h.ConnectionString, ["Hindsight:Slot"] = h.Slot, ["Hindsight:Publication"] = h.Slot,
+            ["Hindsight:MaxLagBytes"] = (256 * 1024).ToString(CultureInfo.InvariantCulture),
+        });
+        builder.Services.AddHindsightCapture(builder.Configuration.GetSection("Hindsight"));
+        builder.Services.AddHealthChecks().AddHindsightCapture(tags: ["ready"]);
+        var app = builder.Build();
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<HttpStatusCode> PollAsync(HttpClient http, HttpStatusCode wanted, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var status = (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode;
+            if (status == wanted || DateTime.UtcNow > deadline) return status;
+            await Task.Delay(100);
+        }
     }
 }
