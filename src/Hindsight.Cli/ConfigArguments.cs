@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace Hindsight.Cli;
@@ -7,7 +8,9 @@ namespace Hindsight.Cli;
 /// Options from configuration, the .NET way: <c>appsettings.json</c> in the current directory, then a file given with
 /// <c>--config</c>, then environment variables (<c>Hindsight__CommitInterval</c>), then the command line, which wins. Keys
 /// live in a <c>Hindsight</c> section and are the options' names in PascalCase (<c>--commit-interval</c>:
-/// <c>Hindsight:CommitInterval</c>; a list is a JSON array). What configuration gives becomes command-line arguments, so
+/// <c>Hindsight:CommitInterval</c>; a list is a JSON array). The hosted worker's keys (<c>SourceConnectionString</c>,
+/// durations as TimeSpans, …) work too, so an app's <c>Hindsight</c> section serves <c>hindsight run</c> in its folder.
+/// What configuration gives becomes command-line arguments, so
 /// the parser checks it as it checks a command line; a key that is no option of any command, or a value the parser
 /// refuses, stops the command with the key's name.
 /// </summary>
@@ -43,10 +46,10 @@ internal static class ConfigArguments
         var settings = config.GetSection(Section).GetChildren().ToList();
         if (settings.Count == 0) return (args, none, null);
 
-        // Every option any command has, by its key.
+        // Every option any command has, by its key, and the hosted worker's names for some of them.
         var known = new Dictionary<string, Option>(StringComparer.OrdinalIgnoreCase);
         foreach (var option in AllOptions(root)) known.TryAdd(Key(option), option);
-        if (settings.FirstOrDefault(s => !known.ContainsKey(s.Key)) is { } unknown)
+        if (settings.FirstOrDefault(s => !known.ContainsKey(s.Key) && !HostedKeys.ContainsKey(s.Key)) is { } unknown)
             return (args, none, $"unknown setting {Section}:{unknown.Key} (settings are the options of run, serve, setup and the other commands, in PascalCase)");
 
         var parsed = root.Parse(args);
@@ -55,14 +58,47 @@ internal static class ConfigArguments
         var fromConfig = new Dictionary<Option, string>();
         foreach (var option in applicable)
         {
-            var key = $"{Section}:{Key(option)}";
-            var setting = config.GetSection(key);
-            if (!setting.Exists() || parsed.GetResult(option) is { Implicit: false }) continue; // the command line wins
-            var values = setting.GetChildren().Any() ? setting.GetChildren().Select(c => c.Value ?? "").ToList() : [setting.Value ?? ""];
-            foreach (var value in values) extra.AddRange([option.Name, value]);
-            fromConfig[option] = key;
+            if (parsed.GetResult(option) is { Implicit: false }) continue; // the command line wins
+            // The option's own key first: when a file has both, it wins over the hosted worker's name.
+            foreach (var name in HostedKeys.Where(h => h.Value.Option == Key(option)).Select(h => h.Key).Prepend(Key(option)))
+            {
+                var key = $"{Section}:{name}";
+                var setting = config.GetSection(key);
+                if (!setting.Exists()) continue;
+                var values = setting.GetChildren().Any() ? setting.GetChildren().Select(c => c.Value ?? "").ToList() : [setting.Value ?? ""];
+                var convert = HostedKeys.TryGetValue(name, out var hosted) && hosted.Convert is { } c ? c : value => Duration(option, value);
+                foreach (var value in values.Select(convert).OfType<string>()) extra.AddRange([option.Name, value]);
+                fromConfig[option] = key;
+                break;
+            }
         }
         return ([.. args, .. extra], fromConfig, null);
+    }
+
+    /// <summary>
+    /// The hosted worker's keys (<c>HindsightCaptureOptions</c>, <c>AddHindsightCapture</c>) that name an option of the
+    /// command line differently, so that one <c>Hindsight</c> section serves both: the option's key, and how a value
+    /// converts (null: drop it). Its durations, TimeSpans there, convert by the option's unit (see <see cref="Duration"/>).
+    /// </summary>
+    private static readonly Dictionary<string, (string Option, Func<string, string?>? Convert)> HostedKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["SourceConnectionString"] = ("Source", null),
+        ["StoreConnectionString"] = ("Store", null),
+        ["MaxLag"] = ("MaxLagSeconds", null),
+        // true is the command line's default (no --no-streaming); anything else goes to the option's parser.
+        ["StreamLargeTransactions"] = ("NoStreaming", v => bool.TryParse(v, out var stream) ? stream ? null : "true" : v),
+    };
+
+    /// <summary>A TimeSpan (<c>00:00:00.010</c>) for an option in milliseconds or seconds, as that number; any other value as it is.</summary>
+    private static string Duration(Option option, string value)
+    {
+        if (!value.Contains(':', StringComparison.Ordinal) || !TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span)) return value;
+        return option.HelpName switch
+        {
+            HindsightCli.MillisecondsHelpName => ((long)span.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+            StatusCommand.SecondsHelpName => ((long)span.TotalSeconds).ToString(CultureInfo.InvariantCulture),
+            _ => value,
+        };
     }
 
     /// <summary>The setting's key of an option: <c>--commit-interval</c> is <c>CommitInterval</c>.</summary>

@@ -171,15 +171,19 @@ internal static class HindsightCli
     };
 
     /// <summary>A duration in whole milliseconds from 0 to <paramref name="max"/>, defaulting to <paramref name="defaultValue"/>.</summary>
-    internal static Option<int> Milliseconds(string name, string description, TimeSpan defaultValue, int max)
+    /// <summary>A duration in milliseconds. Its help name, <c>ms</c>, also tells configuration that a TimeSpan
+    /// (<c>00:00:00.010</c>, as the hosted worker's options take it) converts to it.</summary>
+    internal static Option<int> Milliseconds(string name, string description, TimeSpan defaultValue, int max, int min = 0)
     {
-        var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => (int)defaultValue.TotalMilliseconds };
+        var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => (int)defaultValue.TotalMilliseconds, HelpName = MillisecondsHelpName };
         o.Validators.Add(result =>
         {
-            if (Parsed(result, out int v) && (v < 0 || v > max)) result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be between 0 and {max} ms"));
+            if (Parsed(result, out int v) && (v < min || v > max)) result.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be between {min} and {max} ms"));
         });
         return o;
     }
+
+    internal const string MillisecondsHelpName = "ms";
 
     internal static Option<int> PositiveInt(string name, string description, int defaultValue)
     {

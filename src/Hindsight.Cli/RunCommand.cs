@@ -23,6 +23,13 @@ internal static class RunCommand
         var readPause = HindsightCli.Milliseconds("--read-pause",
             "While the replication stream is busy, sleep this long (ms) between reads so that one wake-up reads several transactions (0: read as soon as anything arrives)",
             HindsightCli.CaptureDefaults.ReadPause, max: 1_000);
+        var maxPerStoreTx = HindsightCli.PositiveInt("--max-changes-per-store-transaction",
+            "Most row changes one store transaction holds when several source transactions are grouped", HindsightCli.CaptureDefaults.MaxChangesPerStoreTransaction);
+        var heartbeat = HindsightCli.Milliseconds("--heartbeat-interval",
+            "On a quiet database, write a tiny marker to the WAL after this long (ms) without an acknowledgement, so the slot moves on and the source keeps no WAL for it (0: never)",
+            HindsightCli.CaptureDefaults.HeartbeatInterval, max: 3_600_000);
+        var standbyPoll = HindsightCli.Milliseconds("--standby-poll-interval",
+            "With --standby: how often (ms) a standing-by worker tries the slot", HindsightCli.CaptureDefaults.StandbyPollInterval, max: 60_000, min: 10);
         var standby = new Option<bool>("--standby")
         {
             Description = "Run as one of several replicas: while another worker holds the slot, stand by and take over when it stops or dies (without it, a slot in use is an error)",
@@ -30,6 +37,8 @@ internal static class RunCommand
         var metricsUrls = HindsightCli.ListOption("--metrics-urls",
             "Serve /metrics (Prometheus text), /healthz and /readyz at these addresses, without a key (e.g. http://127.0.0.1:9464)");
         var (maxLagBytes, maxLagSeconds) = StatusCommand.LagThresholds("With --metrics-urls: /readyz fails");
+        var otlpEndpoint = TelemetryExport.EndpointOption();
+        var otlpProtocol = TelemetryExport.ProtocolOption();
         var logFormat = HindsightCli.LogFormatOption();
         var noStreaming = new Option<bool>("--no-streaming")
         {
@@ -37,7 +46,7 @@ internal static class RunCommand
         };
         var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
-            ignore, redact, contextLimit, batch, commitInterval, readPause, standby, metricsUrls, maxLagBytes, maxLagSeconds, logFormat, noStreaming,
+            ignore, redact, contextLimit, batch, maxPerStoreTx, commitInterval, readPause, heartbeat, standby, standbyPoll, metricsUrls, maxLagBytes, maxLagSeconds, otlpEndpoint, otlpProtocol, logFormat, noStreaming,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -51,6 +60,9 @@ internal static class RunCommand
                 ReadPause = TimeSpan.FromMilliseconds(r.GetValue(readPause)),
                 StreamLargeTransactions = !r.GetValue(noStreaming),
                 Standby = r.GetValue(standby),
+                StandbyPollInterval = TimeSpan.FromMilliseconds(r.GetValue(standbyPoll)),
+                MaxChangesPerStoreTransaction = r.GetValue(maxPerStoreTx),
+                HeartbeatInterval = TimeSpan.FromMilliseconds(r.GetValue(heartbeat)),
             };
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information,
                 json: r.GetValue(logFormat) == "json");
@@ -59,6 +71,9 @@ internal static class RunCommand
             log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
                 ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
                 options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
+            await using var telemetry = TelemetryExport.Start(r.GetValue(otlpEndpoint), r.GetValue(otlpProtocol)!, httpRequests: false);
+            if (telemetry is not null)
+                log.LogInformation("sending traces and metrics over OTLP to {Endpoint}", r.GetValue(otlpEndpoint) ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT"));
             var worker = new CaptureWorker(options, loggerFactory);
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
             await using var status = new StatusMonitor(new StatusOptions(conn)

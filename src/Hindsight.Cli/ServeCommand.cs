@@ -37,6 +37,8 @@ internal static class ServeCommand
             HelpName = "scope",
         };
         generate.AcceptOnlyFromAmong("read", "admin");
+        var otlpEndpoint = TelemetryExport.EndpointOption();
+        var otlpProtocol = TelemetryExport.ProtocolOption();
         var logFormat = HindsightCli.LogFormatOption();
         var keyName = new Option<string>("--key-name")
         {
@@ -45,7 +47,7 @@ internal static class ServeCommand
         };
         var cmd = new Command("serve", "Serve the HTTP API (JSON, behind API keys) and the web dashboard on 127.0.0.1 until stopped; --generate-key makes a key")
         {
-            urls, keysFile, generate, keyName, logFormat,
+            urls, keysFile, generate, keyName, otlpEndpoint, otlpProtocol, logFormat,
         };
         cmd.SetAction((r, ct) => r.GetValue(generate) is { } scope
             ? HindsightCli.GuardCore(r, env, o, _ => GenerateAsync(env, scope, r.GetValue(keyName), r.GetValue(o.Format) ?? "table"), ct, gracefulOnCancel: false)
@@ -53,6 +55,7 @@ internal static class ServeCommand
             {
                 var keys = ReadKeys(env, r.GetValue(keysFile));
                 var verbose = r.GetValue(o.Verbose);
+                await using var telemetry = TelemetryExport.Start(r.GetValue(otlpEndpoint), r.GetValue(otlpProtocol)!, httpRequests: true);
                 await using var app = HindsightServer.Build(api =>
                 {
                     api.SourceConnectionString = conn.SourceConnectionString;

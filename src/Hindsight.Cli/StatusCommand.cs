@@ -7,6 +7,9 @@ namespace Hindsight.Cli;
 /// <summary><c>hindsight status</c>: slot lag, last stored position, health as the exit code.</summary>
 internal static class StatusCommand
 {
+    /// <summary>The help name of a duration in seconds; configuration converts a TimeSpan to it.</summary>
+    internal const string SecondsHelpName = "seconds";
+
     /// <summary>The lag thresholds <c>status</c> judges health by, and <c>run</c> judges /readyz by.</summary>
     /// <param name="verdict">What crossing one means, at the start of its description.</param>
     public static (Option<long> Bytes, Option<int> Seconds) LagThresholds(string verdict)
@@ -20,6 +23,7 @@ internal static class StatusCommand
         var maxSeconds = new Option<int>("--max-lag-seconds")
         {
             Description = $"{verdict} when the store has not advanced for this many seconds while WAL is pending",
+            HelpName = SecondsHelpName,
             DefaultValueFactory = _ => StatusOptions.DefaultMaxLagSeconds,
         };
         maxSeconds.Validators.Add(r => { if (HindsightCli.Parsed(r, out int v) && v < 0) r.AddError("--max-lag-seconds must not be negative"); });

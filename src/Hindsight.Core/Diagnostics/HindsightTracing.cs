@@ -5,8 +5,9 @@ using System.Text.Json;
 namespace Hindsight.Diagnostics;
 
 /// <summary>
-/// The worker's spans, on an <see cref="ActivitySource"/> named <see cref="SourceName"/> (OpenTelemetry:
-/// <c>AddSource("Hindsight")</c>). Each store commit is a span linked to the traces its changes came from: a change
+/// Hindsight's spans, on an <see cref="ActivitySource"/> named <see cref="SourceName"/> (OpenTelemetry:
+/// <c>AddSource("Hindsight")</c>): the worker's store commits, and as-of, history, revert plans and reverts applied,
+/// each a child of the caller's activity (an API request, a job). Each store commit is a span linked to the traces its changes came from: a change
 /// whose context carries a W3C trace (<c>traceparent</c>, or <c>traceId</c> and <c>spanId</c> as the ASP.NET Core
 /// middleware writes them), so that a trace view shows which database changes a request caused and when they became
 /// queryable.
@@ -21,6 +22,38 @@ public static class HindsightTracing
 
     internal static readonly ActivitySource Source = new(SourceName,
         typeof(HindsightTracing).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion);
+
+    /// <summary>
+    /// Runs <paramref name="run"/> in a span named <paramref name="name"/> (a child of the current activity: the API
+    /// request or the caller's own span), tagged with <paramref name="tags"/> and, when it returns, with what
+    /// <paramref name="resultTags"/> reads of its result; a failure marks the span as an error with its message.
+    /// </summary>
+    internal static async Task<T> TraceAsync<T>(string name, KeyValuePair<string, object?>[] tags, Func<Task<T>> run,
+        Func<T, KeyValuePair<string, object?>[]>? resultTags = null)
+    {
+        using var activity = Source.StartActivity(name, ActivityKind.Internal, default(ActivityContext), tags);
+        try
+        {
+            var result = await run().ConfigureAwait(false);
+            if (activity is not null && resultTags is not null)
+                foreach (var tag in resultTags(result)) activity.SetTag(tag.Key, tag.Value);
+            return result;
+        }
+        catch (Exception e) when (activity is not null && Failed(activity, e))
+        {
+            throw; // not reached: the filter only records the failure
+        }
+    }
+
+    private static bool Failed(Activity activity, Exception e)
+    {
+        activity.SetStatus(ActivityStatusCode.Error, e.Message);
+        activity.AddException(e);
+        return false;
+    }
+
+    /// <summary>A span tag.</summary>
+    internal static KeyValuePair<string, object?> Tag(string key, object? value) => new(key, value);
 
     /// <summary>Whether anyone listens: only then are contexts read for traces.</summary>
     internal static bool Enabled => Source.HasListeners();

@@ -1,3 +1,4 @@
+using Hindsight.Diagnostics;
 using Hindsight.Model;
 using Npgsql;
 
@@ -69,7 +70,15 @@ public sealed partial class AuditTrail
         return AsOfAsync(table, point, null, page, SourceScope.Of(source, database), ct);
     }
 
-    private async Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, SourceScope? given,
+    private Task<AsOfResult> AsOfAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, SourceScope? given,
+        CancellationToken ct) =>
+        HindsightTracing.TraceAsync("hindsight.asof",
+            [HindsightTracing.Tag("hindsight.table", table?.ToString()), HindsightTracing.Tag("hindsight.point", point?.ToString()),
+             HindsightTracing.Tag("hindsight.primary_key", primaryKey)],
+            () => AsOfCoreAsync(table!, point!, primaryKey, page, given, ct),
+            result => [HindsightTracing.Tag("hindsight.rows", result.Rows.Count), HindsightTracing.Tag("hindsight.complete", result.Complete)]);
+
+    private async Task<AsOfResult> AsOfCoreAsync(TableName table, AsOfPoint point, string? primaryKey, AsOfPage? page, SourceScope? given,
         CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);

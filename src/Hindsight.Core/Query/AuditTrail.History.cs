@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Hindsight.Diagnostics;
 using Hindsight.Model;
 
 namespace Hindsight.Query;
@@ -18,8 +19,17 @@ public sealed partial class AuditTrail
     /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
     /// <param name="ct">Cancels the query.</param>
     /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or source.</exception>
-    public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, bool newestFirst = false, string? database = null,
-        string? source = null, CancellationToken ct = default)
+    public Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, bool newestFirst = false, string? database = null,
+        string? source = null, CancellationToken ct = default) =>
+        TraceHistoryAsync(table, primaryKey, () => WholeHistoryAsync(table, primaryKey, newestFirst, database, source, ct));
+
+    private static Task<RecordHistory> TraceHistoryAsync(TableName table, string primaryKey, Func<Task<RecordHistory>> read) =>
+        HindsightTracing.TraceAsync("hindsight.history",
+            [HindsightTracing.Tag("hindsight.table", table?.ToString()), HindsightTracing.Tag("hindsight.primary_key", primaryKey)],
+            read, history => [HindsightTracing.Tag("hindsight.versions", history.Versions.Count)]);
+
+    private async Task<RecordHistory> WholeHistoryAsync(TableName table, string primaryKey, bool newestFirst, string? database,
+        string? source, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(primaryKey);
@@ -49,8 +59,12 @@ public sealed partial class AuditTrail
     /// <param name="source">The source, by its name in the store; null for any (then the table must be unambiguous).</param>
     /// <param name="ct">Cancels the query.</param>
     /// <exception cref="AuditQueryException">The bare table name matches tables of more than one schema or source.</exception>
-    public async Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, int limit, bool newestFirst = true,
-        string? database = null, string? source = null, CancellationToken ct = default)
+    public Task<RecordHistory> HistoryAsync(TableName table, string primaryKey, int limit, bool newestFirst = true,
+        string? database = null, string? source = null, CancellationToken ct = default) =>
+        TraceHistoryAsync(table, primaryKey, () => HistoryWindowAsync(table, primaryKey, limit, newestFirst, database, source, ct));
+
+    private async Task<RecordHistory> HistoryWindowAsync(TableName table, string primaryKey, int limit, bool newestFirst,
+        string? database, string? source, CancellationToken ct)
     {
         var scope = SourceScope.Of(source, database);
         ArgumentNullException.ThrowIfNull(table);

@@ -48,6 +48,17 @@ public sealed record RevertSelection
             throw new ArgumentException("the filter selects every change: give a context, table, time range or transaction", "selection");
     }
 
+    /// <summary>
+    /// What kind of selection this is, for a span's tag: the change id, the transaction or the commit LSN, but never a
+    /// filter's values (contexts and images may hold what a trace backend should not).
+    /// </summary>
+    internal string Describe() =>
+        ChangeId is { } id ? $"change {id}"
+        : TransactionId is { } xid ? $"transaction {xid}"
+        : CommitLsn is { } lsn ? $"commit {Postgres.PgNames.FormatLsn((ulong)lsn)}"
+        : RollbackTo is { } r ? $"rollback of {r.Tables.Count} table(s)"
+        : "filter";
+
     /// <summary>The selection as JSON, for the revert's own context (<c>{"hindsight":{"revertOf":…}}</c>).</summary>
     internal JsonObject ToJson()
     {

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Hindsight.Context;
+using Hindsight.Diagnostics;
 using Hindsight.Model;
 using Hindsight.Query;
 using Npgsql;
@@ -42,10 +44,17 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     /// statements satisfies the NOT DEFERRABLE foreign keys (rows that reference each other in a cycle); the message names
     /// the constraint and the rows.
     /// </exception>
-    public async Task<RevertPlan> PlanAsync(RevertSelection selection, CancellationToken ct = default)
+    public Task<RevertPlan> PlanAsync(RevertSelection selection, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(selection);
         selection.Validate();
+        return HindsightTracing.TraceAsync("hindsight.revert.plan", [HindsightTracing.Tag("hindsight.selection", selection.Describe())],
+            () => PlanCoreAsync(selection, ct),
+            plan => [HindsightTracing.Tag("hindsight.statements", plan.Statements.Count), HindsightTracing.Tag("hindsight.conflicts", plan.Conflicts.Count)]);
+    }
+
+    private async Task<RevertPlan> PlanCoreAsync(RevertSelection selection, CancellationToken ct)
+    {
         var src = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var srcDisposal = src.ConfigureAwait(false);
         var name = await SourceNameAsync(src, ct).ConfigureAwait(false);
@@ -90,10 +99,19 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     /// statement for a constraint (e.g. a foreign key from a table not rolled back), at once or at commit for a deferrable
     /// one (every apply defers them): then nothing is changed.
     /// </exception>
-    public async Task<RevertResult> ApplyAsync(RevertPlan plan, JsonObject? context = null, bool force = false, bool dryRun = false,
+    public Task<RevertResult> ApplyAsync(RevertPlan plan, JsonObject? context = null, bool force = false, bool dryRun = false,
         CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        return HindsightTracing.TraceAsync("hindsight.revert.apply",
+            [HindsightTracing.Tag("hindsight.selection", plan.Selection.Describe()), HindsightTracing.Tag("hindsight.statements", plan.Statements.Count),
+             HindsightTracing.Tag("hindsight.force", force), HindsightTracing.Tag("hindsight.dry_run", dryRun)],
+            () => ApplyCoreAsync(plan, context, force, dryRun, ct),
+            result => [HindsightTracing.Tag("hindsight.applied", result.Applied), HindsightTracing.Tag("hindsight.rows", result.RowsAffected.Sum())]);
+    }
+
+    private async Task<RevertResult> ApplyCoreAsync(RevertPlan plan, JsonObject? context, bool force, bool dryRun, CancellationToken ct)
+    {
         var message = Context(plan, context);
         var sql = plan.Sql(message);
         if (dryRun) return new RevertResult(plan, false, sql, []);
@@ -104,6 +122,10 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         if (plan.Conflicts.Count > 0 && !force)
             throw new AuditQueryException($"refused: {plan.ConflictSummary} (see the conflicts); nothing was changed. Force to overwrite them");
 
+        // The revert's own changes name the trace that made them (this span), unless the caller's context names one:
+        // the worker's store commit of them then links back to it, as it does for an application's requests.
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity && message["traceparent"] is null && message["traceId"] is null)
+            message["traceparent"] = activity.Id;
         var conn = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);

@@ -1,4 +1,9 @@
 using Hindsight.Cli;
+using Hindsight.Hosting;
+using Hindsight.Tests.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Xunit;
 
 namespace Hindsight.Tests.Cli;
@@ -49,6 +54,45 @@ public sealed class ConfigArgumentsTests : IDisposable
         Assert.Equal("true", Value(args, "--standby"));
         Assert.Equal(["users.password", "*.ssn"], args.Select((a, i) => (a, i)).Where(x => x.a == "--redact-columns").Select(x => args[x.i + 1]));
         Assert.Empty(HindsightCli.ParseErrors(args));
+    }
+
+    [Fact]
+    public void An_app_s_section_for_the_hosted_worker_serves_run_too()
+    {
+        // As HindsightCaptureOptions binds it: connection strings by their long names, durations as TimeSpans.
+        File("appsettings.json", """
+            {"Hindsight": {"SourceConnectionString": "Host=db;Database=shop", "StoreConnectionString": "Host=audit;Database=trail",
+             "CommitInterval": "00:00:00.010", "ReadPause": "00:00:00.002", "HeartbeatInterval": "00:00:30",
+             "StandbyPollInterval": "00:00:00.500", "MaxChangesPerStoreTransaction": 1000, "StreamLargeTransactions": false,
+             "MaxLag": "00:05:00", "MaxLagBytes": 1048576, "Standby": true}}
+            """);
+        var (args, error) = Apply(["run"], Env());
+        Assert.Null(error);
+        Assert.Equal("Host=db;Database=shop", Value(args, "--source"));
+        Assert.Equal("Host=audit;Database=trail", Value(args, "--store"));
+        Assert.Equal("10", Value(args, "--commit-interval"));
+        Assert.Equal("2", Value(args, "--read-pause"));
+        Assert.Equal("30000", Value(args, "--heartbeat-interval"));
+        Assert.Equal("500", Value(args, "--standby-poll-interval"));
+        Assert.Equal("1000", Value(args, "--max-changes-per-store-transaction"));
+        Assert.Equal("true", Value(args, "--no-streaming"));
+        Assert.Equal("300", Value(args, "--max-lag-seconds"));
+        Assert.Equal("1048576", Value(args, "--max-lag-bytes"));
+        Assert.Empty(HindsightCli.ParseErrors(args));
+
+        // The host's own section binds the same file without complaint (no key is the CLI's alone).
+        using var host = HostingOptionsTests.Build(new ConfigurationBuilder().AddJsonFile(Path.Combine(_dir, "appsettings.json")).Build()
+            .AsEnumerable().ToDictionary(kv => kv.Key, kv => kv.Value));
+        var bound = host.Services.GetRequiredService<IOptions<HindsightCaptureOptions>>().Value;
+        Assert.Equal(TimeSpan.FromMilliseconds(10), bound.CommitInterval);
+        Assert.False(bound.StreamLargeTransactions);
+
+        // The command line's own key wins over the hosted worker's name for the same option; true streams (the default).
+        File("appsettings.json", """{"Hindsight": {"SourceConnectionString": "Host=a", "Source": "Host=b", "StreamLargeTransactions": true}}""");
+        (args, error) = Apply(["run"], Env());
+        Assert.Null(error);
+        Assert.Equal(["Host=b"], args.Select((a, i) => (a, i)).Where(x => x.a == "--source").Select(x => args[x.i + 1]));
+        Assert.DoesNotContain("--no-streaming", args);
     }
 
     [Fact]
