@@ -2,6 +2,7 @@ using Hindsight.Server.Auth;
 using Hindsight.Server.Endpoints;
 using Hindsight.Server.Http;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -78,6 +79,14 @@ public static class HindsightApiExtensions
                 .RequireClaim(HindsightAuth.ScopeClaim, "read", "admin"))
             .AddPolicy(HindsightAuth.AdminPolicy, p => p.AddAuthenticationSchemes(HindsightAuth.Scheme).RequireAuthenticatedUser()
                 .RequireClaim(HindsightAuth.ScopeClaim, "admin"));
+        // The host's own policies, when the options name them, stand in for the API-key policies under the API's policy
+        // names. After every Configure, so a host that adds its policies after this call is seen.
+        services.AddOptions<AuthorizationOptions>().PostConfigure<IOptions<HindsightApiOptions>>((auth, api) =>
+        {
+            if (!api.Value.UsesHostPolicies) return;
+            auth.AddPolicy(HindsightAuth.ReadPolicy, HostPolicy(auth, api.Value.ReadPolicy!, nameof(HindsightApiOptions.ReadPolicy)));
+            auth.AddPolicy(HindsightAuth.AdminPolicy, HostPolicy(auth, api.Value.AdminPolicy!, nameof(HindsightApiOptions.AdminPolicy)));
+        }).ValidateOnStart(); // a policy name the app never registered stops the start, not the first request
         services.AddProblemDetails();
         services.AddOpenApi(OpenApiDocument, o => o.AddDocumentTransformer<OpenApiSecurity>());
         services.AddSingleton<IStartupFilter>(sp =>
@@ -86,6 +95,10 @@ public static class HindsightApiExtensions
                 : SecurityHeaders.IsApi));
         return services;
     }
+
+    private static AuthorizationPolicy HostPolicy(AuthorizationOptions auth, string name, string setting) =>
+        auth.GetPolicy(name) ?? throw new InvalidOperationException(
+            $"HindsightApiOptions.{setting} names the policy '{name}', which the app has not registered (services.AddAuthorization(o => o.AddPolicy(\"{name}\", …)))");
 
     /// <summary>
     /// Maps the API under <c>/api</c> and its OpenAPI document at <c>/openapi/v1.json</c>, all behind an API key (the

@@ -35,6 +35,22 @@ public sealed class HindsightApiOptions
     /// </summary>
     public List<ApiKeyEntry> Keys { get; } = [];
 
+    /// <summary>
+    /// The host app's own authorization policy (registered with <c>AddAuthorization</c>) that may read the API, instead
+    /// of API keys: the API's endpoints then require it, with whatever authentication the host set up (cookies, JWT,
+    /// OpenID Connect). Set with <see cref="AdminPolicy"/>. Null (the default): API keys.
+    /// </summary>
+    public string? ReadPolicy { get; set; }
+
+    /// <summary>
+    /// The host app's own policy that may also apply reverts (with <see cref="ReadPolicy"/>). A revert's context then
+    /// names the user (<c>userId</c> from the NameIdentifier or <c>sub</c> claim, <c>userName</c>) instead of an API key.
+    /// </summary>
+    public string? AdminPolicy { get; set; }
+
+    /// <summary>Whether the host's policies stand in for API keys.</summary>
+    internal bool UsesHostPolicies => ReadPolicy is not null;
+
     /// <summary>Largest page size (<c>limit</c>) accepted; also the most rows of history, as-of or trends one response carries.</summary>
     public int MaxPageSize { get; set; } = DefaultMaxPageSize;
 
@@ -77,6 +93,9 @@ public sealed class HindsightApiOptions
             throw new ArgumentException("stream intervals must be positive", nameof(StreamPollInterval));
         if (MaxStreams < 0 || MaxRequestBodyBytes < 1)
             throw new ArgumentException("MaxStreams and MaxRequestBodyBytes must not be negative", nameof(MaxStreams));
+        if (string.IsNullOrWhiteSpace(ReadPolicy) != string.IsNullOrWhiteSpace(AdminPolicy))
+            throw new ArgumentException("set both ReadPolicy and AdminPolicy (the host's policies for reading and for reverts), or neither (API keys)",
+                ReadPolicy is null ? nameof(ReadPolicy) : nameof(AdminPolicy));
         var duplicate = Keys.GroupBy(k => k.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new ArgumentException($"two API keys are named '{duplicate.Key}': names identify keys in reverts' context, so they must be unique", nameof(Keys));

@@ -25,6 +25,10 @@ internal sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFil
         {
             return ApiProblems.NotFound(e.Message);
         }
+        catch (ApiForbiddenException e)
+        {
+            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Forbidden", e.Message);
+        }
         catch (Exception e) when (e is ApiInputException or AuditQueryException or ArgumentException or FormatException)
         {
             return ApiProblems.BadRequest(Message(e));

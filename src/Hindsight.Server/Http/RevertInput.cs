@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Hindsight.Query;
 using Hindsight.Revert;
+using Hindsight.Server.Auth;
 using Hindsight.Server.Contracts;
 using Microsoft.AspNetCore.Http;
 using NpgsqlTypes;
@@ -83,8 +84,9 @@ internal static class RevertInput
     }
 
     /// <summary>
-    /// The revert's own context: the caller's object, with <c>apiKey</c> naming the key that asked (set by the server,
-    /// so a caller cannot claim another key). The library adds <c>hindsight.revertOf</c>.
+    /// The revert's own context: the caller's object, with <c>apiKey</c> naming the key that asked, or behind the host's
+    /// policies <c>userId</c> and <c>userName</c> naming the user (set by the server, so a caller cannot claim another).
+    /// The library adds <c>hindsight.revertOf</c>.
     /// </summary>
     public static JsonObject Context(RevertRequest r, ClaimsPrincipal user)
     {
@@ -94,7 +96,20 @@ internal static class RevertInput
             JsonObject o => (JsonObject)o.DeepClone(),
             _ => throw new ApiInputException("context must be a JSON object, e.g. {\"reason\": \"ticket 42\"}"),
         };
-        context["apiKey"] = user.Identity?.Name ?? throw new InvalidOperationException("an authenticated key has a name");
+        if (ApiCaller.IsApiKey(user))
+        {
+            context["apiKey"] = user.Identity?.Name ?? throw new InvalidOperationException("an authenticated key has a name");
+            return context;
+        }
+        // Behind the host's policies: the user, under the keys the ASP.NET Core context middleware writes, so the revert
+        // is found as that user's like their other changes. Set by the server: a caller cannot claim another user.
+        context.Remove("apiKey");
+        var id = ApiCaller.UserId(user);
+        var name = user.Identity?.Name;
+        if (id is null && name is null)
+            throw new ApiForbiddenException("a revert must name who made it, and this caller has no name or NameIdentifier (sub) claim");
+        if (id is not null) context["userId"] = id; else context.Remove("userId");
+        if (name is not null) context["userName"] = name; else context.Remove("userName");
         return context;
     }
 

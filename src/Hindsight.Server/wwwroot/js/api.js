@@ -42,9 +42,17 @@ export function query(params = {}) {
   return text ? `?${text}` : '';
 }
 
-/** Headers of an API call with the given key (default: the signed-in one). */
+/** Headers of an API call with the given key (default: the signed-in one; none: the host app's own sign-in). */
 export function headers(key = getKey(), extra = {}) {
-  return { Accept: 'application/json', Authorization: `Bearer ${key}`, ...extra };
+  return key ? { Accept: 'application/json', Authorization: `Bearer ${key}`, ...extra } : { Accept: 'application/json', ...extra };
+}
+
+/**
+ * A key goes in its header and nothing else rides along; without one, the host app's own sign-in cookie does
+ * (same origin only).
+ */
+export function credentials(key = getKey()) {
+  return key ? 'omit' : 'same-origin';
 }
 
 /**
@@ -52,7 +60,7 @@ export function headers(key = getKey(), extra = {}) {
  * key (a key to try instead of the signed-in one: sign-in).
  */
 export async function api(path, { params, method = 'GET', body, signal, key } = {}) {
-  const init = { method, signal, headers: headers(key ?? getKey()), cache: 'no-store', credentials: 'omit' };
+  const init = { method, signal, headers: headers(key ?? getKey()), cache: 'no-store', credentials: credentials(key ?? getKey()) };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

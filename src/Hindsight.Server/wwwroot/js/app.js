@@ -3,7 +3,7 @@
 import { api, UNAUTHORIZED } from './api.js';
 import { problemBox, replace } from './render.js';
 import { current } from './router.js';
-import { clearKey, getKey, isAdmin, session, setKey } from './session.js';
+import { clearKey, getKey, isAdmin, session, setKey, signedIn } from './session.js';
 import * as signin from './views/signin.js';
 import * as changes from './views/changes.js';
 import * as record from './views/record.js';
@@ -24,10 +24,11 @@ function leaveView() {
 }
 
 /** The header: navigation (Revert only for admin keys) and who is signed in. */
-function showChrome(signedIn) {
-  document.getElementById('nav').hidden = !signedIn;
-  document.getElementById('who').hidden = !signedIn;
-  if (!signedIn) return;
+function showChrome(shown) {
+  document.getElementById('nav').hidden = !shown;
+  document.getElementById('who').hidden = !shown;
+  if (!shown) return;
+  document.getElementById('sign-out').hidden = session.host; // the app's own sign-in is the app's to end
   document.getElementById('who-name').textContent = session.name;
   const scope = document.getElementById('who-scope');
   scope.textContent = session.scope;
@@ -45,6 +46,7 @@ function signOut(message) {
   clearKey();
   session.name = null;
   session.scope = null;
+  session.host = false;
   showChrome(false);
   signin.render(root, {
     message,
@@ -59,7 +61,7 @@ function signOut(message) {
 async function route() {
   leaveView();
   const id = ++renderId;
-  if (!getKey()) {
+  if (!signedIn()) {
     signOut();
     return;
   }
@@ -95,11 +97,39 @@ async function start() {
       replace(root, problemBox(e));
       return;
     }
+  } else if (await signInMode() === 'host') {
+    // The app hosting the API signs its users in itself (the API behind its own policies): its cookie is the session.
+    try {
+      Object.assign(session, await api('/session', { key: null }), { host: true });
+    } catch (e) {
+      replace(root, problemBox(e.status === 401 || e.status === 403
+        ? { title: 'Not signed in', detail: 'sign in to the application first, then open the dashboard again' }
+        : e));
+      return;
+    }
   }
   route();
 }
 
+/** 'key' (sign in with an API key) or 'host' (the hosting app's own sign-in), as the server says. */
+async function signInMode() {
+  try {
+    const response = await fetch('/dashboard.json', { cache: 'no-store', credentials: 'omit' });
+    return response.ok ? (await response.json()).signIn : 'key';
+  } catch {
+    return 'key';
+  }
+}
+
 window.addEventListener('hashchange', route);
-window.addEventListener(UNAUTHORIZED, () => signOut('The server no longer accepts this key: sign in again.'));
+window.addEventListener(UNAUTHORIZED, () => {
+  if (!session.host) {
+    signOut('The server no longer accepts this key: sign in again.');
+    return;
+  }
+  leaveView(); // the application's own sign-in ended: only the application can renew it
+  showChrome(false);
+  replace(root, problemBox({ title: 'Signed out', detail: 'your sign-in to the application has ended: sign in to it again, then reload' }));
+});
 document.getElementById('sign-out').addEventListener('click', () => signOut());
 start();

@@ -17,8 +17,16 @@ export function clearKey() {
   sessionStorage.removeItem(KEY);
 }
 
-/** What the server said about the key (GET /api/session): { name, scope }. */
-export const session = { name: null, scope: null };
+/**
+ * What the server said about the caller (GET /api/session): { name, scope }, and host: true when the app hosting
+ * the API signed the user in itself (its own cookie; the API behind the app's policies), so no key is used.
+ */
+export const session = { name: null, scope: null, host: false };
+
+/** Whether anyone is signed in: a key, or the host app's own sign-in. */
+export function signedIn() {
+  return Boolean(getKey()) || session.host;
+}
 
 /** Whether the key may apply reverts. Only decides what the page offers: the server checks again. */
 export function isAdmin() {

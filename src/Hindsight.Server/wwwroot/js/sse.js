@@ -1,13 +1,13 @@
 // Server-sent events over fetch(). A browser's EventSource cannot send the API key header, so the stream is
 // read with fetch and a ReadableStream, and its frames parsed here (the text/event-stream format).
-import { failure, headers } from './api.js';
+import { credentials, failure, headers } from './api.js';
 
 /**
  * Reads an event stream until it ends or `signal` aborts. Calls onOpen() once the answer is 200, and
  * onEvent({ id, event, data }) for each event (comments are skipped). Throws an ApiError if the server refuses.
  */
 export async function readEvents(url, { signal, onOpen, onEvent }) {
-  const response = await fetch(url, { headers: headers(undefined, { Accept: 'text/event-stream' }), signal, cache: 'no-store', credentials: 'omit' });
+  const response = await fetch(url, { headers: headers(undefined, { Accept: 'text/event-stream' }), signal, cache: 'no-store', credentials: credentials() });
   if (!response.ok) throw await failure(response);
   onOpen?.();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
