@@ -14,29 +14,16 @@ internal sealed class CopyProgress(CliEnvironment env) : IProgress<BaselineProgr
     /// <summary>The least time between two plain progress lines.</summary>
     public static readonly TimeSpan LineInterval = TimeSpan.FromSeconds(2);
 
-    private readonly bool _terminal = env.HandleSignals && !Console.IsErrorRedirected && !Console.IsOutputRedirected;
-    private ProgressTask? _bar;
+    private readonly TerminalBar _terminal = new(env);
     private TimeSpan? _lastLine;
 
     /// <summary>Runs <paramref name="work"/> with the live bar shown on a terminal, or as is.</summary>
-    public async Task<T> ShowWhileAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct)
-    {
-        if (!_terminal) return await work(ct).ConfigureAwait(false);
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        return await console.Progress().AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-            .StartAsync(async context =>
-            {
-                _bar = context.AddTask("snapshot", autoStart: true, maxValue: 1);
-                _bar.IsIndeterminate = true;
-                return await work(ct).ConfigureAwait(false);
-            }).ConfigureAwait(false);
-    }
+    public Task<T> ShowWhileAsync<T>(Func<CancellationToken, Task<T>> work, CancellationToken ct) => _terminal.ShowWhileAsync("snapshot", work, ct);
 
     /// <summary>Shows one report: synchronously, in order (a Progress&lt;T&gt; would post them to the thread pool).</summary>
     public void Report(BaselineProgress value)
     {
-        if (_bar is { } bar)
+        if (_terminal.Bar is { } bar)
         {
             bar.Description = $"snapshot {Markup.Escape(value.Table)} ({value.TableIndex}/{value.Tables}), {value.Rows:N0} rows, {value.RowsPerSecond:N0}/s";
             if (value.EstimatedRows is > 0 and var total)

@@ -44,10 +44,12 @@ internal static class RevertCommand
                 : null;
             await using var store = QueryOptions.OpenStore(conn);
             await using var source = NpgsqlDataSource.Create(ConnectionStrings.ToNpgsql(conn.SourceConnectionString));
-            var reverter = new Reverter(store, source, conn.SourceName == "*" ? null : conn.SourceName);
+            var progress = new RevertProgressDisplay(env, selection.RollbackTo is null ? "revert" : "rollback");
+            var reverter = new Reverter(store, source, conn.SourceName == "*" ? null : conn.SourceName) { Progress = progress };
             var plan = await reverter.PlanAsync(selection, token);
             var refused = plan.Conflicts.Count > 0 && !r.GetValue(force) && !r.GetValue(dryRun);
-            RevertResult? result = refused ? null : await reverter.ApplyAsync(plan, callerContext, r.GetValue(force), r.GetValue(dryRun), token);
+            RevertResult? result = refused ? null
+                : await progress.ShowWhileAsync(t => reverter.ApplyAsync(plan, callerContext, r.GetValue(force), r.GetValue(dryRun), t), token);
             switch (format)
             {
                 case "json": await env.Output.WriteAsync(RevertOutput.Json(plan, result)); break;

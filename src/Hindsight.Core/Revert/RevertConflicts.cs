@@ -21,11 +21,23 @@ internal static class RevertConflicts
         // For each selected change, later changes of its row (or TRUNCATEs of its table) that are not selected.
         const string sql = """
             SELECT DISTINCT ON (l.id) s.schema, s."table", s.primary_key, l.id, l.operation, l.committed_at,
-                   coalesce(l.context -> 'hindsight' -> 'revertOf' -> 'changes' @> to_jsonb(s.id), false) AS reverts_it
+                   coalesce(l.context -> 'hindsight' -> 'revertOf' -> 'changes' @> to_jsonb(s.id), false)
+                   OR EXISTS (SELECT FROM jsonb_array_elements(CASE WHEN jsonb_typeof(l.context -> 'hindsight' -> 'revertOf' -> 'changeRanges') = 'array'
+                                                                  THEN l.context -> 'hindsight' -> 'revertOf' -> 'changeRanges' END) AS r
+                              WHERE jsonb_typeof(r -> 0) = 'number' AND jsonb_typeof(r -> 1) = 'number'
+                                AND s.id BETWEEN (r ->> 0)::numeric AND (r ->> 1)::numeric) AS reverts_it
             FROM hindsight.changes s
-            JOIN hindsight.changes l ON l.source = s.source AND l.schema = s.schema AND l."table" = s."table"
-              AND (l.primary_key = s.primary_key OR (l.primary_key IS NULL AND l.operation = 'TRUNCATE'))
-              AND (l.committed_at, l.commit_lsn, l.ordinal) > (s.committed_at, s.commit_lsn, s.ordinal)
+            -- The row's later changes, and the table's later TRUNCATEs: two probes of the record index each (one join
+            -- with an OR between them scans the table's whole trail for every selected change).
+            CROSS JOIN LATERAL (
+                SELECT l.id, l.operation, l.committed_at, l.context FROM hindsight.changes l
+                WHERE l."table" = s."table" AND l.primary_key = s.primary_key AND l.source = s.source AND l.schema = s.schema
+                  AND (l.committed_at, l.commit_lsn, l.ordinal) > (s.committed_at, s.commit_lsn, s.ordinal)
+                UNION ALL
+                SELECT l.id, l.operation, l.committed_at, l.context FROM hindsight.changes l
+                WHERE l."table" = s."table" AND l.primary_key IS NULL AND l.operation = 'TRUNCATE' AND l.source = s.source AND l.schema = s.schema
+                  AND (l.committed_at, l.commit_lsn, l.ordinal) > (s.committed_at, s.commit_lsn, s.ordinal)
+            ) l
             WHERE s.id = ANY($1) AND s.primary_key IS NOT NULL AND l.id <> ALL($1)
             ORDER BY l.id
             """;

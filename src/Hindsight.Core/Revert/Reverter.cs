@@ -28,6 +28,12 @@ namespace Hindsight.Revert;
 /// </param>
 public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, string? sourceName = null)
 {
+    /// <summary>
+    /// Where <see cref="ApplyAsync"/> reports how far it has come (rows checked, statements run), for a big revert or
+    /// rollback; called on the applying thread, so a slow receiver slows the revert.
+    /// </summary>
+    public IProgress<RevertProgress>? Progress { get; init; }
+
     private readonly NpgsqlDataSource _store = store ?? throw new ArgumentNullException(nameof(store));
     private readonly NpgsqlDataSource _source = source ?? throw new ArgumentNullException(nameof(source));
 
@@ -142,23 +148,28 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             await defer.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         if (plan.IsRollback)
         {
-            if (!force) await RecheckRollbackAsync(plan, conn, tx, ct).ConfigureAwait(false);
+            if (!force) await RecheckRollbackAsync(plan, conn, tx, ProgressOf(RevertProgress.Checking, plan.Statements.Count), ct).ConfigureAwait(false);
         }
         else if (!force)
         {
             // The plan may be old: lock each row and check it is still as the selection left it, so a change made since
             // planning is refused rather than overwritten.
+            var checking = ProgressOf(RevertProgress.Checking, plan.NewestPerRow.Count);
             foreach (var newest in plan.NewestPerRow)
             {
+                checking.Step();
                 if (!plan.Tables.TryGetValue((newest.Schema, newest.Table), out var t)) continue;
                 if (await RevertConflicts.SourceDiffersAsync(conn, tx, t, newest, forUpdate: true, ct).ConfigureAwait(false) is { } why)
                     throw new AuditQueryException(
                         $"refused: {t.Name} key {newest.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
             }
+            checking.Finish();
         }
         var affected = new List<int>();
+        var applying = ProgressOf(RevertProgress.Applying, plan.Statements.Count);
         foreach (var s in plan.Statements)
         {
+            applying.Step();
             var cmd = new NpgsqlCommand(s.Sql, conn, tx);
             await using var cmdDisposal = cmd.ConfigureAwait(false);
             foreach (var p in s.Parameters) cmd.Parameters.Add(new NpgsqlParameter { Value = p, NpgsqlDbType = NpgsqlDbType.Text });
@@ -176,6 +187,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
                     $"refused: {s.Describe()} changed {n} rows instead of 1; the row changed since the plan was made; nothing was changed. Force to apply anyway");
             affected.Add(n);
         }
+        applying.Finish();
         try { await tx.CommitAsync(ct).ConfigureAwait(false); }
         catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.UniqueViolation)
         {
@@ -192,15 +204,43 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     /// A plan may be old: each row a rollback writes is locked and checked to be still as the plan saw it, so a change
     /// made since planning is refused rather than overwritten.
     /// </summary>
-    private static async Task RecheckRollbackAsync(RevertPlan plan, NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    private static async Task RecheckRollbackAsync(RevertPlan plan, NpgsqlConnection conn, NpgsqlTransaction tx, PhaseProgress checking, CancellationToken ct)
     {
         foreach (var s in plan.Statements)
         {
+            checking.Step();
             if (s.Expected is not { } expected || !plan.Tables.TryGetValue((s.Table.Schema!, s.Table.Name), out var t)) continue;
             if (await RollbackSource.ChangedSinceAsync(conn, tx, t, expected, ct).ConfigureAwait(false) is { } why)
                 throw new AuditQueryException(
                     $"refused: {t.Name} key {s.PrimaryKey}: {why} (changed since the plan was made); nothing was changed. Force to overwrite it");
         }
+        checking.Finish();
+    }
+
+    private PhaseProgress ProgressOf(string phase, long total) => new(Progress, phase, total);
+
+    /// <summary>One phase's counter: reports the step about to be taken at most every tenth of a second, and the end.</summary>
+    private sealed class PhaseProgress(IProgress<RevertProgress>? progress, string phase, long total)
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(100);
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private TimeSpan _lastReport = -Every; // the first step reports
+        private long _done;
+
+        /// <summary>Counts the row or statement just finished (called before each, so the first counts nothing).</summary>
+        public void Step()
+        {
+            if (progress is null) return;
+            var elapsed = Stopwatch.GetElapsedTime(_started);
+            if (elapsed - _lastReport >= Every)
+            {
+                _lastReport = elapsed;
+                progress.Report(new RevertProgress(phase, _done, total, elapsed));
+            }
+            _done++;
+        }
+
+        public void Finish() => progress?.Report(new RevertProgress(phase, _done, total, Stopwatch.GetElapsedTime(_started)));
     }
 
     /// <summary>
@@ -214,10 +254,41 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         if (plan.IsRollback)
             revertOf["tables"] = new JsonArray(plan.RollbackTables.Select(t => (JsonNode)JsonValue.Create(t.ToString())).ToArray());
         else
-            revertOf["changes"] = new JsonArray(plan.Statements.Select(s => (JsonNode)JsonValue.Create(s.Change!.Id)).ToArray());
+            RevertedChanges(revertOf, plan.Statements.Select(s => s.Change!.Id).ToList());
         if (message[HindsightProtocol.ContextKey] is not JsonObject hindsight) message[HindsightProtocol.ContextKey] = hindsight = [];
         hindsight["revertOf"] = revertOf;
         return message;
+    }
+
+    /// <summary>Most change ids a revert's context lists one by one (<c>changes</c>).</summary>
+    internal const int MaxListedChanges = 100;
+
+    /// <summary>Most id ranges it lists instead (<c>changeRanges</c>).</summary>
+    internal const int MaxChangeRanges = 100;
+
+    /// <summary>
+    /// Which changes a revert undoes, in its context, which every one of its stored changes carries: so it must stay small
+    /// however big the revert (8,000 ids copied onto 8,000 changes would store 400 MB). Up to
+    /// <see cref="MaxListedChanges"/> ids as a list; more as <c>[first, last]</c> ranges of consecutive ids (a transaction's
+    /// changes are usually one range), up to <see cref="MaxChangeRanges"/>; beyond that only the count, and a later plan
+    /// sees those rows as changed later rather than already reverted (still refused without force). Always the count.
+    /// </summary>
+    private static void RevertedChanges(JsonObject revertOf, List<long> ids)
+    {
+        revertOf["changeCount"] = ids.Count;
+        if (ids.Count <= MaxListedChanges)
+        {
+            revertOf["changes"] = new JsonArray(ids.Select(id => (JsonNode)JsonValue.Create(id)).ToArray());
+            return;
+        }
+        var ranges = new List<(long First, long Last)>();
+        foreach (var id in ids.Distinct().Order())
+        {
+            if (ranges.Count > 0 && ranges[^1].Last + 1 == id) ranges[^1] = (ranges[^1].First, id);
+            else ranges.Add((id, id));
+        }
+        if (ranges.Count <= MaxChangeRanges)
+            revertOf["changeRanges"] = new JsonArray(ranges.Select(r => (JsonNode)new JsonArray(r.First, r.Last)).ToArray());
     }
 
     /// <summary>

@@ -32,9 +32,9 @@ public sealed class CategoryTests
             .ToList();
         Assert.NotEmpty(classes);
 
-        // A class may start a server of its own (then it is PostgreSQL without the shared fixture); one with the
-        // fixtures is never in a lighter category than they need.
-        string[] Allowed(Type t) => UsesBrowser(t) ? ["Browser"] : UsesPostgres(t) ? ["PostgreSQL"] : ["Fast", "PostgreSQL", "Browser"];
+        // A class may start a server of its own (then it is PostgreSQL without the shared fixture), or a browser of its
+        // own beside the server (Browser); one with the fixtures is never in a lighter category than they need.
+        string[] Allowed(Type t) => UsesBrowser(t) ? ["Browser"] : UsesPostgres(t) ? ["PostgreSQL", "Browser"] : ["Fast", "PostgreSQL", "Browser"];
         var wrong = classes
             .Where(t => !Allowed(t).Contains(Category(t)))
             .Select(t => $"{t.FullName}: {Category(t) ?? "no category"}, expected {string.Join(" or ", Allowed(t))}")
