@@ -49,6 +49,9 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     private DateTime? _txLastCommittedAt;
     private long _txChanges, _txTransactions;
     private readonly HashSet<ActivityContext> _traceLinks = [];
+    // The traces named by the staged changes of streamed transactions, by transaction and subtransaction: linked at
+    // their commit, dropped with an aborted (sub)transaction.
+    private readonly Dictionary<uint, Dictionary<uint, HashSet<ActivityContext>>> _stagedTraceLinks = [];
 
     /// <summary>Creates a sink for the worker reading <paramref name="slot"/> of source <paramref name="source"/> (registered in the
     /// store; see <see cref="Store.SourceRegistry"/>), whose database is named <paramref name="database"/>.</summary>
@@ -144,6 +147,12 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
         _scratch.ResetWrittenCount();
         ChangeRowEncoder.Write(_scratch, record, _sourceUtf8, _databaseUtf8, topXid, 0, ChangeRowEncoder.Blank, 0);
         Spill.Append(topXid, subXid, _scratch.WrittenSpan);
+        if (HindsightTracing.Enabled && HindsightTracing.TraceOf(record.Context) is { } trace)
+        {
+            if (!_stagedTraceLinks.TryGetValue(topXid, out var subs)) _stagedTraceLinks[topXid] = subs = [];
+            if (!subs.TryGetValue(subXid, out var links)) subs[subXid] = links = [];
+            if (links.Count < HindsightTracing.MaxLinks) links.Add(trace);
+        }
     }
 
     /// <summary>Keeps a schema change of a transaction sent whole; it is written at the store commit.</summary>
@@ -172,6 +181,9 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             await RowAddedAsync(ct).ConfigureAwait(false);
         }
         Spill.Remove(xid);
+        if (_stagedTraceLinks.Remove(xid, out var staged))
+            foreach (var trace in staged.Values.SelectMany(links => links))
+                if (_traceLinks.Count < HindsightTracing.MaxLinks) _traceLinks.Add(trace);
         _schemaChanges.CommitStaged(xid, commitLsn, committedAt);
         MarkCompleted(commitLsn, endLsn, committedAt, ordinal);
     }
@@ -182,6 +194,8 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
     {
         Spill.Abort(xid, subXid ?? xid);
         _schemaChanges.DiscardStaged(xid, subXid ?? xid);
+        if (subXid is null || subXid == xid) _stagedTraceLinks.Remove(xid);
+        else if (_stagedTraceLinks.TryGetValue(xid, out var subs)) subs.Remove(subXid.Value);
     }
 
     /// <summary>Records a streamed transaction that was already stored (replayed after a restart) as done.</summary>

@@ -62,6 +62,37 @@ public sealed class TracingTests(PostgresFixture fixture)
     }
 
     [Fact]
+    public async Task A_streamed_transaction_s_store_commit_links_to_its_trace_and_not_to_an_aborted_subtransaction_s()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == HindsightTracing.SourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, pad text);");
+        h.StartWorker();
+        var kept = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
+        var dropped = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
+        // Past logical_decoding_work_mem (64 kB here), so PostgreSQL streams it while it is open; a subtransaction
+        // with another trace's context is rolled back inside it.
+        await h.ExecuteAsync(
+            "BEGIN; SET LOCAL logical_decoding_work_mem = '64kB';" +
+            $$"""SELECT pg_logical_emit_message(true, 'hindsight', '{"traceparent":"00-{{kept.TraceId}}-{{kept.SpanId}}-01"}');""" +
+            "INSERT INTO items SELECT g, repeat('x', 200) FROM generate_series(1, 3000) g; SAVEPOINT s;" +
+            $$"""SELECT pg_logical_emit_message(true, 'hindsight', '{"traceparent":"00-{{dropped.TraceId}}-{{dropped.SpanId}}-01"}');""" +
+            "INSERT INTO items SELECT g, repeat('y', 200) FROM generate_series(3001, 6000) g; ROLLBACK TO SAVEPOINT s; COMMIT;");
+        await h.CatchUpAsync();
+        await h.StopWorkerAsync();
+        Assert.Equal(3000L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'"));
+        var links = spans.Where(s => s.OperationName == "hindsight.store.commit").SelectMany(s => s.Links).Select(l => l.Context.TraceId).ToList();
+        Assert.Contains(kept.TraceId, links);
+        Assert.DoesNotContain(dropped.TraceId, links);
+    }
+
+    [Fact]
     public async Task Run_sends_its_spans_and_metrics_over_OTLP_to_a_collector()
     {
         // A collector's OTLP/HTTP receiver: what the worker posts, kept as it arrived (protobuf).
