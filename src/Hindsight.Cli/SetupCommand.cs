@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Hindsight.Postgres;
+using Hindsight.Queue;
 using Hindsight.Setup;
 
 namespace Hindsight.Cli;
@@ -42,13 +43,33 @@ internal static class SetupCommand
         var trusted = HindsightCli.ListOption("--trusted-context-roles",
             "Only these roles (and superusers, and hindsight_capture) may emit context in the source database: EXECUTE on pg_logical_emit_message; 'public' gives it back to everyone (superuser; docs/security.md)");
 
-        var cmd = new Command("setup", "Create or update the store schema, the publication, replica identities and the replication slot. Idempotent.")
+        var queue = new QueueArguments();
+        var cmd = new Command("setup",
+            "Create or update the store schema, the publication, replica identities and the replication slot; with --nats, the JetStream stream and consumer too (without a source, only those). Idempotent.")
         {
             tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
         };
-        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        foreach (var option in queue.All) cmd.Options.Add(option);
+        cmd.SetAction((r, ct) =>
+        {
+            // The queue alone needs no database: hindsight setup --nats … sets up the stream and the consumer.
+            var sourceGiven = !string.IsNullOrWhiteSpace(r.GetValue(o.Source)) || !string.IsNullOrWhiteSpace(env.GetVariable("HINDSIGHT_SOURCE"));
+            if (!sourceGiven && NameList.Split(r.GetValue(queue.Nats)).Any())
+                return HindsightCli.GuardCore(r, env, o, async token =>
+                {
+                    var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
+                    var q = await JetStreamSetup.RunAsync(queue.Read(r)!, token);
+                    await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(new { queue = q }, HindsightCli.Json) + "\n" : QueueArguments.Text(q));
+                    return HindsightCli.Ok;
+                }, ct, gracefulOnCancel: false);
+            return SetUpAsync(r, ct);
+        });
+        return cmd;
+
+        Task<int> SetUpAsync(ParseResult r, CancellationToken ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             var format = HindsightCli.RequireFormat(r, o, "setup", "table", "json");
+            var queueOptions = queue.Read(r); // checked before anything is changed
             var progress = new CopyProgress(env);
             var runner = new SetupRunner(new SetupOptions(conn)
             {
@@ -66,9 +87,12 @@ internal static class SetupCommand
                 TrustedContextRoles = NameList.Split(r.GetValue(trusted)).ToList(),
             });
             var report = await progress.ShowWhileAsync(token => runner.RunAsync(token), token);
-            await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(report, HindsightCli.Json) + "\n" : report.ToText());
+            var q = queueOptions is null ? null : await JetStreamSetup.RunAsync(queueOptions, token);
+            if (format == "json")
+                await env.Output.WriteAsync((q is null ? JsonSerializer.Serialize(report, HindsightCli.Json) : JsonSerializer.Serialize(new { database = report, queue = q }, HindsightCli.Json)) + "\n");
+            else
+                await env.Output.WriteAsync(report.ToText() + (q is null ? "" : QueueArguments.Text(q)));
             return HindsightCli.Ok;
-        }, ct));
-        return cmd;
+        }, ct);
     }
 }
