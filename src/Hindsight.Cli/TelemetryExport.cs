@@ -20,7 +20,14 @@ internal sealed class TelemetryExport(TracerProvider tracing, MeterProvider metr
     {
         Description = "Send traces and metrics to this OpenTelemetry collector over OTLP (e.g. http://127.0.0.1:4317 for gRPC, http://127.0.0.1:4318 with --otlp-protocol http/protobuf); OTEL_EXPORTER_OTLP_ENDPOINT also turns it on",
         HelpName = "url",
-        Validators = { r => { if (r.Tokens is [{ } t] && !Uri.TryCreate(t.Value, UriKind.Absolute, out _)) r.AddError($"--otlp-endpoint must be an absolute URL such as http://127.0.0.1:4317 (got '{t.Value}')"); } },
+        Validators =
+        {
+            r =>
+            {
+                if (r.Tokens is [{ } t] && !(Uri.TryCreate(t.Value, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"))
+                    r.AddError($"--otlp-endpoint must be an absolute URL such as http://127.0.0.1:4317 (got '{t.Value}')");
+            },
+        },
     };
 
     public static Option<string> ProtocolOption()
@@ -49,6 +56,13 @@ internal sealed class TelemetryExport(TracerProvider tracing, MeterProvider metr
         return new TelemetryExport(
             tracing.AddOtlpExporter(o => Configure(o, endpoint, protocol, "v1/traces")).Build(),
             metrics.AddOtlpExporter(o => Configure(o, endpoint, protocol, "v1/metrics")).Build());
+    }
+
+    /// <summary>Where it sends, for the log: scheme, host and port only (an address may carry credentials).</summary>
+    public static string Describe(string? endpoint)
+    {
+        var text = endpoint ?? Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "";
+        return Uri.TryCreate(text, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Authority}" : "the configured collector";
     }
 
     /// <summary>
