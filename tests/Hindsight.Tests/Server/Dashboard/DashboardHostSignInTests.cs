@@ -39,7 +39,7 @@ public sealed class DashboardHostSignInTests(PostgresFixture fixture)
 
         await using (var ops = await OpenAs("u-42|Olga|ops"))
         {
-            Assert.Equal(3, await (await ops.ChangeRowsAsync()).CountAsync());
+            await Assertions.Expect(await ops.ChangeRowsAsync()).ToHaveCountAsync(3); // waits for the view to draw
             await Assertions.Expect(ops.Page.Locator("#who-name")).ToHaveTextAsync("Olga");
             await Assertions.Expect(ops.Page.Locator("#who-scope")).ToHaveTextAsync("admin");
             await Assertions.Expect(ops.Page.Locator("#sign-out")).ToBeHiddenAsync(); // the app's sign-in is the app's to end
@@ -49,7 +49,7 @@ public sealed class DashboardHostSignInTests(PostgresFixture fixture)
         }
         await using (var support = await OpenAs("u-7|Sam|support"))
         {
-            Assert.Equal(3, await (await support.ChangeRowsAsync()).CountAsync());
+            await Assertions.Expect(await support.ChangeRowsAsync()).ToHaveCountAsync(3);
             await Assertions.Expect(support.Page.Locator("#who-scope")).ToHaveTextAsync("read");
             await Assertions.Expect(support.Page.Locator("#nav a[data-admin]")).ToBeHiddenAsync();
             await support.AssertCleanAsync();
