@@ -1,3 +1,4 @@
+using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
@@ -33,8 +34,8 @@ public static class JetStreamSetup
         var js = new NatsJSContext(nats);
         try
         {
-            var streamAction = await SetUpStreamAsync(js, options, ct).ConfigureAwait(false);
-            var consumerAction = await SetUpConsumerAsync(js, options, ct).ConfigureAwait(false);
+            var streamAction = await RetryAsync(() => SetUpStreamAsync(js, options, ct), ct).ConfigureAwait(false);
+            var consumerAction = await RetryAsync(() => SetUpConsumerAsync(js, options, ct), ct).ConfigureAwait(false);
             return new JetStreamSetupReport(options.Stream, streamAction, options.Consumer, consumerAction, options.Replicas, options.MaxBytes,
                 options.MaxAge, options.DuplicateWindow);
         }
@@ -42,7 +43,40 @@ public static class JetStreamSetup
         {
             throw new QueueConfigurationException($"JetStream refused the set-up of stream {options.Stream}: {e.Error.Description} (error {e.Error.ErrCode})", e);
         }
+        catch (Exception e) when (Transient(e))
+        {
+            throw new QueueConfigurationException(
+                $"JetStream did not answer the set-up of stream {options.Stream} within {Patience.TotalSeconds:0} s ({e.Message}); a cluster still " +
+                "electing its leaders, or short of nodes for the replicas, answers later: try again, or check the nodes", e);
+        }
     }
+
+    /// <summary>How long set-up keeps asking while JetStream does not answer yet.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    // JetStream's error code when a clustered stream finds no peers to place its replicas on yet.
+    private const int NoSuitablePeers = 10005;
+
+    /// <summary>
+    /// A cluster just started, or one that lost a node, may not answer an API request at once (its meta leader or the
+    /// stream's leader is being elected, or not all peers are known yet): ask again, for up to <see cref="Patience"/>.
+    /// </summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        for (var wait = TimeSpan.FromMilliseconds(250); ; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(2).Ticks)))
+        {
+            try { return await call().ConfigureAwait(false); }
+            catch (Exception e) when (Transient(e) && DateTime.UtcNow + wait < deadline)
+            {
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool Transient(Exception e) =>
+        e is NatsJSApiNoResponseException or NatsJSTimeoutException or NatsNoRespondersException or NatsTimeoutException
+        || e is NatsJSApiException { Error.ErrCode: NoSuitablePeers };
 
     private static async Task<string> SetUpStreamAsync(NatsJSContext js, JetStreamQueueOptions o, CancellationToken ct)
     {
