@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hindsight.Cli;
 using Hindsight.Tests.Infrastructure;
 using Hindsight.Tests.Setup;
 using Xunit;
@@ -16,13 +15,7 @@ public sealed class BemiCliTests(PostgresFixture fixture) : IAsyncLifetime
     public Task InitializeAsync() => Task.CompletedTask;
     public async Task DisposeAsync() => await _dbs.DisposeAsync();
 
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(output, error, null), CancellationToken.None);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Setup_with_bemi_compat_prints_what_it_installed_and_teardown_what_it_removed()

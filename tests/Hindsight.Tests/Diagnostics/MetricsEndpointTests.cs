@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Hindsight.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -19,7 +18,7 @@ public sealed class MetricsEndpointTests(PostgresFixture fixture, ITestOutputHel
     public async Task The_scraped_counter_of_stored_changes_equals_what_PostgreSQL_counted_and_the_probes_answer()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int);");
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{FreePorts.Next()}";
         using var worker = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot, "--metrics-urls", url);
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
         Assert.Equal(HttpStatusCode.OK, await PollAsync(() => StatusAsync(http, "/healthz"), s => s == HttpStatusCode.OK, worker));
@@ -66,7 +65,7 @@ public sealed class MetricsEndpointTests(PostgresFixture fixture, ITestOutputHel
         using var active = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot);
         await h.ExecuteAsync("INSERT INTO items VALUES (1)");
         await h.CatchUpAsync(); // the slot is the first worker's
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{FreePorts.Next()}";
         using var standby = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot, "--standby", "--metrics-urls", url);
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
         Assert.Equal(HttpStatusCode.OK, await PollAsync(() => StatusAsync(http, "/healthz"), s => s == HttpStatusCode.OK, standby));
@@ -100,12 +99,5 @@ public sealed class MetricsEndpointTests(PostgresFixture fixture, ITestOutputHel
             Assert.False(worker.HasExited, "the worker exited:\n" + worker.Output);
             await Task.Delay(100);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

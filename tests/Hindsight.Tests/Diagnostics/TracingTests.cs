@@ -25,22 +25,32 @@ namespace Hindsight.Tests.Diagnostics;
 [Trait("Category", "PostgreSQL")]
 public sealed class TracingTests(PostgresFixture fixture)
 {
-    [Fact]
-    public async Task A_store_commit_span_links_to_the_traces_named_in_its_changes_contexts()
+    /// <summary>Records every span of the Hindsight source that ends, until disposed.</summary>
+    private static ActivityListener Collect(ConcurrentBag<Activity> spans)
     {
-        var spans = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
+        var listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name == HindsightTracing.SourceName,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Add,
         };
         ActivitySource.AddActivityListener(listener);
+        return listener;
+    }
+
+    /// <summary>A sampled W3C trace context of a request elsewhere.</summary>
+    private static ActivityContext RandomTrace() => new(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+
+    [Fact]
+    public async Task A_store_commit_span_links_to_the_traces_named_in_its_changes_contexts()
+    {
+        var spans = new ConcurrentBag<Activity>();
+        using var listener = Collect(spans);
 
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, v int);");
         h.StartWorker();
-        var request = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
-        var job = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
+        var request = RandomTrace();
+        var job = RandomTrace();
         // As the ASP.NET Core middleware writes it (traceId and spanId), and as W3C's traceparent.
         await h.ExecuteAsync(
             $$"""BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', '{"traceId":"{{request.TraceId}}","spanId":"{{request.SpanId}}"}'); """ +
@@ -65,17 +75,11 @@ public sealed class TracingTests(PostgresFixture fixture)
     public async Task A_streamed_transaction_s_store_commit_links_to_its_trace_and_not_to_an_aborted_subtransaction_s()
     {
         var spans = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == HindsightTracing.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Collect(spans);
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, pad text);");
         h.StartWorker();
-        var kept = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
-        var dropped = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
+        var kept = RandomTrace();
+        var dropped = RandomTrace();
         // Past logical_decoding_work_mem (64 kB here), so PostgreSQL streams it while it is open; a subtransaction
         // with another trace's context is rolled back inside it.
         await h.ExecuteAsync(
@@ -120,7 +124,7 @@ public sealed class TracingTests(PostgresFixture fixture)
         await using var h = await CaptureHarness.CreateAsync(fixture, "CREATE TABLE items (id int PRIMARY KEY, v int);");
         using var worker = WorkerProcess.Start("--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot,
             "--otlp-endpoint", url, "--otlp-protocol", "http/protobuf");
-        var request = ActivityContext.Parse($"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-01", null);
+        var request = RandomTrace();
         await h.ExecuteAsync(
             $$"""BEGIN; SELECT pg_logical_emit_message(true, 'hindsight', '{"traceparent":"00-{{request.TraceId}}-{{request.SpanId}}-01"}'); """ +
             "INSERT INTO items VALUES (1, 1); COMMIT;");

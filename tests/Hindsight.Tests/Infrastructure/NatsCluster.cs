@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 
@@ -44,7 +42,7 @@ public sealed class NatsCluster : IAsyncDisposable
         var cluster = new NatsCluster();
         try
         {
-            var ports = Enumerable.Range(0, nodes).Select(_ => (FreePort(), FreePort())).ToList();
+            var ports = Enumerable.Range(0, nodes).Select(_ => (FreePorts.Next(), FreePorts.Next())).ToList();
             for (var i = 0; i < nodes; i++)
             {
                 var name = $"n{i + 1}";
@@ -117,13 +115,6 @@ public sealed class NatsCluster : IAsyncDisposable
             }
         }
         throw new TimeoutException("JetStream did not answer within 30 s", last);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <inheritdoc />

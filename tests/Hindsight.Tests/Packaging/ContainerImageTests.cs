@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Reflection;
@@ -138,20 +137,5 @@ public sealed class ContainerImageTests(ITestOutputHelper output) : IDisposable
         return files;
     }
 
-    private async Task<(int Code, string Text)> RunAsync(string file, string[] args, params (string Name, string Value)[] environment)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (name, value) in environment) psi.Environment[name] = value;
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        var text = await stdout + await stderr;
-        output.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)}\n{text}");
-        return (process.ExitCode, text);
-    }
+    private Task<(int Code, string Text)> RunAsync(string file, string[] args) => ChildProcess.RunAsync(output, file, args);
 }

@@ -1,9 +1,7 @@
+using Hindsight.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Hindsight.Tests.Packaging;
@@ -53,7 +51,7 @@ internal sealed class StandInRegistry : IAsyncDisposable
             return Results.NotFound();
         });
         await app.StartAsync();
-        var port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()).Port;
+        var port = new Uri(HindsightServer.Addresses(app).Single()).Port;
         registry = new StandInRegistry(app, $"localhost:{port}");
         return registry;
     }

@@ -100,20 +100,7 @@ public sealed partial class ToolPackageTests(PostgresFixture fixture, ITestOutpu
         return packages;
     }
 
-    private async Task<(int Code, string Text)> RunAsync(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(Dotnet);
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        var text = await stdout + await stderr;
-        output.WriteLine($"$ {Path.GetFileName(file)} {string.Join(' ', args)}\n{text}");
-        return (process.ExitCode, text);
-    }
+    /// <summary>Runs a program with DOTNET_ROOT set, so the installed tool's shim finds the runtime.</summary>
+    private Task<(int Code, string Text)> RunAsync(string file, params string[] args) =>
+        ChildProcess.RunAsync(output, file, args, ("DOTNET_ROOT", Path.GetDirectoryName(Dotnet)!));
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Hindsight.Cli;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Tests.Infrastructure;
@@ -125,11 +124,5 @@ public sealed class TrendsTests(PostgresFixture fixture)
         Assert.Contains("O'Brien", table.Out);
     }
 
-    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(output, error));
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 }

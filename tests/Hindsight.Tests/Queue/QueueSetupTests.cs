@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Hindsight.Cli;
 using Hindsight.Queue;
 using Hindsight.Tests.Infrastructure;
 using NATS.Client.Core;
@@ -18,14 +17,7 @@ namespace Hindsight.Tests.Queue;
 [Collection(PostgresCollection.Name)]
 public sealed class QueueSetupTests(PostgresFixture fixture, ITestOutputHelper output)
 {
-    private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(stdout, stderr));
-        output.WriteLine($"$ hindsight {string.Join(' ', args)}\n{stdout}{stderr}");
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => CliRun.RunAsync(output, args);
 
     private static async Task<(StreamConfig Stream, ConsumerConfig? Consumer)> ReadAsync(NatsCluster nats, string stream = "hindsight", string consumer = "ingest")
     {

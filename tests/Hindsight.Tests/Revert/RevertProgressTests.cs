@@ -58,8 +58,6 @@ public sealed class RevertProgressTests(PostgresFixture fixture, ITestOutputHelp
         }
         output.WriteLine($"{reports.Count} reports; applying took {reports.Last().Elapsed.TotalSeconds:0.00} s");
 
-        // The command, reverting that revert (the UPDATE again): plain lines on stderr, each phase's end among them
-        // once the phase has run a second.
         await h.CatchUpAsync();
         Mark("revert captured");
         // The revert's context stays small however many changes it undoes: the ids as one range, and the count.
@@ -75,16 +73,16 @@ public sealed class RevertProgressTests(PostgresFixture fixture, ITestOutputHelp
         Mark("planned again");
         Assert.Equal(Rows, again.Conflicts.Count);
         Assert.All(again.Conflicts, c => Assert.True(c.AlreadyReverted, c.Reason));
+
+        // The command, reverting that revert (the UPDATE again): plain lines on stderr, each phase's end among them
+        // once the phase has run a second.
         var revertXid = await h.ScalarAsync<long>("SELECT transaction_id FROM hindsight.changes WHERE context ? 'hindsight' ORDER BY id DESC LIMIT 1");
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await HindsightCli.RunAsync(["revert", "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot,
-            "--transaction", revertXid.ToString(CultureInfo.InvariantCulture)], CliEnvironment.Captured(stdout, stderr));
-        output.WriteLine(stderr.ToString());
+        var (code, _, stderr) = await CliRun.RunAsync(output, "revert", "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot,
+            "--transaction", revertXid.ToString(CultureInfo.InvariantCulture));
         Mark("cli done");
-        Assert.True(code == 0, stderr.ToString());
+        Assert.True(code == 0, stderr);
         Assert.Equal((long)Rows, await h.ScalarAsync<long>("SELECT count(*) FROM items i JOIN before_update b USING (id) WHERE i.v = b.v + 1"));
-        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.All(lines, l => Assert.Matches(@"^revert: (checking [\d,]+ of 8,000 rows|applying [\d,]+ of 8,000 statements), [\d,]+/s", l));
         if (reports.Last().Elapsed > TimeSpan.FromSeconds(1.5)) // the library's run took long enough for lines to be due
             Assert.Contains(lines, l => l.StartsWith("revert: applying 8,000 of 8,000 statements", StringComparison.Ordinal));

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Hindsight.Cli;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Revert;
@@ -248,13 +247,7 @@ public sealed class RevertTests(PostgresFixture fixture)
         await using var h = await StartAsync(fixture);
         var xid = await MixedTransactionAsync(h);
         var src = h.ConnectionString;
-        static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-        {
-            var output = new StringWriter();
-            var error = new StringWriter();
-            var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(output, error));
-            return (code, output.ToString(), error.ToString());
-        }
+        static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
         var dry = await RunAsync("revert", "--source", src, "--transaction", xid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dry-run");
         Assert.Equal(0, dry.Code);

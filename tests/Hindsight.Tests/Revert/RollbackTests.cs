@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Hindsight.Cli;
 using Hindsight.Model;
 using Hindsight.Query;
 using Hindsight.Revert;
@@ -350,13 +349,7 @@ public sealed class RollbackTests(PostgresFixture fixture)
         var at = await ParentChildScenarioAsync(h);
         var src = h.ConnectionString;
         var when = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
-        static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
-        {
-            var output = new StringWriter();
-            var error = new StringWriter();
-            var code = await HindsightCli.RunAsync(args, CliEnvironment.Captured(output, error));
-            return (code, output.ToString(), error.ToString());
-        }
+        static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => CliRun.RunAsync(args);
         var state = await StateAsync(h);
 
         var dry = await RunAsync("revert", "--source", src, "--table", "parents", "--table", "children", "--to", when, "--dry-run");
