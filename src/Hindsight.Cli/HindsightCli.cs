@@ -66,10 +66,6 @@ internal static class HindsightCli
         return await InvokeAsync(root, "hindsight", withSettings, env, cancellationToken, fromConfig);
     }
 
-    /// <summary>The name of the command <paramref name="args"/> runs (<c>run</c>, <c>setup</c> …), wherever the shared
-    /// options stand; the root command's name when none is given. Parses only.</summary>
-    internal static string CommandName(string[] args) => ParseOnly(args).CommandResult.Command.Name;
-
     /// <summary>What the parser says is wrong with <paramref name="args"/> (nothing is run): empty when they parse.</summary>
     internal static IReadOnlyList<string> ParseErrors(string[] args) => ParseOnly(args).Errors.Select(e => e.Message).ToList();
 
@@ -141,6 +137,7 @@ internal static class HindsightCli
 
         root.Subcommands.Add(SetupCommand.Create(env, o));
         root.Subcommands.Add(RunCommand.Create(env, o));
+        root.Subcommands.Add(IngestCommand.Create(env, o));
         root.Subcommands.Add(StatusCommand.Create(env, o));
         root.Subcommands.Add(TeardownCommand.Create(env, o));
         root.Subcommands.Add(ChangesCommand.Create(env, o));
@@ -315,7 +312,7 @@ internal static class HindsightCli
     {
         switch (e)
         {
-            case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException:
+            case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException or Hindsight.Queue.QueueConfigurationException:
                 return OneLine(e.Message);
             case PostgresException pg:
                 var text = pg.MessageText;

@@ -51,6 +51,21 @@ internal sealed partial class QueueArguments
         return options;
     }
 
+    /// <summary>Where capture or ingest finds the queue (<c>--nats</c>, <c>--stream</c>, <c>--consumer</c>), or null without <c>--nats</c>.</summary>
+    public JetStreamQueueOptions? ReadConnection(ParseResult r)
+    {
+        var urls = NameList.Split(r.GetValue(Nats)).ToList();
+        if (urls.Count == 0) return null;
+        // run takes no --consumer: the default stands there.
+        var options = new JetStreamQueueOptions
+        {
+            Urls = urls, Stream = r.GetValue(Stream)!, Consumer = r.GetValue(Consumer) is { Length: > 0 } consumer ? consumer : "ingest",
+        };
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new CliException(HindsightCli.Describe(e).Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal)); }
+        return options;
+    }
+
     /// <summary>Bytes from <c>10GB</c>, <c>512MiB</c>, <c>1048576</c> (decimal units are powers of 1000, binary ones of 1024).</summary>
     public static long ParseSize(string text)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Hindsight.Configuration;
 using Hindsight.Hosting;
 using Hindsight.Postgres;
+using Hindsight.Queue;
 using Hindsight.Status;
 using Hindsight.Worker;
 using Microsoft.Extensions.Logging;
@@ -44,9 +45,14 @@ internal static class RunCommand
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
-        var cmd = new Command("run", "Capture changes into the store until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
+        var queue = new QueueArguments();
+        queue.Nats.Description = "The scale path: publish the changes to this NATS cluster's JetStream stream (nats://h1:4222,nats://h2:4222) instead of " +
+                                 "writing them into the store; 'hindsight ingest' stores them. The slot is acknowledged once JetStream holds them";
+        queue.Stream.Description = "With --nats: the JetStream stream";
+        var cmd = new Command("run", "Capture changes into the store (or, with --nats, into the JetStream queue) until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
             ignore, redact, contextLimit, batch, maxPerStoreTx, commitInterval, readPause, heartbeat, standby, standbyPoll, metricsUrls, maxLagBytes, maxLagSeconds, otlpEndpoint, otlpProtocol, logFormat, noStreaming,
+            queue.Nats, queue.Stream,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -68,13 +74,16 @@ internal static class RunCommand
                 json: r.GetValue(logFormat) == "json");
             var log = loggerFactory.CreateLogger("hindsight");
             log.LogInformation("hindsight {Version}", HindsightCli.Version);
+            var queueOptions = queue.ReadConnection(r);
             log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
                 ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
-                options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
+                queueOptions is not null ? $"JetStream stream {queueOptions.Stream} at {string.Join(",", queueOptions.Urls)}"
+                : options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
             await using var telemetry = TelemetryExport.Start(r.GetValue(otlpEndpoint), r.GetValue(otlpProtocol)!, httpRequests: false);
             if (telemetry is not null)
                 log.LogInformation("sending traces and metrics over OTLP to {Endpoint}", TelemetryExport.Describe(r.GetValue(otlpEndpoint)));
-            var worker = new CaptureWorker(options, loggerFactory);
+            await using var queueCapture = queueOptions is null ? null : await JetStreamCapture.ConnectAsync(options, queueOptions, loggerFactory, token);
+            var worker = queueCapture?.Worker ?? new CaptureWorker(options, loggerFactory);
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
             await using var status = new StatusMonitor(new StatusOptions(conn)
             {

@@ -18,9 +18,6 @@ namespace Hindsight.Sink;
 /// </remarks>
 internal static class ChangeRowEncoder
 {
-    /// <summary>The COPY statement whose column order the tuples follow.</summary>
-    public const string CopyCommand = $"COPY hindsight.changes ({Columns}) FROM STDIN (FORMAT BINARY)";
-
     /// <summary>The stored columns in the tuples' order (also the column list of the sink's one-trip INSERT).</summary>
     public const string Columns =
         "commit_lsn, ordinal, committed_at, transaction_id, position, queued_at, " +
@@ -44,10 +41,14 @@ internal static class ChangeRowEncoder
     public const int MaxBatchBytes = 8 << 20;
 
     /// <summary>Copies encoded tuples into <c>hindsight.changes</c> on <paramref name="store"/>, in its open transaction if any.</summary>
-    public static async ValueTask CopyAsync(NpgsqlConnection store, ReadOnlyMemory<byte> tuples, CancellationToken ct)
+    public static ValueTask CopyAsync(NpgsqlConnection store, ReadOnlyMemory<byte> tuples, CancellationToken ct) =>
+        CopyAsync(store, "hindsight.changes", tuples, ct);
+
+    /// <summary>Copies encoded tuples into <paramref name="table"/> (a table with the columns of <see cref="Columns"/>).</summary>
+    public static async ValueTask CopyAsync(NpgsqlConnection store, string table, ReadOnlyMemory<byte> tuples, CancellationToken ct)
     {
         // The tuples are already in COPY's binary format: one raw COPY hands them to the server as they are.
-        var copy = await store.BeginRawBinaryCopyAsync(CopyCommand, ct).ConfigureAwait(false);
+        var copy = await store.BeginRawBinaryCopyAsync($"COPY {table} ({Columns}) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
         await using var copyDisposal = copy.ConfigureAwait(false);
         await copy.WriteAsync(Header, ct).ConfigureAwait(false);
         await copy.WriteAsync(tuples, ct).ConfigureAwait(false);

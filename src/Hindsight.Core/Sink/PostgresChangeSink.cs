@@ -23,7 +23,7 @@ namespace Hindsight.Sink;
 /// (source, commit_lsn, ordinal) would refuse it if anything tried. Progress is the source's own: two sources never
 /// share it, even with the same slot and database names.
 /// </remarks>
-internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
+internal sealed class PostgresChangeSink : ICaptureSink
 {
 
     private readonly NpgsqlDataSource _store;
@@ -68,6 +68,9 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
 
     /// <summary>The commit LSN of the last source transaction durable in the store (0 when none).</summary>
     public ulong LastCommitLsn { get; private set; }
+
+    /// <inheritdoc />
+    public string DescribeProgress() => $"stored up to commit {new NpgsqlLogSequenceNumber(LastCommitLsn)}";
 
     /// <summary>The end LSN of the last source transaction durable in the store: safe to acknowledge.</summary>
     public ulong LastEndLsn { get; private set; }
@@ -225,17 +228,24 @@ internal sealed class PostgresChangeSink : IChangeSink, IAsyncDisposable
             await EnsureTransactionAsync(ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false); // the rows written so far must be visible to the lookup
         }
+        return await QueryLastImageAsync(_conn!, _tx, _source, schema, table, primaryKey, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The last stored image (<c>after</c>) of a row of <paramref name="source"/> that did not delete it, or null.</summary>
+    internal static async ValueTask<JsonElement?> QueryLastImageAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string source,
+        string schema, string table, string primaryKey, CancellationToken ct)
+    {
         var cmd = new NpgsqlCommand(
             """
             SELECT after FROM hindsight.changes
             WHERE "table" = $2 AND primary_key = $3 AND schema = $1 AND source = $4 AND operation <> 'DELETE'
             ORDER BY committed_at DESC, commit_lsn DESC, ordinal DESC LIMIT 1
-            """, _conn, _tx);
+            """, conn, tx);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(schema);
         cmd.Parameters.AddWithValue(table);
         cmd.Parameters.AddWithValue(primaryKey);
-        cmd.Parameters.AddWithValue(_source);
+        cmd.Parameters.AddWithValue(source);
         if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string json) return null;
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.Clone();

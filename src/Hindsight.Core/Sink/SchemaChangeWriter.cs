@@ -15,10 +15,8 @@ namespace Hindsight.Sink;
 /// </remarks>
 internal sealed class SchemaChangeWriter
 {
-    private readonly List<Pending> _pending = [];
+    private readonly List<PendingSchemaChange> _pending = [];
     private readonly Dictionary<uint, List<(uint SubXid, SchemaChangeRecord Record)>> _staged = new();
-
-    private readonly record struct Pending(SchemaChangeRecord Record, uint Xid, ulong CommitLsn, DateTime CommittedAt, int Ordinal);
 
     /// <summary>False on a store without <c>hindsight.schema_changes</c> (not migrated yet): schema changes are then not kept.</summary>
     public bool Enabled { get; set; } = true;
@@ -29,8 +27,25 @@ internal sealed class SchemaChangeWriter
     /// <summary>Keeps a schema change of a transaction sent whole until the store commit.</summary>
     public void Add(SchemaChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal)
     {
-        if (Enabled) _pending.Add(new Pending(record, xid, commitLsn, committedAt, ordinal));
+        if (Enabled) _pending.Add(new PendingSchemaChange(record, xid, commitLsn, committedAt, ordinal));
     }
+
+    /// <summary>Keeps a schema change read back from the queue, numbered as capture numbered it.</summary>
+    public void Add(PendingSchemaChange change)
+    {
+        if (Enabled) _pending.Add(change);
+    }
+
+    /// <summary>Hands over what waits (the scale path's capture publishes it instead of writing it), leaving nothing.</summary>
+    public IReadOnlyList<PendingSchemaChange> TakePending()
+    {
+        var taken = _pending.ToArray();
+        _pending.Clear();
+        return taken;
+    }
+
+    /// <summary>True to skip a schema change already stored (an ingester given a message again) instead of failing on the key.</summary>
+    public bool SkipExisting { get; init; }
 
     /// <summary>Keeps a schema change of a streamed transaction whose commit is not known yet.</summary>
     public void Stage(SchemaChangeRecord record, uint topXid, uint subXid)
@@ -45,7 +60,7 @@ internal sealed class SchemaChangeWriter
     {
         if (!_staged.Remove(xid, out var list)) return;
         var ordinal = 0;
-        foreach (var (_, record) in list) _pending.Add(new Pending(record, xid, commitLsn, committedAt, ++ordinal));
+        foreach (var (_, record) in list) _pending.Add(new PendingSchemaChange(record, xid, commitLsn, committedAt, ++ordinal));
     }
 
     /// <summary>Drops the staged schema changes of an aborted subtransaction, or of a whole transaction.</summary>
@@ -70,7 +85,7 @@ internal sealed class SchemaChangeWriter
         foreach (var p in _pending)
         {
             var r = p.Record;
-            var cmd = new NpgsqlCommand(InsertSql, conn, tx);
+            var cmd = new NpgsqlCommand(SkipExisting ? InsertSql + " ON CONFLICT ON CONSTRAINT schema_changes_exactly_once DO NOTHING" : InsertSql, conn, tx);
             await using var cmdDisposal = cmd.ConfigureAwait(false);
             var a = cmd.Parameters;
             a.AddWithValue(source);
@@ -97,3 +112,6 @@ internal sealed class SchemaChangeWriter
         _pending.Clear();
     }
 }
+
+/// <summary>A schema change of a committed source transaction, numbered within it, waiting to be written.</summary>
+internal readonly record struct PendingSchemaChange(SchemaChangeRecord Record, uint Xid, ulong CommitLsn, DateTime CommittedAt, int Ordinal);

@@ -43,6 +43,12 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     /// <summary>Whether the worker is waiting in standby: the slot was in use by another worker at its last try.</summary>
     public bool IsStandingBy => _standingBy;
 
+    /// <summary>
+    /// Where each capture session hands its changes; null: the store (<see cref="PostgresChangeSink"/>). The scale path
+    /// sets it to a sink that publishes to its queue.
+    /// </summary>
+    internal Func<CaptureSinkTarget, ICaptureSink>? SinkFactory { get; init; }
+
     /// <summary>The options this worker runs with.</summary>
     public CaptureOptions Options => options;
 
@@ -198,7 +204,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
         ColumnRules rules, Action connected, CancellationToken ct)
     {
-        var sink = new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
+        var target = new CaptureSinkTarget(store, options.Slot, sourceName, database, options.BatchSize);
+        var sink = SinkFactory?.Invoke(target) ?? new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
         await using var sinkDisposal = sink.ConfigureAwait(false);
         await sink.InitializeAsync(ct).ConfigureAwait(false);
         await RecordUntrackedColumnsAsync(source, store, sourceName, ct).ConfigureAwait(false);
@@ -212,8 +219,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         await replication.Open(ct).ConfigureAwait(false);
         // In standby this is tried every second until the slot is free: said once, at the start, not at every try.
         _log.Log(_standingBy ? LogLevel.Debug : LogLevel.Information,
-            "capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; stored up to commit {Lsn}",
-            options.Slot, options.Publication, database, sourceName, new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
+            "capturing slot {Slot} (publication {Publication}) of database {Database} as source {Source}; {Progress}",
+            options.Slot, options.Publication, database, sourceName, sink.DescribeProgress());
 
         var channel = Channel.CreateBounded<CaptureEvent[]>(new BoundedChannelOptions(ChannelCapacity)
         {
@@ -265,7 +272,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             // Graceful stop: push the last acknowledgement now rather than waiting for the feedback timer.
             try { await replication.SendStatusUpdate(CancellationToken.None).ConfigureAwait(false); } catch (Exception) { /* best effort */ }
-            _log.LogInformation("capture stopped; stored up to commit {Lsn}", new NpgsqlTypes.NpgsqlLogSequenceNumber(sink.LastCommitLsn));
+            _log.LogInformation("capture stopped; {Progress}", sink.DescribeProgress());
             ct.ThrowIfCancellationRequested();
         }
         await done.ConfigureAwait(false); // surfaces the first failure (the other task saw only the cancellation)

@@ -20,7 +20,8 @@ internal static class JetStreamConnection
         try
         {
             await nats.ConnectAsync().AsTask().WaitAsync(ConnectTimeout * 2, ct).ConfigureAwait(false);
-            await new NatsJSContext(nats).GetAccountInfoAsync(ct).ConfigureAwait(false);
+            // A cluster electing its meta leader does not answer at once: asked again for a while.
+            await JetStreamSetup.RetryAsync(async () => await new NatsJSContext(nats).GetAccountInfoAsync(ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             return nats;
         }
         catch (Exception e) when (e is NatsException or TimeoutException or NatsJSApiException)

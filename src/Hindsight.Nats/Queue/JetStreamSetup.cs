@@ -61,7 +61,7 @@ public static class JetStreamSetup
     /// A cluster just started, or one that lost a node, may not answer an API request at once (its meta leader or the
     /// stream's leader is being elected, or not all peers are known yet): ask again, for up to <see cref="Patience"/>.
     /// </summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    internal static async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + Patience;
         for (var wait = TimeSpan.FromMilliseconds(250); ; wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(2).Ticks)))
@@ -74,7 +74,7 @@ public static class JetStreamSetup
         }
     }
 
-    private static bool Transient(Exception e) =>
+    internal static bool Transient(Exception e) =>
         e is NatsJSApiNoResponseException or NatsJSTimeoutException or NatsNoRespondersException or NatsTimeoutException
         || e is NatsJSApiException { Error.ErrCode: NoSuitablePeers };
 
@@ -107,6 +107,40 @@ public static class JetStreamSetup
             return "unchanged";
         await js.UpdateStreamAsync(wanted, ct).ConfigureAwait(false);
         return "updated";
+    }
+
+    /// <summary>
+    /// Checks, before capture or ingest starts, that the stream exists and is one capture may rely on (and, with
+    /// <paramref name="consumer"/>, that the ingesters' consumer exists): what is wrong is said at once, not as failed publications.
+    /// </summary>
+    internal static async Task CheckAsync(INatsJSContext js, JetStreamQueueOptions o, bool consumer, CancellationToken ct)
+    {
+        try { await RetryAsync(async () => { await CheckOnceAsync(js, o, consumer, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false); }
+        catch (Exception e) when (Transient(e))
+        {
+            throw new QueueConfigurationException(
+                $"JetStream did not answer within {Patience.TotalSeconds:0} s ({e.Message}); a cluster electing its leaders, or short of nodes for the stream's replicas, answers later", e);
+        }
+    }
+
+    private static async Task CheckOnceAsync(INatsJSContext js, JetStreamQueueOptions o, bool consumer, CancellationToken ct)
+    {
+        StreamConfig existing;
+        try { existing = (await js.GetStreamAsync(o.Stream, cancellationToken: ct).ConfigureAwait(false)).Info.Config; }
+        catch (NatsJSApiException e) when (e.Error.ErrCode == StreamNotFound)
+        {
+            throw new QueueConfigurationException($"JetStream has no stream {o.Stream}: run 'hindsight setup --nats {string.Join(",", o.Urls)}" +
+                (o.Stream == "hindsight" ? "" : $" --stream {o.Stream}") + "' first", e);
+        }
+        if (StreamConflict(existing, o) is { } conflict)
+            throw new QueueConfigurationException($"stream {o.Stream} {conflict}");
+        if (!consumer) return;
+        try { await js.GetConsumerAsync(o.Stream, o.Consumer, ct).ConfigureAwait(false); }
+        catch (NatsJSApiException e) when (e.Error.ErrCode == ConsumerNotFound)
+        {
+            throw new QueueConfigurationException($"stream {o.Stream} has no consumer {o.Consumer}: run 'hindsight setup --nats …" +
+                (o.Consumer == "ingest" ? "" : $" --consumer {o.Consumer}") + "' first", e);
+        }
     }
 
     /// <summary>Why an existing stream cannot be used or updated into ours, or null.</summary>

@@ -61,12 +61,17 @@ public sealed class WorkerProcess : IDisposable
     /// <param name="args">The arguments after <c>run</c>.</param>
     /// <param name="prepare">Changes the start before it happens (its environment; a wrapper such as taskset or a tracer) and returns it.</param>
     /// <param name="findWorker">Under a tracer: the worker's process id among the tracer's descendants.</param>
-    public static WorkerProcess Start(IEnumerable<string> args, Func<ProcessStartInfo, ProcessStartInfo>? prepare, Func<Process, int>? findWorker = null)
+    public static WorkerProcess Start(IEnumerable<string> args, Func<ProcessStartInfo, ProcessStartInfo>? prepare, Func<Process, int>? findWorker = null) =>
+        StartCommand("run", args, prepare, findWorker);
+
+    /// <summary>Starts <c>hindsight {command}</c> (e.g. <c>ingest</c>) with <paramref name="args"/> after the command.</summary>
+    public static WorkerProcess StartCommand(string command, IEnumerable<string> args, Func<ProcessStartInfo, ProcessStartInfo>? prepare = null,
+        Func<Process, int>? findWorker = null)
     {
         if (!File.Exists(HindsightDll)) throw new FileNotFoundException("hindsight.dll was not found", HindsightDll);
         var psi = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(HindsightDll);
-        psi.ArgumentList.Add("run");
+        psi.ArgumentList.Add(command);
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (prepare is not null) psi = prepare(psi);
         return new WorkerProcess(Process.Start(psi) ?? throw new InvalidOperationException("could not start hindsight"), findWorker);

@@ -37,13 +37,13 @@ public sealed class QueueMessageTests
     public void A_transaction_splits_at_row_boundaries_and_its_parts_read_back_from_their_headers()
     {
         var tuples = Tuples(500);
-        var parts = QueueMessage.Split("shop", "shop", 7, 0x1_0000_0000, 0x1_0000_0040, Committed, tuples, partBytes: 16 * 1024);
+        var parts = QueueMessage.Split("shop", "shop", "hindsight", 7, 0x1_0000_0000, 0x1_0000_0040, Committed, tuples, partBytes: 16 * 1024);
         Assert.True(parts.Count > 3, $"{parts.Count} parts");
         Assert.Equal(tuples, parts.SelectMany(p => p.Tuples.ToArray()));
         Assert.Equal(500, parts.Sum(p => p.Changes));
         Assert.All(parts, p => Assert.True(p.Tuples.Length <= 16 * 1024));
         Assert.Equal(Enumerable.Range(1, parts.Count), parts.Select(p => p.Part));
-        Assert.All(parts, p => Assert.Equal(parts.Count, p.Parts));
+        Assert.Equal(parts.Select((_, i) => i == parts.Count - 1), parts.Select(p => p.Last));
         // Ordinals run on from part to part, and each part's first row carries its ordinal.
         for (var i = 1; i < parts.Count; i++) Assert.Equal(parts[i - 1].FirstOrdinal + parts[i - 1].Changes, parts[i].FirstOrdinal);
         Assert.All(parts, p => Assert.Equal(p.FirstOrdinal, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(
@@ -62,9 +62,9 @@ public sealed class QueueMessageTests
     [Fact]
     public void A_row_bigger_than_the_part_limit_makes_a_part_alone_and_a_small_transaction_is_one_part()
     {
-        var one = QueueMessage.Split("shop", "shop", 7, 1, 2, Committed, Tuples(3));
-        Assert.Equal((1, 1, 3), (one.Single().Part, one.Single().Parts, one.Single().Changes));
-        var big = QueueMessage.Split("shop", "shop", 7, 1, 2, Committed, Tuples(14), partBytes: 1000);
+        var one = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(3));
+        Assert.Equal((1, true, 3), (one.Single().Part, one.Single().Last, one.Single().Changes));
+        var big = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(14), partBytes: 1000);
         Assert.Contains(big, p => p.Changes == 1 && p.Tuples.Length > 1000); // rows 7 and 14 carry 3,000 bytes each
         Assert.Equal(14, big.Sum(p => p.Changes));
     }
@@ -72,7 +72,7 @@ public sealed class QueueMessageTests
     [Fact]
     public void A_message_with_a_missing_or_contradicting_header_is_refused()
     {
-        var p = QueueMessage.Split("shop", "shop", 7, 1, 2, Committed, Tuples(5)).Single();
+        var p = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(5)).Single();
         var headers = p.Headers();
         headers.Remove("Hindsight-Commit-Lsn");
         Assert.Contains("Hindsight-Commit-Lsn", Assert.Throws<FormatException>(() => QueueMessage.Read(headers, p.Tuples)).Message, StringComparison.Ordinal);
@@ -97,7 +97,7 @@ public sealed class QueueMessageDeduplicationTests
         await JetStreamSetup.RunAsync(new JetStreamQueueOptions { Urls = nats.Urls });
         await using var connection = new NatsConnection(new NatsOpts { Url = nats.Urls[0] });
         var js = new NatsJSContext(connection);
-        var parts = QueueMessage.Split("shop", "shop", 7, 0x1_0000_0000, 0x1_0000_0040, DateTime.UtcNow, QueueMessageTests.Tuples(300), partBytes: 8 * 1024);
+        var parts = QueueMessage.Split("shop", "shop", "hindsight", 7, 0x1_0000_0000, 0x1_0000_0040, DateTime.UtcNow, QueueMessageTests.Tuples(300), partBytes: 8 * 1024);
         var duplicates = 0;
         for (var round = 0; round < 2; round++) // a worker's resend after a crash publishes the same parts again
             foreach (var p in parts)
