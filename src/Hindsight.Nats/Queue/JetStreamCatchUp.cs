@@ -1,5 +1,4 @@
 using NATS.Client.JetStream;
-using NATS.Client.JetStream.Models;
 using Npgsql;
 
 namespace Hindsight.Queue;
@@ -37,8 +36,7 @@ public static class JetStreamCatchUp
                 if (await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string lsn &&
                     (ulong)NpgsqlTypes.NpgsqlLogSequenceNumber.Parse(lsn) >= marker)
                 {
-                    var info = await js.GetStreamAsync(stream, new StreamInfoRequest { SubjectsFilter = subject }, cancellationToken).ConfigureAwait(false);
-                    if (info.Info.State.Subjects is not { } subjects || !subjects.TryGetValue(subject, out var queued) || queued == 0) return;
+                    if (!await QueueBacklog.AnyAsync(js, stream, subject, cancellationToken).ConfigureAwait(false)) return;
                 }
             }
             if (DateTime.UtcNow > deadline)

@@ -234,13 +234,11 @@ internal sealed class JetStreamChangeSink : ICaptureSink
         var said = false;
         while (true)
         {
-            var stream = await _js.GetStreamAsync(_stream, new StreamInfoRequest { SubjectsFilter = _subject }, ct).ConfigureAwait(false);
-            var queued = stream.Info.State.Subjects is { } subjects && subjects.TryGetValue(_subject, out var n) ? n : 0;
-            if (queued == 0) return;
+            if (!await QueueBacklog.AnyAsync(_js, _stream, _subject, ct).ConfigureAwait(false)) return;
             if (!said && DateTime.UtcNow - started > TimeSpan.FromSeconds(5))
             {
-                _log.LogInformation("waiting for the ingesters to store the {Count} messages source {Source} has queued: a change of {Schema}.{Table} " +
-                    "needs the row's previous image (REPLICA IDENTITY DEFAULT, or an unchanged TOAST value), which only the store holds", queued, _target.Source, schema, table);
+                _log.LogInformation("waiting for the ingesters to store what source {Source} has queued: a change of {Schema}.{Table} " +
+                    "needs the row's previous image (REPLICA IDENTITY DEFAULT, or an unchanged TOAST value), which only the store holds", _target.Source, schema, table);
                 said = true;
             }
             await Task.Delay(TimeSpan.FromMilliseconds(20), ct).ConfigureAwait(false);

@@ -110,36 +110,12 @@ public sealed class QueueFaultTests(PostgresFixture fixture, ITestOutputHelper o
             foreach (var p in workers.Concat(ingesters)) Assert.Equal(0, p.Terminate(TimeSpan.FromSeconds(30)));
 
             await using var storeDb = NpgsqlDataSource.Create(store);
-            foreach (var h in sources)
-            {
-                var stored = await ReadAsync(storeDb,
-                    "SELECT transaction_id, ordinal, \"table\", operation, before::text, after::text FROM hindsight.changes WHERE source = $1", h.Slot);
-                var oracle = await ReadAsync(h.Source,
-                    """
-                    SELECT xid % 4294967296, row_number() OVER (PARTITION BY xid ORDER BY seq), tbl, op, before::text, after::text FROM oracle.log
-                    """);
-                output.WriteLine($"source {h.Slot}: oracle {oracle.Count}, stored {stored.Count}");
-                Assert.True(oracle.Count > 1000, "the workload should have made a real number of changes");
-                Assert.Equal(oracle.Count, stored.Count);
-                Assert.Empty(oracle.Except(stored).Take(5));
-            }
+            foreach (var h in sources) await StoredVersusOracle.AssertExactlyOnceAsync(storeDb, h.Source, h.Slot, output);
         }
         finally
         {
             foreach (var p in workers.Concat(ingesters)) p.Dispose();
             foreach (var h in sources) await h.DisposeAsync();
         }
-    }
-
-    private static async Task<HashSet<(long Xid, long N, string Table, string Op, string Before, string After)>> ReadAsync(NpgsqlDataSource db, string sql, params object[] args)
-    {
-        await using var cmd = db.CreateCommand(sql);
-        foreach (var a in args) cmd.Parameters.AddWithValue(a);
-        await using var r = await cmd.ExecuteReaderAsync();
-        var rows = new HashSet<(long, long, string, string, string, string)>();
-        while (await r.ReadAsync())
-            Assert.True(rows.Add((Convert.ToInt64(r.GetValue(0)), Convert.ToInt64(r.GetValue(1)), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5))),
-                "a change twice");
-        return rows;
     }
 }
