@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Hindsight.Queue;
 using Hindsight.Status;
 
 namespace Hindsight.Cli;
@@ -33,9 +34,13 @@ internal static class StatusCommand
     public static Command Create(CliEnvironment env, SharedOptions o)
     {
         var (maxBytes, maxSeconds) = LagThresholds("Unhealthy");
-        var cmd = new Command("status", "Slot, lag, last stored position and store version; the exit code tells health (0 healthy, 2 unhealthy, 1 error)")
+        var queue = new QueueArguments();
+        queue.Nats.Description = "The scale path's NATS cluster: also show what its JetStream stream holds for this source, how long it has waited, and the ingesters";
+        queue.Stream.Description = "With --nats: the JetStream stream";
+        queue.Consumer.Description = "With --nats: the ingesters' consumer";
+        var cmd = new Command("status", "Slot, lag, last stored position and store version (with --nats, the queue too); the exit code tells health (0 healthy, 2 unhealthy, 1 error)")
         {
-            maxBytes, maxSeconds,
+            maxBytes, maxSeconds, queue.Nats, queue.Stream, queue.Consumer,
         };
         cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
@@ -45,16 +50,28 @@ internal static class StatusCommand
                 MaxLag = TimeSpan.FromSeconds(r.GetValue(maxSeconds)),
             });
             var report = await reader.ReadAsync(token);
+            var queueStatus = queue.ReadConnection(r) is { } q
+                ? await QueueStatusReader.ReadAsync(q, report.SourceName ?? conn.SourceName ?? report.Database, TimeSpan.FromSeconds(r.GetValue(maxSeconds)), token)
+                : null;
             var text = r.GetValue(o.Format) switch
             {
-                "json" => JsonSerializer.Serialize(report, HindsightCli.Json) + "\n",
+                "json" => Json(report, queueStatus) + "\n",
                 "csv" => StatusCsv(report),
-                _ => report.ToText(),
+                _ => report.ToText() + queueStatus?.ToText(),
             };
             await env.Output.WriteAsync(text);
-            return report.Healthy ? HindsightCli.Ok : HindsightCli.Unhealthy;
+            return report.Healthy && queueStatus is not { Problems.Count: > 0 } ? HindsightCli.Ok : HindsightCli.Unhealthy;
         }, ct));
         return cmd;
+    }
+
+    /// <summary>The report as JSON, with the queue's status as <c>queue</c> when there is one.</summary>
+    private static string Json(StatusReport report, QueueStatus? queue)
+    {
+        if (queue is null) return JsonSerializer.Serialize(report, HindsightCli.Json);
+        var node = JsonSerializer.SerializeToNode(report, HindsightCli.Json)!.AsObject();
+        node["queue"] = JsonSerializer.SerializeToNode(queue, HindsightCli.Json);
+        return node.ToJsonString(HindsightCli.Json);
     }
 
     private static string StatusCsv(StatusReport s)

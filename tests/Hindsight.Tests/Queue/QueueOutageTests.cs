@@ -126,6 +126,12 @@ public sealed class QueueOutageTests(PostgresFixture fixture, ITestOutputHelper 
         Assert.True(await ScalarAsync(h.Source, SlotLag, h.Slot) > lagWhileFull, "while the stream is full the slot must not move on");
         output.WriteLine($"stream full at {stream.Bytes:N0} bytes, {stream.Messages} messages");
         Assert.True(stream.Bytes <= 1 << 20);
+        // status says so, per source, and is unhealthy.
+        var full = await CliRun.RunAsync(output, "status", "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot, "--nats", nats.Urls[0]);
+        Assert.Equal(2, full.Code);
+        Assert.Contains("problem:   the stream is full", full.Out, StringComparison.Ordinal);
+        Assert.Matches(@"source:    [\d,]+ messages not yet ingested, oldest waiting \d+\.\d s", full.Out);
+        Assert.Contains("0 ingesters waiting for more", full.Out, StringComparison.Ordinal);
 
         // Ingesters make room; capture goes on by itself; everything arrives once.
         var ingester = new QueueIngester(new QueueIngestOptions { Queue = queue, StoreConnectionString = h.ConnectionString });
@@ -134,6 +140,16 @@ public sealed class QueueOutageTests(PostgresFixture fixture, ITestOutputHelper 
         await stopWorkload.CancelAsync();
         await Task.WhenAll(workload);
         await JetStreamCatchUp.WaitAsync(h.Source, h.Slot, js, "hindsight", h.Slot, TimeSpan.FromSeconds(120));
+        var drained = await CliRun.RunAsync(output, "status", "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot, "--nats", nats.Urls[0],
+            "--format", "json");
+        Assert.Equal(0, drained.Code);
+        using (var json = System.Text.Json.JsonDocument.Parse(drained.Out))
+        {
+            var q = json.RootElement.GetProperty("queue");
+            Assert.Equal(0, q.GetProperty("source_messages").GetInt64());
+            Assert.Equal(0, q.GetProperty("ingest_lag_seconds").GetDouble());
+            Assert.True(q.GetProperty("waiting_ingesters").GetInt64() >= 1, drained.Out);
+        }
         await stop.CancelAsync();
         await Task.WhenAll(capturing, ingesting);
         await StoredVersusOracle.AssertExactlyOnceAsync(h.Source, h.Source, h.Slot, output);
