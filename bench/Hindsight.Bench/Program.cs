@@ -52,6 +52,9 @@ internal static class Program
                        with a bare pg_recvlogical's commit-to-received as the floor; runs alternate the order (~4 min)
           cost         pgbench tpcb-like tps with no tracking, a bare pg_recvlogical, Hindsight capturing, and a row-level
                        audit trigger; WAL bytes/transaction; consumer CPU per 100,000 changes (~4.5 min with 2 runs)
+          queue        the scale path through a nats-server it starts: capture into JetStream against the direct path on the same
+                       WAL (target >= 0.9), the drain rate with 1, 2 and 4 ingesters and their CPU per change, commit-to-queryable
+                       p99 through the queue at 1,000 tx/s (target <= 50 ms), peak memory (~8 min)
           all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
@@ -106,7 +109,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -158,6 +161,7 @@ internal static class Program
         if (figure is "memory" || all) Console.WriteLine(await new MemoryFigure(server, options).RunAsync());
         if (figure is "query" || all) Console.WriteLine(await new QueryFigure(server).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
+        if (figure is "queue") Console.WriteLine(await new QueueFigure(server, options).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
     }
 

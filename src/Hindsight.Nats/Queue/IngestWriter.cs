@@ -35,7 +35,7 @@ internal static class IngestWriter
         var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         long stored;
-        long transactions = items.Count(i => i.Changes is { Last: true });
+        long transactions = items.Sum(i => (long)(i.Changes?.Transactions ?? 0));
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
         try
         {
@@ -69,9 +69,9 @@ internal static class IngestWriter
                 cmd.Parameters.AddWithValue((long)parts.Select(p => p.EndLsn).DefaultIfEmpty(0UL).Max());
                 // Progress counts are the batch's share: exact on the first delivery, which is nearly always.
                 cmd.Parameters.AddWithValue(sources.Count == 1 ? stored : parts.Sum(p => (long)p.Changes));
-                cmd.Parameters.AddWithValue(sources.Count == 1 ? transactions : parts.Count(p => p.Last));
+                cmd.Parameters.AddWithValue(sources.Count == 1 ? transactions : parts.Sum(p => (long)p.Transactions));
                 cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz,
-                    Value = parts.Count == 0 ? DBNull.Value : parts.Max(p => p.CommittedAt) });
+                    Value = parts.Count == 0 ? DBNull.Value : parts.Max(p => p.LastCommittedAt) });
                 await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
             await tx.CommitAsync(ct).ConfigureAwait(false);

@@ -19,8 +19,10 @@ namespace Hindsight.Queue;
 /// store, holds the source's WAL back.
 /// </summary>
 /// <remarks>
-/// <para>Parts go out as they fill (a transaction of any size costs a part of memory) and are published without waiting
-/// for each acknowledgement; a bounded number are in flight. Any failure (unreachable cluster, a full stream, a refused
+/// <para>Small transactions share a message, as they share a store commit on the direct path: the message goes out when
+/// it is full (512 KiB of rows) or when the stitcher commits. A transaction too large for one message goes out in parts
+/// as they fill (a transaction of any size costs a message of memory). Messages are published without waiting for each
+/// acknowledgement; a bounded number are in flight. Any failure (unreachable cluster, a full stream, a refused
 /// publish) fails the session: the worker reconnects with backoff and PostgreSQL resends from the slot's acknowledged
 /// position. JetStream drops the parts it already holds by their message ids; past the duplicate window the store's key
 /// drops them at ingest.</para>
@@ -46,7 +48,8 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     private readonly int _partBytes;
     private readonly byte[] _sourceUtf8;
     private readonly byte[] _databaseUtf8;
-    private readonly ArrayBufferWriter<byte> _part = new(1 << 16);
+    // Rows waiting to be published: those of whole transactions first (up to _completeBytes), then the open transaction's.
+    private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
     private readonly Queue<InFlight> _inFlight = new();
     private readonly RecentImages _recent = new(RecentImageBytes);
@@ -54,11 +57,16 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     private long _inFlightBytes;
     private StreamSpill? _spill;
 
-    // The transaction whose parts are being filled.
-    private long _xid;
-    private ulong _commitLsn;
-    private DateTime _committedAt;
-    private int _partNumber, _partRows, _partFirstOrdinal;
+    // The whole transactions in the buffer.
+    private int _completeBytes, _completeRows, _completeTransactions;
+    private ulong _completeFirstLsn, _completeLastLsn, _completeEndLsn;
+    private DateTime _completeCommittedAt;
+
+    // The open transaction: its rows after the whole ones, and the parts of it already published.
+    private bool _open;
+    private ulong _openCommitLsn;
+    private DateTime _openCommittedAt;
+    private int _openRows, _openParts;
 
     private ulong _completedEndLsn; // the end LSN of the last transaction handed over whole
     private ulong _ackedEndLsn;     // the last end LSN returned as safe to acknowledge
@@ -119,45 +127,61 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     /// <inheritdoc />
     public async ValueTask AddAsync(ChangeRecord record, uint xid, ulong commitLsn, DateTime committedAt, int ordinal, CancellationToken ct)
     {
-        StartTransaction(xid, commitLsn, committedAt);
+        Open(commitLsn, committedAt);
         _scratch.ResetWrittenCount();
         ChangeRowEncoder.Write(_scratch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
-        await AppendAsync(_scratch.WrittenMemory, ordinal, ct).ConfigureAwait(false);
+        await AppendAsync(_scratch.WrittenMemory, ct).ConfigureAwait(false);
         if (record.PrimaryKey is { } key && record.Operation is not Operation.Delete and not Operation.Truncate)
             _recent.Remember(record.Schema, record.Table, key, record.After);
     }
 
-    private void StartTransaction(long xid, ulong commitLsn, DateTime committedAt)
+    private void Open(ulong commitLsn, DateTime committedAt)
     {
-        if (_commitLsn == commitLsn && _partNumber > 0) return;
-        _xid = xid;
-        _commitLsn = commitLsn;
-        _committedAt = committedAt;
-        _partNumber = 1;
-        _partRows = 0;
-        _part.ResetWrittenCount();
+        if (_open) return;
+        _open = true;
+        _openCommitLsn = commitLsn;
+        _openCommittedAt = committedAt;
+        _openRows = _openParts = 0;
     }
 
-    /// <summary>Adds an encoded row to the part being filled, publishing the part first when the row would overfill it.</summary>
-    private async ValueTask AppendAsync(ReadOnlyMemory<byte> tuple, int ordinal, CancellationToken ct)
+    /// <summary>Adds a row of the open transaction; when it would overfill the message, publishes the whole transactions
+    /// before it, and if the open transaction alone is too large, its rows so far as a part.</summary>
+    private async ValueTask AppendAsync(ReadOnlyMemory<byte> tuple, CancellationToken ct)
     {
-        if (_partRows > 0 && _part.WrittenCount + tuple.Length > _partBytes)
+        if (_buffer.WrittenCount > 0 && _buffer.WrittenCount + tuple.Length > _partBytes)
         {
-            await PublishPartAsync(last: false, endLsn: 0, ct).ConfigureAwait(false);
-            _partNumber++;
+            await PublishCompleteAsync(ct).ConfigureAwait(false);
+            if (_openRows > 0 && _buffer.WrittenCount + tuple.Length > _partBytes)
+                await PublishOpenPartAsync(last: false, endLsn: 0, ct).ConfigureAwait(false);
         }
-        if (_partRows == 0) _partFirstOrdinal = ordinal;
-        _part.Write(tuple.Span);
-        _partRows++;
+        _buffer.Write(tuple.Span);
+        _openRows++;
         _uncommittedChanges++;
     }
 
     /// <inheritdoc />
     public async ValueTask TransactionCompletedAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, int changes, CancellationToken ct)
     {
-        if (changes > 0) await PublishPartAsync(last: true, endLsn, ct).ConfigureAwait(false);
+        await CloseAsync(commitLsn, endLsn, committedAt, ct).ConfigureAwait(false);
         await PublishSchemaChangesAsync(commitLsn, ct).ConfigureAwait(false);
-        _partNumber = 0;
+    }
+
+    /// <summary>Ends the open transaction: its last part goes out now if parts of it went before; otherwise its rows join the whole transactions.</summary>
+    private async ValueTask CloseAsync(ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
+    {
+        if (_open && _openParts > 0) await PublishOpenPartAsync(last: true, endLsn, ct).ConfigureAwait(false);
+        else if (_open && _openRows > 0)
+        {
+            if (_completeTransactions == 0) _completeFirstLsn = commitLsn;
+            _completeLastLsn = commitLsn;
+            _completeEndLsn = endLsn;
+            _completeCommittedAt = committedAt;
+            _completeTransactions++;
+            _completeRows += _openRows;
+            _completeBytes = _buffer.WrittenCount;
+        }
+        _open = false;
+        _openRows = _openParts = 0;
         _completedEndLsn = Math.Max(_completedEndLsn, endLsn);
     }
 
@@ -179,22 +203,20 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     /// <inheritdoc />
     public async ValueTask CommitStagedAsync(uint xid, ulong commitLsn, ulong endLsn, DateTime committedAt, CancellationToken ct)
     {
-        StartTransaction(xid, commitLsn, committedAt);
+        Open(commitLsn, committedAt);
         var ordinal = 0;
         foreach (var tuple in Spill.Read(xid))
         {
             ChangeRowEncoder.Complete(tuple.Span, commitLsn, ++ordinal, committedAt);
-            await AppendAsync(tuple, ordinal, ct).ConfigureAwait(false);
+            await AppendAsync(tuple, ct).ConfigureAwait(false);
         }
         Spill.Remove(xid);
         // Its rows are not read back one by one: rather than keep images that a later change of the same rows would
         // contradict, forget them all (the next fill waits for the store).
         if (ordinal > 0) _recent.Clear();
         _schemaChanges.CommitStaged(xid, commitLsn, committedAt);
-        if (ordinal > 0) await PublishPartAsync(last: true, endLsn, ct).ConfigureAwait(false);
+        await CloseAsync(commitLsn, endLsn, committedAt, ct).ConfigureAwait(false);
         await PublishSchemaChangesAsync(commitLsn, ct).ConfigureAwait(false);
-        _partNumber = 0;
-        _completedEndLsn = Math.Max(_completedEndLsn, endLsn);
     }
 
     /// <inheritdoc />
@@ -229,6 +251,7 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     /// stream (a work queue: a message leaves it when an ingester acknowledges it, after its store commit).</summary>
     private async Task WaitForIngestAsync(string schema, string table, CancellationToken ct)
     {
+        await PublishCompleteAsync(ct).ConfigureAwait(false);
         await DrainInFlightAsync(0, 0, ct).ConfigureAwait(false);
         var started = DateTime.UtcNow;
         var said = false;
@@ -248,6 +271,7 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     /// <inheritdoc />
     public async ValueTask<ulong?> CommitAsync(CancellationToken ct)
     {
+        await PublishCompleteAsync(ct).ConfigureAwait(false);
         await DrainInFlightAsync(0, 0, ct).ConfigureAwait(false);
         _uncommittedChanges = 0;
         if (_completedEndLsn <= _ackedEndLsn) return null;
@@ -255,15 +279,34 @@ internal sealed class JetStreamChangeSink : ICaptureSink
         return _ackedEndLsn;
     }
 
-    private async ValueTask PublishPartAsync(bool last, ulong endLsn, CancellationToken ct)
+    /// <summary>Publishes the whole transactions in the buffer as one message, keeping the open transaction's rows.</summary>
+    private async ValueTask PublishCompleteAsync(CancellationToken ct)
     {
-        var body = _part.WrittenSpan.ToArray();
-        var message = new QueueMessage(_target.Source, _target.Database, _target.Slot, _xid, _commitLsn, endLsn, _committedAt,
-            _partNumber, last, _partFirstOrdinal, _partRows, body);
-        _part.ResetWrittenCount();
-        _partRows = 0;
-        await DrainInFlightAsync(MaxPartsInFlight - 1, MaxBytesInFlight - body.Length, ct).ConfigureAwait(false);
-        Publish(body, message.Headers(), message.MessageId);
+        if (_completeTransactions == 0) return;
+        var body = _buffer.WrittenSpan[.._completeBytes].ToArray();
+        var message = new QueueMessage(_target.Source, _target.Database, _target.Slot, _completeFirstLsn, _completeLastLsn, _completeEndLsn,
+            _completeCommittedAt, 1, true, _completeTransactions, _completeRows, body);
+        var open = _buffer.WrittenSpan[_completeBytes..].ToArray();
+        _buffer.ResetWrittenCount();
+        _buffer.Write(open);
+        _completeBytes = _completeRows = _completeTransactions = 0;
+        await PublishAsync(message, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Publishes the open transaction's rows in the buffer (nothing else is there then) as its next part.</summary>
+    private async ValueTask PublishOpenPartAsync(bool last, ulong endLsn, CancellationToken ct)
+    {
+        var message = new QueueMessage(_target.Source, _target.Database, _target.Slot, _openCommitLsn, _openCommitLsn, endLsn,
+            _openCommittedAt, ++_openParts, last, last ? 1 : 0, _openRows, _buffer.WrittenSpan.ToArray());
+        _buffer.ResetWrittenCount();
+        _openRows = 0;
+        await PublishAsync(message, ct).ConfigureAwait(false);
+    }
+
+    private async ValueTask PublishAsync(QueueMessage message, CancellationToken ct)
+    {
+        await DrainInFlightAsync(MaxPartsInFlight - 1, MaxBytesInFlight - message.Tuples.Length, ct).ConfigureAwait(false);
+        Publish(message.Tuples, message.Headers(), message.MessageId);
     }
 
     private async ValueTask PublishSchemaChangesAsync(ulong commitLsn, CancellationToken ct)
@@ -275,9 +318,9 @@ internal sealed class JetStreamChangeSink : ICaptureSink
         Publish(body, headers, (string)headers["Nats-Msg-Id"]!);
     }
 
-    private void Publish(byte[] body, NatsHeaders headers, string messageId)
+    private void Publish(ReadOnlyMemory<byte> body, NatsHeaders headers, string messageId)
     {
-        // Not awaited here: parts are pipelined, and their acknowledgements checked in order by DrainInFlightAsync.
+        // Not awaited here: messages are pipelined, and their acknowledgements checked in order by DrainInFlightAsync.
         var ack = _js.PublishAsync(_subject, body, headers: headers).AsTask();
         _inFlight.Enqueue(new InFlight(ack, messageId, body.Length));
         _inFlightBytes += body.Length;

@@ -162,8 +162,8 @@ public sealed class QueueIngester(QueueIngestOptions options, ILoggerFactory? lo
             Interlocked.Add(ref _storedMessages, batch.Count);
             var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
             foreach (var source in items.Where(i => i.Changes is not null).GroupBy(i => i.Source))
-                Diagnostics.HindsightMetrics.StoreCommitted(source.Key, source.Sum(i => (long)i.Changes!.Changes), source.Count(i => i.Changes!.Last), took,
-                    source.Max(i => i.Changes!.CommittedAt));
+                Diagnostics.HindsightMetrics.StoreCommitted(source.Key, source.Sum(i => (long)i.Changes!.Changes), source.Sum(i => (long)i.Changes!.Transactions), took,
+                    source.Max(i => i.Changes!.LastCommittedAt));
             Stored?.Invoke(stored);
         }
     }
@@ -195,7 +195,7 @@ public sealed class QueueIngester(QueueIngestOptions options, ILoggerFactory? lo
             // The rows name their source themselves: a message whose rows disagree with its headers is not stored.
             if (message.Changes > 0 && !ChangeRowEncoder.Read(message.Tuples.Span, ChangeRowEncoder.Field.Source).SequenceEqual(Encoding.UTF8.GetBytes(message.Source)))
                 throw new FormatException($"message {message.MessageId} holds rows of another source");
-            return new IngestItem(message.Source, message.Database, message.Slot, message.CommitLsn, message, null);
+            return new IngestItem(message.Source, message.Database, message.Slot, message.LastCommitLsn, message, null);
         }
         catch (Exception e) when (e is FormatException or OverflowException)
         {

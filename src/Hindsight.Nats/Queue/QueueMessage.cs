@@ -5,41 +5,43 @@ using NATS.Client.Core;
 namespace Hindsight.Queue;
 
 /// <summary>
-/// One part of a source transaction on the queue: its rows as the binary COPY tuples the store takes, and headers that
-/// say which transaction and which part. A transaction larger than the part limit is split at row boundaries, and its
-/// parts are published as they fill (capture does not hold a large transaction in memory), so a part knows whether it is
-/// the last, not how many there are. The message id (<c>Nats-Msg-Id</c>) is derived from the source, the commit LSN and
-/// the part, so JetStream drops a resend.
+/// A message on the queue: the rows of consecutive whole source transactions, or one part of a transaction too large for
+/// one message, as the binary COPY tuples the store takes (each row carries its own transaction id, commit LSN, ordinal
+/// and commit time). Small transactions share a message, as they share a store commit on the direct path; a large one is
+/// split at row boundaries and its parts published as they fill, so a part knows whether it is the last, not how many
+/// there are. The message id (<c>Nats-Msg-Id</c>) names the source, the first and last commit LSN and the part: the same
+/// id always means the same rows, so JetStream drops a resend cut the same way; one cut differently is dropped at ingest
+/// by the store's key.
 /// </summary>
 /// <param name="Source">The source's name in the store.</param>
 /// <param name="Database">The source database's name.</param>
 /// <param name="Slot">The replication slot capture reads (the store's progress row is the source's and the slot's).</param>
-/// <param name="TransactionId">The source transaction's id.</param>
-/// <param name="CommitLsn">Its commit LSN.</param>
-/// <param name="EndLsn">Its end LSN (what the slot is acknowledged up to).</param>
-/// <param name="CommittedAt">Its commit time.</param>
-/// <param name="Part">This part's number, from 1.</param>
-/// <param name="Last">True for the transaction's last part.</param>
-/// <param name="FirstOrdinal">The ordinal of this part's first row.</param>
-/// <param name="Changes">Rows in this part.</param>
+/// <param name="FirstCommitLsn">The commit LSN of the first transaction whose rows are here.</param>
+/// <param name="LastCommitLsn">The commit LSN of the last (the same as the first for a part of a large transaction).</param>
+/// <param name="EndLsn">The end LSN of the last transaction completed here (what the slot may be acknowledged up to); 0 in a part that is not the last.</param>
+/// <param name="LastCommittedAt">The commit time of the last transaction.</param>
+/// <param name="Part">The part's number within its transaction, from 1 (1 for whole transactions).</param>
+/// <param name="Last">False for a part of a large transaction that more parts follow.</param>
+/// <param name="Transactions">Transactions completed in this message (0 for a part that is not the last).</param>
+/// <param name="Changes">Rows in this message.</param>
 /// <param name="Tuples">The rows, as binary COPY tuples.</param>
-public sealed record QueueMessage(string Source, string Database, string Slot, long TransactionId, ulong CommitLsn, ulong EndLsn, DateTime CommittedAt,
-    int Part, bool Last, int FirstOrdinal, int Changes, ReadOnlyMemory<byte> Tuples)
+public sealed record QueueMessage(string Source, string Database, string Slot, ulong FirstCommitLsn, ulong LastCommitLsn, ulong EndLsn,
+    DateTime LastCommittedAt, int Part, bool Last, int Transactions, int Changes, ReadOnlyMemory<byte> Tuples)
 {
     /// <summary>The format this code writes and reads.</summary>
     public const string Format = "changes-copy-v1";
 
-    /// <summary>The default most bytes of rows in one part: under NATS's default 1 MiB payload, with room for headers.</summary>
+    /// <summary>The default most bytes of rows in one message: under NATS's default 1 MiB payload, with room for headers.</summary>
     public const int DefaultPartBytes = 512 * 1024;
 
-    /// <summary>The id JetStream de-duplicates by: <c>{source}:{commit LSN}:{part}</c>.</summary>
-    public string MessageId => string.Create(CultureInfo.InvariantCulture, $"{Source}:{CommitLsn:X16}:{Part}");
+    /// <summary>The id JetStream de-duplicates by: <c>{source}:{first commit LSN}:{last commit LSN}:{part}</c>.</summary>
+    public string MessageId => string.Create(CultureInfo.InvariantCulture, $"{Source}:{FirstCommitLsn:X16}:{LastCommitLsn:X16}:{Part}");
 
     /// <summary>
     /// The parts of one transaction: its tuples (concatenated binary COPY tuples, in ordinal order from 1) split at
     /// tuple boundaries into parts of at most <paramref name="partBytes"/> bytes (a larger tuple makes a part alone).
     /// </summary>
-    public static IReadOnlyList<QueueMessage> Split(string source, string database, string slot, long transactionId, ulong commitLsn, ulong endLsn,
+    public static IReadOnlyList<QueueMessage> Split(string source, string database, string slot, ulong commitLsn, ulong endLsn,
         DateTime committedAt, ReadOnlyMemory<byte> tuples, int partBytes = DefaultPartBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partBytes, 1);
@@ -60,12 +62,11 @@ public sealed record QueueMessage(string Source, string Database, string Slot, l
         }
         cuts.Add((start, at - start, rows));
         var messages = new List<QueueMessage>(cuts.Count);
-        var ordinal = 1;
         for (var i = 0; i < cuts.Count; i++)
         {
             var (s, l, n) = cuts[i];
-            messages.Add(new QueueMessage(source, database, slot, transactionId, commitLsn, endLsn, committedAt, i + 1, i == cuts.Count - 1, ordinal, n, tuples.Slice(s, l)));
-            ordinal += n;
+            var last = i == cuts.Count - 1;
+            messages.Add(new QueueMessage(source, database, slot, commitLsn, commitLsn, last ? endLsn : 0, committedAt, i + 1, last, last ? 1 : 0, n, tuples.Slice(s, l)));
         }
         return messages;
     }
@@ -78,13 +79,13 @@ public sealed record QueueMessage(string Source, string Database, string Slot, l
         ["Hindsight-Source"] = Source,
         ["Hindsight-Database"] = Database,
         ["Hindsight-Slot"] = Slot,
-        ["Hindsight-Xid"] = TransactionId.ToString(CultureInfo.InvariantCulture),
-        ["Hindsight-Commit-Lsn"] = CommitLsn.ToString("X16", CultureInfo.InvariantCulture),
+        ["Hindsight-First-Commit-Lsn"] = FirstCommitLsn.ToString("X16", CultureInfo.InvariantCulture),
+        ["Hindsight-Last-Commit-Lsn"] = LastCommitLsn.ToString("X16", CultureInfo.InvariantCulture),
         ["Hindsight-End-Lsn"] = EndLsn.ToString("X16", CultureInfo.InvariantCulture),
-        ["Hindsight-Committed-At"] = CommittedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
+        ["Hindsight-Last-Committed-At"] = LastCommittedAt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture),
         ["Hindsight-Part"] = Part.ToString(CultureInfo.InvariantCulture),
         ["Hindsight-Last-Part"] = Last ? "true" : "false",
-        ["Hindsight-First-Ordinal"] = FirstOrdinal.ToString(CultureInfo.InvariantCulture),
+        ["Hindsight-Transactions"] = Transactions.ToString(CultureInfo.InvariantCulture),
         ["Hindsight-Changes"] = Changes.ToString(CultureInfo.InvariantCulture),
     };
 
@@ -97,15 +98,16 @@ public sealed record QueueMessage(string Source, string Database, string Slot, l
             ? s : throw new FormatException($"queue message without its {name} header");
         if (Header("Hindsight-Format") != Format) throw new FormatException($"queue message in format {Header("Hindsight-Format")}, not {Format}");
         var message = new QueueMessage(Header("Hindsight-Source"), Header("Hindsight-Database"), Header("Hindsight-Slot"),
-            long.Parse(Header("Hindsight-Xid"), CultureInfo.InvariantCulture),
-            ulong.Parse(Header("Hindsight-Commit-Lsn"), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+            ulong.Parse(Header("Hindsight-First-Commit-Lsn"), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
+            ulong.Parse(Header("Hindsight-Last-Commit-Lsn"), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
             ulong.Parse(Header("Hindsight-End-Lsn"), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
-            DateTime.Parse(Header("Hindsight-Committed-At"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal),
+            DateTime.Parse(Header("Hindsight-Last-Committed-At"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal),
             int.Parse(Header("Hindsight-Part"), CultureInfo.InvariantCulture),
             Header("Hindsight-Last-Part") switch { "true" => true, "false" => false, var v => throw new FormatException($"queue message with Hindsight-Last-Part '{v}'") },
-            int.Parse(Header("Hindsight-First-Ordinal"), CultureInfo.InvariantCulture),
+            int.Parse(Header("Hindsight-Transactions"), CultureInfo.InvariantCulture),
             int.Parse(Header("Hindsight-Changes"), CultureInfo.InvariantCulture), body);
         if (message.Part < 1) throw new FormatException($"queue message part {message.Part}");
+        if (message.FirstCommitLsn > message.LastCommitLsn) throw new FormatException($"queue message {message.MessageId} ends before it starts");
         var rows = 0;
         for (var at = 0; at < body.Length; rows++) at += TupleLength(body.Span[at..]);
         if (rows != message.Changes) throw new FormatException($"queue message {message.MessageId} holds {rows} rows, its header says {message.Changes}");

@@ -37,19 +37,22 @@ public sealed class QueueMessageTests
     public void A_transaction_splits_at_row_boundaries_and_its_parts_read_back_from_their_headers()
     {
         var tuples = Tuples(500);
-        var parts = QueueMessage.Split("shop", "shop", "hindsight", 7, 0x1_0000_0000, 0x1_0000_0040, Committed, tuples, partBytes: 16 * 1024);
+        var parts = QueueMessage.Split("shop", "shop", "hindsight", 0x1_0000_0000, 0x1_0000_0040, Committed, tuples, partBytes: 16 * 1024);
         Assert.True(parts.Count > 3, $"{parts.Count} parts");
         Assert.Equal(tuples, parts.SelectMany(p => p.Tuples.ToArray()));
         Assert.Equal(500, parts.Sum(p => p.Changes));
         Assert.All(parts, p => Assert.True(p.Tuples.Length <= 16 * 1024));
         Assert.Equal(Enumerable.Range(1, parts.Count), parts.Select(p => p.Part));
         Assert.Equal(parts.Select((_, i) => i == parts.Count - 1), parts.Select(p => p.Last));
-        // Ordinals run on from part to part, and each part's first row carries its ordinal.
-        for (var i = 1; i < parts.Count; i++) Assert.Equal(parts[i - 1].FirstOrdinal + parts[i - 1].Changes, parts[i].FirstOrdinal);
-        Assert.All(parts, p => Assert.Equal(p.FirstOrdinal, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(
-            ChangeRowEncoder.Read(p.Tuples.Span, ChangeRowEncoder.Field.Ordinal))));
+        // Ordinals run on from part to part: each part's first row follows the previous part's last.
+        var firstOrdinals = parts.Select(p => System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(ChangeRowEncoder.Read(p.Tuples.Span, ChangeRowEncoder.Field.Ordinal))).ToList();
+        for (var i = 1; i < parts.Count; i++) Assert.Equal(firstOrdinals[i - 1] + parts[i - 1].Changes, firstOrdinals[i]);
         Assert.Equal(parts.Count, parts.Select(p => p.MessageId).Distinct().Count());
-        Assert.Equal("shop:0000000100000000:1", parts[0].MessageId);
+        Assert.Equal("shop:0000000100000000:0000000100000000:1", parts[0].MessageId);
+        // Only the last part completes the transaction, and says where the slot may be acknowledged.
+        Assert.Equal(1, parts.Sum(p => p.Transactions));
+        Assert.Equal(0x1_0000_0040UL, parts[^1].EndLsn);
+        Assert.All(parts.SkipLast(1), p => Assert.Equal(0UL, p.EndLsn));
 
         foreach (var p in parts)
         {
@@ -62,9 +65,9 @@ public sealed class QueueMessageTests
     [Fact]
     public void A_row_bigger_than_the_part_limit_makes_a_part_alone_and_a_small_transaction_is_one_part()
     {
-        var one = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(3));
+        var one = QueueMessage.Split("shop", "shop", "hindsight", 1, 2, Committed, Tuples(3));
         Assert.Equal((1, true, 3), (one.Single().Part, one.Single().Last, one.Single().Changes));
-        var big = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(14), partBytes: 1000);
+        var big = QueueMessage.Split("shop", "shop", "hindsight", 1, 2, Committed, Tuples(14), partBytes: 1000);
         Assert.Contains(big, p => p.Changes == 1 && p.Tuples.Length > 1000); // rows 7 and 14 carry 3,000 bytes each
         Assert.Equal(14, big.Sum(p => p.Changes));
     }
@@ -72,10 +75,10 @@ public sealed class QueueMessageTests
     [Fact]
     public void A_message_with_a_missing_or_contradicting_header_is_refused()
     {
-        var p = QueueMessage.Split("shop", "shop", "hindsight", 7, 1, 2, Committed, Tuples(5)).Single();
+        var p = QueueMessage.Split("shop", "shop", "hindsight", 1, 2, Committed, Tuples(5)).Single();
         var headers = p.Headers();
-        headers.Remove("Hindsight-Commit-Lsn");
-        Assert.Contains("Hindsight-Commit-Lsn", Assert.Throws<FormatException>(() => QueueMessage.Read(headers, p.Tuples)).Message, StringComparison.Ordinal);
+        headers.Remove("Hindsight-Last-Commit-Lsn");
+        Assert.Contains("Hindsight-Last-Commit-Lsn", Assert.Throws<FormatException>(() => QueueMessage.Read(headers, p.Tuples)).Message, StringComparison.Ordinal);
         headers = p.Headers();
         headers["Hindsight-Changes"] = "6";
         Assert.Contains("holds 5 rows, its header says 6", Assert.Throws<FormatException>(() => QueueMessage.Read(headers, p.Tuples)).Message, StringComparison.Ordinal);
@@ -97,7 +100,7 @@ public sealed class QueueMessageDeduplicationTests
         await JetStreamSetup.RunAsync(new JetStreamQueueOptions { Urls = nats.Urls });
         await using var connection = new NatsConnection(new NatsOpts { Url = nats.Urls[0] });
         var js = new NatsJSContext(connection);
-        var parts = QueueMessage.Split("shop", "shop", "hindsight", 7, 0x1_0000_0000, 0x1_0000_0040, DateTime.UtcNow, QueueMessageTests.Tuples(300), partBytes: 8 * 1024);
+        var parts = QueueMessage.Split("shop", "shop", "hindsight", 0x1_0000_0000, 0x1_0000_0040, DateTime.UtcNow, QueueMessageTests.Tuples(300), partBytes: 8 * 1024);
         var duplicates = 0;
         for (var round = 0; round < 2; round++) // a worker's resend after a crash publishes the same parts again
             foreach (var p in parts)
