@@ -13,6 +13,10 @@ internal sealed record CliEnvironment(TextWriter Output, TextWriter Error, Func<
     /// <summary>Where <c>appsettings.json</c> is looked for: the current directory; none when null.</summary>
     public string? SettingsDirectory { get; init; }
 
+    /// <summary>The sources configuration lists (<c>Hindsight:Sources</c>), for a <c>run</c> that captures several; set
+    /// when configuration is read.</summary>
+    public IReadOnlyList<ConfiguredSource> ConfiguredSources { get; set; } = [];
+
     /// <summary>The process's console and environment.</summary>
     public static CliEnvironment Console() =>
         new(System.Console.Out, System.Console.Error, Environment.GetEnvironmentVariable, HandleSignals: true)
@@ -29,3 +33,6 @@ internal sealed record CliEnvironment(TextWriter Output, TextWriter Error, Func<
             AllVariables = () => variables ?? new Dictionary<string, string>(),
         };
 }
+
+/// <summary>A source of <c>Hindsight:Sources</c>: its connection, and optionally its name, slot and publication.</summary>
+internal sealed record ConfiguredSource(string Source, string? SourceName, string? Slot, string? Publication);

@@ -45,6 +45,15 @@ internal static class ConfigArguments
         catch (Exception e) when (e is InvalidDataException or FormatException or IOException) { return (args, none, $"configuration: {e.Message}"); }
         var settings = config.GetSection(Section).GetChildren().ToList();
         if (settings.Count == 0) return (args, none, null);
+        if (config.GetSection($"{Section}:{SourcesKey}") is { } sourcesSection && sourcesSection.Exists())
+        {
+            if (root.Parse(args).CommandResult.Command.Name != "run")
+                return (args, none, $"{Section}:{SourcesKey} lists sources for 'hindsight run'; other commands take one source (--source)");
+            var (sources, sourcesError) = ReadSources(sourcesSection);
+            if (sourcesError is not null) return (args, none, sourcesError);
+            env.ConfiguredSources = sources;
+            settings.RemoveAll(s => string.Equals(s.Key, SourcesKey, StringComparison.OrdinalIgnoreCase));
+        }
 
         // Every option any command has, by its key, and the hosted worker's names for some of them.
         var known = new Dictionary<string, Option>(StringComparer.OrdinalIgnoreCase);
@@ -73,6 +82,37 @@ internal static class ConfigArguments
             }
         }
         return ([.. args, .. extra], fromConfig, null);
+    }
+
+    /// <summary>The key of the list of sources one <c>run</c> captures: objects with <c>Source</c> (required), <c>SourceName</c>,
+    /// <c>Slot</c> and <c>Publication</c>; every other setting applies to all of them.</summary>
+    public const string SourcesKey = "Sources";
+
+    private static readonly string[] SourceKeys = ["Source", "SourceName", "Slot", "Publication"];
+
+    private static (IReadOnlyList<ConfiguredSource> Sources, string? Error) ReadSources(IConfigurationSection section)
+    {
+        var sources = new List<ConfiguredSource>();
+        foreach (var entry in section.GetChildren())
+        {
+            var where = $"{Section}:{SourcesKey}:{entry.Key}";
+            if (entry.GetChildren().FirstOrDefault(c => !SourceKeys.Contains(c.Key, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+                return ([], $"unknown setting {where}:{unknown.Key} (a source takes {string.Join(", ", SourceKeys)})");
+            if (entry["Source"] is not { Length: > 0 } source)
+                return ([], $"{where} has no Source (its connection string)");
+            try { Hindsight.Configuration.ConnectionStrings.Parse(source); }
+            catch (Hindsight.Configuration.ConnectionStringException e) { return ([], $"{where}:Source: {e.Message}"); }
+            var name = entry["SourceName"] is { Length: > 0 } n ? n : null;
+            if (name is not null)
+            {
+                try { Hindsight.Store.SourceRegistry.ValidateName(name); }
+                catch (ArgumentException e) { return ([], $"{where}:SourceName: {e.Message}"); }
+            }
+            sources.Add(new ConfiguredSource(source, name, entry["Slot"] is { Length: > 0 } slot ? slot : null,
+                entry["Publication"] is { Length: > 0 } publication ? publication : null));
+        }
+        if (sources.Count == 0) return ([], $"{Section}:{SourcesKey} is empty: list the sources, or leave it out and give --source");
+        return (sources, null);
     }
 
     /// <summary>

@@ -22,14 +22,17 @@ internal static class MetricsEndpoint
     /// <summary>The readiness check's tag: <c>/readyz</c> runs the checks that carry it, <c>/healthz</c> none.</summary>
     private const string Ready = "ready";
 
-    public static async Task<WebApplication> StartAsync(IReadOnlyList<string> urls, HindsightCaptureHealthCheck readiness, CancellationToken ct)
+    /// <summary>Serves the endpoints; <paramref name="readiness"/> has a check per source (ready when every one is).</summary>
+    public static async Task<WebApplication> StartAsync(IReadOnlyList<string> urls, IReadOnlyList<(string Name, HindsightCaptureHealthCheck Check)> readiness,
+        CancellationToken ct)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // the worker's log says what matters; Kestrel's start-up lines would only add noise
         builder.WebHost.UseUrls([.. urls]);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(HindsightMetrics.MeterName).AddPrometheusExporter());
         // The check a host registers with AddHealthChecks().AddHindsightCapture(), so both say the same.
-        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration("hindsight", readiness, failureStatus: null, tags: [Ready]));
+        var checks = builder.Services.AddHealthChecks();
+        foreach (var (name, check) in readiness) checks.Add(new HealthCheckRegistration(name, check, failureStatus: null, tags: [Ready]));
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

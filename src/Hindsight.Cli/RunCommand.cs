@@ -54,63 +54,125 @@ internal static class RunCommand
             ignore, redact, contextLimit, batch, maxPerStoreTx, commitInterval, readPause, heartbeat, standby, standbyPoll, metricsUrls, maxLagBytes, maxLagSeconds, otlpEndpoint, otlpProtocol, logFormat, noStreaming,
             queue.Nats, queue.Stream,
         };
-        cmd.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
+        // One source from --source (or HINDSIGHT_SOURCE); several from configuration (Hindsight:Sources), in one process.
+        cmd.SetAction((r, ct) => env.ConfiguredSources.Count > 0
+            ? HindsightCli.GuardCore(r, env, o, token => RunAsync(r, ConfiguredConnections(r), token), ct, gracefulOnCancel: true,
+                [.. env.ConfiguredSources.Select(c => c.Source), r.GetValue(o.Store) ?? env.GetVariable("HINDSIGHT_STORE")])
+            : HindsightCli.Guard(r, env, o, (conn, token) => RunAsync(r, [conn], token), ct, gracefulOnCancel: true));
+        return cmd;
+
+        IReadOnlyList<HindsightCli.Connections> ConfiguredConnections(ParseResult r)
         {
-            var options = new CaptureOptions(conn)
+            if (!string.IsNullOrWhiteSpace(r.GetValue(o.Source)))
+                throw new CliException("--source and Hindsight:Sources name the sources twice: give one or the other");
+            var store = r.GetValue(o.Store) is { Length: > 0 } given ? given : env.GetVariable("HINDSIGHT_STORE") is { Length: > 0 } variable ? variable : null;
+            var list = env.ConfiguredSources.Select(c => new HindsightCli.Connections
             {
-                IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),
-                RedactColumns = NameList.Split(r.GetValue(redact)).ToList(),
-                ContextSizeLimit = r.GetValue(contextLimit),
-                BatchSize = r.GetValue(batch),
-                CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
-                ReadPause = TimeSpan.FromMilliseconds(r.GetValue(readPause)),
-                StreamLargeTransactions = !r.GetValue(noStreaming),
-                Standby = r.GetValue(standby),
-                StandbyPollInterval = TimeSpan.FromMilliseconds(r.GetValue(standbyPoll)),
-                MaxChangesPerStoreTransaction = r.GetValue(maxPerStoreTx),
-                HeartbeatInterval = TimeSpan.FromMilliseconds(r.GetValue(heartbeat)),
-            };
+                SourceConnectionString = c.Source, StoreConnectionString = store, SourceName = c.SourceName,
+                Slot = c.Slot ?? r.GetValue(o.Slot)!, Publication = c.Publication ?? r.GetValue(o.Publication)!,
+            }).ToList();
+            foreach (var twice in list.GroupBy(c => c.SourceName ?? "").Where(g => g.Key.Length > 0 && g.Count() > 1))
+                throw new CliException($"Hindsight:Sources names source '{twice.Key}' {twice.Count()} times: every source needs a name of its own");
+            return list;
+        }
+
+        async Task<int> RunAsync(ParseResult r, IReadOnlyList<HindsightCli.Connections> sources, CancellationToken token)
+        {
             using var loggerFactory = HindsightCli.CreateLoggerFactory(r.GetValue(o.Verbose) ? LogLevel.Debug : LogLevel.Information,
                 json: r.GetValue(logFormat) == "json");
             var log = loggerFactory.CreateLogger("hindsight");
             log.LogInformation("hindsight {Version}", HindsightCli.Version);
             var queueOptions = queue.ReadConnection(r);
-            log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
-                ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
-                queueOptions is not null ? $"JetStream stream {queueOptions.Stream} at {string.Join(",", queueOptions.Urls)}"
-                : options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
             await using var telemetry = TelemetryExport.Start(r.GetValue(otlpEndpoint), r.GetValue(otlpProtocol)!, httpRequests: false);
             if (telemetry is not null)
                 log.LogInformation("sending traces and metrics over OTLP to {Endpoint}", TelemetryExport.Describe(r.GetValue(otlpEndpoint)));
-            await using var queueCapture = queueOptions is null ? null : await JetStreamCapture.ConnectAsync(options, queueOptions, loggerFactory, token);
-            var worker = queueCapture?.Worker ?? new CaptureWorker(options, loggerFactory);
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
-            await using var status = new StatusMonitor(new StatusOptions(conn)
-            {
-                MaxLagBytes = r.GetValue(maxLagBytes),
-                MaxLag = TimeSpan.FromSeconds(r.GetValue(maxLagSeconds)),
-            });
-            if (urls.Count > 0) status.Start();
-            await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, new HindsightCaptureHealthCheck(worker, status), token);
-            if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
-            using var stopNotifying = CancellationTokenSource.CreateLinkedTokenSource(token);
-            var systemd = SystemdReadiness.NotifyWhenStartedAsync(worker, stopNotifying.Token);
+
+            var captures = new List<JetStreamCapture>();
+            var workers = new List<(HindsightCli.Connections Conn, CaptureWorker Worker, StatusMonitor Status)>();
             try
             {
-                await worker.RunAsync(token);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                // graceful stop
+                foreach (var conn in sources)
+                {
+                    var options = new CaptureOptions(conn)
+                    {
+                        IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),
+                        RedactColumns = NameList.Split(r.GetValue(redact)).ToList(),
+                        ContextSizeLimit = r.GetValue(contextLimit),
+                        BatchSize = r.GetValue(batch),
+                        CommitInterval = TimeSpan.FromMilliseconds(r.GetValue(commitInterval)),
+                        ReadPause = TimeSpan.FromMilliseconds(r.GetValue(readPause)),
+                        StreamLargeTransactions = !r.GetValue(noStreaming),
+                        Standby = r.GetValue(standby),
+                        StandbyPollInterval = TimeSpan.FromMilliseconds(r.GetValue(standbyPoll)),
+                        MaxChangesPerStoreTransaction = r.GetValue(maxPerStoreTx),
+                        HeartbeatInterval = TimeSpan.FromMilliseconds(r.GetValue(heartbeat)),
+                    };
+                    log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
+                        ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,
+                        queueOptions is not null ? $"JetStream stream {queueOptions.Stream} at {string.Join(",", queueOptions.Urls)}"
+                        : options.StoreConnectionString is null ? "the source database" : ConnectionStrings.Describe(options.StoreConnectionString));
+                    CaptureWorker worker;
+                    if (queueOptions is null) worker = new CaptureWorker(options, loggerFactory);
+                    else
+                    {
+                        var capture = await JetStreamCapture.ConnectAsync(options, queueOptions, loggerFactory, token);
+                        captures.Add(capture);
+                        worker = capture.Worker;
+                    }
+                    var status = new StatusMonitor(new StatusOptions(conn)
+                    {
+                        MaxLagBytes = r.GetValue(maxLagBytes),
+                        MaxLag = TimeSpan.FromSeconds(r.GetValue(maxLagSeconds)),
+                    });
+                    workers.Add((conn, worker, status));
+                    if (urls.Count > 0) status.Start();
+                }
+                // One readiness check per source, named after it (one source keeps the name "hindsight").
+                var health = workers.Select(w => (workers.Count == 1 ? "hindsight" : $"hindsight:{Describe(w.Conn)}", new HindsightCaptureHealthCheck(w.Worker, w.Status))).ToList();
+                await using var metrics = urls.Count == 0 ? null : await MetricsEndpoint.StartAsync(urls, health, token);
+                if (metrics is not null) log.LogInformation("metrics at {Urls}: /metrics, /healthz, /readyz", string.Join(", ", urls));
+                using var stopNotifying = CancellationTokenSource.CreateLinkedTokenSource(token);
+                var systemd = SystemdReadiness.NotifyWhenStartedAsync(workers.Select(w => w.Worker).ToList(), stopNotifying.Token);
+                int[] results;
+                try
+                {
+                    results = await Task.WhenAll(workers.Select(w => RunWorkerAsync(w.Worker, Describe(w.Conn), workers.Count > 1, log, token)));
+                }
+                finally
+                {
+                    await stopNotifying.CancelAsync();
+                    await systemd;
+                }
+                if (token.IsCancellationRequested) log.LogInformation("stopped");
+                return results.Max();
             }
             finally
             {
-                await stopNotifying.CancelAsync();
-                await systemd;
+                foreach (var w in workers) await w.Status.DisposeAsync();
+                foreach (var c in captures) await c.DisposeAsync();
             }
-            if (token.IsCancellationRequested) log.LogInformation("stopped");
-            return HindsightCli.Ok;
-        }, ct, gracefulOnCancel: true));
-        return cmd;
+        }
     }
+
+    /// <summary>Runs one source's worker to its end: 0 when stopped, 1 when it failed (with several sources, the others go on).</summary>
+    private static async Task<int> RunWorkerAsync(CaptureWorker worker, string source, bool several, ILogger log, CancellationToken token)
+    {
+        try
+        {
+            await worker.RunAsync(token);
+            return HindsightCli.Ok;
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return HindsightCli.Ok; // graceful stop
+        }
+        catch (Exception e) when (several)
+        {
+            log.LogError("capture of {Source} stopped: {Error}; the other sources go on", source, HindsightCli.Describe(e));
+            return HindsightCli.Failed;
+        }
+    }
+
+    private static string Describe(HindsightCli.Connections c) => c.SourceName ?? ConnectionStrings.Describe(c.SourceConnectionString);
 }

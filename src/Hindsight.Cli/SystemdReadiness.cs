@@ -10,13 +10,13 @@ namespace Hindsight.Cli;
 /// </summary>
 internal static class SystemdReadiness
 {
-    public static async Task NotifyWhenStartedAsync(CaptureWorker worker, CancellationToken ct)
+    public static async Task NotifyWhenStartedAsync(IReadOnlyList<CaptureWorker> workers, CancellationToken ct)
     {
         var notifier = new SystemdNotifier();
         if (!notifier.IsEnabled) return;
         try
         {
-            while (!worker.IsCapturing && !worker.IsStandingBy) await Task.Delay(100, ct).ConfigureAwait(false);
+            while (!workers.All(w => w.IsCapturing || w.IsStandingBy)) await Task.Delay(100, ct).ConfigureAwait(false);
             notifier.Notify(ServiceState.Ready);
             await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false);
         }

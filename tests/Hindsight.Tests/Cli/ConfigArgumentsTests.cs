@@ -57,6 +57,51 @@ public sealed class ConfigArgumentsTests : IDisposable
     }
 
     [Fact]
+    public void Several_sources_for_one_run_come_from_configuration_and_the_other_settings_apply_to_all()
+    {
+        var config = File("sources.json", """
+            {"Hindsight": {"CommitInterval": 3, "Sources": [
+                {"Source": "postgresql://audit@eu-db/shop", "SourceName": "shop-eu"},
+                {"Source": "host=us-db dbname=shop user=audit", "SourceName": "shop-us", "Slot": "hs_us", "Publication": "pub_us"}]}}
+            """);
+        var env = Env();
+        var (args, error) = Apply(["run", "--config", config], env);
+        Assert.Null(error);
+        Assert.Equal("3", Value(args, "--commit-interval"));
+        Assert.Equal(
+            [new ConfiguredSource("postgresql://audit@eu-db/shop", "shop-eu", null, null), new ConfiguredSource("host=us-db dbname=shop user=audit", "shop-us", "hs_us", "pub_us")],
+            env.ConfiguredSources);
+    }
+
+    [Theory]
+    [InlineData("""{"Hindsight": {"Sources": [{"Source": "host=a dbname=b", "Store": "host=c"}]}}""", "run", "unknown setting Hindsight:Sources:0:Store (a source takes Source, SourceName, Slot, Publication)")]
+    [InlineData("""{"Hindsight": {"Sources": [{"SourceName": "x"}]}}""", "run", "Hindsight:Sources:0 has no Source")]
+    [InlineData("""{"Hindsight": {"Sources": [{"Source": "host=a dbname=b", "SourceName": "a.b/c"}]}}""", "run", "Hindsight:Sources:0:SourceName")]
+    [InlineData("""{"Hindsight": {"Sources": [{"Source": "postgresql://["}]}}""", "run", "Hindsight:Sources:0:Source")]
+    [InlineData("""{"Hindsight": {"Sources": [{"Source": "host=a dbname=b"}]}}""", "status", "lists sources for 'hindsight run'")]
+    public void A_wrong_list_of_sources_is_named(string json, string command, string message)
+    {
+        var config = File("bad.json", json);
+        var (_, error) = Apply([command, "--config", config], Env());
+        Assert.NotNull(error);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_sources_of_one_name_or_a_source_given_twice_stop_run_before_it_connects()
+    {
+        var twice = File("twice.json", """{"Hindsight": {"Sources": [{"Source": "host=127.0.0.1 port=1 dbname=a", "SourceName": "shop"}, {"Source": "host=127.0.0.1 port=1 dbname=b", "SourceName": "shop"}]}}""");
+        var error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync(["run", "--config", twice], Env(error: error)));
+        Assert.Contains("Hindsight:Sources names source 'shop' 2 times", error.ToString(), StringComparison.Ordinal);
+
+        var one = File("one.json", """{"Hindsight": {"Sources": [{"Source": "host=127.0.0.1 port=1 dbname=a"}]}}""");
+        error = new StringWriter();
+        Assert.Equal(1, await HindsightCli.RunAsync(["run", "--config", one, "--source", "host=127.0.0.1 port=1 dbname=b"], Env(error: error)));
+        Assert.Contains("--source and Hindsight:Sources name the sources twice", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_app_s_section_for_the_hosted_worker_serves_run_too()
     {
         // As HindsightCaptureOptions binds it: connection strings by their long names, durations as TimeSpans.
