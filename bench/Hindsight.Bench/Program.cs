@@ -17,6 +17,8 @@ internal sealed class BenchOptions
     public int LargeRows { get; set; } = 500_000;
     public int MemoryRows { get; set; } = 1_000_000;
     public HashSet<string> Workloads { get; set; } = ["small", "large", "mix"];
+    /// <summary>queue: which parts run (capture, latency; ingest runs on what capture queued).</summary>
+    public HashSet<string> QueueParts { get; set; } = ["capture", "latency"];
     public string? LogicalDecodingWorkMem { get; set; }
     /// <summary>PostgreSQL's default durability (fsync, full_page_writes, synchronous_commit on): the figures of record.
     /// False: the test servers' settings (all three off), a second column beside them.</summary>
@@ -67,6 +69,7 @@ internal static class Program
           --small-tx N             transactions of the small workload (default 20000; 5 row changes each)
           --large-rows N           rows of the large transaction (default 500000)
           --memory-rows N          rows of the memory figure's transaction (default 1000000)
+          --queue-parts LIST       queue: capture (with ingest) and/or latency (default both)
           --workloads small,large,mix  which throughput workloads to run (profile: small, large)
           --work-mem SIZE          server logical_decoding_work_mem (default: the server default, 64MB)
           --durability default|off the servers' fsync, full_page_writes and synchronous_commit: PostgreSQL's defaults (on;
@@ -189,6 +192,7 @@ internal static class Program
                 case "--large-rows": o.LargeRows = Int(); break;
                 case "--memory-rows": o.MemoryRows = Int(); break;
                 case "--workloads": o.Workloads = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(); break;
+                case "--queue-parts": o.QueueParts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet(); break;
                 case "--work-mem": o.LogicalDecodingWorkMem = Value(); break;
                 case "--durability":
                     o.Durable = Value() switch

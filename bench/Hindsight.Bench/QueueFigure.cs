@@ -46,7 +46,7 @@ internal sealed class QueueFigure(BenchServer server, BenchOptions options)
         var js = new NatsJSContext(connection);
         var captures = new List<CaptureRun>();
         var ingests = new List<IngestRun>();
-        for (var r = 1; r <= options.Runs; r++)
+        for (var r = 1; r <= options.Runs && options.QueueParts.Contains("capture"); r++)
         {
             var (capture, filled) = await CaptureRunAsync(nats, js, r);
             captures.Add(capture);
@@ -60,7 +60,7 @@ internal sealed class QueueFigure(BenchServer server, BenchOptions options)
             }
         }
         var latency = new List<LatencyRun>();
-        for (var r = 1; r <= options.Runs; r++)
+        for (var r = 1; r <= options.Runs && options.QueueParts.Contains("latency"); r++)
         {
             var run = await LatencyRunAsync(nats, r);
             latency.Add(run);
@@ -290,7 +290,8 @@ internal sealed class QueueFigure(BenchServer server, BenchOptions options)
         foreach (var r in captures)
             c.Add(r.Run, r.Order, r.Changes, r.DirectSeconds, r.QueueSeconds, r.Ratio, r.DirectCpu, r.QueueCpu, r.DirectRssMiB, r.QueueRssMiB);
         var ratio = Stats.Median(captures.Select(r => r.Ratio));
-        Scorecard.Add("queue: capture into JetStream / the direct path, same WAL", FormattableString.Invariant(
+        if (captures.Count > 0)
+            Scorecard.Add("queue: capture into JetStream / the direct path, same WAL", FormattableString.Invariant(
             $"{ratio:0.00} (runs {Scorecard.Runs(captures.Select(r => r.Ratio), "0.00")})"), FormattableString.Invariant($">= {TargetCaptureRatio:0.0}"), ratio >= TargetCaptureRatio);
 
         var i = new TextTable("ingesters", "runs", "changes/s", "runs changes/s", "ingester CPU s/100k", "store server CPU s/100k", "peak RSS MiB (one)", "speed-up vs 1");
@@ -307,11 +308,13 @@ internal sealed class QueueFigure(BenchServer server, BenchOptions options)
 
         var l = new TextTable("run", "measured tx", "achieved tx/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "missing", "worker+ingester CPU s", "peak RSS MiB worker/ingester");
         foreach (var r in latency) l.Add(r.Run, r.Measured, r.AchievedTps, r.P50, r.P90, r.P99, r.Max, r.Missing, r.ConsumerCpu, r.Load);
-        var worst = latency.Max(r => r.P99);
-        Scorecard.Add($"queue: p99 commit -> queryable at {options.LatencyRate:N0} tx/s through JetStream, worst of {latency.Count} runs",
+        var worst = latency.Count == 0 ? double.NaN : latency.Max(r => r.P99);
+        if (latency.Count > 0)
+            Scorecard.Add($"queue: p99 commit -> queryable at {options.LatencyRate:N0} tx/s through JetStream, worst of {latency.Count} runs",
             FormattableString.Invariant($"{worst:0.0} ms (runs {Scorecard.Runs(latency.Select(r => r.P99), "0.0")})"), $"<= {TargetP99Ms:0} ms in every run", worst <= TargetP99Ms);
-        var rss = captures.Max(r => r.QueueRssMiB);
-        Scorecard.Add("queue: worker peak RSS capturing a backlog into JetStream", FormattableString.Invariant($"{rss:0} MiB (direct: {captures.Max(r => r.DirectRssMiB):0} MiB)"),
+        var rss = captures.Count == 0 ? double.NaN : captures.Max(r => r.QueueRssMiB);
+        if (captures.Count > 0)
+            Scorecard.Add("queue: worker peak RSS capturing a backlog into JetStream", FormattableString.Invariant($"{rss:0} MiB (direct: {captures.Max(r => r.DirectRssMiB):0} MiB)"),
             "bounded, reported", true);
 
         return $"\nqueue: one nats-server (file storage, 1 replica) on this machine; small workload ({options.SmallTransactions:N0} transactions x 5 row changes)\n" +

@@ -119,52 +119,62 @@ public sealed class QueueIngester(QueueIngestOptions options, ILoggerFactory? lo
         var delay = options.RetryMinDelay;
         var batch = new List<INatsJSMsg<byte[]>>(options.MaxMessagesPerStoreTransaction);
         var items = new List<IngestItem>(options.MaxMessagesPerStoreTransaction);
+        var acks = Task.CompletedTask;
         _ingesting = true;
-        while (await input.WaitToReadAsync(ct).ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            items.Clear();
-            long bytes = 0;
-            while (batch.Count < options.MaxMessagesPerStoreTransaction && bytes < ChangeRowEncoder.MaxBatchBytes && input.TryRead(out var m))
+            while (await input.WaitToReadAsync(ct).ConfigureAwait(false))
             {
-                if (Read(m) is { } item)
+                batch.Clear();
+                items.Clear();
+                long bytes = 0;
+                while (batch.Count < options.MaxMessagesPerStoreTransaction && bytes < ChangeRowEncoder.MaxBatchBytes && input.TryRead(out var m))
                 {
-                    batch.Add(m);
-                    items.Add(item);
-                    bytes += m.Data?.Length ?? 0;
+                    if (Read(m) is { } item)
+                    {
+                        batch.Add(m);
+                        items.Add(item);
+                        bytes += m.Data?.Length ?? 0;
+                    }
+                    else await m.NakAsync(new AckOpts { NakDelay = UnreadableRetry }, ct).ConfigureAwait(false);
                 }
-                else await m.NakAsync(new AckOpts { NakDelay = UnreadableRetry }, ct).ConfigureAwait(false);
+                if (batch.Count == 0) continue;
+                long stored;
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    stored = await IngestWriter.StoreAsync(store, items, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested && e is NpgsqlException or IOException or TimeoutException)
+                {
+                    _ingesting = false;
+                    _log.LogWarning("storing {Count} queued messages failed: {Error}; they go back to the queue, and this ingester tries again in {Delay:0.0}s",
+                        batch.Count, e.Message, delay.TotalSeconds);
+                    foreach (var m in batch)
+                        try { await m.NakAsync(new AckOpts { NakDelay = delay }, ct).ConfigureAwait(false); } catch (NatsException) { /* redelivered after the ack wait */ }
+                    await Task.Delay(delay, ct).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.RetryMaxDelay.Ticks));
+                    continue;
+                }
+                delay = options.RetryMinDelay;
+                _ingesting = true;
+                // Acknowledged only now, each confirmed by JetStream: a message whose acknowledgement is lost is delivered
+                // again, and its rows are found already stored. The confirmations are awaited while the next batch is stored
+                // (one batch's at most): the store commit, not JetStream's round trip, paces the loop.
+                await acks.ConfigureAwait(false);
+                acks = Task.WhenAll(batch.Select(m => AckAsync(m, CancellationToken.None)).ToList()); // a stop still confirms what was stored
+                Interlocked.Add(ref _storedChanges, stored);
+                Interlocked.Add(ref _storedMessages, batch.Count);
+                var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+                foreach (var source in items.Where(i => i.Changes is not null).GroupBy(i => i.Source))
+                    Diagnostics.HindsightMetrics.StoreCommitted(source.Key, source.Sum(i => (long)i.Changes!.Changes), source.Sum(i => (long)i.Changes!.Transactions), took,
+                        source.Max(i => i.Changes!.LastCommittedAt));
+                Stored?.Invoke(stored);
             }
-            if (batch.Count == 0) continue;
-            long stored;
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                stored = await IngestWriter.StoreAsync(store, items, ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested && e is NpgsqlException or IOException or TimeoutException)
-            {
-                _ingesting = false;
-                _log.LogWarning("storing {Count} queued messages failed: {Error}; they go back to the queue, and this ingester tries again in {Delay:0.0}s",
-                    batch.Count, e.Message, delay.TotalSeconds);
-                foreach (var m in batch)
-                    try { await m.NakAsync(new AckOpts { NakDelay = delay }, ct).ConfigureAwait(false); } catch (NatsException) { /* redelivered after the ack wait */ }
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.RetryMaxDelay.Ticks));
-                continue;
-            }
-            delay = options.RetryMinDelay;
-            _ingesting = true;
-            // Acknowledged only now, each confirmed by JetStream: a message whose acknowledgement is lost is delivered
-            // again, and its rows are found already stored.
-            await Task.WhenAll(batch.Select(m => AckAsync(m, ct))).ConfigureAwait(false);
-            Interlocked.Add(ref _storedChanges, stored);
-            Interlocked.Add(ref _storedMessages, batch.Count);
-            var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
-            foreach (var source in items.Where(i => i.Changes is not null).GroupBy(i => i.Source))
-                Diagnostics.HindsightMetrics.StoreCommitted(source.Key, source.Sum(i => (long)i.Changes!.Changes), source.Sum(i => (long)i.Changes!.Transactions), took,
-                    source.Max(i => i.Changes!.LastCommittedAt));
-            Stored?.Invoke(stored);
+        }
+        finally
+        {
+            await acks.ConfigureAwait(false); // a stop waits for the confirmations of what was stored
         }
     }
 
