@@ -89,6 +89,49 @@ public sealed class QueueOutageTests(PostgresFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task The_whole_cluster_down_under_load_holds_the_slot_and_capture_and_ingest_recover_by_themselves()
+    {
+        await using var nats = await NatsCluster.StartAsync();
+        var queue = new JetStreamQueueOptions { Urls = nats.Urls };
+        await JetStreamSetup.RunAsync(queue);
+        await using var h = await CaptureHarness.CreateAsync(fixture, FaultWorkload.Schema);
+        using var stop = new CancellationTokenSource();
+        await using var capture = await JetStreamCapture.ConnectAsync(h.Options(o => new()
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, ReconnectMaxDelay = TimeSpan.FromSeconds(1),
+        }), queue);
+        var capturing = Task.Run(() => capture.RunAsync(stop.Token));
+        var ingester = new QueueIngester(new QueueIngestOptions { Queue = queue, StoreConnectionString = h.ConnectionString, RetryMaxDelay = TimeSpan.FromSeconds(1) });
+        var ingesting = Task.Run(() => ingester.RunAsync(stop.Token));
+        using var stopWorkload = new CancellationTokenSource();
+        var workload = Enumerable.Range(0, 2).Select(w => Task.Run(() => FaultWorkload.RunAsync(h.Source, w, stopWorkload.Token))).ToArray();
+        await Task.Delay(2000);
+
+        nats.Kill(0);
+        var confirmedAtKill = await ScalarAsync(h.Source, "SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1", h.Slot);
+        await Task.Delay(8000);
+        // While no node answers, nothing more is acknowledged (at most what was in flight when it died), and status says why.
+        var confirmedWhileDown = await ScalarAsync(h.Source, "SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1", h.Slot);
+        await Task.Delay(2000);
+        Assert.Equal(confirmedWhileDown, await ScalarAsync(h.Source, "SELECT pg_wal_lsn_diff(confirmed_flush_lsn, '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1", h.Slot));
+        output.WriteLine($"confirmed at the kill {confirmedAtKill:N0}, while down {confirmedWhileDown:N0}");
+        var down = await CliRun.RunAsync(output, "status", "--source", h.ConnectionString, "--slot", h.Slot, "--publication", h.Slot, "--nats", nats.Urls[0]);
+        Assert.Equal(2, down.Code);
+        Assert.Contains("cannot be reached", down.Out, StringComparison.Ordinal);
+
+        nats.Restart(0);
+        await nats.WaitForJetStreamAsync();
+        await Task.Delay(2000);
+        await stopWorkload.CancelAsync();
+        await Task.WhenAll(workload);
+        await using var connection = new NatsConnection(new NatsOpts { Url = nats.Urls[0] });
+        await JetStreamCatchUp.WaitAsync(h.Source, h.Slot, new NatsJSContext(connection), "hindsight", h.Slot, TimeSpan.FromSeconds(120));
+        await stop.CancelAsync();
+        await Task.WhenAll(capturing, ingesting);
+        await StoredVersusOracle.AssertExactlyOnceAsync(h.Source, h.Source, h.Slot, output);
+    }
+
+    [Fact]
     public async Task A_full_stream_makes_capture_wait_and_acknowledge_nothing_it_could_not_queue()
     {
         await using var nats = await NatsCluster.StartAsync();

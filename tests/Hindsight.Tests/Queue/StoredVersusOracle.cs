@@ -19,6 +19,34 @@ internal static class StoredVersusOracle
         Assert.True(oracle.Count > 500, $"the workload should have made a real number of changes ({oracle.Count})");
         Assert.Equal(oracle.Count, stored.Count);
         Assert.Empty(oracle.Except(stored).Take(5));
+
+        // Every row's history in the store's order (commit LSN, then order in the transaction) is the order PostgreSQL
+        // wrote its versions in (the oracle's sequence): the same operations and images, one after another.
+        var storedHistories = await HistoriesAsync(store,
+            """
+            SELECT "table", coalesce(after ->> 'id', before ->> 'id'), operation, after::text FROM hindsight.changes
+            WHERE source = $1 ORDER BY commit_lsn, ordinal
+            """, sourceName);
+        var oracleHistories = await HistoriesAsync(source,
+            "SELECT tbl, coalesce(after ->> 'id', before ->> 'id'), op, after::text FROM oracle.log ORDER BY seq");
+        Assert.Equal(oracleHistories.Count, storedHistories.Count);
+        foreach (var (row, history) in oracleHistories)
+            Assert.True(storedHistories.TryGetValue(row, out var mine) && mine.SequenceEqual(history), $"the history of {row} is out of order or differs");
+    }
+
+    private static async Task<Dictionary<string, List<string>>> HistoriesAsync(NpgsqlDataSource db, string sql, params object[] args)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var a in args) cmd.Parameters.AddWithValue(a);
+        await using var r = await cmd.ExecuteReaderAsync();
+        var histories = new Dictionary<string, List<string>>();
+        while (await r.ReadAsync())
+        {
+            var row = r.GetString(0) + "/" + r.GetString(1);
+            if (!histories.TryGetValue(row, out var list)) histories[row] = list = [];
+            list.Add(r.GetString(2) + " " + r.GetString(3));
+        }
+        return histories;
     }
 
     private static async Task<HashSet<(long Xid, long N, string Table, string Op, string Before, string After)>> ReadAsync(NpgsqlDataSource db, string sql, params object[] args)
