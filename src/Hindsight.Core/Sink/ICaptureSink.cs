@@ -11,6 +11,10 @@ internal interface ICaptureSink : IChangeSink, IAsyncDisposable
     /// <summary>Connects and reads what the session starts from; called once, before anything else.</summary>
     Task InitializeAsync(CancellationToken ct);
 
+    /// <summary>Called once the session holds the slot (its first event arrived), before anything is handed over: reads
+    /// again what is durable, which another worker may have advanced since <see cref="InitializeAsync"/>.</summary>
+    ValueTask SlotAcquiredAsync(CancellationToken ct);
+
     /// <summary>Where the sink stands, for the log: "stored up to commit 0/16B3F48".</summary>
     string DescribeProgress();
 }

@@ -110,6 +110,16 @@ internal sealed class PostgresChangeSink : ICaptureSink
         }
         _spill = new StreamSpill(_slot);
         _schemaChanges.Enabled = await Store.StoreMigrations.HasTableAsync(_conn, null, "schema_changes", ct).ConfigureAwait(false);
+        await ReadProgressAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SlotAcquiredAsync(CancellationToken ct) =>
+        _tx is null && _batchRows == 0 ? new ValueTask(ReadProgressAsync(ct)) : ValueTask.CompletedTask;
+
+    /// <summary>Reads what the store holds of this source (its progress) and the redaction key.</summary>
+    private async Task ReadProgressAsync(CancellationToken ct)
+    {
         {
             var cmd = new NpgsqlCommand(
                 "SELECT last_commit_lsn, last_end_lsn, (SELECT value FROM hindsight.settings WHERE name = 'redaction_key') " +

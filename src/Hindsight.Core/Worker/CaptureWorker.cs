@@ -250,6 +250,10 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         var lastAck = DateTime.MinValue;
         var stitching = Task.Run(async () =>
         {
+            // The first event means the session holds the slot. Until then another worker (a replica this one stood by
+            // for) may have stored more, and acknowledged it too late for the slot to know: read again what is durable,
+            // or its last store commits come again and fail on the store's key.
+            if (await channel.Reader.WaitToReadAsync(session.Token).ConfigureAwait(false)) await sink.SlotAcquiredAsync(session.Token).ConfigureAwait(false);
             var first = true;
             await stitcher.RunAsync(channel.Reader, lsn =>
             {

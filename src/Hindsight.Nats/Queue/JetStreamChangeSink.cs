@@ -99,6 +99,9 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     public byte[] RedactionKey { get; private set; } = [];
 
     /// <inheritdoc />
+    public ValueTask SlotAcquiredAsync(CancellationToken ct) => ValueTask.CompletedTask; // nothing is skipped: see the remarks
+
+    /// <inheritdoc />
     public string DescribeProgress() => $"publishing to JetStream stream {_stream}, subject {_subject}";
 
     /// <summary>

@@ -10,6 +10,9 @@ public static class QueueStatusReader
     // JetStream's error code for "no message found".
     private const int NoMessageFound = 10037;
 
+    // Room for a message's headers and JetStream's own bytes per message, beyond its rows.
+    private const int FullMargin = 64 * 1024;
+
     /// <summary>Reads what the queue holds for <paramref name="source"/>; an unreachable cluster or a missing stream is a problem in the result, not an exception.</summary>
     /// <param name="queue">The cluster, the stream and the consumer.</param>
     /// <param name="source">The source's name in the store.</param>
@@ -50,8 +53,9 @@ public static class QueueStatusReader
             if (lag > maxIngestLag.TotalSeconds)
                 problems.Add($"the oldest change of source {source} has waited {lag:0} s in the queue (more than {maxIngestLag.TotalSeconds:0} s): " +
                              (waiting == 0 && inFlight == 0 ? "no ingester is connected; start 'hindsight ingest'" : "the ingesters are behind, or the store is down"));
-            if (stream.Info.Config.MaxBytes > 0 && state.Bytes >= stream.Info.Config.MaxBytes * 0.95)
-                problems.Add($"the stream is full ({state.Bytes:N0} of {stream.Info.Config.MaxBytes:N0} bytes): capture waits until the ingesters make room");
+            // Full: less room left than the largest message capture sends (a message of rows, and its headers).
+            if (stream.Info.Config.MaxBytes > 0 && stream.Info.Config.MaxBytes - state.Bytes < QueueMessage.DefaultPartBytes + FullMargin)
+                problems.Add($"the stream is full ({state.Bytes:N0} of {stream.Info.Config.MaxBytes:N0} bytes; the next message may not fit): capture waits until the ingesters make room");
             return new QueueStatus
             {
                 Stream = queue.Stream, Consumer = queue.Consumer, Source = source, Reachable = true,

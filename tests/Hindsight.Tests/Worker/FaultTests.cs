@@ -535,7 +535,9 @@ public sealed class FaultTests(PostgresFixture fixture, ITestOutputHelper output
                 await Task.Delay(1000); // the workload and the active replica run meanwhile
                 foreach (var (name, r) in byName.Where(r => !r.Value.HasExited || r.Key == active))
                     Assert.False(r.HasExited, $"{name} exited:\n" + r.Output);
-                Assert.Equal(active, await ActiveReplicaAsync(admin, except: null));
+                var holder = await ActiveReplicaAsync(admin, except: null);
+                Assert.True(active == holder, $"{holder} holds the slot, not {active}:\n" +
+                    string.Join("\n", byName.Select(r => $"--- {r.Key}:\n{r.Value.Output}")));
                 byName[active].Kill(); // SIGKILL: no goodbye, an open store transaction, unacknowledged changes
                 var restarted = StartReplica(); // the orchestrator's restart: a new standby in its place
                 var takeover = Stopwatch.StartNew();
