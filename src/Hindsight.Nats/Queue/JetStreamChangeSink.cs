@@ -51,7 +51,7 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     // Rows waiting to be published: those of whole transactions first (up to _completeBytes), then the open transaction's.
     private readonly ArrayBufferWriter<byte> _buffer = new(1 << 16);
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
-    private readonly Queue<InFlight> _inFlight = new();
+    private readonly LinkedList<InFlight> _inFlight = new();
     private readonly RecentImages _recent = new(RecentImageBytes);
     private readonly SchemaChangeWriter _schemaChanges = new();
     private long _inFlightBytes;
@@ -72,7 +72,10 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     private ulong _ackedEndLsn;     // the last end LSN returned as safe to acknowledge
     private long _uncommittedChanges;
 
-    private readonly record struct InFlight(Task<PubAckResponse> Ack, string MessageId, long Bytes);
+    private readonly record struct InFlight(Task<PubAckResponse> Ack, string MessageId, ReadOnlyMemory<byte> Body, NatsHeaders Headers)
+    {
+        public long Bytes => Body.Length;
+    }
 
     public JetStreamChangeSink(INatsJSContext js, string stream, CaptureSinkTarget target, ILogger log, int partBytes = QueueMessage.DefaultPartBytes)
     {
@@ -325,7 +328,7 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     {
         // Not awaited here: messages are pipelined, and their acknowledgements checked in order by DrainInFlightAsync.
         var ack = _js.PublishAsync(_subject, body, headers: headers).AsTask();
-        _inFlight.Enqueue(new InFlight(ack, messageId, body.Length));
+        _inFlight.AddLast(new InFlight(ack, messageId, body, headers));
         _inFlightBytes += body.Length;
     }
 
@@ -335,7 +338,7 @@ internal sealed class JetStreamChangeSink : ICaptureSink
     {
         while (_inFlight.Count > Math.Max(0, parts) || (_inFlight.Count > 0 && _inFlightBytes > Math.Max(0, bytes)))
         {
-            var oldest = _inFlight.Peek();
+            var oldest = _inFlight.First!.Value;
             PubAckResponse ack;
             try { ack = await oldest.Ack.WaitAsync(ct).ConfigureAwait(false); }
             catch (NatsJSPublishNoResponseException e)
@@ -348,15 +351,49 @@ internal sealed class JetStreamChangeSink : ICaptureSink
             }
             // A duplicate is a success: JetStream already holds the part (a resend after a restart).
             if (ack.Error is { } error)
-                throw new QueuePublishException(string.Create(CultureInfo.InvariantCulture,
-                    $"JetStream refused {oldest.MessageId} ({error.Code}, {error.ErrCode}: {error.Description})") + Hint(error));
-            _inFlight.Dequeue();
+            {
+                var refused = string.Create(CultureInfo.InvariantCulture,
+                    $"JetStream refused {oldest.MessageId} ({error.Code}, {error.ErrCode}: {error.Description})") + Hint(error);
+                if (!Full(error)) throw new QueuePublishException(refused);
+                // A full stream: the same message again, after a pause, in this session. Failing the session instead would
+                // resend from the slot's position, cut into messages that need not match the ones JetStream already took
+                // (so not dropped as duplicates), and refill the stream with them before ever reaching this one.
+                await WaitForRoomAsync(refused, ct).ConfigureAwait(false);
+                _inFlight.First.Value = oldest with
+                {
+                    Ack = _js.PublishAsync(_subject, oldest.Body, headers: oldest.Headers, cancellationToken: CancellationToken.None).AsTask(),
+                };
+                continue;
+            }
+            _fullSince = null;
+            _inFlight.RemoveFirst();
             _inFlightBytes -= oldest.Bytes;
         }
     }
 
+    // JetStream's error code for a publish refused because the stream holds its --max-bytes.
+    private const int MaximumBytesExceeded = 10077;
+
+    private static bool Full(ApiError error) =>
+        error.ErrCode == MaximumBytesExceeded || error.Description?.Contains("maximum bytes", StringComparison.OrdinalIgnoreCase) == true;
+
+    private DateTime? _fullSince;
+
+    /// <summary>Waits before publishing again into a full stream; says why in the log and the store's progress row once per wait.</summary>
+    private async Task WaitForRoomAsync(string refused, CancellationToken ct)
+    {
+        if (_fullSince is null)
+        {
+            _fullSince = DateTime.UtcNow;
+            _log.LogWarning("{Refused}", refused);
+            await PostgresChangeSink.RecordErrorAsync(_target.Store, _target.Slot, _target.Source, refused).ConfigureAwait(false);
+        }
+        var waited = DateTime.UtcNow - _fullSince.Value;
+        await Task.Delay(waited < TimeSpan.FromSeconds(2) ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+    }
+
     private static string Hint(ApiError error) =>
-        error.Description?.Contains("maximum", StringComparison.OrdinalIgnoreCase) == true
+        Full(error)
             ? "; the stream is full: capture waits and retries, and acknowledges nothing it could not queue, until the ingesters make room (or its --max-bytes is raised)"
             : "";
 
