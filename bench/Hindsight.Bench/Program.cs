@@ -57,6 +57,8 @@ internal static class Program
           queue        the scale path through a nats-server it starts: capture into JetStream against the direct path on the same
                        WAL (target >= 0.9), the drain rate with 1, 2 and 4 ingesters and their CPU per change, commit-to-queryable
                        p99 through the queue at 1,000 tx/s (target <= 50 ms), peak memory (~8 min)
+          partition    capture into a partitioned store against an unpartitioned one on the same workloads, in the same
+                       runs (small and large; target >= 0.95), and partitioning a store of 1,000,000 changes (setup --partition)
           all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
@@ -112,7 +114,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -165,6 +167,7 @@ internal static class Program
         if (figure is "query" || all) Console.WriteLine(await new QueryFigure(server).RunAsync());
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
         if (figure is "queue") Console.WriteLine(await new QueueFigure(server, options).RunAsync());
+        if (figure is "partition") Console.WriteLine(await new PartitionFigure(server, options).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
     }
 

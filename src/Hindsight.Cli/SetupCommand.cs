@@ -1,3 +1,4 @@
+using Hindsight.Store;
 using System.CommandLine;
 using System.Text.Json;
 using Hindsight.Postgres;
@@ -24,6 +25,13 @@ internal static class SetupCommand
         {
             Description = "Also index before/after images (GIN) for fast JSON containment filters on them; costs store write throughput",
         };
+        var partition = new Option<string?>("--partition")
+        {
+            Description = "Partition the store's changes by this much commit time (UTC): day, week or month. A new store is partitioned by month; " +
+                          "a store that holds changes but is not partitioned yet is partitioned now (its changes are copied while the worker goes on). " +
+                          "Partitions already made keep their period",
+        };
+        partition.AcceptOnlyFromAmong("day", "week", "month");
         var bemiCompat = new Option<bool>("--bemi-compat")
         {
             Description = "Also lift /*Bemi {json} Bemi*/ comments of Bemi's ORM packages into context: installs a statement trigger on the tracked tables (and, as a superuser, an event trigger for tables tracked later)",
@@ -47,7 +55,7 @@ internal static class SetupCommand
         var cmd = new Command("setup",
             "Create or update the store schema, the publication, replica identities and the replication slot; with --nats, the JetStream stream and consumer too (without a source, only those). Idempotent.")
         {
-            tables, schemas, exclude, identity, indexImages, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
+            tables, schemas, exclude, identity, indexImages, partition, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
         };
         foreach (var option in queue.All) cmd.Options.Add(option);
         cmd.SetAction((r, ct) =>
@@ -79,6 +87,14 @@ internal static class SetupCommand
                 ExcludeTables = r.GetValue(exclude) ?? [],
                 ReplicaIdentity = r.GetValue(identity) == "default" ? ReplicaIdentityMode.Default : ReplicaIdentityMode.Full,
                 IndexImages = r.GetValue(indexImages),
+                Partition = r.GetValue(partition) switch
+                {
+                    "day" => PartitionPeriod.Day,
+                    "week" => PartitionPeriod.Week,
+                    "month" => PartitionPeriod.Month,
+                    _ => null,
+                },
+                PartitionProgress = new Progress<long>(copied => env.Error.WriteLine($"partitioning the store: {copied:N0} changes copied")),
                 BemiCompat = r.GetValue(bemiCompat),
                 Snapshot = r.GetValue(snapshot),
                 IgnoreColumns = NameList.Split(r.GetValue(ignore)).ToList(),

@@ -21,12 +21,15 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
     private readonly string? _runAsUser;
     private int _stopped;
 
-    private PrivatePostgresServer(string binDirectory, string directory, int port, string? runAsUser)
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    private PrivatePostgresServer(string binDirectory, string directory, int port, string? runAsUser, IReadOnlyDictionary<string, string>? environment)
     {
         _binDirectory = binDirectory;
         Directory = directory;
         Port = port;
         _runAsUser = runAsUser;
+        _environment = environment ?? new Dictionary<string, string>();
     }
 
     /// <summary>The temporary directory holding the data directory, socket and log.</summary>
@@ -52,14 +55,22 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
     public string Url(string database = "postgres") => $"postgresql://{Superuser}@127.0.0.1:{Port}/{database}";
 
     /// <summary>Initialises and starts a new server. Extra settings are appended to postgresql.conf.</summary>
+    public static Task<PrivatePostgresServer> StartAsync(
+        IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default) =>
+        StartAsync(settings, environment: null, cancellationToken);
+
+    /// <summary>
+    /// Initialises and starts a new server whose processes (and every binary run through <see cref="StartInfoFor"/>) also
+    /// get <paramref name="environment"/>: a test that needs the server's clock elsewhere preloads libfaketime this way.
+    /// </summary>
     public static async Task<PrivatePostgresServer> StartAsync(
-        IReadOnlyDictionary<string, string>? settings = null, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string>? settings, IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken = default)
     {
         var bin = FindBinDirectory();
         var runAs = Environment.UserName == "root" || IsRoot() ? PickUnprivilegedUser() : null;
         var dir = System.IO.Directory.CreateTempSubdirectory("hindsight-pg-").FullName;
         var port = FreePort();
-        var server = new PrivatePostgresServer(bin, dir, port, runAs);
+        var server = new PrivatePostgresServer(bin, dir, port, runAs, environment);
         try
         {
             await server.InitAndStartAsync(settings, cancellationToken).ConfigureAwait(false);
@@ -133,6 +144,7 @@ public sealed class PrivatePostgresServer : IAsyncDisposable, IDisposable
         else psi.FileName = exe;
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["PGTZ"] = "UTC";
+        foreach (var (name, value) in _environment) psi.Environment[name] = value;
         return psi;
     }
 

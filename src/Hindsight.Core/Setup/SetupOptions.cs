@@ -28,6 +28,17 @@ public sealed class SetupOptions : ConnectionOptions
     /// <summary>Whether to set REPLICA IDENTITY FULL on the tracked tables.</summary>
     public ReplicaIdentityMode ReplicaIdentity { get; init; } = ReplicaIdentityMode.Full;
 
+    /// <summary>
+    /// The commit-time period each partition of the store's change table spans; null keeps the store's (a new store is
+    /// partitioned by month). Given for a store that is not partitioned yet but holds changes, setup partitions it: it
+    /// copies the changes while writers go on, then swaps the tables in one short transaction that writers wait for.
+    /// Partitions already made keep their period.
+    /// </summary>
+    public Store.PartitionPeriod? Partition { get; init; }
+
+    /// <summary>With <see cref="Partition"/> on a store that holds changes: how many have been copied so far.</summary>
+    public IProgress<long>? PartitionProgress { get; init; }
+
     /// <summary>Also create GIN indexes on <c>before</c> and <c>after</c> for containment filters (costs write throughput).</summary>
     public bool IndexImages { get; init; }
 

@@ -1,3 +1,4 @@
+using Hindsight.Store;
 using System.Globalization;
 using System.Text;
 using Hindsight.Model;
@@ -25,6 +26,12 @@ public sealed class SetupReport
     public required int StoreVersion { get; init; }
     /// <summary>Migrations applied by this run.</summary>
     public required IReadOnlyList<int> MigrationsApplied { get; init; }
+    /// <summary>How the store's change table is partitioned after setup.</summary>
+    public StorePartitioning? Partitioning { get; init; }
+    /// <summary>Changes this run copied into the partitioned table (null: it did not partition an existing store).</summary>
+    public long? PartitionedChanges { get; init; }
+    /// <summary>How long partitioning the store took, when this run did it.</summary>
+    public TimeSpan? PartitioningTook { get; init; }
     /// <summary>The publication's name.</summary>
     public required string Publication { get; init; }
     /// <summary>What happened to the publication.</summary>
@@ -68,6 +75,21 @@ public sealed class SetupReport
     /// <summary>Things the user should know: what is not followed, which before-images are incomplete.</summary>
     public required IReadOnlyList<string> Notes { get; init; }
 
+    private string PartitionText(StorePartitioning p, CultureInfo inv)
+    {
+        var period = ChangePartitions.Name(p.Period);
+        if (!p.Partitioned)
+            return $"none: the store's changes are in one table; `hindsight setup --partition {period}` partitions it by commit time " +
+                   "(it copies the changes while the worker goes on, then swaps the tables; docs/store.md)";
+        var text = string.Create(inv,
+            $"by {period} of commit time (UTC): {p.Partitions} partition{(p.Partitions == 1 ? "" : "s")} between {p.From?.UtcDateTime:yyyy-MM-dd} and {p.To?.UtcDateTime:yyyy-MM-dd}");
+        if (PartitionedChanges is { } copied)
+            text += string.Create(inv, $"; partitioned now, {copied:N0} change{(copied == 1 ? "" : "s")} copied in {PartitioningTook?.TotalSeconds:0.0} s");
+        if (p.DefaultPartitionChanges > 0)
+            text += string.Create(inv, $"; {p.DefaultPartitionChanges:N0} change(s) in the default partition, outside every period (the worker moves them)");
+        return text;
+    }
+
     /// <summary>The report as plain text for a terminal.</summary>
     public string ToText()
     {
@@ -78,6 +100,7 @@ public sealed class SetupReport
         sb.AppendLine(MigrationsApplied.Count == 0
             ? string.Create(inv, $"up to date (schema version {StoreVersion})")
             : string.Create(inv, $"migrated from version {StoreVersionBefore} to {StoreVersion}"));
+        if (Partitioning is { } parts) sb.AppendLine("  partitions   " + PartitionText(parts, inv));
         var what = ExplicitTableList
             ? string.Create(inv, $"FOR TABLE ... ({Tables.Count} table{(Tables.Count == 1 ? "" : "s")} listed one by one)")
             : PublishedSchemas.Count == 0 ? "no schemas" : "FOR TABLES IN SCHEMA " + string.Join(", ", PublishedSchemas.Select(PgNames.DisplayPart));

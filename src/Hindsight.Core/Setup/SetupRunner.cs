@@ -107,6 +107,7 @@ public sealed class SetupRunner(SetupOptions options)
         applied = await StoreMigrations.ApplyAsync(storeSource, ct).ConfigureAwait(false);
         if (options.IndexImages) await StoreMigrations.EnsureImageIndexesAsync(storeSource, ct).ConfigureAwait(false);
         versionAfter = await StoreMigrations.CurrentVersionAsync(storeSource, ct).ConfigureAwait(false);
+        var (partitioning, partitionedChanges, partitioningTook) = await PartitionStoreAsync(storeSource, ct).ConfigureAwait(false);
 
         // 2a. The source's name in the store: refused here, before anything in the source changes, when it is taken.
         string sourceName;
@@ -248,6 +249,9 @@ public sealed class SetupRunner(SetupOptions options)
             StoreVersionBefore = versionBefore,
             StoreVersion = versionAfter,
             MigrationsApplied = applied,
+            Partitioning = partitioning,
+            PartitionedChanges = partitionedChanges,
+            PartitioningTook = partitioningTook,
             Publication = options.Publication,
             PublicationAction = action,
             PublishedSchemas = selection.Schemas.Select(s => s.Name).ToList(),
@@ -453,6 +457,30 @@ public sealed class SetupRunner(SetupOptions options)
             : $"PostgreSQL {server.Version} does not publish generated columns to logical replication (18 can publish stored ones: setup on 18 turns that on)";
         return $"Generated columns are not in the stored images ({why}); as-of marks them as not tracked, and revert never writes them:\n" +
                string.Join("\n", UntrackedColumn.Describe(untracked));
+    }
+
+    /// <summary>
+    /// Partitions the store's change table when it is new (empty: instant), or when <see cref="SetupOptions.Partition"/> asks
+    /// for it on a store that holds changes (a copy, online); otherwise makes the partitions due. A store that holds changes
+    /// is never partitioned unasked: the copy takes time and twice the space while it runs.
+    /// </summary>
+    private async Task<(StorePartitioning, long?, TimeSpan?)> PartitionStoreAsync(NpgsqlDataSource store, CancellationToken ct)
+    {
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        if (options.Partition is { } period) await ChangePartitions.SetPeriodAsync(conn, period, ct).ConfigureAwait(false);
+        var (partitioned, hasChanges) = await ChangePartitions.ReadStateAsync(conn, ct).ConfigureAwait(false);
+        long? copied = null;
+        TimeSpan? took = null;
+        if (!partitioned && (!hasChanges || options.Partition is not null))
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var n = await ChangePartitions.PartitionStoreAsync(store, options.PartitionProgress, ct).ConfigureAwait(false);
+            if (hasChanges) (copied, took) = (n, System.Diagnostics.Stopwatch.GetElapsedTime(started)); // a new store: nothing worth reporting
+        }
+        else if (partitioned)
+            await ChangePartitions.MaintainAsync(store, ct).ConfigureAwait(false);
+        return (await ChangePartitions.DescribeAsync(conn, null, ct).ConfigureAwait(false), copied, took);
     }
 
     /// <summary>Whether the store is the source database: both report the same cluster and database.</summary>

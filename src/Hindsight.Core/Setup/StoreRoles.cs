@@ -64,6 +64,10 @@ internal static class StoreRoles
             await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct).ConfigureAwait(false);
         if (await Store.StoreMigrations.HasTableAsync(conn, tx, "schema_changes", ct).ConfigureAwait(false))
             await ExecAsync(conn, tx, $"GRANT INSERT ON hindsight.schema_changes TO {Writer}", ct).ConfigureAwait(false);
+        // A partitioned change table takes its ids from a sequence, and the worker makes the next partitions.
+        if (await Store.StoreMigrations.HasTableAsync(conn, tx, "change_ids", ct).ConfigureAwait(false))
+            await ExecAsync(conn, tx, $"GRANT USAGE ON SEQUENCE hindsight.change_ids TO {Writer}", ct).ConfigureAwait(false);
+        await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.maintain_change_partitions(timestamptz[], text) TO {Writer}", ct).ConfigureAwait(false);
         done.Add($"{Writer}: INSERT on hindsight.changes and hindsight.schema_changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
                  "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");

@@ -249,6 +249,100 @@ internal static class StoreMigrations
         CREATE INDEX schema_changes_table_idx ON hindsight.schema_changes ("table", schema, source, commit_lsn, position);
         CREATE INDEX schema_changes_relid_idx ON hindsight.schema_changes (source, relid, commit_lsn, position);
         """,
+
+        // 10: partitions by commit time. This migration only installs what keeps them: the period setting (setup
+        //    --partition) and two functions. Turning the change table itself into a partitioned one copies every change,
+        //    so it is a step of its own (ChangePartitions.PartitionStoreAsync, run by setup): instant on a new store, and
+        //    online (writers wait only for the final swap) on one that holds changes.
+        //    - change_partitions(parent): each partition with its range, read from the catalog (bounds printed in UTC).
+        //    - maintain_change_partitions(covering, parent): creates the partitions for the current period and the next
+        //      ones (ahead, so a change never waits for one), for every time in `covering`, and for every change the
+        //      default partition caught (a commit time outside them: a clock jump, a long outage, a row written by hand),
+        //      which it moves into the partition it creates. A partition is one period, cut short where another already
+        //      covers part of it (after a change of period). SHARE UPDATE EXCLUSIVE on the parent: one maintainer at a
+        //      time, while writers and readers go on; ATTACH PARTITION takes no stronger lock (CREATE TABLE ... PARTITION
+        //      OF would take ACCESS EXCLUSIVE). SECURITY DEFINER: creating a partition needs the parent's owner, and the
+        //      writer role only inserts. EXECUTE is given to hindsight_writer by setup --create-roles, not to PUBLIC.
+        """
+        INSERT INTO hindsight.settings (name, value) VALUES ('partition_period', 'month') ON CONFLICT (name) DO NOTHING;
+
+        CREATE FUNCTION hindsight.change_partitions(parent text DEFAULT 'hindsight.changes')
+            RETURNS TABLE (partition regclass, lower timestamptz, upper timestamptz)
+            LANGUAGE sql STABLE SET TimeZone = 'UTC' SET search_path = pg_catalog, pg_temp
+        AS $fn$
+            SELECT i.inhrelid::regclass, m[1]::timestamptz, m[2]::timestamptz
+            FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            CROSS JOIN LATERAL regexp_match(pg_get_expr(c.relpartbound, c.oid), 'FROM \(''([^'']+)''\) TO \(''([^'']+)''\)') m
+            WHERE i.inhparent = parent::regclass AND m IS NOT NULL
+            ORDER BY 2
+        $fn$;
+
+        CREATE FUNCTION hindsight.maintain_change_partitions(covering timestamptz[] DEFAULT '{}', parent text DEFAULT 'hindsight.changes')
+            RETURNS integer
+            LANGUAGE plpgsql SECURITY DEFINER SET TimeZone = 'UTC' SET search_path = pg_catalog, pg_temp
+        AS $fn$
+        DECLARE
+            period   text;
+            step     interval;
+            ahead    int;
+            wanted   timestamptz[];
+            caught   timestamptz[];
+            def      regclass;
+            t        timestamptz;
+            cur      timestamptz;
+            p_hi     timestamptz;
+            upto     timestamptz;
+            nxt      timestamptz;
+            part     text;
+            created  int := 0;
+        BEGIN
+            -- By name, not regclass: a default or a variable of type regclass would keep the OID of a table the
+            -- partitioning step has since replaced.
+            IF parent NOT IN ('hindsight.changes', 'hindsight.changes_partitioned') THEN
+                RAISE EXCEPTION 'maintain_change_partitions keeps the partitions of hindsight.changes only, not %', parent;
+            END IF;
+            IF (SELECT c.relkind FROM pg_class c WHERE c.oid = parent::regclass) <> 'p' THEN RETURN 0; END IF;
+            EXECUTE format('LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE', parent);
+            period := coalesce((SELECT s.value FROM hindsight.settings s WHERE s.name = 'partition_period'), 'month');
+            IF period NOT IN ('day', 'week', 'month') THEN
+                RAISE EXCEPTION 'hindsight.settings says partition_period = %, which is not day, week or month', period;
+            END IF;
+            step := ('1 ' || period)::interval;
+            ahead := CASE period WHEN 'day' THEN 7 WHEN 'week' THEN 4 ELSE 2 END;
+            wanted := coalesce(covering, '{}') || ARRAY(SELECT now() + g * step FROM generate_series(0, ahead) g);
+            def := to_regclass(parent || '_default');
+            IF def IS NOT NULL THEN
+                EXECUTE format('SELECT coalesce(array_agg(DISTINCT date_trunc(%L, committed_at)), ''{}'') FROM %s', period, def) INTO caught;
+                wanted := wanted || caught;
+            END IF;
+            FOREACH t IN ARRAY wanted LOOP
+                cur := date_trunc(period, t);
+                p_hi := cur + step;
+                WHILE cur < p_hi LOOP
+                    SELECT p.upper INTO upto FROM hindsight.change_partitions(parent) p WHERE p.lower <= cur AND cur < p.upper;
+                    IF upto IS NOT NULL THEN
+                        cur := upto;
+                        CONTINUE;
+                    END IF;
+                    SELECT least(p_hi, coalesce(min(p.lower), p_hi)) INTO nxt FROM hindsight.change_partitions(parent) p WHERE p.lower > cur;
+                    part := 'changes_p' || to_char(cur, 'YYYYMMDD') || CASE WHEN cur = date_trunc('day', cur) THEN '' ELSE to_char(cur, '"_"HH24MISS') END;
+                    EXECUTE format('CREATE TABLE hindsight.%I (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION)',
+                                   part, parent);
+                    IF def IS NOT NULL THEN
+                        EXECUTE format('WITH moved AS (DELETE FROM %s WHERE committed_at >= %L AND committed_at < %L RETURNING *) INSERT INTO hindsight.%I SELECT * FROM moved',
+                                       def, cur, nxt, part);
+                    END IF;
+                    EXECUTE format('ALTER TABLE %s ATTACH PARTITION hindsight.%I FOR VALUES FROM (%L) TO (%L)', parent, part, cur, nxt);
+                    created := created + 1;
+                    cur := nxt;
+                END LOOP;
+            END LOOP;
+            RETURN created;
+        END
+        $fn$;
+        REVOKE EXECUTE ON FUNCTION hindsight.maintain_change_partitions(timestamptz[], text) FROM PUBLIC;
+        """,
     ];
 
     /// <summary>

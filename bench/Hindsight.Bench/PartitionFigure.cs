@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using Hindsight.Store;
+using Hindsight.Worker;
+
+namespace Hindsight.Bench;
+
+/// <summary>
+/// The partitioned store: capture into a partitioned change table against an unpartitioned one on the same workload in
+/// the same run (target: at least 0.95 of the unpartitioned rate), and how long partitioning a store that holds changes
+/// takes, per million changes.
+/// </summary>
+internal sealed class PartitionFigure(BenchServer server, BenchOptions options)
+{
+    private const string Publication = "bench_pub";
+
+    /// <summary>The capture rate into a partitioned store asked for, as a share of the unpartitioned store's.</summary>
+    public const double TargetRatio = 0.95;
+
+    /// <summary>Changes generated for the partitioning step's timing.</summary>
+    private const int MigrateChanges = 1_000_000;
+
+    public async Task<string> RunAsync()
+    {
+        var output = new System.Text.StringBuilder();
+        var summary = new TextTable("workload", "changes", "unpartitioned ch/s", "partitioned ch/s", "ratio", $"target >= {TargetRatio:0.00}");
+        Workload[] workloads = [new SmallTransactions(options.SmallTransactions), new LargeTransaction(options.LargeRows)];
+        foreach (var w in workloads.Where(w => options.Workloads.Contains(w.Name)))
+        {
+            Console.Error.WriteLine($"[partition] workload {w.Name}: {w.Description}, {options.Runs} runs of both stores");
+            var ratios = new List<double>();
+            var detail = new TextTable("run", "order", "changes", "unpartitioned s", "partitioned s", "ratio");
+            double changes = 0, plain = 0, parted = 0;
+            for (var r = 1; r <= options.Runs; r++)
+            {
+                var partitionedFirst = r % 2 == 0;
+                var first = await RunOnceAsync(w, r, partitioned: partitionedFirst);
+                var second = await RunOnceAsync(w, r, partitioned: !partitionedFirst);
+                var (p, u) = partitionedFirst ? (first, second) : (second, first);
+                var ratio = u.Seconds / p.Seconds;
+                ratios.Add(ratio);
+                (changes, plain, parted) = (u.Changes, u.Changes / u.Seconds, p.Changes / p.Seconds);
+                detail.Add(r, partitionedFirst ? "partitioned, unpartitioned" : "unpartitioned, partitioned", u.Changes, u.Seconds, p.Seconds, ratio);
+                Console.Error.WriteLine($"[partition]   run {r}: unpartitioned {u.Seconds:0.00}s, partitioned {p.Seconds:0.00}s, ratio {ratio:0.00}");
+            }
+            output.Append($"\npartitioned store, workload '{w.Name}': {w.Description}\n").Append(detail);
+            var median = Stats.Median(ratios);
+            summary.Add(w.Name, changes, plain, parted, median, median >= TargetRatio ? "met" : "NOT met");
+            Scorecard.Add($"partitioned store, {w.Name}: capture rate / the unpartitioned store's{(options.Durable ? "" : " (durability off)")}",
+                FormattableString.Invariant($"{median:0.00} (runs {Scorecard.Runs(ratios, "0.00")})"),
+                FormattableString.Invariant($">= {TargetRatio:0.00}"), median >= TargetRatio);
+        }
+        output.Append("\npartitioned store summary (ratio = median of per-run unpartitioned seconds / partitioned seconds: the worker from\n" +
+                      "its start to having stored every change; the same workload on the same server, the order alternating)\n").Append(summary);
+        output.Append(await MigrateAsync());
+        return output.ToString();
+    }
+
+    private async Task<(long Changes, double Seconds)> RunOnceAsync(Workload w, int run, bool partitioned)
+    {
+        var db = $"part_{w.Name}_{run}_{(partitioned ? "p" : "u")}";
+        await server.CreateDatabaseAsync(db);
+        try
+        {
+            await using var ds = server.DataSource(db);
+            long before;
+            await using (var conn = await ds.OpenConnectionAsync())
+            {
+                await w.PrepareAsync(conn);
+                await BenchServer.SetupCaptureAsync(ds, Publication); // the store's migrations: an unpartitioned change table
+                if (partitioned) await ChangePartitions.PartitionStoreAsync(ds, null, CancellationToken.None); // empty: instant
+                await BenchServer.CreateSlotsAsync(ds, db);
+                await Workload.FlushStatsAsync(conn);
+                before = await BenchServer.RowChangesAsync(ds, Workload.Table);
+                await w.RunAsync(conn);
+                await Workload.FlushStatsAsync(conn);
+            }
+            var marker = await CatchUp.MarkAsync(ds);
+            var changes = await BenchServer.RowChangesAsync(ds, Workload.Table) - before;
+            var result = await Measure.HindsightAsync(server, ds, db, db, Publication, marker, options.WorkerArgs);
+            var stored = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'");
+            if (stored != changes) throw new InvalidOperationException($"{db}: stored {stored:N0} of {changes:N0} changes");
+            var isPartitioned = await server.ScalarAsync<bool>(ds, "SELECT relkind = 'p' FROM pg_class WHERE oid = 'hindsight.changes'::regclass");
+            if (isPartitioned != partitioned) throw new InvalidOperationException($"{db}: the store is {(isPartitioned ? "" : "not ")}partitioned");
+            return (changes, result.Seconds);
+        }
+        finally
+        {
+            if (!options.Keep) await server.DropDatabaseAsync(db);
+        }
+    }
+
+    /// <summary>
+    /// Partitioning a store that holds changes: a million changes (about 1 KiB of images each, commit times over twelve
+    /// months) written into an unpartitioned store with one INSERT ... SELECT, then partitioned by month.
+    /// </summary>
+    private async Task<string> MigrateAsync()
+    {
+        const string Db = "part_migrate";
+        await server.CreateDatabaseAsync(Db);
+        try
+        {
+            await using var ds = server.DataSource(Db);
+            await StoreMigrations.ApplyAsync(ds);
+            await BenchServer.ExecAsync(ds,
+                $$"""
+                INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, context, committed_at,
+                                               transaction_id, position, commit_lsn, ordinal, queued_at)
+                SELECT 'bench', 'bench', 'public', 't' || (g % 20), (g % 50000)::text, 'UPDATE',
+                       jsonb_build_object('id', g % 50000, 'body', repeat(md5(g::text), 14)),
+                       jsonb_build_object('id', g % 50000, 'body', repeat(md5((g + 1)::text), 14)),
+                       CASE WHEN g % 3 = 0 THEN jsonb_build_object('userId', 'u' || (g % 100)) ELSE '{}' END,
+                       timestamptz '2026-01-01' + (g::float8 / {{MigrateChanges}} * 365) * interval '1 day',
+                       g / 5, g, g / 5, g % 5, now()
+                FROM generate_series(1, {{MigrateChanges}}) g
+                """);
+            await BenchServer.ExecAsync(ds, "VACUUM ANALYZE hindsight.changes");
+            var sw = Stopwatch.StartNew();
+            var copied = await ChangePartitions.PartitionStoreAsync(ds, null, CancellationToken.None);
+            var seconds = sw.Elapsed.TotalSeconds;
+            var partitions = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.change_partitions()");
+            Scorecard.Add("partitioning a store that holds changes (setup --partition), seconds per million changes",
+                FormattableString.Invariant($"{seconds * 1_000_000 / copied:0.0} s ({copied:N0} changes into {partitions} partitions)"), "reported", true);
+            return FormattableString.Invariant(
+                $"\npartitioning a store that holds changes: {copied:N0} changes (~1 KiB of images each, over 12 months) into {partitions} monthly partitions in {seconds:0.0} s ({seconds * 1_000_000 / copied:0.0} s per million)\n");
+        }
+        finally
+        {
+            if (!options.Keep) await server.DropDatabaseAsync(Db);
+        }
+    }
+}
