@@ -146,6 +146,7 @@ internal static class HindsightCli
         root.Subcommands.Add(AsOfCommand.Create(env, o));
         root.Subcommands.Add(RevertCommand.Create(env, o));
         root.Subcommands.Add(TrendsCommand.Create(env, o));
+        foreach (var command in RetentionCommands.Create(env, o)) root.Subcommands.Add(command);
         root.Subcommands.Add(ServeCommand.Create(env, o));
         return root;
     }
@@ -312,7 +313,8 @@ internal static class HindsightCli
     {
         switch (e)
         {
-            case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException or Hindsight.Queue.QueueConfigurationException:
+            case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException or Hindsight.Queue.QueueConfigurationException
+                or Hindsight.Retention.RetentionException:
                 return OneLine(e.Message);
             case PostgresException pg:
                 var text = pg.MessageText;

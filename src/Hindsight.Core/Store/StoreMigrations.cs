@@ -343,6 +343,9 @@ internal static class StoreMigrations
         $fn$;
         REVOKE EXECUTE ON FUNCTION hindsight.maintain_change_partitions(timestamptz[], text) FROM PUBLIC;
         """,
+
+        // 11: retention (RetentionMigration): legal holds, retention policies, the log of prunes, and pruning itself.
+        RetentionMigration.Sql,
     ];
 
     /// <summary>
