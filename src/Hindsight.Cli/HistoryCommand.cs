@@ -23,11 +23,16 @@ internal static class HistoryCommand
             await using var store = QueryOptions.OpenStore(conn);
             var (source, database) = await QueryOptions.ScopeAsync(conn, store, token);
             var history = await new AuditTrail(store).HistoryAsync(name, r.GetValue(key)!, r.GetValue(newestFirst), database, source, token);
+            // Said first, so that nobody reads the oldest version shown as the row's beginning.
+            var pruned = history.PrunedUpTo is { } horizon && format == "table"
+                ? $"history before {PrunedHistoryText(horizon)} was pruned: the first version at that moment is the row as it was then\n"
+                : "";
             if (history.Versions.Count == 0 && format == "table")
             {
-                await env.Output.WriteLineAsync($"no stored changes of {name} key {r.GetValue(key)}");
+                await env.Output.WriteLineAsync($"{pruned}no stored changes of {name} key {r.GetValue(key)}");
                 return HindsightCli.Ok;
             }
+            await env.Output.WriteAsync(pruned);
             var changes = history.Versions.Select(v => v.Change).ToList();
             IReadOnlyList<SchemaChange> schemaChanges = [];
             if (format == "table" && changes.Count > 0)
@@ -51,4 +56,7 @@ internal static class HistoryCommand
         }, ct));
         return cmd;
     }
+
+    private static string PrunedHistoryText(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }

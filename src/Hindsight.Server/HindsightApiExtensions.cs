@@ -119,6 +119,7 @@ public static class HindsightApiExtensions
         AsOfEndpoints.Map(api);
         RevertEndpoints.Map(api);
         TrendsEndpoints.Map(api);
+        RetentionEndpoints.Map(api);
         HealthEndpoints.Map(api);
         SessionEndpoints.Map(api);
         // Anything else under /api is a 404 problem (for a valid key), not the host app's fallback.

@@ -30,6 +30,7 @@ internal sealed class HindsightBackend : IAsyncDisposable
         _source = storeCs is null ? null : source;
         Trail = new AuditTrail(_store);
         Trends = new ChangeTrends(_store);
+        Retention = new Hindsight.Retention.Pruner(_store);
         Reverter = new Reverter(_store, source, options.SourceName);
         Status = new StatusReader(new StatusOptions
         {
@@ -73,6 +74,9 @@ internal sealed class HindsightBackend : IAsyncDisposable
     public AuditTrail Trail { get; }
 
     public ChangeTrends Trends { get; }
+
+    /// <summary>Legal holds and retention policies (read-only here: the API lists them).</summary>
+    public Hindsight.Retention.Pruner Retention { get; }
 
     public Reverter Reverter { get; }
 

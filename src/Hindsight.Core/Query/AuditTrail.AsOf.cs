@@ -86,6 +86,8 @@ public sealed partial class AuditTrail
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct).ConfigureAwait(false);
+        // Before a prune's horizon the rows that were deleted then are gone from the trail: refused, not rebuilt from what is left.
+        await PrunedHistory.RequireAfterHorizonAsync(conn, scope?.Source, table, cut.At, "as-of", ct).ConfigureAwait(false);
         // The table's columns over time, and its earlier names, when the store knows its schema changes.
         var timeline = await TimelineAsync(conn, table, scope, cut, ct).ConfigureAwait(false);
         var lineage = timeline.Lineage;

@@ -41,7 +41,15 @@ public sealed partial class AuditTrail
             : RequireOnePlace(table, changes.Where(c => c.PrimaryKey is not null).Select(c => (c.Source, c.Schema)));
         var versions = Versions(changes, place, current: null);
         if (newestFirst) versions.Reverse();
-        return new RecordHistory(table, primaryKey, versions);
+        return new RecordHistory(table, primaryKey, versions) { PrunedUpTo = await PrunedUpToAsync(table, place, scope, ct).ConfigureAwait(false) };
+    }
+
+    /// <summary>Up to when the table's history was pruned, for the place its changes are stored (else the scope's).</summary>
+    private async Task<DateTimeOffset?> PrunedUpToAsync(TableName table, (string Source, string Schema)? place, SourceScope? scope, CancellationToken ct)
+    {
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        return await PrunedHistory.HorizonAsync(conn, place?.Source ?? scope?.Source, place?.Schema ?? table.Schema, table.Name, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -92,14 +100,20 @@ public sealed partial class AuditTrail
             {
                 // A TRUNCATE of a same-named table elsewhere says nothing about this row: read the history whole.
                 var whole = await HistoryAsync(table, primaryKey, newestFirst: true, database, source, ct).ConfigureAwait(false);
-                return new RecordHistory(table, primaryKey, whole.Versions.Take(limit).ToList()) { HasMore = whole.Versions.Count > limit };
+                return new RecordHistory(table, primaryKey, whole.Versions.Take(limit).ToList())
+                {
+                    HasMore = whole.Versions.Count > limit, PrunedUpTo = whole.PrunedUpTo,
+                };
             }
             // After a TRUNCATE of its table, or a DELETE, the row did not exist; after anything else it was that change's image.
             var current = before.PrimaryKey is null || before.Operation is Operation.Delete ? null : before.After;
             versions = Versions(changes.Skip(1), place, current);
         }
         if (newestFirst) versions.Reverse();
-        return new RecordHistory(table, primaryKey, versions) { HasMore = hasMore };
+        return new RecordHistory(table, primaryKey, versions)
+        {
+            HasMore = hasMore, PrunedUpTo = await PrunedUpToAsync(table, place, scope, ct).ConfigureAwait(false),
+        };
     }
 
     /// <summary>The table's schema versions up to now (its earlier names in particular), on its own connection.</summary>

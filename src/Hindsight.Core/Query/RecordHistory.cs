@@ -13,4 +13,10 @@ public sealed record RecordHistory(TableName Table, string PrimaryKey, IReadOnly
     /// limit, newer ones when read from the oldest end. Always false for a whole history.
     /// </summary>
     public bool HasMore { get; init; }
+
+    /// <summary>
+    /// When the table's changes were pruned (<c>hindsight prune</c>), the horizon: the row's history before it is gone,
+    /// and its first version at the horizon (a SNAPSHOT) is the row as it was then. Null when nothing was pruned.
+    /// </summary>
+    public DateTimeOffset? PrunedUpTo { get; init; }
 }

@@ -59,6 +59,16 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
             plan => [HindsightTracing.Tag("hindsight.statements", plan.Statements.Count), HindsightTracing.Tag("hindsight.conflicts", plan.Conflicts.Count)]);
     }
 
+    /// <summary>When the source's trail was pruned, what a selection that matched nothing may have needed.</summary>
+    private async Task<string> PrunedNoteAsync(string source, CancellationToken ct)
+    {
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        return await PrunedHistory.SourceHorizonAsync(conn, source, ct).ConfigureAwait(false) is { } horizon
+            ? $" (its changes committed before {PrunedHistory.Text(horizon)} were pruned: a revert that needs one of them cannot be made)"
+            : "";
+    }
+
     private async Task<RevertPlan> PlanCoreAsync(RevertSelection selection, CancellationToken ct)
     {
         var src = await _source.OpenConnectionAsync(ct).ConfigureAwait(false);
@@ -66,7 +76,8 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
         var name = await SourceNameAsync(src, ct).ConfigureAwait(false);
         if (selection.RollbackTo is not null) return await RollbackPlanner.PlanAsync(_store, src, name, selection, ct).ConfigureAwait(false);
         var changes = await SelectAsync(selection, name, ct).ConfigureAwait(false);
-        if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of source {name} matches the selection");
+        if (changes.Count == 0) throw new AuditQueryException($"nothing to revert: no stored change of source {name} matches the selection" +
+                                                              await PrunedNoteAsync(name, ct).ConfigureAwait(false));
         await RevertSchemaGuard.CheckAsync(_store, src, name, changes, ct).ConfigureAwait(false);
 
         var notes = new List<string>();

@@ -49,6 +49,7 @@ internal static class RollbackPlanner
         {
             var name = await ResolveAsync(store, src, source, given, ct).ConfigureAwait(false);
             if (names.Contains(name)) throw new AuditQueryException($"{name} is named twice");
+            await RequireNotPrunedAsync(store, source, name, at, ct).ConfigureAwait(false);
             names.Add(name);
             tables[(name.Schema!, name.Name)] = await RevertTable.LoadAsync(src, name.Schema!, name.Name, ct).ConfigureAwait(false);
         }
@@ -69,6 +70,14 @@ internal static class RollbackPlanner
         statements = RevertOrder.Order(statements, tables, keys);
         if (statements.Count == 0) notes.Add($"the rows the trail knows are already as they were at {target.AtText}: nothing to do");
         return new RevertPlan(selection, statements, conflicts, notes.Distinct().ToList()) { Tables = tables, RollbackTables = names };
+    }
+
+    /// <summary>A rollback to a moment before a prune's horizon would write the state of rows whose changes are gone.</summary>
+    private static async Task RequireNotPrunedAsync(NpgsqlDataSource store, string source, TableName table, DateTimeOffset at, CancellationToken ct)
+    {
+        var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        await PrunedHistory.RequireAfterHorizonAsync(conn, source, table, at, "a rollback", ct).ConfigureAwait(false);
     }
 
     private sealed record TableStatements(List<RevertStatement> Deletes, List<RevertStatement> Inserts, List<RevertStatement> Updates);

@@ -68,6 +68,8 @@ internal static class StoreRoles
         if (await Store.StoreMigrations.HasTableAsync(conn, tx, "change_ids", ct).ConfigureAwait(false))
             await ExecAsync(conn, tx, $"GRANT USAGE ON SEQUENCE hindsight.change_ids TO {Writer}", ct).ConfigureAwait(false);
         await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.maintain_change_partitions(timestamptz[], text) TO {Writer}", ct).ConfigureAwait(false);
+        // The worker applies the owner's retention policies, and nothing else: prune_changes itself needs DELETE, which it has not.
+        await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.apply_retention() TO {Writer}", ct).ConfigureAwait(false);
         done.Add($"{Writer}: INSERT on hindsight.changes and hindsight.schema_changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
                  "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");

@@ -86,6 +86,8 @@ public sealed class StatusReader(StatusOptions options)
         double? storeAgeSeconds = null;
         string? sourceName = null;
         IReadOnlyList<string> storeSources = [];
+        StorePartitioning? partitioning = null;
+        IReadOnlyList<Retention.LegalHold> holds = [];
         try
         {
             var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
@@ -107,6 +109,15 @@ public sealed class StatusReader(StatusOptions options)
                 catch (SourceNameException e) { problems.Add(e.Message); }
                 if (sourceName is not null)
                     (progress, storeAgeSeconds) = await ReadProgressAsync(storeSource, sourceName, ct).ConfigureAwait(false);
+                var storeConn = await storeSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+                await using (storeConn.ConfigureAwait(false))
+                {
+                    partitioning = await ChangePartitions.DescribeAsync(storeConn, null, ct).ConfigureAwait(false);
+                    holds = await Retention.Pruner.ReadHoldsAsync(storeConn, ct).ConfigureAwait(false);
+                }
+                if (partitioning.DefaultPartitionChanges > 0)
+                    warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{partitioning.DefaultPartitionChanges} change(s) are in the default partition (commit times outside every partition); a running worker moves them within 10 minutes"));
             }
             storeRead = true;
         }
@@ -169,6 +180,8 @@ public sealed class StatusReader(StatusOptions options)
             MaxLagBytes = options.MaxLagBytes,
             MaxLagSeconds = options.MaxLag.TotalSeconds,
             UntrackedColumns = untracked,
+            Partitioning = partitioning,
+            LegalHolds = holds,
             Problems = problems,
             Warnings = warnings,
         };

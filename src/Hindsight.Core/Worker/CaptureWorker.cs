@@ -265,11 +265,11 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }, CancellationToken.None);
 
         var heartbeat = HeartbeatAsync(source, () => lastAck, session.Token);
-        var partitions = PartitionMaintenance.RunAsync(store, _log, session.Token);
+        var upkeep = StoreUpkeep.RunAsync(store, _log, session.Token);
 
         var done = await Task.WhenAny(reading, stitching).ConfigureAwait(false);
         await session.CancelAsync().ConfigureAwait(false);
-        try { await Task.WhenAll(reading, stitching, heartbeat, partitions).ConfigureAwait(false); }
+        try { await Task.WhenAll(reading, stitching, heartbeat, upkeep).ConfigureAwait(false); }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (Exception) { /* rethrown below from the task that failed first */ }
 

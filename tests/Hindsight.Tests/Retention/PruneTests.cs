@@ -54,6 +54,7 @@ public sealed class PruneTests(PostgresFixture fixture, ITestOutputHelper output
         await h.CatchUpAsync();
 
         var before = await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE committed_at < $1", horizon);
+        var firstId = await h.ScalarAsync<long>("SELECT min(id) FROM hindsight.changes");
         var result = await new Pruner(h.Source).PruneAsync(horizon, []);
         output.WriteLine($"pruned {result.Pruned} of {before} changes before the horizon, folded {result.Folded} rows; tables: " +
                          string.Join("; ", result.Tables.Select(t => $"{t.Table} {t.Pruned}/{t.Folded}/{t.Held}")));
@@ -69,6 +70,23 @@ public sealed class PruneTests(PostgresFixture fixture, ITestOutputHelper output
             await AssertAsOfAsync(h, trail, "items", ["id"], moment, copy);
             await AssertAsOfAsync(h, trail, "pairs", ["a", "b"], moment, copy);
         }
+
+        // Before the horizon, as-of and rollback refuse plainly; history says where it now starts.
+        var refused = await Assert.ThrowsAsync<AuditQueryException>(() => trail.AsOfAsync(new TableName("public", "items"), horizon.AddMilliseconds(-1)));
+        Assert.Contains("was pruned up to", refused.Message);
+        var history = await trail.HistoryAsync(new TableName("public", "items"), "3");
+        Assert.Equal(horizon, history.PrunedUpTo);
+        Assert.Equal([Operation.Snapshot, Operation.Update], history.Versions.Select(v => v.Change.Operation));
+        Assert.Equal(horizon, history.Versions[0].Change.CommittedAt);
+        var reverter = new Hindsight.Revert.Reverter(h.Source, h.Source);
+        var rollback = await Assert.ThrowsAsync<AuditQueryException>(() => reverter.PlanAsync(new Hindsight.Revert.RevertSelection
+        {
+            RollbackTo = new Hindsight.Revert.RollbackTarget([new TableName("public", "items")], horizon.AddSeconds(-1)),
+        }));
+        Assert.Contains("was pruned up to", rollback.Message);
+        var byId = await Assert.ThrowsAsync<AuditQueryException>(() => reverter.PlanAsync(new Hindsight.Revert.RevertSelection { ChangeId = firstId }));
+        Assert.Contains("were pruned", byId.Message);
+        output.WriteLine(byId.Message);
 
         // Pruning again at the same horizon finds nothing more to take, and as-of is still right.
         var again = await new Pruner(h.Source).PruneAsync(horizon, []);
