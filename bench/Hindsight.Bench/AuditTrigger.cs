@@ -9,7 +9,10 @@ internal static class AuditTrigger
     private static readonly string[] Tables = ["pgbench_accounts", "pgbench_tellers", "pgbench_branches", "pgbench_history"];
 
     // A typical shape (cf. the PostgreSQL wiki's audit trigger): identity key, and an index to find a table's changes by time.
-    public static string Sql =>
+    public static string Sql => SqlFor(Tables);
+
+    /// <summary>The audit schema, table and function, and the trigger on each of <paramref name="tables"/> (in schema public).</summary>
+    public static string SqlFor(IEnumerable<string> tables) =>
         """
         CREATE SCHEMA audit;
         CREATE TABLE audit.log (
@@ -31,6 +34,6 @@ internal static class AuditTrigger
           RETURN NULL;
         END $$;
         """ +
-        string.Concat(Tables.Select(t =>
+        string.Concat(tables.Select(t =>
             $"\nCREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON public.{t} FOR EACH ROW EXECUTE FUNCTION audit.log_row();"));
 }

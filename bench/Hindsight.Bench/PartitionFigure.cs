@@ -51,8 +51,79 @@ internal sealed class PartitionFigure(BenchServer server, BenchOptions options)
         }
         output.Append("\npartitioned store summary (ratio = median of per-run unpartitioned seconds / partitioned seconds: the worker from\n" +
                       "its start to having stored every change; the same workload on the same server, the order alternating)\n").Append(summary);
+        output.Append(await SizeAsync(workloads.Where(w => options.Workloads.Contains(w.Name))));
         output.Append(await MigrateAsync());
         return output.ToString();
+    }
+
+    /// <summary>
+    /// Bytes per change in the (partitioned) store against a row-level JSONB audit trigger's table on the same workload,
+    /// in the same run: the trigger (<see cref="AuditTrigger"/>'s shape, on <c>public.items</c>) writes while the workload
+    /// runs, and the worker captures the same changes afterwards. Heap, TOAST and indexes, from pg_relation_size.
+    /// </summary>
+    private async Task<string> SizeAsync(IEnumerable<Workload> workloads)
+    {
+        var table = new TextTable("workload", "changes", "store heap B", "store TOAST B", "store indexes B", "store total B",
+            "trigger heap B", "trigger TOAST B", "trigger indexes B", "trigger total B", "store / trigger");
+        foreach (var w in workloads)
+        {
+            var db = $"part_size_{w.Name}";
+            await server.CreateDatabaseAsync(db);
+            try
+            {
+                await using var ds = server.DataSource(db);
+                long before;
+                await using (var conn = await ds.OpenConnectionAsync())
+                {
+                    await w.PrepareAsync(conn);
+                    await BenchServer.SetupCaptureAsync(ds, Publication);
+                    await ChangePartitions.PartitionStoreAsync(ds, null, CancellationToken.None);
+                    await BenchServer.ExecAsync(conn, AuditTrigger.SqlFor([Workload.TableName]));
+                    await BenchServer.CreateSlotsAsync(ds, db);
+                    await Workload.FlushStatsAsync(conn);
+                    before = await BenchServer.RowChangesAsync(ds, Workload.Table);
+                    await w.RunAsync(conn);
+                    await Workload.FlushStatsAsync(conn);
+                }
+                var marker = await CatchUp.MarkAsync(ds);
+                var changes = await BenchServer.RowChangesAsync(ds, Workload.Table) - before;
+                await Measure.HindsightAsync(server, ds, db, db, Publication, marker, options.WorkerArgs);
+                await BenchServer.ExecAsync(ds, "VACUUM ANALYZE hindsight.changes; VACUUM ANALYZE audit.log");
+                var store = await SizesAsync(ds,
+                    "SELECT p.partition::regclass FROM hindsight.change_partitions() p UNION ALL SELECT 'hindsight.changes_default'::regclass");
+                var trigger = await SizesAsync(ds, "SELECT 'audit.log'::regclass");
+                var storeRows = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'");
+                var triggerRows = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM audit.log");
+                if (storeRows != changes || triggerRows != changes)
+                    throw new InvalidOperationException($"{db}: {changes:N0} changes, {storeRows:N0} stored, {triggerRows:N0} logged by the trigger");
+                double Per(long bytes) => (double)bytes / changes;
+                table.Add(w.Name, changes, Per(store.Heap), Per(store.Toast), Per(store.Indexes), Per(store.Total),
+                    Per(trigger.Heap), Per(trigger.Toast), Per(trigger.Indexes), Per(trigger.Total), (double)store.Total / trigger.Total);
+                Scorecard.Add($"bytes per change, {w.Name}: store (partitioned, all indexes) / row-level JSONB audit trigger table",
+                    FormattableString.Invariant($"{(double)store.Total / trigger.Total:0.00} ({Per(store.Total):0} B against {Per(trigger.Total):0} B)"), "reported", null);
+            }
+            finally
+            {
+                if (!options.Keep) await server.DropDatabaseAsync(db);
+            }
+        }
+        return "\nbytes per change: the store against a row-level JSONB audit trigger table (audit.log, identity key and an index on\n" +
+               "(table_name, changed_at), to_jsonb(OLD) and to_jsonb(NEW)) on the same workload in the same run; VACUUM ANALYZEd\n" + table;
+    }
+
+    private static async Task<(long Heap, long Toast, long Indexes, long Total)> SizesAsync(Npgsql.NpgsqlDataSource ds, string relations)
+    {
+        await using var cmd = ds.CreateCommand(
+            $"""
+            WITH r(rel) AS ({relations}), c AS (SELECT c.* FROM pg_class c JOIN r ON r.rel = c.oid)
+            SELECT (SELECT coalesce(sum(pg_relation_size(oid)), 0) FROM c)::bigint,
+                   (SELECT coalesce(sum(pg_total_relation_size(reltoastrelid)), 0) FROM c WHERE reltoastrelid <> 0)::bigint,
+                   (SELECT coalesce(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i JOIN c ON c.oid = i.indrelid)::bigint
+            """);
+        await using var r = await cmd.ExecuteReaderAsync();
+        await r.ReadAsync();
+        var (heap, toast, indexes) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2));
+        return (heap, toast, indexes, heap + toast + indexes);
     }
 
     private async Task<(long Changes, double Seconds)> RunOnceAsync(Workload w, int run, bool partitioned)

@@ -59,6 +59,9 @@ internal static class Program
                        p99 through the queue at 1,000 tx/s (target <= 50 ms), peak memory (~8 min)
           partition    capture into a partitioned store against an unpartitioned one on the same workloads, in the same
                        runs (small and large; target >= 0.95), and partitioning a store of 1,000,000 changes (setup --partition)
+          store        a store of 20,000,000 changes in 12 monthly partitions, filled by SQL: record history p99, as-of pages of
+                       100 rows, pages filtered by context, daily trends over all changes, pruning and dropping a month, bytes
+                       per change (~30 min)
           all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
@@ -114,7 +117,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "store" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -168,6 +171,7 @@ internal static class Program
         if (figure is "profile") Console.WriteLine(await new ProfileFigure(server, options).RunAsync());
         if (figure is "queue") Console.WriteLine(await new QueueFigure(server, options).RunAsync());
         if (figure is "partition") Console.WriteLine(await new PartitionFigure(server, options).RunAsync());
+        if (figure is "store") Console.WriteLine(await new StoreFigure(server, options).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
     }
 

@@ -33,6 +33,7 @@ public sealed class TeardownRunner(TeardownOptions options)
         await using var connDisposal = conn.ConfigureAwait(false);
         var server = await ServerFacts.ReadAsync(conn, ct).ConfigureAwait(false);
         var notes = new List<string>();
+        if (options.Purge) await RefuseHeldPurgeAsync(storeCs, source, ct).ConfigureAwait(false);
 
         // The slot first: once it is gone, no worker can keep reading.
         var terminated = new List<int>();
@@ -225,6 +226,20 @@ public sealed class TeardownRunner(TeardownOptions options)
             return new SourceScope("source", name ?? options.SourceName ?? "", true);
         }
         catch (SourceNameException e) { throw new SetupException(e.Message + "; nothing was deleted from the store", e); }
+    }
+
+    /// <summary>A purge would delete changes that legal holds keep: refused before anything is dropped.</summary>
+    private static async Task RefuseHeldPurgeAsync(string? storeCs, NpgsqlDataSource source, CancellationToken ct)
+    {
+        var store = storeCs is null ? null : NpgsqlDataSource.Create(storeCs);
+        await using var storeDisposal = OptionalAsyncDisposable.ConfigureAwait(store, false);
+        var conn = await (store ?? source).OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var holds = await Retention.Pruner.ReadHoldsAsync(conn, ct).ConfigureAwait(false);
+        if (holds.Count > 0)
+            throw new SetupException(
+                $"the store has {holds.Count} legal hold(s) (hindsight hold list), and --purge would delete the changes they keep: " +
+                "lift them first (hindsight hold remove), or teardown without --purge. Nothing was dropped.");
     }
 
     private async Task<(bool SchemaDropped, long Deleted)> PurgeAsync(NpgsqlConnection store, SourceScope scope, List<string> notes, CancellationToken ct)

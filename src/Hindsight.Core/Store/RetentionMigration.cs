@@ -59,7 +59,8 @@ internal static class RetentionMigration
         -- after the horizon is then what it was, and a revert's conflict check still sees each row's latest image.
         -- A partition wholly before the horizon, with nothing held or outside the given tables, is dropped; the rest is
         -- deleted row by row. Returns, per table, the changes pruned, the rows folded and the changes a hold kept.
-        CREATE FUNCTION hindsight.prune_changes(horizon timestamptz, schemas text[] DEFAULT NULL, tables text[] DEFAULT NULL, dry_run boolean DEFAULT false)
+        CREATE FUNCTION hindsight.prune_changes(horizon timestamptz, schemas text[] DEFAULT NULL, tables text[] DEFAULT NULL, dry_run boolean DEFAULT false,
+                                                 except_schemas text[] DEFAULT NULL, except_tables text[] DEFAULT NULL)
             RETURNS TABLE (source text, schema text, "table" text, pruned bigint, folded bigint, held bigint, dropped_partitions text[])
             LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
         AS $fn$
@@ -81,6 +82,7 @@ internal static class RetentionMigration
                 FROM hindsight.changes c
                 WHERE c.committed_at < horizon
                   AND (tables IS NULL OR (c.schema, c."table") IN (SELECT u.s, u.t FROM unnest(schemas, tables) u(s, t)))
+                  AND (except_tables IS NULL OR (c.schema, c."table") NOT IN (SELECT u.s, u.t FROM unnest(except_schemas, except_tables) u(s, t)))
                   AND NOT EXISTS (SELECT 1 FROM hindsight.legal_holds h
                                   WHERE (h.source IS NULL OR h.source = c.source) AND (h.schema IS NULL OR h.schema = c.schema)
                                     AND (h."table" IS NULL OR h."table" = c."table") AND (h.primary_key IS NULL OR h.primary_key = c.primary_key)
@@ -158,7 +160,8 @@ internal static class RetentionMigration
 
         -- The retention policies, applied: what the worker runs on a schedule. SECURITY DEFINER without arguments, so a
         -- role allowed to run it (setup --create-roles: hindsight_writer) prunes what the owner's policies say and nothing
-        -- else. A policy for schema '*' and table '*' covers every table (and so can drop whole partitions).
+        -- else. A policy for schema '*' and table '*' covers every table without a policy of its own (and so can drop whole
+        -- partitions).
         CREATE FUNCTION hindsight.apply_retention()
             RETURNS TABLE (source text, schema text, "table" text, pruned bigint, folded bigint, held bigint, dropped_partitions text[])
             LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -167,8 +170,14 @@ internal static class RetentionMigration
             p record;
         BEGIN
             FOR p IN SELECT r.schema, r."table", r.keep FROM hindsight.retention_policies r ORDER BY r.keep DESC, r.schema, r."table" LOOP
-                RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep,
-                    CASE WHEN p."table" = '*' THEN NULL ELSE ARRAY[p.schema] END, CASE WHEN p."table" = '*' THEN NULL ELSE ARRAY[p."table"] END);
+                IF p."table" = '*' THEN
+                    -- Every table but those with a policy of their own, which may keep theirs longer.
+                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, NULL, NULL, false,
+                        ARRAY(SELECT r.schema FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"),
+                        ARRAY(SELECT r."table" FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"));
+                ELSE
+                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, ARRAY[p.schema], ARRAY[p."table"]);
+                END IF;
             END LOOP;
         END
         $fn$;

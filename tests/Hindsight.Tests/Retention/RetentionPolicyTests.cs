@@ -38,6 +38,9 @@ public sealed class RetentionPolicyTests(PostgresFixture fixture, ITestOutputHel
         await h.ExecuteAsync("INSERT INTO items VALUES (1, 'now')");
         var policy = await new Pruner(h.Source).SetPolicyAsync(new TableName(null, "items"), TimeSpan.FromDays(350));
         Assert.Equal(("public", "items"), (policy.Schema, policy.Table));
+        // Every other table: 30 days. items keeps its own, longer policy.
+        await h.ExecuteAsync(OldChanges.Replace("'items'", "'other'", StringComparison.Ordinal));
+        await new Pruner(h.Source).SetPolicyAsync(new TableName("*", "*"), TimeSpan.FromDays(30));
 
         // The writer role (what the worker logs in as with setup --create-roles): the owner's policies, nothing more.
         await using (var conn = await h.Source.OpenConnectionAsync())
@@ -60,7 +63,7 @@ public sealed class RetentionPolicyTests(PostgresFixture fixture, ITestOutputHel
         h.StartWorker();
         await h.CatchUpAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.prunes") == 0)
+        while (await h.ScalarAsync<long>("SELECT count(DISTINCT \"table\") FROM hindsight.prunes") < 2)
         {
             Assert.True(DateTime.UtcNow < deadline, "the worker did not apply the retention policy within 30 s");
             await Task.Delay(200);
@@ -69,9 +72,11 @@ public sealed class RetentionPolicyTests(PostgresFixture fixture, ITestOutputHel
         var kept = await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE source = 'old' AND operation = 'UPDATE'");
         output.WriteLine($"old changes kept: {kept}");
         Assert.Equal(50L, kept); // the 50 days younger than 350
-        Assert.Equal(10L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE source = 'old' AND operation = 'SNAPSHOT'"));
+        Assert.Equal(10L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE source = 'old' AND \"table\" = 'items' AND operation = 'SNAPSHOT'"));
         Assert.Equal(1L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE source <> 'old'")); // the captured insert
-        Assert.Equal(50L, await h.ScalarAsync<long>("SELECT pruned FROM hindsight.prunes"));
+        Assert.Equal(50L, await h.ScalarAsync<long>("SELECT pruned FROM hindsight.prunes WHERE \"table\" = 'items'"));
+        Assert.Equal(100L, await h.ScalarAsync<long>("SELECT pruned FROM hindsight.prunes WHERE \"table\" = 'other'"));
+        Assert.Equal(0L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'other' AND operation <> 'SNAPSHOT'"));
     }
 
     [Fact]
@@ -97,5 +102,12 @@ public sealed class RetentionPolicyTests(PostgresFixture fixture, ITestOutputHel
         (code, text, _) = await CliRun.RunAsync(output, "hold", "list", "--source", h.ConnectionString);
         Assert.Equal(0, code);
         Assert.Contains("ticket LEGAL-7", text);
+
+        // A purge would delete what the hold keeps: refused before anything is dropped.
+        var changes = await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes");
+        (code, _, var err) = await CliRun.RunAsync(output, "teardown", "--purge", "--force", "--source", h.ConnectionString);
+        Assert.Equal(1, code);
+        Assert.Contains("legal hold", err);
+        Assert.Equal(changes, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes"));
     }
 }

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Hindsight.Model;
+using Hindsight.Query;
+using Hindsight.Retention;
+using Hindsight.Store;
+using Npgsql;
+
+namespace Hindsight.Bench;
+
+/// <summary>
+/// Figure <c>store</c>: a store of 20,000,000 synthetic changes over 12 monthly partitions, as a year of a busy
+/// application leaves it: record history p99, an as-of page of 100 rows, a page of changes filtered by context, daily
+/// trends over every change, pruning the oldest month (the fold and the partition dropped whole), and the bytes each
+/// change takes (heap, TOAST, each index).
+/// </summary>
+/// <remarks>
+/// The store is filled in the server by INSERT … SELECT over generate_series, one month per statement: the same rows a
+/// COPY would write, without sending them from a client. Three changes per transaction, a transaction every ~4.7 s over
+/// 2026; per 7 changes: 2 of <c>accounts</c> (1,000,000 rows, each changed about 4 times, every 50th deleted in its last
+/// version, the sixth), 3 of <c>orders</c> (2,000,000 rows) and 2 of <c>events</c> (inserts); images ~200 bytes; 90% carry a context
+/// (500 users).
+/// </remarks>
+internal sealed class StoreFigure(BenchServer server, BenchOptions options)
+{
+    private const string Db = "hindsight_store";
+    private const long Changes = 20_000_000;
+    private const int AccountRows = 1_000_000;
+    private const int OrderRows = 2_000_000;
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Year = TimeSpan.FromDays(365);
+
+    private static string Fill(long from, long to) =>
+        $$"""
+        INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, context,
+                                       committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+        SELECT 'app', 'app', 'public', g.tbl, g.row::text, g.op,
+               CASE WHEN g.ver = 0 THEN '{}'::jsonb ELSE img(g.row, g.ver - 1) END,
+               CASE WHEN g.op = 'DELETE' THEN '{}'::jsonb ELSE img(g.row, g.ver) END,
+               CASE WHEN g.n % 10 = 9 THEN '{}'::jsonb
+                    ELSE jsonb_build_object('userId', 'user-' || (g.n % 500), 'requestId', md5(g.n::text)) END,
+               g.at, 1000 + g.n / 3, g.n * 100, (1000 + g.n / 3) * 1000, g.n % 3 + 1, g.at
+        FROM (
+            SELECT s.n, t.tbl, t.row, t.ver,
+                   timestamptz '{{Start.UtcDateTime:yyyy-MM-dd}}Z' + (s.n / 3) * ({{Year.TotalSeconds}} / ({{Changes}} / 3.0)) * interval '1 second' AS at,
+                   CASE WHEN t.ver = 0 THEN 'CREATE' WHEN t.tbl = 'accounts' AND t.ver = 5 AND t.row % 50 = 0 THEN 'DELETE' ELSE 'UPDATE' END AS op
+            FROM generate_series({{from}}::bigint, {{to - 1}}::bigint) AS s(n)
+            CROSS JOIN LATERAL (SELECT CASE WHEN s.n % 7 < 2 THEN 'accounts' WHEN s.n % 7 < 5 THEN 'orders' ELSE 'events' END AS tbl,
+                                       CASE WHEN s.n % 7 < 2 THEN (s.n / 7) * 2 + s.n % 7
+                                            WHEN s.n % 7 < 5 THEN (s.n / 7) * 3 + s.n % 7 - 2
+                                            ELSE (s.n / 7) * 2 + s.n % 7 - 5 END AS k) AS kk
+            CROSS JOIN LATERAL (SELECT kk.tbl,
+                                       CASE kk.tbl WHEN 'accounts' THEN (kk.k % {{AccountRows}}) * 7919 % {{AccountRows}} + 1
+                                                   WHEN 'orders' THEN (kk.k % {{OrderRows}}) * 7919 % {{OrderRows}} + 1
+                                                   ELSE kk.k + 1 END AS row,
+                                       CASE kk.tbl WHEN 'accounts' THEN kk.k / {{AccountRows}} WHEN 'orders' THEN kk.k / {{OrderRows}} ELSE 0 END AS ver) AS t
+        ) g
+        """;
+
+    private const string ImageFunction =
+        """
+        CREATE OR REPLACE FUNCTION img(r bigint, v bigint) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+          SELECT jsonb_build_object('id', r, 'name', 'customer ' || r, 'email', 'user' || r || '@example.com',
+                                    'balance', ((r * 37 + v * 11) % 100000) / 100.0, 'status', (ARRAY['new','active','paid','closed'])[v % 4 + 1],
+                                    'version', v, 'note', 'synthetic row image for the store benchmark ' || md5((r * 10 + v)::text))
+        $$
+        """;
+
+    public async Task<string> RunAsync()
+    {
+        await server.CreateDatabaseAsync(Db);
+        try
+        {
+            return await MeasureAsync();
+        }
+        finally
+        {
+            if (!options.Keep) await server.DropDatabaseAsync(Db);
+        }
+    }
+
+    private async Task<string> MeasureAsync()
+    {
+        await using var ds = server.DataSource(Db);
+        await StoreMigrations.ApplyAsync(ds);
+        await ChangePartitions.PartitionStoreAsync(ds, null, CancellationToken.None);
+        await BenchServer.ExecAsync(ds, ImageFunction);
+        await BenchServer.ExecAsync(ds, $"SELECT hindsight.maintain_change_partitions(ARRAY(SELECT timestamptz '{Start.UtcDateTime:yyyy-MM-dd}Z' + g * interval '1 month' FROM generate_series(0, 11) g))");
+        var sw = Stopwatch.StartNew();
+        const int Steps = 20;
+        for (var i = 0; i < Steps; i++)
+        {
+            await BenchServer.ExecAsync(ds, "SET work_mem = '64MB';\n" + Fill(Changes * i / Steps, Changes * (i + 1) / Steps));
+            Console.Error.WriteLine($"[store]   filled {Changes * (i + 1) / Steps:N0} changes in {sw.Elapsed.TotalSeconds:0} s");
+        }
+        await BenchServer.ExecAsync(ds, "VACUUM ANALYZE hindsight.changes");
+        var fillSeconds = sw.Elapsed.TotalSeconds;
+        var stored = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.changes");
+        var partitions = await server.ScalarAsync<long>(ds, "SELECT count(*) FROM hindsight.change_partitions() WHERE lower < timestamptz '2027-01-01Z'");
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture,
+            $"store: {stored:N0} synthetic changes in {partitions} monthly partitions of 2026, filled in the server in {fillSeconds:0} s, then VACUUM ANALYZEd\n\n");
+        sb.Append(await SizeAsync(ds, stored)).Append('\n');
+
+        var trail = new AuditTrail(ds);
+        var table = new TextTable("query", "measured", "target", "met");
+        void Row(string what, double ms, double target, string scorecard)
+        {
+            table.Add(what, FormattableString.Invariant($"{ms:0.0} ms"), FormattableString.Invariant($"<= {target:N0} ms"), ms <= target ? "met" : "NOT met");
+            Scorecard.Add("store of 20M changes: " + scorecard, FormattableString.Invariant($"{ms:0.0} ms"), FormattableString.Invariant($"<= {target:N0} ms"), ms <= target);
+        }
+
+        // Record history: 1,000 random accounts after 20 to warm up.
+        var accounts = TableName.Parse("accounts");
+        var random = new Random(42);
+        for (var i = 0; i < 20; i++) await trail.HistoryAsync(accounts, random.Next(1, AccountRows + 1).ToString(CultureInfo.InvariantCulture));
+        var history = new List<double>();
+        var versions = 0L;
+        for (var i = 0; i < 1000; i++)
+        {
+            var key = random.Next(1, AccountRows + 1).ToString(CultureInfo.InvariantCulture);
+            sw.Restart();
+            versions += (await trail.HistoryAsync(accounts, key)).Versions.Count;
+            history.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        table.Add($"record history p50 (1,000 random accounts, {versions / 1000.0:0.0} versions each)", FormattableString.Invariant($"{Percentile(history, 0.5):0.0} ms"), "", "");
+        Row("record history p99", Percentile(history, 0.99), 10, "record history p99");
+
+        // As-of pages of 100 rows: 50 pages, at random moments of the year and random places in the key order.
+        var pages = new List<double>();
+        for (var i = 0; i < 55; i++)
+        {
+            var at = Start + Year * random.NextDouble();
+            var after = random.Next(1, AccountRows).ToString(CultureInfo.InvariantCulture);
+            sw.Restart();
+            var page = await trail.AsOfPageAsync(accounts, AsOfPoint.At(at), new AsOfPage(100, after));
+            if (i >= 5) pages.Add(sw.Elapsed.TotalMilliseconds); // the first five warm up
+            if (page.Rows.Count == 0) throw new InvalidOperationException($"an as-of page at {at:O} after key {after} was empty");
+        }
+        table.Add("as-of page of 100 accounts p50 (50 pages: random moments and keys)", FormattableString.Invariant($"{Percentile(pages, 0.5):0.0} ms"), "", "");
+        Row("as-of page of 100 rows, slowest of 50", pages.Max(), 50, "as-of page of 100 rows, slowest of 50");
+
+        // A page of changes filtered by context: the first and a later one, for 20 users.
+        var contextPages = new List<double>();
+        for (var u = 0; u < 22; u++)
+        {
+            var filter = new ChangeFilter { Context = $$"""{"userId":"user-{{random.Next(500)}}"}""" };
+            sw.Restart();
+            var first = await trail.QueryAsync(filter, new PageRequest { Limit = 100 });
+            var firstMs = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            await trail.QueryAsync(filter, new PageRequest { Limit = 100, Cursor = first.NextCursor });
+            if (u >= 2) contextPages.AddRange([firstMs, sw.Elapsed.TotalMilliseconds]);
+        }
+        Row("a page of 100 changes filtered by context (userId), slowest of 40 (first and second pages)", contextPages.Max(), 50, "a page filtered by context, slowest of 40");
+
+        // Daily trends over every change of the year.
+        await new ChangeTrends(ds).CountAsync(new ChangeFilter(), TrendBucket.Day, TrendGrouping.ByTable);
+        sw.Restart();
+        var points = await new ChangeTrends(ds).CountAsync(new ChangeFilter(), TrendBucket.Day, TrendGrouping.ByTable);
+        Row($"daily trends by table over all {stored:N0} changes ({points.Count} points)", sw.Elapsed.TotalMilliseconds, 1000, "daily trends over all changes");
+
+        // Pruning January: the fold (one SNAPSHOT per row that existed at the horizon) and the partition dropped whole.
+        var february = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero);
+        sw.Restart();
+        var pruned = await new Pruner(ds).PruneAsync(february, []);
+        var pruneMs = sw.Elapsed.TotalMilliseconds;
+        if (!pruned.DroppedPartitions.Contains("hindsight.changes_p20260101")) throw new InvalidOperationException("January's partition was not dropped");
+        table.Add($"prune of January: {pruned.Pruned:N0} changes, {pruned.Folded:N0} rows folded, its partition dropped", FormattableString.Invariant($"{pruneMs:N0} ms"), "", "");
+        // Dropping a month alone: what the prune does once the fold is written, for February's partition.
+        await using (var conn = await ds.OpenConnectionAsync())
+        {
+            sw.Restart();
+            await BenchServer.ExecAsync(conn, "DROP TABLE hindsight.changes_p20260201");
+            Row("dropping a month's partition (February, DROP TABLE)", sw.Elapsed.TotalMilliseconds, 1000, "dropping a month");
+        }
+        sb.Append(table);
+        return sb.ToString();
+    }
+
+    /// <summary>Bytes per change: heap, TOAST and each index, summed over the partitions.</summary>
+    private async Task<string> SizeAsync(NpgsqlDataSource ds, long changes)
+    {
+        var table = new TextTable("part", "bytes", "bytes per change");
+        await using var conn = await ds.OpenConnectionAsync();
+        await using var cmd = new NpgsqlCommand(
+            """
+            WITH parts AS (SELECT p.partition::regclass AS rel FROM hindsight.change_partitions() p
+                           UNION ALL SELECT 'hindsight.changes_default'::regclass)
+            SELECT 'heap', sum(pg_relation_size(rel)) FROM parts
+            UNION ALL SELECT 'TOAST', sum(pg_total_relation_size(c.reltoastrelid)) FROM parts JOIN pg_class c ON c.oid = parts.rel WHERE c.reltoastrelid <> 0
+            UNION ALL SELECT regexp_replace(pi.indexrelid::regclass::text, '^hindsight\.changes_p\d+_?', ''), sum(pg_relation_size(pi.indexrelid))
+                      FROM parts JOIN pg_index pi ON pi.indrelid = parts.rel GROUP BY 1
+            """, conn);
+        await using var r = await cmd.ExecuteReaderAsync();
+        long total = 0;
+        var rows = new List<(string, long)>();
+        while (await r.ReadAsync()) rows.Add((r.GetString(0), (long)r.GetDecimal(1)));
+        foreach (var (part, bytes) in rows)
+        {
+            table.Add(part, bytes.ToString("N0", CultureInfo.InvariantCulture), ((double)bytes / changes).ToString("0", CultureInfo.InvariantCulture));
+            total += bytes;
+        }
+        table.Add("total", total.ToString("N0", CultureInfo.InvariantCulture), ((double)total / changes).ToString("0", CultureInfo.InvariantCulture));
+        Scorecard.Add("store of 20M changes: bytes per change (heap, TOAST and indexes)", ((double)total / changes).ToString("0", CultureInfo.InvariantCulture), "reported", null);
+        return "size of the store (pg_relation_size over every partition):\n" + table;
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted[(int)Math.Ceiling(p * sorted.Count) - 1];
+    }
+}
