@@ -164,7 +164,7 @@ internal sealed class QueryFigure(BenchServer server)
     }
 
     /// <summary>Execution time and the plan's node types (with index names), depth-first.</summary>
-    private static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false, ChangeSql.Parameters? parameters = null)
+    internal static async Task<string> PlanAsync(NpgsqlDataSource ds, string sql, bool serial = false, ChangeSql.Parameters? parameters = null)
     {
         // serial: as AuditTrail.AsOfAsync runs it (SET LOCAL there; SET and RESET here, on one pooled connection).
         await using var conn = await ds.OpenConnectionAsync();

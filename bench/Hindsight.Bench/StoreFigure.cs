@@ -25,7 +25,8 @@ namespace Hindsight.Bench;
 internal sealed class StoreFigure(BenchServer server, BenchOptions options)
 {
     private const string Db = "hindsight_store";
-    private const long Changes = 20_000_000;
+    /// <summary>20,000,000; HINDSIGHT_BENCH_STORE_CHANGES sets another size (a quick look at plans, not a figure of record).</summary>
+    private static readonly long Changes = long.TryParse(Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_STORE_CHANGES"), out var n) ? n : 20_000_000;
     private const int AccountRows = 1_000_000;
     private const int OrderRows = 2_000_000;
     private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
@@ -105,6 +106,7 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
 
         var trail = new AuditTrail(ds);
         var table = new TextTable("query", "measured", "target", "met");
+        var plans = new StringBuilder("plans (EXPLAIN (ANALYZE, BUFFERS) of the statements AuditTrail sends):\n");
         void Row(string what, double ms, double target, string scorecard)
         {
             table.Add(what, FormattableString.Invariant($"{ms:0.0} ms"), FormattableString.Invariant($"<= {target:N0} ms"), ms <= target ? "met" : "NOT met");
@@ -140,6 +142,9 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
         }
         table.Add("as-of page of 100 accounts p50 (50 pages: random moments and keys)", FormattableString.Invariant($"{Percentile(pages, 0.5):0.0} ms"), "", "");
         Row("as-of page of 100 rows, slowest of 50", pages.Max(), 50, "as-of page of 100 rows, slowest of 50");
+        var (pageSql, pageParameters) = ChangeSql.AsOfStatement(accounts, new AsOfCut(Start + Year * 0.5, null), null, null,
+            page: new AsOfPage(100, (AccountRows / 2).ToString(CultureInfo.InvariantCulture)));
+        plans.Append("  as-of page:  ").Append(await QueryFigure.PlanAsync(ds, pageSql, serial: true, pageParameters)).Append('\n');
 
         // A page of changes filtered by context: the first and a later one, for 20 users.
         var contextPages = new List<double>();
@@ -154,6 +159,8 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
             if (u >= 2) contextPages.AddRange([firstMs, sw.Elapsed.TotalMilliseconds]);
         }
         Row("a page of 100 changes filtered by context (userId), slowest of 40 (first and second pages)", contextPages.Max(), 50, "a page filtered by context, slowest of 40");
+        plans.Append("  context:     ").Append(await QueryFigure.PlanAsync(ds,
+            """SELECT id FROM hindsight.changes c WHERE c.context @> '{"userId":"user-42"}' AND c.context <> '{}' ORDER BY c.id DESC LIMIT 101""")).Append('\n');
 
         // Daily trends over every change of the year.
         await new ChangeTrends(ds).CountAsync(new ChangeFilter(), TrendBucket.Day, TrendGrouping.ByTable);
@@ -175,7 +182,7 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
             await BenchServer.ExecAsync(conn, "DROP TABLE hindsight.changes_p20260201");
             Row("dropping a month's partition (February, DROP TABLE)", sw.Elapsed.TotalMilliseconds, 1000, "dropping a month");
         }
-        sb.Append(table);
+        sb.Append(table).Append('\n').Append(plans);
         return sb.ToString();
     }
 
@@ -190,7 +197,7 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
                            UNION ALL SELECT 'hindsight.changes_default'::regclass)
             SELECT 'heap', sum(pg_relation_size(rel)) FROM parts
             UNION ALL SELECT 'TOAST', sum(pg_total_relation_size(c.reltoastrelid)) FROM parts JOIN pg_class c ON c.oid = parts.rel WHERE c.reltoastrelid <> 0
-            UNION ALL SELECT regexp_replace(pi.indexrelid::regclass::text, '^hindsight\.changes_p\d+_?', ''), sum(pg_relation_size(pi.indexrelid))
+            UNION ALL SELECT regexp_replace(pi.indexrelid::regclass::text, '^hindsight\.changes_(p\d+|partitioned_default|default)_?', ''), sum(pg_relation_size(pi.indexrelid))
                       FROM parts JOIN pg_index pi ON pi.indrelid = parts.rel GROUP BY 1
             """, conn);
         await using var r = await cmd.ExecuteReaderAsync();

@@ -286,6 +286,8 @@ internal static class ChangeSql
         // A whole table: the survivors in id order (heap locality for the image lookups). A page: the survivors in key
         // order, stopping after the page (one more row tells whether another page follows), so only the page is read.
         var survivors = page is null ? "ORDER BY l.id OFFSET 0" : $"ORDER BY l.primary_key LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}";
+        // The image by id and commit time: in a partitioned store the commit time leads the lookup to the one partition
+        // that holds the change (the primary key is (id, committed_at)); by id alone it would probe every partition.
         // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
         // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
@@ -311,7 +313,8 @@ internal static class ChangeSql
                   WHERE l.operation <> 'DELETE'
                     AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
                   {survivors}) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x WHERE x.id = l.id OFFSET 0) ch
+            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
+                                WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
             ORDER BY l.primary_key
             """;
         return (sql, p);

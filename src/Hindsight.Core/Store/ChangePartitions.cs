@@ -182,6 +182,19 @@ internal static class ChangePartitions
                     """, ct).ConfigureAwait(false);
                 foreach (var suffix in IndexSuffixes)
                     await ExecAsync(conn, tx, $"ALTER INDEX IF EXISTS hindsight.{Staging}_{suffix} RENAME TO changes_{suffix}", ct).ConfigureAwait(false);
+                // The default partition's own indexes were named after the staging table too.
+                await ExecAsync(conn, tx,
+                    $"""
+                    DO $rename$
+                    DECLARE i record;
+                    BEGIN
+                        FOR i IN SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+                                 WHERE x.indrelid = 'hindsight.changes_default'::regclass AND c.relname LIKE '{Staging}_default%' LOOP
+                            EXECUTE format('ALTER INDEX hindsight.%I RENAME TO %I', i.relname, replace(i.relname, '{Staging}_default', 'changes_default'));
+                        END LOOP;
+                    END
+                    $rename$
+                    """, ct).ConfigureAwait(false);
                 foreach (var (grantee, privilege) in grants)
                 {
                     await ExecAsync(conn, tx, $"GRANT {privilege} ON hindsight.changes TO {grantee}", ct).ConfigureAwait(false);
