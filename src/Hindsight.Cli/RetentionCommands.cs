@@ -43,7 +43,7 @@ internal static partial class RetentionCommands
             };
             var named = QueryOptions.Input(() => NameList.Split(r.GetValue(tables)).Select(TableName.Parse).ToList());
             await using var store = QueryOptions.OpenStore(conn);
-            var result = await Guarded(() => new Pruner(store).PruneAsync(horizon, named, r.GetValue(dryRun), token));
+            var result = await new Pruner(store).PruneAsync(horizon, named, r.GetValue(dryRun), token);
             await env.Output.WriteAsync(format == "json" ? JsonSerializer.Serialize(result, HindsightCli.Json) + "\n" : PruneText(result));
             return HindsightCli.Ok;
         }, ct));
@@ -62,8 +62,8 @@ internal static partial class RetentionCommands
             var named = QueryOptions.Input(() => r.GetValue(table) is { } t ? TableName.Parse(t) : null);
             var ctx = r.GetValue(context) is { } json ? ParseObject(json) : null;
             await using var store = QueryOptions.OpenStore(conn);
-            var hold = await Guarded(() => new Pruner(store).HoldAsync(named, r.GetValue(key), ctx, r.GetValue(reason) ?? "", null, token));
-            await env.Output.WriteLineAsync($"hold {hold.Id} placed: {Describe(hold)}");
+            var hold = await new Pruner(store).HoldAsync(named, r.GetValue(key), ctx, r.GetValue(reason) ?? "", null, token);
+            await env.Output.WriteLineAsync($"hold {hold.Id} placed: {hold.Describe()}");
             return HindsightCli.Ok;
         }, ct));
 
@@ -82,7 +82,7 @@ internal static partial class RetentionCommands
         remove.SetAction((r, ct) => HindsightCli.Guard(r, env, o, async (conn, token) =>
         {
             await using var store = QueryOptions.OpenStore(conn);
-            if (!await Guarded(() => new Pruner(store).ReleaseHoldAsync(r.GetValue(id), token)))
+            if (!await new Pruner(store).ReleaseHoldAsync(r.GetValue(id), token))
                 throw new CliException($"there is no hold {r.GetValue(id)} (hindsight hold list)");
             await env.Output.WriteLineAsync($"hold {r.GetValue(id)} lifted");
             return HindsightCli.Ok;
@@ -100,7 +100,7 @@ internal static partial class RetentionCommands
             var age = Age(r.GetValue(keep)!, "--keep");
             var named = QueryOptions.Input(() => TableName.Parse(r.GetValue(table)!));
             await using var store = QueryOptions.OpenStore(conn);
-            var policy = await Guarded(() => new Pruner(store).SetPolicyAsync(named, age, token));
+            var policy = await new Pruner(store).SetPolicyAsync(named, age, token);
             await env.Output.WriteLineAsync($"retention of {PolicyTable(policy)}: {Days(policy.Keep)}");
             return HindsightCli.Ok;
         }, ct));
@@ -125,7 +125,7 @@ internal static partial class RetentionCommands
         {
             var named = QueryOptions.Input(() => TableName.Parse(r.GetValue(removeTable)!));
             await using var store = QueryOptions.OpenStore(conn);
-            if (!await Guarded(() => new Pruner(store).RemovePolicyAsync(named, token)))
+            if (!await new Pruner(store).RemovePolicyAsync(named, token))
                 throw new CliException($"table {named} has no retention policy (hindsight retention list)");
             await env.Output.WriteLineAsync($"retention policy of {named} removed");
             return HindsightCli.Ok;
@@ -146,12 +146,6 @@ internal static partial class RetentionCommands
 
     [GeneratedRegex(@"^(-?\d{1,6})\s*(h|d|w)$")]
     private static partial Regex AgePattern();
-
-    private static async Task<T> Guarded<T>(Func<Task<T>> run)
-    {
-        try { return await run(); }
-        catch (RetentionException e) { throw new CliException(e.Message); }
-    }
 
     private static JsonObject ParseObject(string json)
     {
@@ -182,20 +176,9 @@ internal static partial class RetentionCommands
         return TextTable.Aligned(["id", "holds", "reason", "placed", "by"],
             holds.Select(h => new[]
             {
-                h.Id.ToString(CultureInfo.InvariantCulture), Describe(h), h.Reason,
+                h.Id.ToString(CultureInfo.InvariantCulture), h.Describe(), h.Reason,
                 h.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), h.CreatedBy,
             }).ToList());
-    }
-
-    /// <summary>What a hold matches, in words.</summary>
-    internal static string Describe(LegalHold h)
-    {
-        var parts = new List<string>();
-        if (h.Table is not null) parts.Add("table " + new TableName(h.Schema, h.Table));
-        if (h.PrimaryKey is not null) parts.Add("key " + h.PrimaryKey);
-        if (h.Context is not null) parts.Add("context " + h.Context.ToJsonString());
-        if (h.Source is not null) parts.Add("source " + h.Source);
-        return string.Join(", ", parts);
     }
 
     private static string PolicyTable(RetentionPolicy p) => p.Table == "*" ? "every table" : new TableName(p.Schema, p.Table).ToString();

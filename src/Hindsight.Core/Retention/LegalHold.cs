@@ -16,4 +16,16 @@ namespace Hindsight.Retention;
 /// <param name="CreatedAt">When it was placed.</param>
 /// <param name="CreatedBy">The database role that placed it.</param>
 public sealed record LegalHold(long Id, string? Source, string? Schema, string? Table, string? PrimaryKey, JsonObject? Context,
-    string Reason, DateTimeOffset CreatedAt, string CreatedBy);
+    string Reason, DateTimeOffset CreatedAt, string CreatedBy)
+{
+    /// <summary>What the hold matches, in words: <c>table public.orders, key 42, context {"userId":"alice"}</c>.</summary>
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (Table is not null) parts.Add("table " + new Model.TableName(Schema, Table));
+        if (PrimaryKey is not null) parts.Add("key " + PrimaryKey);
+        if (Context is not null) parts.Add("context " + Context.ToJsonString());
+        if (Source is not null) parts.Add("source " + Source);
+        return string.Join(", ", parts);
+    }
+}

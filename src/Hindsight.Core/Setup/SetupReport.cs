@@ -77,13 +77,8 @@ public sealed class SetupReport
 
     private string PartitionText(StorePartitioning p, CultureInfo inv)
     {
-        var period = ChangePartitions.Name(p.Period);
-        if (!p.Partitioned)
-            return $"none: the store's changes are in one table; `hindsight setup --partition {period}` partitions it by commit time " +
-                   "(it copies the changes while the worker goes on, then swaps the tables; docs/store.md)";
-        var text = string.Create(inv,
-            $"by {period} of commit time (UTC): {p.Partitions} partition{(p.Partitions == 1 ? "" : "s")} between {p.From?.UtcDateTime:yyyy-MM-dd} and {p.To?.UtcDateTime:yyyy-MM-dd}");
-        if (PartitionedChanges is { } copied)
+        var text = p.Describe();
+        if (p.Partitioned && PartitionedChanges is { } copied)
             text += string.Create(inv, $"; partitioned now, {copied:N0} change{(copied == 1 ? "" : "s")} copied in {PartitioningTook?.TotalSeconds:0.0} s");
         if (p.DefaultPartitionChanges > 0)
             text += string.Create(inv, $"; {p.DefaultPartitionChanges:N0} change(s) in the default partition, outside every period (the worker moves them)");

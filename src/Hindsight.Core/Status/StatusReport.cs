@@ -110,9 +110,8 @@ public sealed class StatusReport
             ("last stored", LastStoredPosition is null ? "-" : $"{LastStoredPosition}{(LastCommittedAt is null ? "" : string.Create(inv, $", committed {LastCommittedAt.Value.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"))}"),
             ("stored changes", StoredChanges is null ? "-" : string.Create(inv, $"{StoredChanges} in {StoredTransactions} transactions")),
             ("last error", LastError ?? "-"),
-            ("partitions", Partitioning is not { } parts ? "-" : !parts.Partitioned ? "none (one table; setup --partition month partitions it)"
-                : string.Create(inv, $"by {Hindsight.Store.ChangePartitions.Name(parts.Period)}: {parts.Partitions} between {parts.From?.UtcDateTime:yyyy-MM-dd} and {parts.To?.UtcDateTime:yyyy-MM-dd}")),
-            ("legal holds", LegalHolds.Count == 0 ? "none" : string.Join("; ", LegalHolds.Select(h => string.Create(inv, $"{h.Id}: {HoldText(h)} ({h.Reason})")))),
+            ("partitions", Partitioning?.Describe() ?? "-"),
+            ("legal holds", LegalHolds.Count == 0 ? "none" : string.Join("; ", LegalHolds.Select(h => string.Create(inv, $"{h.Id}: {h.Describe()} ({h.Reason})")))),
             ("store schema", !StoreReadable ? "unknown (store unreachable)" : StoreVersion == 0 ? "not set up" : string.Create(inv, $"version {StoreVersion} (latest {StoreLatestVersion})")),
             ("health", Healthy ? "OK" : "UNHEALTHY"),
         };
@@ -122,16 +121,6 @@ public sealed class StatusReport
         foreach (var p in Problems) sb.AppendLine("problem: " + p);
         foreach (var w in Warnings) sb.AppendLine("warning: " + w);
         return sb.ToString();
-    }
-
-    private static string HoldText(Retention.LegalHold h)
-    {
-        var parts = new List<string>();
-        if (h.Table is not null) parts.Add("table " + new Model.TableName(h.Schema, h.Table));
-        if (h.PrimaryKey is not null) parts.Add("key " + h.PrimaryKey);
-        if (h.Context is not null) parts.Add("context " + h.Context.ToJsonString());
-        if (h.Source is not null) parts.Add("source " + h.Source);
-        return string.Join(", ", parts);
     }
 
     /// <summary>1536 → "1.5 KiB".</summary>

@@ -15,4 +15,13 @@ public sealed record StorePartitioning(
     int Partitions,
     DateTimeOffset? From,
     DateTimeOffset? To,
-    long DefaultPartitionChanges);
+    long DefaultPartitionChanges)
+{
+    /// <summary>In words: <c>by month of commit time (UTC): 3 partitions between 2026-12-01 and 2027-03-01</c>, or how to
+    /// partition a store that is not.</summary>
+    public string Describe() => !Partitioned
+        ? $"none: the store's changes are in one table; `hindsight setup --partition {ChangePartitions.Name(Period)}` partitions it by commit time " +
+          "(it copies the changes while the worker goes on, then swaps the tables; docs/store.md)"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"by {ChangePartitions.Name(Period)} of commit time (UTC): {Partitions} partition{(Partitions == 1 ? "" : "s")} between {From?.UtcDateTime:yyyy-MM-dd} and {To?.UtcDateTime:yyyy-MM-dd}");
+}
