@@ -144,7 +144,12 @@ public sealed class HostingTests(PostgresFixture fixture, ITestOutputHelper outp
             var report = await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
             output.WriteLine(report.Entries["hindsight"].Description);
             Assert.Contains("is over the limit of 256.0 KiB (262144 bytes)", report.Entries["hindsight"].Description, StringComparison.Ordinal);
-            Assert.Equal(HttpStatusCode.OK, await PollAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(40)));
+            // Ready again once a heartbeat has moved the slot past the filler and the status read after it says so. On a
+            // loaded machine that has taken over 40 s; when it does not come, say what the check last saw.
+            var recovered = await PollAsync(http, HttpStatusCode.OK, TimeSpan.FromSeconds(75));
+            if (recovered != HttpStatusCode.OK)
+                output.WriteLine("still not ready: " + (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["hindsight"].Description);
+            Assert.Equal(HttpStatusCode.OK, recovered);
             await app.StopAsync();
         }
 

@@ -118,7 +118,7 @@ public sealed class PartitionTests(PostgresFixture fixture, ITestOutputHelper ou
             h.StartWorker();
             using var stop = new CancellationTokenSource();
             var workload = new[] { Task.Run(() => FaultWorkload.RunAsync(h.Source, 0, stop.Token)), Task.Run(() => FaultWorkload.RunAsync(h.Source, 1, stop.Token)) };
-            await Task.Delay(2500);
+            await Task.Delay(1500);
             await h.ExecuteAsync("CREATE TABLE oracle.ids AS SELECT id, source, commit_lsn, ordinal FROM hindsight.changes");
 
             var started = Stopwatch.GetTimestamp();
@@ -128,7 +128,7 @@ public sealed class PartitionTests(PostgresFixture fixture, ITestOutputHelper ou
                 Partition = PartitionPeriod.Week,
             });
             var took = Stopwatch.GetElapsedTime(started);
-            await Task.Delay(1500); // the worker goes on writing into the partitioned table
+            await Task.Delay(1000); // the worker goes on writing into the partitioned table
             await stop.CancelAsync();
             await Task.WhenAll(workload);
             await h.CatchUpAsync();
