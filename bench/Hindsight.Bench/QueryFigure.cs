@@ -20,43 +20,9 @@ internal sealed class QueryFigure(BenchServer server)
     private const int Changes = 1_050_000;
     private const int AccountRows = 100_000;
 
-    // Changes n = 0..1,049,999, three per transaction, 100 ms apart per transaction (~29 h). Per 7 changes: 2 of
-    // accounts (100,000 rows × 3 versions, keys visited in a scattered order, every 50th row deleted in its 3rd version),
-    // 3 of orders (150,000 rows × 3 versions), 2 of events (300,000 inserts). Images ~200 bytes; 90% carry a context.
-    private const string Fill =
-        """
-        INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, context,
-                                       committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
-        SELECT 'app', 'app', 'public', g.tbl, g.row::text, g.op,
-               CASE WHEN g.ver = 0 THEN '{}'::jsonb ELSE img(g.row, g.ver - 1) END,
-               CASE WHEN g.op = 'DELETE' THEN '{}'::jsonb ELSE img(g.row, g.ver) END,
-               CASE WHEN g.n % 10 = 9 THEN '{}'::jsonb
-                    ELSE jsonb_build_object('userId', 'user-' || (g.n % 500), 'requestId', md5(g.n::text)) END,
-               g.at, 1000 + g.n / 3, g.n * 100, (1000 + g.n / 3) * 1000, g.n % 3 + 1, g.at
-        FROM (
-            SELECT s.n, t.tbl, t.k, t.row, t.ver, '2026-01-01Z'::timestamptz + (s.n / 3) * interval '100 ms' AS at,
-                   CASE WHEN t.ver = 0 THEN 'CREATE' WHEN t.tbl = 'accounts' AND t.ver = 2 AND t.row % 50 = 0 THEN 'DELETE' ELSE 'UPDATE' END AS op
-            FROM generate_series(0, 1049999) AS s(n)
-            CROSS JOIN LATERAL (SELECT CASE WHEN s.n % 7 < 2 THEN 'accounts' WHEN s.n % 7 < 5 THEN 'orders' ELSE 'events' END AS tbl,
-                                       CASE WHEN s.n % 7 < 2 THEN (s.n / 7) * 2 + s.n % 7
-                                            WHEN s.n % 7 < 5 THEN (s.n / 7) * 3 + s.n % 7 - 2
-                                            ELSE (s.n / 7) * 2 + s.n % 7 - 5 END AS k) AS kk
-            CROSS JOIN LATERAL (SELECT kk.tbl, kk.k,
-                                       CASE kk.tbl WHEN 'accounts' THEN (kk.k % 100000) * 7919 % 100000 + 1
-                                                   WHEN 'orders' THEN (kk.k % 150000) * 7919 % 150000 + 1
-                                                   ELSE kk.k + 1 END AS row,
-                                       CASE kk.tbl WHEN 'accounts' THEN kk.k / 100000 WHEN 'orders' THEN kk.k / 150000 ELSE 0 END AS ver) AS t
-        ) g
-        """;
-
-    private const string ImageFunction =
-        """
-        CREATE OR REPLACE FUNCTION img(r bigint, v int) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-          SELECT jsonb_build_object('id', r, 'name', 'customer ' || r, 'email', 'user' || r || '@example.com',
-                                    'balance', ((r * 37 + v * 11) % 100000) / 100.0, 'status', (ARRAY['new','active','paid','closed'])[v % 4 + 1],
-                                    'version', v, 'note', 'synthetic row image for the query benchmark ' || md5((r * 10 + v)::text))
-        $$
-        """;
+    // Changes n = 0..1,049,999, 100 ms apart per transaction (~29 h): accounts 100,000 rows × 3 versions, every 50th
+    // deleted in its 3rd; orders 150,000 rows × 3 versions; events 300,000 inserts (SyntheticChanges).
+    private static readonly string Fill = SyntheticChanges.Fill(0, Changes, secondsPerTransaction: 0.1, AccountRows, orderRows: 150_000, deleteVersion: 2);
 
     public async Task<string> RunAsync()
     {
@@ -64,7 +30,7 @@ internal sealed class QueryFigure(BenchServer server)
         await using var ds = server.DataSource(Db);
         await StoreMigrations.ApplyAsync(ds);
         var sw = Stopwatch.StartNew();
-        await BenchServer.ExecAsync(ds, ImageFunction);
+        await BenchServer.ExecAsync(ds, SyntheticChanges.ImageFunction);
         await BenchServer.ExecAsync(ds, "SET maintenance_work_mem = '256MB'; SET work_mem = '64MB';\n" + Fill);
         // A store that has been running is vacuumed (autovacuum after inserts, PG 13+): hint bits set, visibility map
         // current, as index-only scans need. A freshly filled table would measure the first reader's hint-bit writes.

@@ -32,42 +32,6 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
     private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Year = TimeSpan.FromDays(365);
 
-    private static string Fill(long from, long to) =>
-        $$"""
-        INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, before, after, context,
-                                       committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
-        SELECT 'app', 'app', 'public', g.tbl, g.row::text, g.op,
-               CASE WHEN g.ver = 0 THEN '{}'::jsonb ELSE img(g.row, g.ver - 1) END,
-               CASE WHEN g.op = 'DELETE' THEN '{}'::jsonb ELSE img(g.row, g.ver) END,
-               CASE WHEN g.n % 10 = 9 THEN '{}'::jsonb
-                    ELSE jsonb_build_object('userId', 'user-' || (g.n % 500), 'requestId', md5(g.n::text)) END,
-               g.at, 1000 + g.n / 3, g.n * 100, (1000 + g.n / 3) * 1000, g.n % 3 + 1, g.at
-        FROM (
-            SELECT s.n, t.tbl, t.row, t.ver,
-                   timestamptz '{{Start.UtcDateTime:yyyy-MM-dd}}Z' + (s.n / 3) * ({{Year.TotalSeconds}} / ({{Changes}} / 3.0)) * interval '1 second' AS at,
-                   CASE WHEN t.ver = 0 THEN 'CREATE' WHEN t.tbl = 'accounts' AND t.ver = 5 AND t.row % 50 = 0 THEN 'DELETE' ELSE 'UPDATE' END AS op
-            FROM generate_series({{from}}::bigint, {{to - 1}}::bigint) AS s(n)
-            CROSS JOIN LATERAL (SELECT CASE WHEN s.n % 7 < 2 THEN 'accounts' WHEN s.n % 7 < 5 THEN 'orders' ELSE 'events' END AS tbl,
-                                       CASE WHEN s.n % 7 < 2 THEN (s.n / 7) * 2 + s.n % 7
-                                            WHEN s.n % 7 < 5 THEN (s.n / 7) * 3 + s.n % 7 - 2
-                                            ELSE (s.n / 7) * 2 + s.n % 7 - 5 END AS k) AS kk
-            CROSS JOIN LATERAL (SELECT kk.tbl,
-                                       CASE kk.tbl WHEN 'accounts' THEN (kk.k % {{AccountRows}}) * 7919 % {{AccountRows}} + 1
-                                                   WHEN 'orders' THEN (kk.k % {{OrderRows}}) * 7919 % {{OrderRows}} + 1
-                                                   ELSE kk.k + 1 END AS row,
-                                       CASE kk.tbl WHEN 'accounts' THEN kk.k / {{AccountRows}} WHEN 'orders' THEN kk.k / {{OrderRows}} ELSE 0 END AS ver) AS t
-        ) g
-        """;
-
-    private const string ImageFunction =
-        """
-        CREATE OR REPLACE FUNCTION img(r bigint, v bigint) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-          SELECT jsonb_build_object('id', r, 'name', 'customer ' || r, 'email', 'user' || r || '@example.com',
-                                    'balance', ((r * 37 + v * 11) % 100000) / 100.0, 'status', (ARRAY['new','active','paid','closed'])[v % 4 + 1],
-                                    'version', v, 'note', 'synthetic row image for the store benchmark ' || md5((r * 10 + v)::text))
-        $$
-        """;
-
     public async Task<string> RunAsync()
     {
         await server.CreateDatabaseAsync(Db);
@@ -86,13 +50,13 @@ internal sealed class StoreFigure(BenchServer server, BenchOptions options)
         await using var ds = server.DataSource(Db);
         await StoreMigrations.ApplyAsync(ds);
         await ChangePartitions.PartitionStoreAsync(ds, null, CancellationToken.None);
-        await BenchServer.ExecAsync(ds, ImageFunction);
+        await BenchServer.ExecAsync(ds, SyntheticChanges.ImageFunction);
         await BenchServer.ExecAsync(ds, $"SELECT hindsight.maintain_change_partitions(ARRAY(SELECT timestamptz '{Start.UtcDateTime:yyyy-MM-dd}Z' + g * interval '1 month' FROM generate_series(0, 11) g))");
         var sw = Stopwatch.StartNew();
         const int Steps = 20;
         for (var i = 0; i < Steps; i++)
         {
-            await BenchServer.ExecAsync(ds, "SET work_mem = '64MB';\n" + Fill(Changes * i / Steps, Changes * (i + 1) / Steps));
+            await BenchServer.ExecAsync(ds, "SET work_mem = '64MB';\n" + SyntheticChanges.Fill(Changes * i / Steps, Changes * (i + 1) / Steps, Year.TotalSeconds / (Changes / 3.0), AccountRows, OrderRows, deleteVersion: 5));
             Console.Error.WriteLine($"[store]   filled {Changes * (i + 1) / Steps:N0} changes in {sw.Elapsed.TotalSeconds:0} s");
         }
         await BenchServer.ExecAsync(ds, "VACUUM ANALYZE hindsight.changes");

@@ -87,7 +87,7 @@ public sealed partial class AuditTrail
         await using var connDisposal = conn.ConfigureAwait(false);
         var (cut, scope) = await AsOfPointResolver.ResolveAsync(conn, point, given, ct).ConfigureAwait(false);
         // Before a prune's horizon the rows that were deleted then are gone from the trail: refused, not rebuilt from what is left.
-        await PrunedHistory.RequireAfterHorizonAsync(conn, scope?.Source, table, cut.At, "as-of", ct).ConfigureAwait(false);
+        PrunedHistory.RequireAfter(await PrunedHorizonAsync(conn, scope?.Source, table.Schema, table.Name, ct).ConfigureAwait(false), table, cut.At, "as-of");
         // The table's columns over time, and its earlier names, when the store knows its schema changes.
         var timeline = await TimelineAsync(conn, table, scope, cut, ct).ConfigureAwait(false);
         var lineage = timeline.Lineage;
@@ -147,6 +147,17 @@ public sealed partial class AuditTrail
         var complete = hasBaselines && await BaselineCoversAsync(conn, table, cut, rowsScope, ct).ConfigureAwait(false);
         var since = await TrackingSinceAsync(conn, place is null ? given : rowsScope, ct).ConfigureAwait(false);
         return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next, UntrackedColumns = untracked };
+    }
+
+    // Set once the store is seen to have hindsight.prunes (migration 11), as for baselines: as-of and history ask for the
+    // horizon every time, and need not also ask every time whether the log exists.
+    private volatile bool _hasPrunes;
+
+    /// <summary>Up to when a table's history was pruned (<see cref="PrunedHistory"/>); null on a store older than retention.</summary>
+    private async Task<DateTimeOffset?> PrunedHorizonAsync(NpgsqlConnection conn, string? source, string? schema, string table, CancellationToken ct)
+    {
+        if (!_hasPrunes && !(_hasPrunes = await Store.StoreMigrations.HasTableAsync(conn, null, "prunes", ct).ConfigureAwait(false))) return null;
+        return await PrunedHistory.ReadHorizonAsync(conn, source, schema, table, ct).ConfigureAwait(false);
     }
 
     // Set once the store is seen to have hindsight.schema_changes (migration 9), as for baselines.

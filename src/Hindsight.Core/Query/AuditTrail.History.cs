@@ -49,7 +49,7 @@ public sealed partial class AuditTrail
     {
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        return await PrunedHistory.HorizonAsync(conn, place?.Source ?? scope?.Source, place?.Schema ?? table.Schema, table.Name, ct).ConfigureAwait(false);
+        return await PrunedHorizonAsync(conn, place?.Source ?? scope?.Source, place?.Schema ?? table.Schema, table.Name, ct).ConfigureAwait(false);
     }
 
     /// <summary>

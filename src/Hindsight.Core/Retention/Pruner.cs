@@ -26,7 +26,7 @@ public sealed class Pruner(NpgsqlDataSource store)
     {
         var ct = cancellationToken;
         if (horizon > DateTimeOffset.UtcNow)
-            throw new RetentionException($"the horizon {IsoTime(horizon)} is in the future: only changes older than now can be pruned. Nothing was pruned.");
+            throw new RetentionException($"the horizon {Query.PrunedHistory.Text(horizon)} is in the future: only changes older than now can be pruned. Nothing was pruned.");
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         await RequireRetentionAsync(conn, ct).ConfigureAwait(false);
@@ -242,5 +242,4 @@ public sealed class Pruner(NpgsqlDataSource store)
         r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : JsonNode.Parse(r.GetString(5)) as JsonObject,
         r.GetString(6), r.GetFieldValue<DateTimeOffset>(7), r.GetString(8));
 
-    private static string IsoTime(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }

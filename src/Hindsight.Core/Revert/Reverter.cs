@@ -64,7 +64,7 @@ public sealed class Reverter(NpgsqlDataSource store, NpgsqlDataSource source, st
     {
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        return await PrunedHistory.SourceHorizonAsync(conn, source, ct).ConfigureAwait(false) is { } horizon
+        return await PrunedHistory.HorizonAsync(conn, source, null, null, ct).ConfigureAwait(false) is { } horizon
             ? $" (its changes committed before {PrunedHistory.Text(horizon)} were pruned: a revert that needs one of them cannot be made)"
             : "";
     }

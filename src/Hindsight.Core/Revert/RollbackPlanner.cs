@@ -77,7 +77,7 @@ internal static class RollbackPlanner
     {
         var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        await PrunedHistory.RequireAfterHorizonAsync(conn, source, table, at, "a rollback", ct).ConfigureAwait(false);
+        PrunedHistory.RequireAfter(await PrunedHistory.HorizonAsync(conn, source, table.Schema, table.Name, ct).ConfigureAwait(false), table, at, "a rollback");
     }
 
     private sealed record TableStatements(List<RevertStatement> Deletes, List<RevertStatement> Inserts, List<RevertStatement> Updates);

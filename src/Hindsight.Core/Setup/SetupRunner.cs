@@ -476,7 +476,7 @@ public sealed class SetupRunner(SetupOptions options)
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var n = await ChangePartitions.PartitionStoreAsync(store, options.PartitionProgress, ct).ConfigureAwait(false);
-            if (hasChanges) (copied, took) = (n, System.Diagnostics.Stopwatch.GetElapsedTime(started)); // a new store: nothing worth reporting
+            if (hasChanges) (copied, took) = (n, System.Diagnostics.Stopwatch.GetElapsedTime(started)); // a new, empty store is not reported as copied
         }
         else if (partitioned)
             await ChangePartitions.MaintainAsync(store, ct).ConfigureAwait(false);

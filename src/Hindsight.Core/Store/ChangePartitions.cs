@@ -136,7 +136,7 @@ internal static class ChangePartitions
                 await ExecAsync(conn, tx, $"DROP TABLE IF EXISTS hindsight.{Staging}", ct).ConfigureAwait(false); // left by a step that failed
                 await ExecAsync(conn, tx, CreateSql(Staging), ct).ConfigureAwait(false);
                 foreach (var suffix in new[] { "before", "after" })
-                    if (await ExistsAsync(conn, tx, $"hindsight.changes_{suffix}_idx", ct).ConfigureAwait(false))
+                    if (await StoreMigrations.HasTableAsync(conn, tx, $"changes_{suffix}_idx", ct).ConfigureAwait(false))
                         await ExecAsync(conn, tx, $"CREATE INDEX {Staging}_{suffix}_idx ON hindsight.{Staging} USING gin ({suffix} jsonb_path_ops)", ct).ConfigureAwait(false);
                 await ExecAsync(conn, tx,
                     $"SELECT hindsight.maintain_change_partitions(ARRAY(SELECT DISTINCT date_trunc('day', committed_at, 'UTC') FROM hindsight.changes), 'hindsight.{Staging}')",
@@ -221,7 +221,7 @@ internal static class ChangePartitions
     {
         var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        if (!await ExistsAsync(conn, null, "hindsight.changes_default", ct).ConfigureAwait(false)) return 0;
+        if (!await StoreMigrations.HasTableAsync(conn, null, "changes_default", ct).ConfigureAwait(false)) return 0;
         return (int)await ScalarAsync(conn, null, "SELECT hindsight.maintain_change_partitions()", ct).ConfigureAwait(false);
     }
 
@@ -230,12 +230,9 @@ internal static class ChangePartitions
     {
         var cmd = new NpgsqlCommand(
             """
-            SELECT (SELECT value FROM hindsight.settings WHERE name = 'partition_period'),
-                   c.relkind = 'p',
-                   (SELECT count(*) FROM hindsight.change_partitions()),
-                   (SELECT min(lower) FROM hindsight.change_partitions()),
-                   (SELECT max(upper) FROM hindsight.change_partitions())
-            FROM pg_class c WHERE c.oid = 'hindsight.changes'::regclass
+            SELECT (SELECT value FROM hindsight.settings WHERE name = 'partition_period'), c.relkind = 'p', p.n, p.lower, p.upper
+            FROM pg_class c, (SELECT count(*) AS n, min(lower) AS lower, max(upper) AS upper FROM hindsight.change_partitions()) p
+            WHERE c.oid = 'hindsight.changes'::regclass
             """, conn, tx);
         StorePartitioning described;
         await using (cmd.ConfigureAwait(false))
@@ -252,7 +249,7 @@ internal static class ChangePartitions
                 0);
         }
         // A separate statement: a query naming the default partition could not even be parsed on an unpartitioned store.
-        return described.Partitioned && await ExistsAsync(conn, tx, "hindsight.changes_default", ct).ConfigureAwait(false)
+        return described.Partitioned && await StoreMigrations.HasTableAsync(conn, tx, "changes_default", ct).ConfigureAwait(false)
             ? described with { DefaultPartitionChanges = await ScalarAsync(conn, tx, "SELECT count(*) FROM hindsight.changes_default", ct).ConfigureAwait(false) }
             : described;
     }
@@ -283,14 +280,6 @@ internal static class ChangePartitions
         var grants = new List<(string, string)>();
         while (await r.ReadAsync(ct).ConfigureAwait(false)) grants.Add((r.GetString(0), r.GetString(1)));
         return grants;
-    }
-
-    private static async Task<bool> ExistsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string relation, CancellationToken ct)
-    {
-        var cmd = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", conn, tx);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(relation);
-        return (bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
     private static async Task<long> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)

@@ -66,6 +66,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         await using var separateStoreDisposal = OptionalAsyncDisposable.ConfigureAwait(separateStore, false);
         var store = separateStore ?? source;
         _types ??= new PgTypeCatalog(source);
+        var upkeep = new StoreUpkeep(store, _log);
 
         var delay = options.ReconnectMinDelay;
         DateTime? slotBusySince = null;
@@ -78,7 +79,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 sourceName = await RegisterAsync(store, identity, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await RunSessionAsync(source, store, sourceName, identity.Database, rules, () =>
+                    await RunSessionAsync(source, store, sourceName, identity.Database, rules, upkeep, () =>
                     {
                         if (slotBusySince is { } since && options.Standby)
                             _log.LogInformation("took over replication slot {Slot} after {Seconds:0.0}s in standby", options.Slot, (DateTime.UtcNow - since).TotalSeconds);
@@ -202,7 +203,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     }
 
     private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
-        ColumnRules rules, Action connected, CancellationToken ct)
+        ColumnRules rules, StoreUpkeep upkeep, Action connected, CancellationToken ct)
     {
         var target = new CaptureSinkTarget(store, options.Slot, sourceName, database, options.BatchSize);
         var sink = SinkFactory?.Invoke(target) ?? new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
@@ -248,12 +249,18 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         // Read by the heartbeat. None yet: on a quiet database the first heartbeat comes at once, so the worker's first
         // acknowledgement, and with it "capturing" (readiness), does not wait for a whole heartbeat interval.
         var lastAck = DateTime.MinValue;
+        var upkeeping = Task.CompletedTask;
         var stitching = Task.Run(async () =>
         {
             // The first event means the session holds the slot. Until then another worker (a replica this one stood by
             // for) may have stored more, and acknowledged it too late for the slot to know: read again what is durable,
             // or its last store commits come again and fail on the store's key.
-            if (await channel.Reader.WaitToReadAsync(session.Token).ConfigureAwait(false)) await sink.SlotAcquiredAsync(session.Token).ConfigureAwait(false);
+            if (await channel.Reader.WaitToReadAsync(session.Token).ConfigureAwait(false))
+            {
+                await sink.SlotAcquiredAsync(session.Token).ConfigureAwait(false);
+                // The store's upkeep is the slot holder's: not a standby's, nor a session's that failed before it held the slot.
+                upkeeping = upkeep.RunAsync(session.Token);
+            }
             var first = true;
             await stitcher.RunAsync(channel.Reader, lsn =>
             {
@@ -265,11 +272,14 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }, CancellationToken.None);
 
         var heartbeat = HeartbeatAsync(source, () => lastAck, session.Token);
-        var upkeep = StoreUpkeep.RunAsync(store, _log, session.Token);
 
         var done = await Task.WhenAny(reading, stitching).ConfigureAwait(false);
         await session.CancelAsync().ConfigureAwait(false);
-        try { await Task.WhenAll(reading, stitching, heartbeat, upkeep).ConfigureAwait(false); }
+        try
+        {
+            await Task.WhenAll(reading, stitching, heartbeat).ConfigureAwait(false);
+            await upkeeping.ConfigureAwait(false); // set by the stitching task, which has ended
+        }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (Exception) { /* rethrown below from the task that failed first */ }
 

@@ -87,14 +87,15 @@ public sealed class RetentionPolicyTests(PostgresFixture fixture, ITestOutputHel
         await h.ExecuteAsync(OldChanges);
         var pruner = new Pruner(h.Source);
         var hold = await pruner.HoldAsync(new TableName(null, "items"), "3", null, "ticket LEGAL-7");
-        await pruner.SetPolicyAsync(new TableName("*", "*"), TimeSpan.FromDays(365));
+        // Longer than the oldest change is old: a worker that applies it meanwhile prunes nothing the purge check counts.
+        await pruner.SetPolicyAsync(new TableName("*", "*"), TimeSpan.FromDays(1000));
 
         var (status, body) = await s.GetAsync("/api/retention");
         Assert.Equal(200, status);
         var listed = body!["holds"]!.AsArray().Single()!;
         Assert.Equal(hold.Id, (long)listed["id"]!);
         Assert.Equal(("public", "items", "3", "ticket LEGAL-7"), ((string)listed["schema"]!, (string)listed["table"]!, (string)listed["primary_key"]!, (string)listed["reason"]!));
-        Assert.Equal(365L * 86400, (long)body["policies"]!.AsArray().Single()!["keep_seconds"]!);
+        Assert.Equal(1000L * 86400, (long)body["policies"]!.AsArray().Single()!["keep_seconds"]!);
 
         var (code, text, _) = await CliRun.RunAsync(output, "status", "--source", h.ConnectionString);
         Assert.Contains($"{hold.Id}: table public.items, key 3 (ticket LEGAL-7)", text);
