@@ -151,14 +151,22 @@ internal static class ChangeSql
     /// One page of the changes that match <paramref name="filter"/>, keyset-paginated on the id, with one change more than
     /// the page holds (it says that another page follows).
     /// </summary>
-    public static (string Sql, Parameters Parameters) PageStatement(ChangeFilter filter, PageRequest page)
+    /// <param name="filter">What the changes match.</param>
+    /// <param name="page">Which page.</param>
+    /// <param name="ids">Only ids from <c>From</c> up to, not including, <c>To</c> (a window of a windowed read, which
+    /// replaces the cursor).</param>
+    /// <param name="take">How many changes to read, instead of one more than the page holds.</param>
+    public static (string Sql, Parameters Parameters) PageStatement(ChangeFilter filter, PageRequest page, (long From, long To)? ids = null,
+        int? take = null)
     {
         var p = new Parameters();
         var where = Where(filter, p);
-        var cursor = page.Cursor is { } c
+        var cursor = ids is var (from, to)
+            ? $"\n  AND c.id >= {p.Add(from, NpgsqlDbType.Bigint)} AND c.id < {p.Add(to, NpgsqlDbType.Bigint)}"
+            : page.Cursor is { } c
             ? $"\n  AND c.id {(page.OldestFirst ? ">" : "<")} {p.Add(c, NpgsqlDbType.Bigint)}"
             : "";
-        var limit = p.Add(page.Limit + 1, NpgsqlDbType.Integer);
+        var limit = p.Add(take ?? page.Limit + 1, NpgsqlDbType.Integer);
         return ($"""
             SELECT {Columns}
             FROM hindsight.changes c
@@ -167,6 +175,16 @@ internal static class ChangeSql
             LIMIT {limit}
             """, p);
     }
+
+    /// <summary>
+    /// Whether the filter has a JSON containment condition (context, before or after). Such a condition is answered by a
+    /// GIN index, which returns every match of every partition in no order: a page of them is read in id windows.
+    /// </summary>
+    public static bool HasContainment(ChangeFilter f) =>
+        f.Context is { } ctx && ctx != "{}" || f.Before is { } b && b != "{}" || f.After is { } a && a != "{}";
+
+    /// <summary>The lowest and highest stored ids (null when the store holds no change): one index probe per partition each.</summary>
+    public const string IdRange = "SELECT min(c.id), max(c.id) FROM hindsight.changes c";
 
     /// <summary>The names of the sources the store holds changes of (<see cref="StoredSources"/>).</summary>
     public const string Sources = StoredSources + "\nSELECT s.source FROM stored_sources s WHERE s.source IS NOT NULL";
@@ -270,21 +288,26 @@ internal static class ChangeSql
     private static readonly string BaselineRows =
         $"SELECT source, database, schema, \"table\", taken_at AS committed_at, lsn AS commit_lsn, {BaselineBarrierOrdinal} AS ordinal, ended_at FROM hindsight.baselines";
 
+    /// <summary>The baselines that count at the cut, as barriers beside the TRUNCATEs (a UNION ALL branch of <c>trunc</c>).</summary>
+    private static string BaselineBarriers(TableName table, SourceScope? sourceScope, Parameters p, AsOfCut.Sql at, TableLineage? lineage = null) =>
+        $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
+        $"\n          WHERE {Scope(table, sourceScope, p, "b", lineage)} AND {at.Counts("b")}";
+
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
     public static (string Sql, Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, SourceScope? sourceScope,
         bool withBaselines = true, AsOfPage? page = null, TableLineage? lineage = null)
     {
+        if (page is not null && primaryKey is null && lineage is null)
+            return AsOfPageStatement(table, cut, sourceScope, withBaselines, page);
         var p = new Parameters();
         var scope = Scope(table, sourceScope, p, lineage: lineage);
         var at = cut.Bind(p);
-        var baselines = withBaselines
-            ? $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
-              $"\n          WHERE {Scope(table, sourceScope, p, "b", lineage)} AND {at.Counts("b")}"
-            : "";
+        var baselines = withBaselines ? BaselineBarriers(table, sourceScope, p, at, lineage) : "";
         var key = primaryKey is null ? "" : $" AND {KeyIs(primaryKey, p)}";
         if (page?.AfterKey is { } after) key += $" AND c.primary_key > {p.Add(after, NpgsqlDbType.Text)}";
-        // A whole table: the survivors in id order (heap locality for the image lookups). A page: the survivors in key
-        // order, stopping after the page (one more row tells whether another page follows), so only the page is read.
+        // A whole table: the survivors in id order (heap locality for the image lookups). A page of a renamed table (whose
+        // names, each in its stretch of the WAL, no index walks in key order; others go by AsOfPageStatement): the
+        // survivors in key order, stopping after the page (one more row tells whether another page follows).
         var survivors = page is null ? "ORDER BY l.id OFFSET 0" : $"ORDER BY l.primary_key LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}";
         // The image by id and commit time: in a partitioned store the commit time leads the lookup to the one partition
         // that holds the change (the primary key is (id, committed_at)); by id alone it would probe every partition.
@@ -316,6 +339,59 @@ internal static class ChangeSql
             CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
                                 WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
             ORDER BY l.primary_key
+            """;
+        return (sql, p);
+    }
+
+    /// <summary>
+    /// One page of a table at the cut, read key by key (the query benchmark EXPLAINs this very statement). DISTINCT ON over
+    /// the whole table would order every stored key of every partition before it could stop: no partition's index gives
+    /// (key, source, schema, newest first) across partitions. Instead the keys are walked in order, one index probe per
+    /// partition for the next key (a skip scan), and each key's newest counted change is chosen among its few versions,
+    /// until the page is full: the cost follows the page and the keys deleted before the cut, not the store's size.
+    /// The recursive walk is lazy, so the LIMIT stops it; nothing between them may need all its rows (a sort, or a hash
+    /// built from it): the TRUNCATE check is a scalar subquery per row, and the page's order is the walk's.
+    /// </summary>
+    private static (string Sql, Parameters Parameters) AsOfPageStatement(TableName table, AsOfCut cut, SourceScope? sourceScope,
+        bool withBaselines, AsOfPage page)
+    {
+        var p = new Parameters();
+        var scope = Scope(table, sourceScope, p);
+        var at = cut.Bind(p);
+        var baselines = withBaselines ? BaselineBarriers(table, sourceScope, p, at) : "";
+        var first = page.AfterKey is { } after ? $"c.primary_key > {p.Add(after, NpgsqlDbType.Text)}" : "c.primary_key IS NOT NULL";
+        var sql = $"""
+            WITH RECURSIVE trunc AS MATERIALIZED (
+                SELECT DISTINCT ON (t.source, t.schema) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                      FROM hindsight.changes c
+                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
+                ORDER BY t.source, t.schema, {at.NewestFirst("t")}
+            ), keys(k) AS (
+                (SELECT c.primary_key FROM hindsight.changes c
+                 WHERE {scope} AND {first} AND {at.Counts("c")}
+                 ORDER BY c.primary_key LIMIT 1)
+                UNION ALL
+                SELECT (SELECT c.primary_key FROM hindsight.changes c
+                        WHERE {scope} AND c.primary_key > k.k AND {at.Counts("c")}
+                        ORDER BY c.primary_key LIMIT 1)
+                FROM keys k WHERE k.k IS NOT NULL
+            )
+            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position
+            FROM (SELECT n.* FROM keys k
+                  CROSS JOIN LATERAL (
+                      SELECT DISTINCT ON (c.source, c.schema)
+                             c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                      FROM hindsight.changes c
+                      WHERE {scope} AND c.primary_key = k.k AND {at.Counts("c")}
+                      ORDER BY c.source, c.schema, {at.NewestFirst("c")}) n
+                  WHERE k.k IS NOT NULL AND n.operation <> 'DELETE'
+                    AND NOT coalesce((SELECT {at.Position("t")} >= {at.Position("n")} FROM trunc t
+                                      WHERE t.source = n.source AND t.schema = n.schema), false)
+                  LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}) l
+            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
+                                WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
+            ORDER BY l.primary_key, l.source, l.schema
             """;
         return (sql, p);
     }

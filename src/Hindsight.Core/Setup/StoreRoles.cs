@@ -70,8 +70,11 @@ internal static class StoreRoles
         await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.maintain_change_partitions(timestamptz[], text) TO {Writer}", ct).ConfigureAwait(false);
         // The worker applies the owner's retention policies, and nothing else: prune_changes itself needs DELETE, which it has not.
         await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.apply_retention() TO {Writer}", ct).ConfigureAwait(false);
+        // And it keeps the hourly change counts of trends up to date.
+        await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.count_changes() TO {Writer}", ct).ConfigureAwait(false);
         done.Add($"{Writer}: INSERT on hindsight.changes and hindsight.schema_changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
-                 "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight; no UPDATE, DELETE or TRUNCATE of changes");
+                 "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight, " +
+                 "EXECUTE of maintain_change_partitions(), apply_retention() and count_changes() (each does only its own job); no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return done;

@@ -7,8 +7,8 @@ namespace Hindsight.Store;
 /// </summary>
 internal static class RetentionMigration
 {
-    public const string Sql =
-        """
+    public static readonly string Sql =
+        $$"""
         -- Legal holds: changes matching one are never pruned. Every given part must match (a null part matches anything);
         -- context is matched by containment.
         CREATE TABLE hindsight.legal_holds (
@@ -59,7 +59,41 @@ internal static class RetentionMigration
         -- after the horizon is then what it was, and a revert's conflict check still sees each row's latest image.
         -- A partition wholly before the horizon, with nothing held or outside the given tables, is dropped; the rest is
         -- deleted row by row. Returns, per table, the changes pruned, the rows folded and the changes a hold kept.
-        CREATE FUNCTION hindsight.prune_changes(horizon timestamptz, schemas text[] DEFAULT NULL, tables text[] DEFAULT NULL, dry_run boolean DEFAULT false,
+        {{PruneChanges()}}
+        -- The retention policies, applied: what the worker runs on a schedule. SECURITY DEFINER without arguments, so a
+        -- role allowed to run it (setup --create-roles: hindsight_writer) prunes what the owner's policies say and nothing
+        -- else. A policy for schema '*' and table '*' covers every table without a policy of its own (and so can drop whole
+        -- partitions).
+        CREATE FUNCTION hindsight.apply_retention()
+            RETURNS TABLE (source text, schema text, "table" text, pruned bigint, folded bigint, held bigint, dropped_partitions text[])
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+        AS $fn$
+        DECLARE
+            p record;
+        BEGIN
+            FOR p IN SELECT r.schema, r."table", r.keep FROM hindsight.retention_policies r ORDER BY r.keep DESC, r.schema, r."table" LOOP
+                IF p."table" = '*' THEN
+                    -- Every table but those with a policy of their own, which may keep theirs longer.
+                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, NULL, NULL, false,
+                        ARRAY(SELECT r.schema FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"),
+                        ARRAY(SELECT r."table" FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"));
+                ELSE
+                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, ARRAY[p.schema], ARRAY[p."table"]);
+                END IF;
+            END LOOP;
+        END
+        $fn$;
+        REVOKE EXECUTE ON FUNCTION hindsight.apply_retention() FROM PUBLIC;
+        """;
+
+    /// <summary>
+    /// The <c>prune_changes</c> function: created by this migration, and replaced by the change counts migration, which
+    /// adds <paramref name="afterDrop"/> (SQL run after a partition is dropped whole, with <c>part</c> its row of
+    /// <c>change_partitions()</c>).
+    /// </summary>
+    public static string PruneChanges(string afterDrop = "") =>
+        $$"""
+        CREATE OR REPLACE FUNCTION hindsight.prune_changes(horizon timestamptz, schemas text[] DEFAULT NULL, tables text[] DEFAULT NULL, dry_run boolean DEFAULT false,
                                                  except_schemas text[] DEFAULT NULL, except_tables text[] DEFAULT NULL)
             RETURNS TABLE (source text, schema text, "table" text, pruned bigint, folded bigint, held bigint, dropped_partitions text[])
             LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
@@ -132,12 +166,12 @@ internal static class RetentionMigration
                 SELECT s.source, s.schema, s."table", horizon, s.pruned, s.folded, s.held, s.max_id FROM prune_summary s;
 
                 -- Whole partitions first: those wholly before the horizon in which every change is pruned.
-                FOR part IN SELECT p.partition FROM hindsight.change_partitions() p WHERE p.upper <= horizon ORDER BY p.lower LOOP
+                FOR part IN SELECT p.partition, p.lower, p.upper FROM hindsight.change_partitions() p WHERE p.upper <= horizon ORDER BY p.lower LOOP
                     EXECUTE format('SELECT count(*) FROM %s', part.partition) INTO n;
                     IF n = (SELECT count(*) FROM prune_doomed d WHERE d.part = part.partition) THEN
                         dropped := dropped || part.partition::text; -- its name while it still has one
                         DELETE FROM prune_doomed d WHERE d.part = part.partition;
-                        EXECUTE format('DROP TABLE %s', part.partition);
+                        EXECUTE format('DROP TABLE %s', part.partition);{{afterDrop}}
                     END IF;
                 END LOOP;
                 DELETE FROM hindsight.changes c USING prune_doomed d
@@ -157,30 +191,5 @@ internal static class RetentionMigration
             DROP TABLE prune_doomed, prune_folded, prune_summary;
         END
         $fn$;
-
-        -- The retention policies, applied: what the worker runs on a schedule. SECURITY DEFINER without arguments, so a
-        -- role allowed to run it (setup --create-roles: hindsight_writer) prunes what the owner's policies say and nothing
-        -- else. A policy for schema '*' and table '*' covers every table without a policy of its own (and so can drop whole
-        -- partitions).
-        CREATE FUNCTION hindsight.apply_retention()
-            RETURNS TABLE (source text, schema text, "table" text, pruned bigint, folded bigint, held bigint, dropped_partitions text[])
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-        AS $fn$
-        DECLARE
-            p record;
-        BEGIN
-            FOR p IN SELECT r.schema, r."table", r.keep FROM hindsight.retention_policies r ORDER BY r.keep DESC, r.schema, r."table" LOOP
-                IF p."table" = '*' THEN
-                    -- Every table but those with a policy of their own, which may keep theirs longer.
-                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, NULL, NULL, false,
-                        ARRAY(SELECT r.schema FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"),
-                        ARRAY(SELECT r."table" FROM hindsight.retention_policies r WHERE r."table" <> '*' ORDER BY r.schema, r."table"));
-                ELSE
-                    RETURN QUERY SELECT * FROM hindsight.prune_changes(now() - p.keep, ARRAY[p.schema], ARRAY[p."table"]);
-                END IF;
-            END LOOP;
-        END
-        $fn$;
-        REVOKE EXECUTE ON FUNCTION hindsight.apply_retention() FROM PUBLIC;
         """;
 }

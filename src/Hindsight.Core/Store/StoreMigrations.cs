@@ -346,6 +346,9 @@ internal static class StoreMigrations
 
         // 11: retention (RetentionMigration): legal holds, retention policies, the log of prunes, and pruning itself.
         RetentionMigration.Sql,
+
+        // 12: hourly change counts for trends (ChangeCountsMigration), kept as changes are stored and removed.
+        ChangeCountsMigration.Sql,
     ];
 
     /// <summary>

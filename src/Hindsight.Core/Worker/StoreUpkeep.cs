@@ -7,7 +7,7 @@ namespace Hindsight.Worker;
 /// <summary>
 /// The store's upkeep, done by the worker that holds the slot: every <see cref="Interval"/> it makes the partitions due
 /// (a store that is not partitioned is left as it is) and applies the retention policies the store's owner set
-/// (<c>hindsight retention set</c>). One instance lives as long as the worker, so a session that ends and starts again
+/// (<c>hindsight retention set</c>), and brings the hourly change counts of trends up to date. One instance lives as long as the worker, so a session that ends and starts again
 /// (a reconnect, a takeover) does not run it again before it is due. It never fails a session: when the store refuses (a
 /// role without EXECUTE on the upkeep functions), changes still go in (outside the partitions ahead, to the default
 /// partition) and nothing is pruned, and the worker says so once.
@@ -19,7 +19,7 @@ internal sealed class StoreUpkeep(NpgsqlDataSource store, ILogger log)
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(10);
 
     private DateTime _due = DateTime.MinValue;
-    private bool _partitionsWarned, _retentionWarned;
+    private bool _partitionsWarned, _retentionWarned, _countsWarned;
 
     /// <summary>Runs the upkeep whenever it is due, until <paramref name="ct"/> is cancelled (then returns).</summary>
     public async Task RunAsync(CancellationToken ct)
@@ -43,6 +43,8 @@ internal sealed class StoreUpkeep(NpgsqlDataSource store, ILogger log)
                         t.Pruned, t.Schema, t.Table, t.Source, t.Folded, t.Held);
                 if (pruned.DroppedPartitions.Count > 0) log.LogInformation("retention: dropped {Partitions}", string.Join(", ", pruned.DroppedPartitions));
             }, "could not apply the store's retention policies ({Error}); nothing was pruned", ct).ConfigureAwait(false);
+            _countsWarned = await TryAsync(_countsWarned, () => ChangeCounts.CountAsync(store, ct),
+                "could not bring the store's change counts up to date ({Error}); trends count the changes since live", ct).ConfigureAwait(false);
             if (!ct.IsCancellationRequested) _due = DateTime.UtcNow + Interval;
         }
     }

@@ -192,7 +192,11 @@ public sealed class AsOfPointTests(PostgresFixture fixture, ITestOutputHelper ou
             """);
         var trail = new AuditTrail(h.Source);
         var t = new TableName("public", "t");
-        async Task<string> KeysAt(AsOfPoint p) => string.Join(",", (await trail.AsOfAsync(t, p, database: "tied")).Rows.Select(r => r.PrimaryKey));
+        async Task<string> KeysAt(AsOfPoint p)
+        {
+            await AsOfPages.AssertSameAsWholeAsync(trail, t, p, "tied", size: 1); // the page walk keeps the same barrier
+            return string.Join(",", (await trail.AsOfAsync(t, p, database: "tied")).Rows.Select(r => r.PrimaryKey));
+        }
 
         Assert.Equal("2", await KeysAt(AsOfPoint.At(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero).AddTicks(10)))); // all three: one moment
         Assert.Equal("1", await KeysAt(AsOfPoint.AfterTransaction(501)));

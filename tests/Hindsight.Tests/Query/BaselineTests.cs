@@ -122,6 +122,9 @@ public sealed class BaselineTests(PostgresFixture fixture, ITestOutputHelper out
             var atBaseline = await trail.AsOfAsync(new TableName("public", table), baseline.TakenAt);
             Assert.True(atBaseline.Complete);
             await AssertSameRowsAsync(h, $"SELECT to_jsonb(x) - 'g' AS j FROM copies.{table}_base x", atBaseline.Rows, keys, $"{table} at the baseline");
+            // Read page by page, the baseline is the same barrier.
+            await AsOfPages.AssertSameAsWholeAsync(trail, new TableName("public", table), AsOfPoint.At(baseline.TakenAt), size: 7);
+            await AsOfPages.AssertSameAsWholeAsync(trail, new TableName("public", table), AsOfPoint.AfterTransaction(xid), size: 7);
         }
         // Before the baseline nothing is known, and the result says so.
         var before = await trail.AsOfAsync(new TableName("public", "wide"), baseline.TakenAt.AddSeconds(-1));
