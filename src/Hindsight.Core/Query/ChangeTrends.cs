@@ -40,14 +40,26 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
             // The key is a value: ->> with a parameter, so any text (quotes, SQL) is just a key that is not there.
             _ => $"c.context ->> {p.Add(by.ContextKey!, NpgsqlDbType.Text)}",
         };
-        var sql = useCounts ? CountsStatement(filter, group, field, p) : $"""
+        // The watermark and the counts are read in one snapshot (a repeatable-read transaction), so that a count brought up
+        // to date meanwhile is neither missed nor counted twice; the watermark travels as a value, so that the planner
+        // reads the changes after it by the primary key instead of scanning every partition for an unknown bound.
+        var tx = await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await using var txDisposal = tx.ConfigureAwait(false);
+        long? counted = null;
+        if (useCounts)
+        {
+            var watermark = new NpgsqlCommand("SELECT s.counted_to FROM hindsight.change_counts_state s", conn, tx);
+            await using (watermark.ConfigureAwait(false))
+                counted = await watermark.ExecuteScalarAsync(ct).ConfigureAwait(false) as long?;
+        }
+        var sql = counted is { } w ? CountsStatement(filter, group, field, w, p) : $"""
             SELECT date_trunc({field}, c.committed_at, 'UTC') AS bucket, {group} AS grp, count(*)
             FROM hindsight.changes c
             WHERE {ChangeSql.Where(filter, p)}
             GROUP BY 1, 2
             ORDER BY 1, 2 NULLS LAST
             """;
-        var cmd = new NpgsqlCommand(sql, conn);
+        var cmd = new NpgsqlCommand(sql, conn, tx);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         p.ApplyTo(cmd);
         var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -73,7 +85,7 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
     /// the changes stored after <c>counted_to</c> (read by id, so the last minutes), and those of the part hours at the
     /// ends of the time filter.
     /// </summary>
-    private static string CountsStatement(ChangeFilter filter, string group, string field, ChangeSql.Parameters p)
+    private static string CountsStatement(ChangeFilter filter, string group, string field, long countedTo, ChangeSql.Parameters p)
     {
         var hour = TimeSpan.FromHours(1);
         DateTimeOffset? first = filter.Since is { } since ? Ceiling(since.ToUniversalTime(), hour) : null;
@@ -82,7 +94,7 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
         if (first is { } f) whole += $"\n  AND c.committed_at >= {p.Add(f, NpgsqlDbType.TimestampTz)}";
         if (end is { } e) whole += $"\n  AND c.committed_at < {p.Add(e, NpgsqlDbType.TimestampTz)}";
         var live = ChangeSql.Where(filter, p);
-        const string counted = "(SELECT s.counted_to FROM hindsight.change_counts_state s)";
+        var counted = p.Add(countedTo, NpgsqlDbType.Bigint);
         var sql = new StringBuilder($"""
             WITH counts AS (
                 SELECT c.committed_at, {group} AS grp, c.changes AS n

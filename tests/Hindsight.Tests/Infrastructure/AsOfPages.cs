@@ -17,6 +17,7 @@ public static class AsOfPages
             page = await trail.AsOfPageAsync(table, point, new AsOfPage(size, page?.NextKey), database);
             Assert.True(page.Rows.Count <= size);
             paged.AddRange(page.Rows);
+            Assert.True(paged.Count <= whole.Rows.Count + size, "the pages never ended");
         }
         Assert.Equal(whole.Rows.Select(r => $"{r.PrimaryKey} {r.Row.ToJsonString()}").Order(StringComparer.Ordinal),
             paged.Select(r => $"{r.PrimaryKey} {r.Row.ToJsonString()}"));
