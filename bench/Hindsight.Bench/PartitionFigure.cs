@@ -27,7 +27,7 @@ internal sealed class PartitionFigure(BenchServer server, BenchOptions options)
         Workload[] workloads = [new SmallTransactions(options.SmallTransactions), new LargeTransaction(options.LargeRows)];
         // Experiment aid: HINDSIGHT_BENCH_PARTITION_SIZE_ONLY=1 measures only the bytes per change against the trigger.
         if (Environment.GetEnvironmentVariable("HINDSIGHT_BENCH_PARTITION_SIZE_ONLY") == "1")
-            return await SizeAsync(workloads.Where(w => options.Workloads.Contains(w.Name)));
+            return await SizeAsync(workloads.Where(w => options.Workloads.Contains(w.Name)).Append(new WideRows(20_000)));
         foreach (var w in workloads.Where(w => options.Workloads.Contains(w.Name)))
         {
             Console.Error.WriteLine($"[partition] workload {w.Name}: {w.Description}, {options.Runs} runs of both stores");
@@ -55,7 +55,7 @@ internal sealed class PartitionFigure(BenchServer server, BenchOptions options)
         }
         output.Append("\npartitioned store summary (ratio = median of per-run unpartitioned seconds / partitioned seconds: the worker from\n" +
                       "its start to having stored every change; the same workload on the same server, the order alternating)\n").Append(summary);
-        output.Append(await SizeAsync(workloads.Where(w => options.Workloads.Contains(w.Name))));
+        output.Append(await SizeAsync(workloads.Where(w => options.Workloads.Contains(w.Name)).Append(new WideRows(20_000))));
         output.Append(await MigrateAsync());
         return output.ToString();
     }

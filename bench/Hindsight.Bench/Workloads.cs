@@ -130,3 +130,25 @@ internal sealed class MixedWorkload(int smallTransactions = 40_000, int insertRo
         await BenchServer.ExecAsync(conn, "RESET synchronous_commit");
     }
 }
+
+/// <summary>
+/// Rows with a wide jsonb document (~2.3 KB: 40 fields, each a short text and an md5), inserted in one transaction and
+/// each updated once in another: for the bytes per change of images large enough for PostgreSQL to compress.
+/// </summary>
+internal sealed class WideRows(int rows) : Workload
+{
+    public override string Name => "wide";
+    public override string Description => $"{rows:N0} rows of a ~2.3 KB jsonb document inserted, then each updated (2 transactions)";
+
+    public override async Task RunAsync(NpgsqlConnection conn)
+    {
+        await BenchServer.ExecAsync(conn,
+            $"""
+            INSERT INTO public.items (id, n, label, doc)
+            SELECT g, 0, 'wide ' || g, (SELECT jsonb_object_agg('field_' || i, 'value ' || (g * i) % 1000 || ' ' || md5((g + i)::text))
+                                        FROM generate_series(1, 40) i)
+            FROM generate_series(1, {rows}) g
+            """);
+        await BenchServer.ExecAsync(conn, "UPDATE public.items SET n = 1, doc = doc || '{\"field_1\": \"changed\"}'");
+    }
+}

@@ -204,6 +204,8 @@ internal static class ChangePartitions
                 // Deletes keep the change counts true on the new table as on the old (ids, and so the counted ones, are kept).
                 if (await ScalarAsync(conn, tx, "SELECT count(*) FROM pg_proc WHERE oid = to_regprocedure('hindsight.uncount_deleted_changes()')", ct).ConfigureAwait(false) > 0)
                     await ExecAsync(conn, tx, ChangeCountsMigration.Trigger("hindsight.changes"), ct).ConfigureAwait(false);
+                // And the images' compression, on the new table and the partitions it has.
+                await ExecAsync(conn, tx, ImageCompression.Sql, ct).ConfigureAwait(false);
                 await ExecAsync(conn, tx, "SELECT hindsight.maintain_change_partitions()", ct).ConfigureAwait(false);
                 await tx.CommitAsync(ct).ConfigureAwait(false);
             }

@@ -349,6 +349,9 @@ internal static class StoreMigrations
 
         // 12: hourly change counts for trends (ChangeCountsMigration), kept as changes are stored and removed.
         ChangeCountsMigration.Sql,
+
+        // 13: images and context compressed with lz4 where the server has it (ImageCompression).
+        ImageCompression.Sql,
     ];
 
     /// <summary>

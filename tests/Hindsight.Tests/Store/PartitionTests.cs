@@ -141,6 +141,12 @@ public sealed class PartitionTests(PostgresFixture fixture, ITestOutputHelper ou
             Assert.Equal("7 days", await h.ScalarAsync<string>("SELECT (upper - lower)::text FROM hindsight.change_partitions() ORDER BY upper DESC LIMIT 1"));
             Assert.True(await h.ScalarAsync<bool>($"SELECT has_table_privilege('{role}', 'hindsight.changes', 'SELECT')"));
             Assert.Equal(PartitionPeriod.Week, report.Partitioning.Period);
+            // The images' lz4 compression came along, on every partition.
+            Assert.Equal(0L, await h.ScalarAsync<long>(
+                """
+                SELECT count(*) FROM pg_attribute a JOIN pg_partition_tree('hindsight.changes') t ON t.relid = a.attrelid
+                WHERE a.attname IN ('before', 'after', 'context') AND a.attcompression <> 'l'
+                """));
             // The trend counts stay true on the new table: counted by id (kept), and a delete there takes its changes out.
             Assert.True(await h.ScalarAsync<long>("SELECT hindsight.count_changes()") > 100);
             await h.ExecuteAsync("DELETE FROM hindsight.changes WHERE source = 'old'");
