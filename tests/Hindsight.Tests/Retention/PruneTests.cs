@@ -146,6 +146,67 @@ public sealed class PruneTests(PostgresFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task Two_sources_with_the_same_names_and_keys_are_each_folded_into_their_own_state()
+    {
+        await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
+        // Two sources of the same database, schema and table names, the same 30 keys, each with its own values and
+        // commit LSNs, hourly through January and February 2025; west deletes every third key on 2025-01-20.
+        await h.ExecuteAsync(
+            """
+            INSERT INTO hindsight.changes (source, database, schema, "table", primary_key, operation, after, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
+            SELECT s.name, 'shop', 'public', 'items', (g % 30)::text,
+                   CASE WHEN g < 30 THEN 'CREATE' WHEN s.name = 'west' AND g % 3 = 0 AND g BETWEEN 456 AND 485 THEN 'DELETE' ELSE 'UPDATE' END,
+                   CASE WHEN s.name = 'west' AND g % 3 = 0 AND g BETWEEN 456 AND 485 THEN '{}'::jsonb
+                        ELSE jsonb_build_object('id', g % 30, 'name', s.name, 'qty', g * s.factor) END,
+                   timestamptz '2025-01-01Z' + g * interval '1 hour', g, g, s.base + g, 1, now()
+            FROM generate_series(0, 1400) g, (VALUES ('east', 1, 100000), ('west', -1, 500000)) s(name, factor, base)
+            WHERE NOT (s.name = 'west' AND g % 3 = 0 AND g > 485) -- deleted keys stay deleted
+            """);
+        await h.ExecuteAsync("SELECT hindsight.maintain_change_partitions()");
+        var horizon = new DateTimeOffset(2025, 2, 10, 0, 0, 0, TimeSpan.Zero);
+        // The state of each source's rows at the horizon, by PostgreSQL, before anything is pruned.
+        await h.ExecuteAsync(
+            """
+            CREATE TABLE copies.state AS
+            SELECT DISTINCT ON (source, primary_key) source, primary_key, operation, after
+            FROM hindsight.changes WHERE committed_at < $1 ORDER BY source, primary_key, committed_at DESC
+            """, horizon.UtcDateTime);
+        // As-of at the horizon also counts the changes committed at it (they are kept).
+        await h.ExecuteAsync(
+            """
+            CREATE TABLE copies.state_at AS
+            SELECT DISTINCT ON (source, primary_key) source, primary_key, operation, after
+            FROM hindsight.changes WHERE committed_at <= $1 ORDER BY source, primary_key, committed_at DESC
+            """, horizon.UtcDateTime);
+        await h.ScalarAsync<long>("SELECT hindsight.count_changes()");
+
+        var result = await new Pruner(h.Source).PruneAsync(horizon, []);
+        Assert.Equal(["east", "west"], result.Tables.Select(t => t.Source).Order(StringComparer.Ordinal));
+        Assert.Contains("hindsight.changes_p20250101", result.DroppedPartitions);
+        // One SNAPSHOT per row each source had at the horizon, with that source's image and a commit LSN of its own.
+        Assert.Equal(0L, await h.ScalarAsync<long>(
+            """
+            SELECT count(*) FROM copies.state s FULL JOIN (SELECT * FROM hindsight.changes WHERE operation = 'SNAPSHOT') c
+                ON c.source = s.source AND c.primary_key = s.primary_key
+            WHERE s.operation = 'DELETE' AND c.id IS NOT NULL
+               OR s.operation <> 'DELETE' AND (c.id IS NULL OR c.after <> s.after)
+               OR s.source IS NULL
+            """));
+        Assert.Equal(0L, await h.ScalarAsync<long>(
+            "SELECT count(*) FROM hindsight.changes WHERE operation = 'SNAPSHOT' AND commit_lsn NOT BETWEEN CASE source WHEN 'east' THEN 100000 ELSE 500000 END AND CASE source WHEN 'east' THEN 101400 ELSE 501400 END"));
+        // As-of of each source at the horizon is that source's state.
+        var trail = new AuditTrail(h.Source);
+        foreach (var source in new[] { "east", "west" })
+        {
+            var asOf = await trail.AsOfAsync(new TableName("public", "items"), horizon, source: source);
+            var expected = await h.RowsAsync("SELECT primary_key, after::text FROM copies.state_at WHERE source = $1 AND operation <> 'DELETE' ORDER BY primary_key COLLATE \"C\"", source);
+            Assert.Equal(expected.Select(r => r[0] + " " + System.Text.Json.Nodes.JsonNode.Parse(r[1])!.ToJsonString()),
+                asOf.Rows.Select(r => r.PrimaryKey + " " + r.Row.ToJsonString()));
+        }
+        Assert.Equal(20, (await trail.AsOfAsync(new TableName("public", "items"), horizon, source: "west")).Rows.Count);
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_clearly_and_nothing_is_removed()
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, Schema);
