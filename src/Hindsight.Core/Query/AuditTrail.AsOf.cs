@@ -7,9 +7,11 @@ namespace Hindsight.Query;
 // As-of: a table, or one of its rows, as it was at a moment, a transaction or an LSN.
 public sealed partial class AuditTrail
 {
-    // Set once the store is seen to have hindsight.baselines (migration 5). Migrations only go forward, so it is asked
-    // once per AuditTrail rather than at every as-of; a store not migrated yet is asked again, as setup may run meanwhile.
-    private volatile bool _hasBaselines;
+    // Tables of later store migrations (baselines: 5, schema changes: 9, the prune log: 11): asked for once per AuditTrail
+    // rather than at every read, and again only while a store has not reached them.
+    private readonly Store.MigratedTable _baselines = new("baselines");
+    private readonly Store.MigratedTable _schemaChanges = new("schema_changes");
+    private readonly Store.MigratedTable _prunes = new("prunes");
 
     /// <summary>
     /// A table, or one row of it, as it was at <paramref name="at"/>: for each key the latest change committed at or before
@@ -108,7 +110,7 @@ public sealed partial class AuditTrail
             }
         }
 
-        var hasBaselines = _hasBaselines || (_hasBaselines = await Store.StoreMigrations.HasBaselinesAsync(conn, null, ct).ConfigureAwait(false));
+        var hasBaselines = await _baselines.ExistsAsync(conn, ct).ConfigureAwait(false);
         var (sql, p) = ChangeSql.AsOfStatement(table, cut, primaryKey, scope, hasBaselines, page, lineage);
 
         var rows = new List<AsOfRow>();
@@ -149,19 +151,11 @@ public sealed partial class AuditTrail
         return new AsOfResult(table, cut.At, rows, complete, since, point) { NextKey = next, UntrackedColumns = untracked };
     }
 
-    // Set once the store is seen to have hindsight.prunes (migration 11), as for baselines: as-of and history ask for the
-    // horizon every time, and need not also ask every time whether the log exists.
-    private volatile bool _hasPrunes;
-
     /// <summary>Up to when a table's history was pruned (<see cref="PrunedHistory"/>); null on a store older than retention.</summary>
-    private async Task<DateTimeOffset?> PrunedHorizonAsync(NpgsqlConnection conn, string? source, string? schema, string table, CancellationToken ct)
-    {
-        if (!_hasPrunes && !(_hasPrunes = await Store.StoreMigrations.HasTableAsync(conn, null, "prunes", ct).ConfigureAwait(false))) return null;
-        return await PrunedHistory.ReadHorizonAsync(conn, source, schema, table, ct).ConfigureAwait(false);
-    }
-
-    // Set once the store is seen to have hindsight.schema_changes (migration 9), as for baselines.
-    private volatile bool _hasSchemaChanges;
+    private async Task<DateTimeOffset?> PrunedHorizonAsync(NpgsqlConnection conn, string? source, string? schema, string table, CancellationToken ct) =>
+        await _prunes.ExistsAsync(conn, ct).ConfigureAwait(false)
+            ? await PrunedHistory.ReadHorizonAsync(conn, source, schema, table, ct).ConfigureAwait(false)
+            : null;
 
     /// <summary>The schema versions of the table named <paramref name="table"/> at the cut (null cut: now); empty on a
     /// store that records none.</summary>
@@ -170,9 +164,8 @@ public sealed partial class AuditTrail
             ? await SchemaTimeline.ReadAsync(conn, table, scope, cut, ct).ConfigureAwait(false)
             : SchemaTimeline.Empty;
 
-    /// <summary>Whether the store has <c>hindsight.schema_changes</c> (asked until it has: setup may migrate it meanwhile).</summary>
-    private async ValueTask<bool> HasSchemaChangesAsync(NpgsqlConnection conn, CancellationToken ct) =>
-        _hasSchemaChanges || (_hasSchemaChanges = await Store.StoreMigrations.HasTableAsync(conn, null, "schema_changes", ct).ConfigureAwait(false));
+    /// <summary>Whether the store has <c>hindsight.schema_changes</c>.</summary>
+    private ValueTask<bool> HasSchemaChangesAsync(NpgsqlConnection conn, CancellationToken ct) => _schemaChanges.ExistsAsync(conn, ct);
 
     /// <summary>
     /// The rows with the columns the table had at the cut (renamed columns under their name then, dropped ones gone, added

@@ -293,6 +293,40 @@ internal static class ChangeSql
         $"\n          UNION ALL\n          SELECT b.source, b.schema, b.committed_at, b.commit_lsn, b.ordinal FROM ({BaselineRows}) b" +
         $"\n          WHERE {Scope(table, sourceScope, p, "b", lineage)} AND {at.Counts("b")}";
 
+    /// <summary>
+    /// The CTE <c>trunc</c>: the newest barrier per source (and schema, with <paramref name="tSchema"/> ", t.schema") — a
+    /// TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the store knew of the table before it; its
+    /// SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier. Materialized when a subquery per row reads it, which
+    /// would otherwise compute it again for each.
+    /// </summary>
+    private static string Trunc(string scope, AsOfCut.Sql at, string baselines, string tSchema, bool materialized) =>
+        $"""
+        trunc AS {(materialized ? "MATERIALIZED " : "")}(
+                SELECT DISTINCT ON (t.source{tSchema}) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
+                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
+                      FROM hindsight.changes c
+                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
+                ORDER BY t.source{tSchema}, {at.NewestFirst("t")}
+            )
+        """;
+
+    /// <summary>The columns a key's newest change is chosen with (narrow: the image is fetched only for the survivors).</summary>
+    private const string LatestColumns = "c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal";
+
+    /// <summary>An as-of row's columns, of a survivor <c>l</c> and its image <c>ch</c>, in the order AuditTrail reads them.</summary>
+    private const string AsOfRowColumns = "l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position";
+
+    /// <summary>
+    /// Each survivor's image, by id and commit time: in a partitioned store the commit time leads the lookup to the one
+    /// partition that holds the change (the primary key is (id, committed_at)); by id alone it would probe every
+    /// partition. OFFSET 0 keeps it a nested loop over the primary key.
+    /// </summary>
+    private const string ImageLookup =
+        """
+        CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
+                                WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
+        """;
+
     /// <summary>The as-of statement (one set-based query) and its parameters; the query benchmark EXPLAINs this very statement.</summary>
     public static (string Sql, Parameters Parameters) AsOfStatement(TableName table, AsOfCut cut, string? primaryKey, SourceScope? sourceScope,
         bool withBaselines = true, AsOfPage? page = null, TableLineage? lineage = null)
@@ -309,35 +343,23 @@ internal static class ChangeSql
         // names, each in its stretch of the WAL, no index walks in key order; others go by AsOfPageStatement): the
         // survivors in key order, stopping after the page (one more row tells whether another page follows).
         var survivors = page is null ? "ORDER BY l.id OFFSET 0" : $"ORDER BY l.primary_key LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}";
-        // The image by id and commit time: in a partitioned store the commit time leads the lookup to the one partition
-        // that holds the change (the primary key is (id, committed_at)); by id alone it would probe every partition.
-        // trunc: the newest barrier per schema — a TRUNCATE, or a baseline (setup --snapshot), which replaces whatever the
-        // store knew of the table before it; its SNAPSHOT rows (ordinals -1, -2, …) sort after its barrier.
         // latest: the newest change of each key (narrow rows: the image is fetched only for the survivors).
         // A renamed table's rows are one table's whatever schema they were stored under (it may have moved).
         var (tSchema, cSchema, joinSchema) = lineage is null ? (", t.schema", ", c.schema", " AND t.schema = l.schema") : ("", "", "");
         var sql = $"""
-            WITH trunc AS (
-                SELECT DISTINCT ON (t.source{tSchema}) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
-                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
-                      FROM hindsight.changes c
-                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
-                ORDER BY t.source{tSchema}, {at.NewestFirst("t")}
-            ), latest AS (
-                SELECT DISTINCT ON (c.primary_key, c.source{cSchema})
-                       c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+            WITH {Trunc(scope, at, baselines, tSchema, materialized: false)}, latest AS (
+                SELECT DISTINCT ON (c.primary_key, c.source{cSchema}) {LatestColumns}
                 FROM hindsight.changes c
                 WHERE {scope} AND c.primary_key IS NOT NULL AND {at.Counts("c")}{key}
                 ORDER BY c.primary_key, c.source{cSchema}, {at.NewestFirst("c")}
             )
-            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position
+            SELECT {AsOfRowColumns}
             FROM (SELECT l.* FROM latest l
                   LEFT JOIN trunc t ON t.source = l.source{joinSchema}
                   WHERE l.operation <> 'DELETE'
                     AND (t.source IS NULL OR {at.Position("l")} > {at.Position("t")})
                   {survivors}) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
-                                WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
+            {ImageLookup}
             ORDER BY l.primary_key
             """;
         return (sql, p);
@@ -372,23 +394,16 @@ internal static class ChangeSql
                                    ORDER BY 1 LIMIT {batch}) x)
             """;
         var sql = $"""
-            WITH RECURSIVE trunc AS MATERIALIZED (
-                SELECT DISTINCT ON (t.source, t.schema) t.source, t.schema, t.committed_at, t.commit_lsn, t.ordinal
-                FROM (SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal
-                      FROM hindsight.changes c
-                      WHERE {scope} AND c.primary_key IS NULL AND c.operation = 'TRUNCATE' AND {at.Counts("c")}{baselines}) t
-                ORDER BY t.source, t.schema, {at.NewestFirst("t")}
-            ), batches(lo, kept, hi) AS (
+            WITH RECURSIVE {Trunc(scope, at, baselines, ", t.schema", materialized: true)}, batches(lo, kept, hi) AS (
                 SELECT {start}::text COLLATE "C", {startKept}, {Through(start, startKept)}
                 UNION ALL
                 SELECT b.hi, false, {Through("b.hi", "false")}
                 FROM batches b WHERE b.hi IS NOT NULL
             )
-            SELECT l.source, l.schema, l.primary_key, ch.after, l.id, l.committed_at, l.database, l.commit_lsn, ch.position
+            SELECT {AsOfRowColumns}
             FROM (SELECT n.* FROM batches b
                   CROSS JOIN LATERAL (
-                      SELECT DISTINCT ON (c.primary_key, c.source, c.schema)
-                             c.id, c.source, c.database, c.schema, c.primary_key, c.operation, c.committed_at, c.commit_lsn, c.ordinal
+                      SELECT DISTINCT ON (c.primary_key, c.source, c.schema) {LatestColumns}
                       FROM hindsight.changes c
                       WHERE {scope} AND c.primary_key >= b.lo AND (b.kept OR c.primary_key <> b.lo) AND c.primary_key <= b.hi
                         AND {at.Counts("c")}
@@ -397,8 +412,7 @@ internal static class ChangeSql
                     AND NOT coalesce((SELECT {at.Position("t")} >= {at.Position("n")} FROM trunc t
                                       WHERE t.source = n.source AND t.schema = n.schema), false)
                   LIMIT {p.Add(page.Limit + 1, NpgsqlDbType.Integer)}) l
-            CROSS JOIN LATERAL (SELECT x.after::text AS after, x.position FROM hindsight.changes x
-                                WHERE x.id = l.id AND x.committed_at = l.committed_at OFFSET 0) ch
+            {ImageLookup}
             ORDER BY l.primary_key, l.source, l.schema
             """;
         return (sql, p);

@@ -29,7 +29,7 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
         var useCounts = FromCounts(filter, bucket, by)
-            && (_hasCounts || (_hasCounts = await Store.ChangeCounts.ExistAsync(conn, ct).ConfigureAwait(false)));
+            && await _counts.ExistsAsync(conn, ct).ConfigureAwait(false);
         var p = new ChangeSql.Parameters();
         var field = p.Add(TrendBucketParser.Field(bucket), NpgsqlDbType.Text);
         var group = by.Kind switch
@@ -70,8 +70,8 @@ public sealed class ChangeTrends(NpgsqlDataSource store)
         return points;
     }
 
-    // Set once the store is seen to keep hourly counts (migration 12); asked again until then, as setup may migrate meanwhile.
-    private volatile bool _hasCounts;
+    // The hourly counts (store migration 12), asked for until the store has them.
+    private readonly Store.MigratedTable _counts = new(Store.ChangeCounts.StateTable);
 
     /// <summary>Whether the hourly counts can answer: what they hold is enough to filter, group and bucket by.</summary>
     private static bool FromCounts(ChangeFilter f, TrendBucket bucket, TrendGrouping by) =>

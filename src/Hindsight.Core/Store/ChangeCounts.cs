@@ -16,13 +16,12 @@ internal static class ChangeCounts
     {
         var conn = await store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        if (!await ExistAsync(conn, ct).ConfigureAwait(false)) return null;
+        if (!await StoreMigrations.HasTableAsync(conn, null, StateTable, ct).ConfigureAwait(false)) return null;
         var cmd = new NpgsqlCommand("SELECT hindsight.count_changes()", conn);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long n ? n : null;
     }
 
-    /// <summary>Whether the store keeps the counts.</summary>
-    public static Task<bool> ExistAsync(NpgsqlConnection conn, CancellationToken ct) =>
-        StoreMigrations.HasTableAsync(conn, null, "change_counts_state", ct);
+    /// <summary>The table whose presence says the store keeps the counts.</summary>
+    public const string StateTable = "change_counts_state";
 }
