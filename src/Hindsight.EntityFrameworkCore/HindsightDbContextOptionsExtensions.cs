@@ -1,4 +1,7 @@
+using Hindsight.EntityFrameworkCore.Temporal;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Query;
 using Microsoft.EntityFrameworkCore.Update;
 
 namespace Hindsight.EntityFrameworkCore;
@@ -36,6 +39,48 @@ public static class HindsightDbContextOptionsExtensions
         where TContext : DbContext
     {
         UseHindsight((DbContextOptionsBuilder)optionsBuilder);
+        return optionsBuilder;
+    }
+
+    /// <summary>
+    /// Lets this context read its entities' history from the Hindsight trail with EF Core's temporal operators
+    /// (<see cref="HindsightTemporalExtensions"/>): <c>db.Orders.TemporalAsOf(t)</c>, <c>TemporalAll()</c>, … No
+    /// column, table or migration is added to the entities: the trail is read where the query runs, in PostgreSQL.
+    /// </summary>
+    /// <remarks>
+    /// <para>The store's tables must be in the database this context connects to: the store is the tracked database
+    /// (<c>--store</c> the same as <c>--source</c>), or its tables are imported with postgres_fdw into a schema named by
+    /// <see cref="HindsightTemporalOptions.StoreSchema"/>. Otherwise a temporal query fails with an error that says so.</para>
+    /// <para>Replaces the Npgsql provider's query translation and SQL generation services with subclasses that add the
+    /// temporal tables and leave everything else as Npgsql does it; do not replace those services again.</para>
+    /// </remarks>
+    /// <param name="optionsBuilder">The context's options, after UseNpgsql.</param>
+    /// <param name="configure">Sets the source, the store's schema, and whether to demand complete history.</param>
+    public static DbContextOptionsBuilder UseHindsightTemporal(this DbContextOptionsBuilder optionsBuilder,
+        Action<HindsightTemporalOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(optionsBuilder);
+        var options = new HindsightTemporalOptions();
+        configure?.Invoke(options);
+        if (string.IsNullOrWhiteSpace(options.StoreSchema))
+            throw new ArgumentException("StoreSchema names the schema of the store's tables; it cannot be empty.", nameof(configure));
+        if (options.Source is { } source && string.IsNullOrWhiteSpace(source))
+            throw new ArgumentException("Source names a source (--source-name); give null for this database's sources.", nameof(configure));
+        options = options.Copy();
+        ((IDbContextOptionsBuilderInfrastructure)optionsBuilder).AddOrUpdateExtension(new HindsightTemporalOptionsExtension(options));
+        optionsBuilder.ReplaceService<IQueryableMethodTranslatingExpressionVisitorFactory, TemporalQueryableMethodTranslatingExpressionVisitorFactory>();
+        optionsBuilder.ReplaceService<IRelationalSqlTranslatingExpressionVisitorFactory, TemporalSqlTranslatingExpressionVisitorFactory>();
+        optionsBuilder.ReplaceService<IQuerySqlGeneratorFactory, TemporalQuerySqlGeneratorFactory>();
+        optionsBuilder.ReplaceService<INavigationExpansionExtensibilityHelper, TemporalNavigationExpansionExtensibilityHelper>();
+        return optionsBuilder.AddInterceptors(new TemporalCommandInterceptor(options));
+    }
+
+    /// <inheritdoc cref="UseHindsightTemporal(DbContextOptionsBuilder, Action{HindsightTemporalOptions})"/>
+    public static DbContextOptionsBuilder<TContext> UseHindsightTemporal<TContext>(this DbContextOptionsBuilder<TContext> optionsBuilder,
+        Action<HindsightTemporalOptions>? configure = null)
+        where TContext : DbContext
+    {
+        UseHindsightTemporal((DbContextOptionsBuilder)optionsBuilder, configure);
         return optionsBuilder;
     }
 }
