@@ -15,7 +15,7 @@ public static class ShopApp
     public static WebApplication Build(string connectionString, string[]? args = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args ?? []);
-        builder.Services.AddDbContextPool<ShopDb>(o => o.UseNpgsql(connectionString).UseHindsight());
+        builder.Services.AddDbContextPool<ShopDb>(o => o.UseNpgsql(connectionString).UseHindsight().UseHindsightTemporal());
         builder.Services.AddAuthentication(DemoUserAuthentication.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, DemoUserAuthentication>(DemoUserAuthentication.SchemeName, null);
         builder.Services.AddAuthorization();

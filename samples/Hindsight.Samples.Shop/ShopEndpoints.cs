@@ -1,8 +1,9 @@
+using Hindsight.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Hindsight.Samples.Shop;
 
-/// <summary>The shop's HTTP API. Every write goes through EF Core; none of it mentions Hindsight.</summary>
+/// <summary>The shop's HTTP API. Every write goes through EF Core; none of it mentions Hindsight. One read does: the order as it was when it was paid.</summary>
 public static class ShopEndpoints
 {
     /// <summary>A new customer.</summary>
@@ -84,6 +85,17 @@ public static class ShopEndpoints
             order.Total = order.Items.Sum(i => i.Quantity * i.Price);
             await db.SaveChangesAsync();
             return Results.NoContent();
+        });
+
+        // The order as it was when it was paid: its first version with status "paid" (TemporalAll), then the order and its
+        // lines as of that version's start (TemporalAsOf with Include), read from the Hindsight trail by EF Core.
+        app.MapGet("/orders/{id:int}/as-paid", async (int id, ShopDb db) =>
+        {
+            var paidVersions = db.Orders.TemporalAll().Where(o => o.Id == id && o.Status == "paid");
+            if (!await paidVersions.AnyAsync()) return Results.NotFound(new { error = "the trail holds no paid version of this order" });
+            var paidAt = await paidVersions.MinAsync(o => EF.Property<DateTime>(o, "PeriodStart"));
+            var order = await db.Orders.TemporalAsOf(paidAt).Include(o => o.Items).SingleAsync(o => o.Id == id);
+            return Results.Ok(new { paidAt, order });
         });
 
         app.MapGet("/orders/{id:int}", async (int id, ShopDb db) =>
