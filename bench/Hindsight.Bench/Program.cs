@@ -62,6 +62,8 @@ internal static class Program
           store        a store of 20,000,000 changes in 12 monthly partitions, filled by SQL: record history p99, as-of pages of
                        100 rows, pages filtered by context, daily trends over all changes, pruning and dropping a month, bytes
                        per change (~30 min)
+          temporal     EF Core's temporal operators (UseHindsightTemporal) over a store of 1,060,001 changes in the queried
+                       database: TemporalAsOf of one row p99, of a 100,000-row table, TemporalAll of a row changed 10,000 times
           all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
@@ -117,7 +119,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "store" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "store" or "temporal" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -172,6 +174,7 @@ internal static class Program
         if (figure is "queue") Console.WriteLine(await new QueueFigure(server, options).RunAsync());
         if (figure is "partition") Console.WriteLine(await new PartitionFigure(server, options).RunAsync());
         if (figure is "store") Console.WriteLine(await new StoreFigure(server, options).RunAsync());
+        if (figure is "temporal") Console.WriteLine(await new TemporalFigure(server).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
     }
 

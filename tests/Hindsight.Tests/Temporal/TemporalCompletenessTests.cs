@@ -74,6 +74,35 @@ public sealed class TemporalCompletenessTests(PostgresFixture fixture)
         Assert.Equal((1, "secret", OrderStatus.Paid, 12.5m, (string?)null, (string?)null, (string?)null, 4),
             (row.Id, row.Customer, row.Status, row.Total, row.Notes, row.Ship.Street, row.Ship.City, row.Revision));
     }
+
+    [Fact]
+    public async Task Temporal_queries_run_as_an_application_role_that_may_only_read_the_store()
+    {
+        await using var h = await CaptureHarness.CreateWithoutSetupAsync(fixture, TemporalShopDb.Sql);
+        await h.SetupAsync(o => new Hindsight.Setup.SetupOptions
+        {
+            SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication, Schemas = o.Schemas, CreateRoles = true,
+        });
+        h.StartWorker();
+        await h.ExecuteAsync("INSERT INTO orders VALUES (1, 'acme', 'New', 1, NULL, NULL, NULL, 1)");
+        await h.ExecuteAsync("UPDATE orders SET revision = 2");
+        await h.CatchUpAsync();
+        var reader = $"app_r_{Guid.NewGuid():N}"[..20];
+        var stranger = $"app_s_{Guid.NewGuid():N}"[..20];
+        // Neither may read the tracked table itself; one is a member of hindsight_reader.
+        await h.ExecuteAsync($"CREATE ROLE {reader} LOGIN; CREATE ROLE {stranger} LOGIN; GRANT hindsight_reader TO {reader}");
+        string As(string role) => new Npgsql.NpgsqlConnectionStringBuilder(h.ConnectionString) { Username = role, Pooling = false }.ConnectionString;
+
+        await using (var db = new TemporalShopDb(TemporalShopDb.Options(As(reader))))
+            Assert.Equal([1, 2], (await db.Orders.TemporalAll().Select(o => o.Revision).ToListAsync()).Order());
+        await using (var db = new TemporalShopDb(TemporalShopDb.Options(As(stranger))))
+        {
+            var e = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.Orders.TemporalAll().ToListAsync());
+            Assert.Equal(Npgsql.PostgresErrorCodes.InsufficientPrivilege, e.SqlState);
+        }
+        await h.StopWorkerAsync();
+        await h.ExecuteAsync($"DROP ROLE {stranger}; REVOKE hindsight_reader FROM {reader}; DROP ROLE {reader}");
+    }
 }
 
 /// <summary>A row of table <c>late</c>, created after setup.</summary>
