@@ -49,6 +49,10 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
             $"{a}.\"table\" = {Literal(table)} AND {a}.schema = {schemaName} AND "
             + (options.Source is { } source ? $"{a}.source = {Literal(source)}" : $"{a}.database = current_database()");
 
+        // Every version of the rows read (TemporalAll) is returned but for DELETEs and versions with no duration: the images
+        // are read with the versions' positions, rather than looked up again one by one for nearly all of them.
+        var inline = temporal.Operation == TemporalOperation.All;
+        var images = inline ? ", c.after, c.context" : "";
         Text($"""
             WITH hs_barriers AS MATERIALIZED (
                 SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal FROM {store}.changes c
@@ -57,7 +61,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
                 SELECT b.source, b.schema, b.taken_at, b.lsn, -2147483648 FROM {store}.baselines b
                 WHERE {Scope("b")}
             ), hs_versions AS (
-                SELECT c.id, c.source, c.schema, c.operation, c.committed_at, c.commit_lsn, c.ordinal,
+                SELECT c.id, c.source, c.schema, c.operation, c.committed_at, c.commit_lsn, c.ordinal{images},
                        lead(c.committed_at) OVER w AS next_at, lead(c.commit_lsn) OVER w AS next_lsn, lead(c.ordinal) OVER w AS next_ordinal
                 FROM {store}.changes c
                 WHERE {Scope("c")} AND c.primary_key IS NOT NULL
@@ -72,7 +76,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
 
                 WINDOW w AS (PARTITION BY c.source, c.schema, c.primary_key ORDER BY c.committed_at, c.commit_lsn, c.ordinal)
             ), hs_periods AS (
-                SELECT v.id, v.source, v.committed_at AS period_start, v.commit_lsn AS start_lsn,
+                SELECT v.id, v.source, v.committed_at AS period_start, v.commit_lsn AS start_lsn{images.Replace("c.", "v.", StringComparison.Ordinal)},
                        CASE WHEN e.barrier THEN e.committed_at ELSE coalesce(v.next_at, 'infinity') END AS period_end,
                        CASE WHEN e.barrier THEN e.commit_lsn ELSE v.next_lsn END AS end_lsn
                 FROM hs_versions v
@@ -80,7 +84,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
                     SELECT t.committed_at, t.commit_lsn,
                            v.next_at IS NULL OR (t.committed_at, t.commit_lsn, t.ordinal) < (v.next_at, v.next_lsn, v.next_ordinal) AS barrier
                     FROM hs_barriers t
-                    WHERE t.source = v.source AND t.schema = v.schema
+                    WHERE (SELECT count(*) > 0 FROM hs_barriers) AND t.source = v.source AND t.schema = v.schema
                       AND (t.committed_at, t.commit_lsn, t.ordinal) > (v.committed_at, v.commit_lsn, v.ordinal)
                     ORDER BY t.committed_at, t.commit_lsn, t.ordinal LIMIT 1) e ON true
                 WHERE v.operation <> 'DELETE'
@@ -93,15 +97,21 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
             Expr(temporal.From!);
             Text($" AND {(options.Source is { } s ? $"c.source = {Literal(s)}" : "c.database = current_database()")} GROUP BY c.source)");
         }
+        // The versions that pass the operator's condition, in id order (the image lookups then walk the heap forward).
         Text($"""
 
             SELECT r.*, p.period_start AS "{TemporalTable.PeriodStart}", p.period_end AS "{TemporalTable.PeriodEnd}"
-            FROM hs_periods p
-            CROSS JOIN LATERAL (SELECT x.after, x.context FROM {store}.changes x WHERE x.id = p.id AND x.committed_at = p.period_start OFFSET 0) img
-            CROSS JOIN LATERAL jsonb_populate_record(NULL::{tableRef}, {WithoutRedacted}) r
-            WHERE p.period_start < p.period_end
+            FROM (SELECT p.* FROM hs_periods p WHERE p.period_start < p.period_end
             """);
         Condition();
+        var image = inline
+            ? ") p\nCROSS JOIN LATERAL (SELECT p.after, p.context) img"
+            : $" ORDER BY p.id OFFSET 0) p\nCROSS JOIN LATERAL (SELECT x.after, x.context FROM {store}.changes x WHERE x.id = p.id AND x.committed_at = p.period_start OFFSET 0) img";
+        Text($"""
+            {image}
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::{tableRef}, {WithoutRedacted}) r
+            WHERE true
+            """);
         if (temporal.WrittenBy is not null)
         {
             Text(" AND img.context @> (");
