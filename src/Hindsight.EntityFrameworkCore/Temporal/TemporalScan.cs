@@ -5,8 +5,9 @@ namespace Hindsight.EntityFrameworkCore.Temporal;
 
 /// <summary>
 /// What the SQL generator needs to know of a whole query before it writes it: which aliases are plain tables (a period
-/// column there is a mistake), and, per temporal table, the key value its SELECT's WHERE asks for, if any
-/// (<c>o.id = @p</c>): the trail is then read by that key alone (an index range), not the whole table's history.
+/// column there is a mistake), and, per temporal table, the key its SELECT's WHERE asks for, if any (<c>o.id = @p</c>;
+/// for a composite key of integers, every part): the trail is then read by that key alone (an index range), not the
+/// whole table's history.
 /// </summary>
 internal sealed class TemporalScan : ExpressionVisitor
 {
@@ -15,8 +16,8 @@ internal sealed class TemporalScan : ExpressionVisitor
     /// <summary>Plain tables by alias (their names, for the error).</summary>
     public Dictionary<string, string> PlainTables { get; } = [];
 
-    /// <summary>Key values asked for, by temporal table alias.</summary>
-    public Dictionary<string, SqlExpression> KeyValues { get; } = [];
+    /// <summary>Key values asked for, by temporal table alias: one per key column, in key order.</summary>
+    public Dictionary<string, IReadOnlyList<SqlExpression>> KeyValues { get; } = [];
 
     public static TemporalScan Of(Expression query)
     {
@@ -42,21 +43,30 @@ internal sealed class TemporalScan : ExpressionVisitor
         return base.VisitExtension(node);
     }
 
-    // Key types whose stored text (the value's text output) is what `value::text` gives in any session.
+    // One-column key types whose stored text (the value's text output) is what `value::text` gives in any session.
     private static readonly HashSet<Type> TextExactKeyTypes = [typeof(short), typeof(int), typeof(long), typeof(string), typeof(Guid)];
 
-    private static SqlExpression? KeyValue(SqlExpression? predicate, string alias, TemporalTable temporal)
+    // Composite key parts stored as bare JSON numbers (the text output, unquoted): integers.
+    private static readonly HashSet<Type> IntegerKeyTypes = [typeof(short), typeof(int), typeof(long)];
+
+    private static IReadOnlyList<SqlExpression>? KeyValue(SqlExpression? predicate, string alias, TemporalTable temporal)
     {
-        if (predicate is null || temporal.KeyColumns is not [var (column, clrType)] || !TextExactKeyTypes.Contains(clrType)) return null;
+        var key = temporal.KeyColumns;
+        if (predicate is null || key.Count == 0) return null;
+        if (key.Count == 1 ? !TextExactKeyTypes.Contains(key[0].ClrType) : !key.All(k => IntegerKeyTypes.Contains(k.ClrType))) return null;
+        var values = new SqlExpression?[key.Count];
         foreach (var conjunct in Conjuncts(predicate))
         {
             if (conjunct is not SqlBinaryExpression { OperatorType: ExpressionType.Equal } eq) continue;
-            if (IsKey(eq.Left) && IsValue(eq.Right)) return eq.Right;
-            if (IsKey(eq.Right) && IsValue(eq.Left)) return eq.Left;
+            for (var i = 0; i < key.Count; i++)
+            {
+                if (IsColumn(eq.Left, key[i].Column) && IsValue(eq.Right)) values[i] ??= eq.Right;
+                else if (IsColumn(eq.Right, key[i].Column) && IsValue(eq.Left)) values[i] ??= eq.Left;
+            }
         }
-        return null;
+        return values.All(v => v is not null) ? values.Select(v => v!).ToList() : null;
 
-        bool IsKey(SqlExpression e) => e is ColumnExpression c && c.TableAlias == alias && c.Name == column;
+        bool IsColumn(SqlExpression e, string column) => e is ColumnExpression c && c.TableAlias == alias && c.Name == column;
         static bool IsValue(SqlExpression e) => e is SqlParameterExpression or SqlConstantExpression { Value: not null };
     }
 

@@ -17,7 +17,8 @@ namespace Hindsight.EntityFrameworkCore.Temporal;
 /// <para>Redacted values (<c>redacted:</c> and 16 hex digits) come back as NULL: the trail holds a digest, not the
 /// value, and the digest is not a value of the column's type.</para>
 /// </remarks>
-internal sealed class TemporalSql(HindsightTemporalOptions options, string? schema, string table, TemporalTable temporal, SqlExpression? keyValue)
+internal sealed class TemporalSql(HindsightTemporalOptions options, string? schema, string table, TemporalTable temporal,
+    IReadOnlyList<SqlExpression>? keyValues)
 {
     /// <summary>Text, or an expression for the generator to write (a parameter).</summary>
     public readonly record struct Part(string? Text, SqlExpression? Expression);
@@ -66,11 +67,25 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
                 FROM {store}.changes c
                 WHERE {Scope("c")} AND c.primary_key IS NOT NULL
             """);
-        if (keyValue is not null)
+        // The key asked for, in its stored form: a one-column key's text output; a composite key of integers as the
+        // compact JSON array capture writes ([7,12]).
+        if (keyValues is [var single])
         {
             Text(" AND c.primary_key = (");
-            Expr(keyValue);
+            Expr(single);
             Text(")::text");
+        }
+        else if (keyValues is { Count: > 1 })
+        {
+            Text(" AND c.primary_key = '[' || ");
+            for (var i = 0; i < keyValues.Count; i++)
+            {
+                if (i > 0) Text(" || ',' || ");
+                Text("(");
+                Expr(keyValues[i]);
+                Text(")::text");
+            }
+            Text(" || ']'");
         }
         Text($"""
 

@@ -112,6 +112,12 @@ public sealed class TemporalBoundaryTests(PostgresFixture fixture)
         Assert.Equal((OrderStatus.Paid, "Oslo", 10.00m, 2), (one.Status, one.Ship.City, one.Total, one.Revision));
         var lines = await db.Lines.TemporalAsOf(b).Where(l => l.OrderId == 1).OrderBy(l => l.LineNo).Select(l => l.Qty).ToListAsync();
         Assert.Equal([9, 2], lines);
+        // A composite key of integers, every part given: read by key too.
+        var line = await db.Lines.TemporalAsOf(b).SingleAsync(l => l.LineNo == 1 && l.OrderId == 1);
+        Assert.Contains("c.primary_key = '[' || (", log.Text!, StringComparison.Ordinal);
+        Assert.Equal((9, 2), (line.Qty, line.Revision));
+        Assert.Equal(1, (await db.Lines.TemporalAsOf(a).SingleAsync(l => l.OrderId == 1 && l.LineNo == 1)).Qty);
+        Assert.Empty(await db.Lines.TemporalAsOf(b).Where(l => l.OrderId == 1 && l.LineNo == 3).ToListAsync());
 
         // Entities are not tracked.
         var asOf = await db.Orders.TemporalAsOf(a).ToListAsync();
