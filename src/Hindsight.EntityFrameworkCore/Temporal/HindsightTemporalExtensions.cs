@@ -103,8 +103,7 @@ public static class HindsightTemporalExtensions
                 "WrittenBy applies directly to a temporal operator's result, for example db.Orders.TemporalAll().WrittenBy(new { user = \"ada\" }).");
         if (root.WrittenBy is not null)
             throw new InvalidOperationException("WrittenBy was given twice; give one object with every property the context must contain.");
-        var replaced = new TemporalQueryRootExpression(root.QueryProvider, root.EntityType, root.Operation, root.From, root.To, Captured(json));
-        return source.Provider.CreateQuery<TEntity>(rebuild(replaced));
+        return source.Provider.CreateQuery<TEntity>(rebuild(root.WrittenByContext(Captured(json))));
     }
 
     // The operator's result is the root, or AsNoTracking of it.
@@ -125,7 +124,7 @@ public static class HindsightTemporalExtensions
                 $"Temporal{operation} reads the Hindsight trail: add UseHindsightTemporal() to the context's options (after UseNpgsql).");
         var queryable = (IQueryable)source;
         var entityRoot = (EntityQueryRootExpression)queryable.Expression;
-        var root = new TemporalQueryRootExpression(entityRoot.QueryProvider, entityRoot.EntityType, operation, from, to, null);
+        var root = new TemporalQueryRootExpression(entityRoot.QueryProvider!, entityRoot.EntityType, operation, from, to, null);
         return queryable.Provider.CreateQuery<TEntity>(root).AsNoTracking();
     }
 

@@ -8,7 +8,10 @@ internal sealed class HindsightTemporalOptionsExtension(HindsightTemporalOptions
 {
     public HindsightTemporalOptions Options { get; } = options;
 
-    public DbContextOptionsExtensionInfo Info => new ExtensionInfo(this);
+    // EF Core reads it whenever it looks for the context's internal service provider: made once.
+    public DbContextOptionsExtensionInfo Info => _info ??= new ExtensionInfo(this);
+
+    private ExtensionInfo? _info;
 
     // The query services are swapped with ReplaceService (it works whichever of UseNpgsql/UseHindsightTemporal comes first);
     // the options go into the internal service provider, which EF Core builds once per distinct set of options

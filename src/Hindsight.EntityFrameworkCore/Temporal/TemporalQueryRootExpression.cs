@@ -11,9 +11,9 @@ namespace Hindsight.EntityFrameworkCore.Temporal;
 /// </summary>
 internal sealed class TemporalQueryRootExpression : EntityQueryRootExpression
 {
-    public TemporalQueryRootExpression(IAsyncQueryProvider? provider, IEntityType entityType, TemporalOperation operation,
+    public TemporalQueryRootExpression(IAsyncQueryProvider provider, IEntityType entityType, TemporalOperation operation,
         Expression? from, Expression? to, Expression? writtenBy)
-        : base(provider!, entityType)
+        : base(provider, entityType)
     {
         Operation = operation;
         From = from;
@@ -44,10 +44,16 @@ internal sealed class TemporalQueryRootExpression : EntityQueryRootExpression
     public Expression? WrittenBy { get; }
 
     /// <summary>The same operation on another entity type (navigations expanded from an AsOf query).</summary>
-    public TemporalQueryRootExpression For(IEntityType entityType) =>
+    public TemporalQueryRootExpression For(IEntityType entityType) => With(entityType, From, To, WrittenBy);
+
+    /// <summary>The same operation, reading only the versions whose context contains <paramref name="writtenBy"/>.</summary>
+    public TemporalQueryRootExpression WrittenByContext(Expression writtenBy) => With(EntityType, From, To, writtenBy);
+
+    // A copy with the query provider, if this root has one.
+    private TemporalQueryRootExpression With(IEntityType entityType, Expression? from, Expression? to, Expression? writtenBy) =>
         QueryProvider is { } provider
-            ? new TemporalQueryRootExpression(provider, entityType, Operation, From, To, WrittenBy)
-            : new TemporalQueryRootExpression(entityType, Operation, From, To, WrittenBy);
+            ? new TemporalQueryRootExpression(provider, entityType, Operation, from, to, writtenBy)
+            : new TemporalQueryRootExpression(entityType, Operation, from, to, writtenBy);
 
     public override Expression DetachQueryProvider() => new TemporalQueryRootExpression(EntityType, Operation, From, To, WrittenBy);
 
@@ -61,10 +67,7 @@ internal sealed class TemporalQueryRootExpression : EntityQueryRootExpression
         var from = From is null ? null : visitor.Visit(From);
         var to = To is null ? null : visitor.Visit(To);
         var writtenBy = WrittenBy is null ? null : visitor.Visit(WrittenBy);
-        if (from == From && to == To && writtenBy == WrittenBy) return this;
-        return QueryProvider is { } provider
-            ? new TemporalQueryRootExpression(provider, EntityType, Operation, from, to, writtenBy)
-            : new TemporalQueryRootExpression(EntityType, Operation, from, to, writtenBy);
+        return from == From && to == To && writtenBy == WrittenBy ? this : With(EntityType, from, to, writtenBy);
     }
 
     protected override void Print(ExpressionPrinter expressionPrinter)

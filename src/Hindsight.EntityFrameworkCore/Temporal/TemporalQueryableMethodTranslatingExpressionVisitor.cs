@@ -62,8 +62,14 @@ internal sealed class TemporalQueryableMethodTranslatingExpressionVisitor : Npgs
         var key = entityType.FindPrimaryKey();
         if (key is null) return [];
         var table = StoreObjectIdentifier.Create(entityType, StoreObjectType.Table);
-        return [.. key.Properties.Select(p => (table is { } t ? p.GetColumnName(t) ?? p.GetColumnName() : p.GetColumnName(),
-            Nullable.GetUnderlyingType(p.GetProviderClrType() ?? p.ClrType) ?? p.GetProviderClrType() ?? p.ClrType))];
+        return [.. key.Properties.Select(p => (table is { } t ? p.GetColumnName(t) ?? p.GetColumnName() : p.GetColumnName(), StoredType(p)))];
+    }
+
+    // The CLR type the column holds (after a value converter), without Nullable<>.
+    private static Type StoredType(IProperty p)
+    {
+        var type = p.GetProviderClrType() ?? p.ClrType;
+        return Nullable.GetUnderlyingType(type) ?? type;
     }
 
     /// <summary>Marks every table of the entity's SELECT (several for a TPT hierarchy).</summary>

@@ -46,14 +46,14 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
         var schemaName = schema is null
             ? $"(SELECT n.nspname::text FROM pg_catalog.pg_class k JOIN pg_catalog.pg_namespace n ON n.oid = k.relnamespace WHERE k.oid = {Literal(tableRef)}::regclass)"
             : Literal(schema);
-        string Scope(string a) =>
-            $"{a}.\"table\" = {Literal(table)} AND {a}.schema = {schemaName} AND "
-            + (options.Source is { } source ? $"{a}.source = {Literal(source)}" : $"{a}.database = current_database()");
+        // The source's rows: the one named, or every source of this database's name.
+        string OfSource(string a) => options.Source is { } source ? $"{a}.source = {Literal(source)}" : $"{a}.database = current_database()";
+        string Scope(string a) => $"{a}.\"table\" = {Literal(table)} AND {a}.schema = {schemaName} AND {OfSource(a)}";
 
         // Every version of the rows read (TemporalAll) is returned but for DELETEs and versions with no duration: the images
         // are read with the versions' positions, rather than looked up again one by one for nearly all of them.
         var inline = temporal.Operation == TemporalOperation.All;
-        var images = inline ? ", c.after, c.context" : "";
+        string Images(string a) => inline ? $", {a}.after, {a}.context" : "";
         Text($"""
             WITH hs_barriers AS MATERIALIZED (
                 SELECT c.source, c.schema, c.committed_at, c.commit_lsn, c.ordinal FROM {store}.changes c
@@ -62,7 +62,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
                 SELECT b.source, b.schema, b.taken_at, b.lsn, -2147483648 FROM {store}.baselines b
                 WHERE {Scope("b")}
             ), hs_versions AS (
-                SELECT c.id, c.source, c.schema, c.operation, c.committed_at, c.commit_lsn, c.ordinal{images},
+                SELECT c.id, c.source, c.schema, c.operation, c.committed_at, c.commit_lsn, c.ordinal{Images("c")},
                        lead(c.committed_at) OVER w AS next_at, lead(c.commit_lsn) OVER w AS next_lsn, lead(c.ordinal) OVER w AS next_ordinal
                 FROM {store}.changes c
                 WHERE {Scope("c")} AND c.primary_key IS NOT NULL
@@ -91,7 +91,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
 
                 WINDOW w AS (PARTITION BY c.source, c.schema, c.primary_key ORDER BY c.committed_at, c.commit_lsn, c.ordinal)
             ), hs_periods AS (
-                SELECT v.id, v.source, v.committed_at AS period_start, v.commit_lsn AS start_lsn{images.Replace("c.", "v.", StringComparison.Ordinal)},
+                SELECT v.id, v.source, v.committed_at AS period_start, v.commit_lsn AS start_lsn{Images("v")},
                        CASE WHEN e.barrier THEN e.committed_at ELSE coalesce(v.next_at, 'infinity') END AS period_end,
                        CASE WHEN e.barrier THEN e.commit_lsn ELSE v.next_lsn END AS end_lsn
                 FROM hs_versions v
@@ -110,7 +110,7 @@ internal sealed class TemporalSql(HindsightTemporalOptions options, string? sche
             // The transaction's commit, in its source: changes count up to its commit LSN.
             Text($", hs_cut AS MATERIALIZED (SELECT c.source, max(c.commit_lsn) AS lsn, max(c.committed_at) AS committed_at FROM {store}.changes c WHERE c.transaction_id = ");
             Expr(temporal.From!);
-            Text($" AND {(options.Source is { } s ? $"c.source = {Literal(s)}" : "c.database = current_database()")} GROUP BY c.source)");
+            Text($" AND {OfSource("c")} GROUP BY c.source)");
         }
         // The versions that pass the operator's condition, in id order (the image lookups then walk the heap forward).
         Text($"""

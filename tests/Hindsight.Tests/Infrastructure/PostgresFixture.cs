@@ -40,11 +40,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     public async Task<string> CreateDatabaseAsync(string prefix = "t")
     {
         var name = $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref _counter)}".ToLowerInvariant();
-        await using var conn = new NpgsqlConnection(Server.ConnectionString());
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
-        await cmd.ExecuteNonQueryAsync();
-        return Server.ConnectionString(name);
+        return await NamedDatabases.CreateAsync(Server, name);
     }
 }
 

@@ -32,9 +32,9 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     {
         await using var serverB = await PrivatePostgresServer.StartAsync(new Dictionary<string, string> { ["max_wal_senders"] = "10" });
         var name = $"shop_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
-        var csA = await CreateDatabaseAsync(fixture.Server, name);
-        var csB = await CreateDatabaseAsync(serverB, name);
-        var store = await CreateDatabaseAsync(fixture.Server, name + "_store");
+        var csA = await NamedDatabases.CreateAsync(fixture.Server, name);
+        var csB = await NamedDatabases.CreateAsync(serverB, name);
+        var store = await NamedDatabases.CreateAsync(fixture.Server, name + "_store");
         await using var a = NpgsqlDataSource.Create(csA);
         await using var b = NpgsqlDataSource.Create(csB);
         await using var s = NpgsqlDataSource.Create(store);
@@ -141,7 +141,7 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     public async Task A_store_from_before_sources_keeps_its_rows_under_the_database_they_came_from()
     {
         var name = $"legacy_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
-        var cs = await CreateDatabaseAsync(fixture.Server, name);
+        var cs = await NamedDatabases.CreateAsync(fixture.Server, name);
         await using var db = NpgsqlDataSource.Create(cs);
         await ExecAsync(db, "CREATE TABLE t (id int PRIMARY KEY, v text)");
         // The store as the version before sources left it, with a change and a progress row.
@@ -171,7 +171,7 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     public async Task A_store_from_before_sources_with_two_databases_keeps_each_ones_rows_apart()
     {
         var name = $"legacy2_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
-        await using var db = NpgsqlDataSource.Create(await CreateDatabaseAsync(fixture.Server, name));
+        await using var db = NpgsqlDataSource.Create(await NamedDatabases.CreateAsync(fixture.Server, name));
         await ExecAsync(db, "CREATE SCHEMA hindsight; CREATE TABLE hindsight.schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
         for (var v = 1; v <= 6; v++) await ExecAsync(db, StoreMigrations.All[v - 1] + $"; INSERT INTO hindsight.schema_migrations VALUES ({v})");
         await ExecAsync(db,
@@ -193,7 +193,7 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     public async Task A_role_that_may_not_read_the_system_identifier_is_identified_through_replication_or_by_database_name()
     {
         var name = $"ident_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
-        var cs = await CreateDatabaseAsync(fixture.Server, name);
+        var cs = await NamedDatabases.CreateAsync(fixture.Server, name);
         await using var db = NpgsqlDataSource.Create(cs);
         var expected = await ScalarAsync<string>(db, "SELECT system_identifier::text FROM pg_control_system()");
         // As on managed servers that revoke it (functions are per database: only this one).
@@ -217,7 +217,7 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
         Assert.Equal(new SourceIdentity(null, name), unknown);
 
         // A store that knows the database under its full identity still finds it by name, while that name is unambiguous.
-        var store = await CreateDatabaseAsync(fixture.Server, name + "_s");
+        var store = await NamedDatabases.CreateAsync(fixture.Server, name + "_s");
         await using var s = NpgsqlDataSource.Create(store);
         await new SetupRunner(new SetupOptions { SourceConnectionString = store, Slot = name, Publication = name }).RunAsync();
         Assert.Equal(name, await SourceRegistry.RegisterAsync(s, new SourceIdentity(expected, name), null, default));
@@ -232,20 +232,7 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
     }
 
     private static Task<SetupReport> Setup(string source, string store, string? sourceName, string slot) =>
-        new SetupRunner(new SetupOptions
-        {
-            SourceConnectionString = source, StoreConnectionString = store, SourceName = sourceName, Slot = slot, Publication = slot,
-            Tables = ["accounts", "ledger"],
-        }).RunAsync();
-
-    private static async Task<string> CreateDatabaseAsync(PrivatePostgresServer server, string name)
-    {
-        await using var conn = new NpgsqlConnection(server.ConnectionString());
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
-        await cmd.ExecuteNonQueryAsync();
-        return server.ConnectionString(name);
-    }
+        NamedDatabases.SetupSourceAsync(source, store, sourceName, slot, "accounts", "ledger");
 
     private static async Task ExecAsync(NpgsqlDataSource db, string sql)
     {

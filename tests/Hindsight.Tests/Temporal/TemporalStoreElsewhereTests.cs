@@ -1,6 +1,7 @@
 using Hindsight.Embedded;
 using Hindsight.EntityFrameworkCore;
 using Hindsight.Setup;
+using Hindsight.Tests.Setup;
 using Hindsight.Tests.Infrastructure;
 using Hindsight.Worker;
 using Microsoft.EntityFrameworkCore;
@@ -24,10 +25,10 @@ public sealed class TemporalStoreElsewhereTests(PostgresFixture fixture)
         await using var serverB = await PrivatePostgresServer.StartAsync(new Dictionary<string, string> { ["max_wal_senders"] = "10" });
         var name = $"tshop_{Environment.ProcessId}_{Guid.NewGuid():N}"[..24];
         var slot = $"tslot_{Guid.NewGuid():N}"[..24];
-        var csA = await CreateDatabaseAsync(fixture.Server, name);
-        var csB = await CreateDatabaseAsync(serverB, name);
-        var store = await CreateDatabaseAsync(fixture.Server, name + "_store");
-        foreach (var cs in new[] { csA, csB }) await ExecAsync(cs, TemporalShopDb.Sql);
+        var csA = await NamedDatabases.CreateAsync(fixture.Server, name);
+        var csB = await NamedDatabases.CreateAsync(serverB, name);
+        var store = await NamedDatabases.CreateAsync(fixture.Server, name + "_store");
+        foreach (var cs in new[] { csA, csB }) await SetupTestDatabases.ExecAsync(cs, TemporalShopDb.Sql);
         await Setup(csA, store, null, slot);
         await Setup(csB, store, "b", slot);
 
@@ -38,9 +39,9 @@ public sealed class TemporalStoreElsewhereTests(PostgresFixture fixture)
             Task.Run(() => new CaptureWorker(new CaptureOptions { SourceConnectionString = csB, StoreConnectionString = store, Slot = slot, Publication = slot, SourceName = "b" }).RunAsync(stop.Token)),
         };
         // The same key in both databases, with different values and histories.
-        await ExecAsync(csA, "INSERT INTO orders VALUES (1, 'from A', 'New', 1, NULL, NULL, 'Oslo', 1)");
-        await ExecAsync(csB, "INSERT INTO orders VALUES (1, 'from B', 'New', 2, NULL, NULL, 'Rome', 1)");
-        await ExecAsync(csB, "UPDATE orders SET revision = 2, ship_city = 'Milan' WHERE id = 1");
+        await SetupTestDatabases.ExecAsync(csA, "INSERT INTO orders VALUES (1, 'from A', 'New', 1, NULL, NULL, 'Oslo', 1)");
+        await SetupTestDatabases.ExecAsync(csB, "INSERT INTO orders VALUES (1, 'from B', 'New', 2, NULL, NULL, 'Rome', 1)");
+        await SetupTestDatabases.ExecAsync(csB, "UPDATE orders SET revision = 2, ship_city = 'Milan' WHERE id = 1");
         await using (var a = NpgsqlDataSource.Create(csA))
         await using (var b = NpgsqlDataSource.Create(csB))
         await using (var s = NpgsqlDataSource.Create(store))
@@ -53,7 +54,7 @@ public sealed class TemporalStoreElsewhereTests(PostgresFixture fixture)
 
         // Database A reads the store through postgres_fdw (the store's tables imported into schema hindsight_store).
         var storeConn = new NpgsqlConnectionStringBuilder(store);
-        await ExecAsync(csA, $"""
+        await SetupTestDatabases.ExecAsync(csA, $"""
             CREATE EXTENSION postgres_fdw;
             CREATE SERVER hindsight_store FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '{storeConn.Host}', port '{storeConn.Port}', dbname '{storeConn.Database}');
             CREATE USER MAPPING FOR CURRENT_USER SERVER hindsight_store OPTIONS (user '{storeConn.Username}');
@@ -81,26 +82,5 @@ public sealed class TemporalStoreElsewhereTests(PostgresFixture fixture)
     }
 
     private static Task<SetupReport> Setup(string source, string store, string? sourceName, string slot) =>
-        new SetupRunner(new SetupOptions
-        {
-            SourceConnectionString = source, StoreConnectionString = store, SourceName = sourceName, Slot = slot, Publication = slot,
-            Tables = ["orders", "order_lines"],
-        }).RunAsync();
-
-    private static async Task<string> CreateDatabaseAsync(PrivatePostgresServer server, string name)
-    {
-        await using var conn = new NpgsqlConnection(server.ConnectionString());
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn);
-        await cmd.ExecuteNonQueryAsync();
-        return server.ConnectionString(name);
-    }
-
-    private static async Task ExecAsync(string cs, string sql)
-    {
-        await using var conn = new NpgsqlConnection(cs);
-        await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, conn);
-        await cmd.ExecuteNonQueryAsync();
-    }
+        NamedDatabases.SetupSourceAsync(source, store, sourceName, slot, "orders", "order_lines");
 }
