@@ -147,6 +147,7 @@ internal static class HindsightCli
         root.Subcommands.Add(RevertCommand.Create(env, o));
         root.Subcommands.Add(TrendsCommand.Create(env, o));
         foreach (var command in RetentionCommands.Create(env, o)) root.Subcommands.Add(command);
+        foreach (var command in ChainCommands.Create(env, o)) root.Subcommands.Add(command);
         root.Subcommands.Add(ServeCommand.Create(env, o));
         return root;
     }
@@ -314,7 +315,7 @@ internal static class HindsightCli
         switch (e)
         {
             case CliException or SetupException or ConnectionStringException or Hindsight.Query.AuditQueryException or Hindsight.Queue.QueueConfigurationException
-                or Hindsight.Retention.RetentionException:
+                or Hindsight.Retention.RetentionException or Hindsight.Chain.ChainException:
                 return OneLine(e.Message);
             case PostgresException pg:
                 var text = pg.MessageText;

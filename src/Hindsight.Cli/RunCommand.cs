@@ -45,6 +45,20 @@ internal static class RunCommand
         {
             Description = "Have PostgreSQL send a large transaction whole at its commit (spilled on the server meanwhile) instead of streaming it while open",
         };
+        var signingKey = ChainCommands.SigningKeyOption("Sign checkpoints of the chain with this Ed25519 key file (hindsight setup makes it); without a key, no checkpoints");
+        var checkpointInterval = new Option<int>("--checkpoint-interval")
+        {
+            Description = "With a signing key: how often to sign a checkpoint, in seconds (the first once the slot is held)",
+            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.CheckpointInterval.TotalSeconds, HelpName = "seconds",
+        };
+        checkpointInterval.Validators.Add(v =>
+        {
+            if (v.GetValue(checkpointInterval) < 1) v.AddError("--checkpoint-interval must be at least 1 second");
+        });
+        var checkpointDir = new Option<string?>("--checkpoint-dir")
+        {
+            Description = "Also write each checkpoint into this directory (WORM storage, another host's mount, a witness's inbox)", HelpName = "directory",
+        };
         var queue = new QueueArguments();
         queue.Nats.Description = "The scale path: publish the changes to this NATS cluster's JetStream stream (nats://h1:4222,nats://h2:4222) instead of " +
                                  "writing them into the store; 'hindsight ingest' stores them. The slot is acknowledged once JetStream holds them";
@@ -52,7 +66,7 @@ internal static class RunCommand
         var cmd = new Command("run", "Capture changes into the store (or, with --nats, into the JetStream queue) until stopped (Ctrl+C or SIGTERM stop it gracefully). Resumes from the slot.")
         {
             ignore, redact, contextLimit, batch, maxPerStoreTx, commitInterval, readPause, heartbeat, standby, standbyPoll, metricsUrls, maxLagBytes, maxLagSeconds, otlpEndpoint, otlpProtocol, logFormat, noStreaming,
-            queue.Nats, queue.Stream,
+            queue.Nats, queue.Stream, signingKey, checkpointInterval, checkpointDir,
         };
         // One source from --source (or HINDSIGHT_SOURCE); several from configuration (Hindsight:Sources), in one process.
         cmd.SetAction((r, ct) => env.ConfiguredSources.Count > 0
@@ -87,6 +101,11 @@ internal static class RunCommand
             if (telemetry is not null)
                 log.LogInformation("sending traces and metrics over OTLP to {Endpoint}", TelemetryExport.Describe(r.GetValue(otlpEndpoint)));
             var urls = NameList.Split(r.GetValue(metricsUrls)).ToList();
+            // A key named by the user must be readable (the worker says so at start); the default one is used when it exists.
+            var keyPath = ChainCommands.SigningKeyPath(r, signingKey, env, out var keyNamed);
+            if (keyPath is not null && !keyNamed && !File.Exists(keyPath)) keyPath = null;
+            if (queueOptions is not null) keyPath = null; // the queue's ingesters write the store, not this worker
+            if (keyPath is null) log.LogInformation("no checkpoint signing key: the chain is written, but not signed (hindsight setup makes a key)");
 
             var captures = new List<JetStreamCapture>();
             var workers = new List<(HindsightCli.Connections Conn, CaptureWorker Worker, StatusMonitor Status)>();
@@ -107,6 +126,9 @@ internal static class RunCommand
                         StandbyPollInterval = TimeSpan.FromMilliseconds(r.GetValue(standbyPoll)),
                         MaxChangesPerStoreTransaction = r.GetValue(maxPerStoreTx),
                         HeartbeatInterval = TimeSpan.FromMilliseconds(r.GetValue(heartbeat)),
+                        SigningKeyPath = keyPath,
+                        CheckpointInterval = TimeSpan.FromSeconds(r.GetValue(checkpointInterval)),
+                        CheckpointDirectory = r.GetValue(checkpointDir),
                     };
                     log.LogInformation("capturing {Source} (slot {Slot}, publication {Publication}) into {Store}; stop with Ctrl+C",
                         ConnectionStrings.Describe(options.SourceConnectionString), options.Slot, options.Publication,

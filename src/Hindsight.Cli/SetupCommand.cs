@@ -52,10 +52,11 @@ internal static class SetupCommand
             "Only these roles (and superusers, and hindsight_capture) may emit context in the source database: EXECUTE on pg_logical_emit_message; 'public' gives it back to everyone (superuser; docs/security.md)");
 
         var queue = new QueueArguments();
+        var signingKey = ChainCommands.SigningKeyOption("The Ed25519 key file the worker signs checkpoints with: made here when missing, its public key printed");
         var cmd = new Command("setup",
             "Create or update the store schema, the publication, replica identities and the replication slot; with --nats, the JetStream stream and consumer too (without a source, only those). Idempotent.")
         {
-            tables, schemas, exclude, identity, indexImages, partition, bemiCompat, snapshot, ignore, redact, createRoles, trusted,
+            tables, schemas, exclude, identity, indexImages, partition, bemiCompat, snapshot, ignore, redact, createRoles, trusted, signingKey,
         };
         foreach (var option in queue.All) cmd.Options.Add(option);
         cmd.SetAction((r, ct) =>
@@ -103,12 +104,35 @@ internal static class SetupCommand
                 TrustedContextRoles = NameList.Split(r.GetValue(trusted)).ToList(),
             });
             var report = await progress.ShowWhileAsync(token => runner.RunAsync(token), token);
+            var keyText = await SigningKeyAsync(r, conn, token);
             var q = queueOptions is null ? null : await JetStreamSetup.RunAsync(queueOptions, token);
             if (format == "json")
                 await env.Output.WriteAsync((q is null ? JsonSerializer.Serialize(report, HindsightCli.Json) : JsonSerializer.Serialize(new { database = report, queue = q }, HindsightCli.Json)) + "\n");
             else
                 await env.Output.WriteAsync(report.ToText() + (q is null ? "" : QueueArguments.Text(q)));
+            if (keyText is not null) await (format == "json" ? env.Error : env.Output).WriteAsync(keyText);
             return HindsightCli.Ok;
         }, ct);
+
+        // The checkpoint signing key: made when missing, recorded in the store, its public half printed for keeping elsewhere.
+        async Task<string?> SigningKeyAsync(ParseResult r, HindsightCli.Connections conn, CancellationToken token)
+        {
+            var path = ChainCommands.SigningKeyPath(r, signingKey, env, out _);
+            if (path is null) return null;
+            var made = !File.Exists(path);
+            Chain.SigningKey key;
+            try { key = made ? Chain.SigningKey.Create(path) : Chain.SigningKey.Load(path); }
+            catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--signing-key: {e.Message}");
+            }
+            using (key)
+            {
+                await using var store = QueryOptions.OpenStore(conn);
+                await new Chain.Checkpoints(store).RecordKeyAsync(key.PublicKey, token);
+                return $"checkpoint signing key: {(made ? "made" : "kept")} {path} (key id {key.KeyId}); keep its public key away from the store, " +
+                       $"to check checkpoints with (hindsight public-key prints it again):\n{key.PublicKey.Pem}";
+            }
+        }
     }
 }

@@ -64,6 +64,9 @@ internal static class StoreRoles
             await ExecAsync(conn, tx, $"GRANT INSERT, UPDATE, DELETE ON hindsight.untracked_columns TO {Writer}", ct).ConfigureAwait(false);
         if (await Store.StoreMigrations.HasTableAsync(conn, tx, "schema_changes", ct).ConfigureAwait(false))
             await ExecAsync(conn, tx, $"GRANT INSERT ON hindsight.schema_changes TO {Writer}", ct).ConfigureAwait(false);
+        // The writer chains what it writes, and records the checkpoints it signs.
+        if (await Store.StoreMigrations.HasTableAsync(conn, tx, "chain_blocks", ct).ConfigureAwait(false))
+            await ExecAsync(conn, tx, $"GRANT INSERT ON hindsight.chain_blocks, hindsight.chain_nodes, hindsight.checkpoints, hindsight.chain_keys TO {Writer}", ct).ConfigureAwait(false);
         // A partitioned change table takes its ids from a sequence, and the worker makes the next partitions.
         if (await Store.StoreMigrations.HasTableAsync(conn, tx, "change_ids", ct).ConfigureAwait(false))
             await ExecAsync(conn, tx, $"GRANT USAGE ON SEQUENCE hindsight.change_ids TO {Writer}", ct).ConfigureAwait(false);
@@ -72,7 +75,7 @@ internal static class StoreRoles
         await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.apply_retention() TO {Writer}", ct).ConfigureAwait(false);
         // And it keeps the hourly change counts of trends up to date.
         await ExecAsync(conn, tx, $"GRANT EXECUTE ON FUNCTION hindsight.count_changes() TO {Writer}", ct).ConfigureAwait(false);
-        done.Add($"{Writer}: INSERT on hindsight.changes and hindsight.schema_changes, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
+        done.Add($"{Writer}: INSERT on hindsight.changes, hindsight.schema_changes and the chain's tables, INSERT and UPDATE on hindsight.progress, INSERT on hindsight.sources (and UPDATE of a carried-over source's system identifier), " +
                  "INSERT, UPDATE and DELETE on hindsight.untracked_columns, SELECT on schema hindsight, " +
                  "EXECUTE of maintain_change_partitions(), apply_retention() and count_changes() (each does only its own job); no UPDATE, DELETE or TRUNCATE of changes");
         done.Add($"{Reader}: SELECT on schema hindsight");

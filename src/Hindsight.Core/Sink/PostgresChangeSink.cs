@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hindsight.Chain;
 using Hindsight.Diagnostics;
 using Hindsight.Model;
 using Npgsql;
@@ -40,7 +41,11 @@ internal sealed class PostgresChangeSink : ICaptureSink
     private NpgsqlConnection? _conn;
     private NpgsqlTransaction? _tx;
     private NpgsqlCommand? _progressUpdate;
-    private NpgsqlBatch? _oneTripBatch;
+    private NpgsqlBatch? _oneTripBatch, _oneTripChainedBatch;
+    private NpgsqlCommand? _chainInsert;
+    // The source's chain (docs/verification.md): a block per store commit, in the same store transaction. Null when
+    // the store keeps none.
+    private ChainWriter? _chain;
     private readonly OneTripCommit _oneTrip = new();
     private readonly SchemaChangeWriter _schemaChanges = new();
 
@@ -136,6 +141,8 @@ internal sealed class PostgresChangeSink : ICaptureSink
                 RedactionKey = r.IsDBNull(2) ? [] : Convert.FromHexString(r.GetString(2));
             }
         }
+        _chain?.Dispose();
+        _chain = await ChainWriter.OpenAsync(_conn!, _source, ct).ConfigureAwait(false);
     }
 
     /// <summary>Adds a change of a transaction sent whole (its commit LSN and time are known from BEGIN).</summary>
@@ -143,7 +150,9 @@ internal sealed class PostgresChangeSink : ICaptureSink
     {
         if (HindsightTracing.Enabled && _traceLinks.Count < HindsightTracing.MaxLinks && HindsightTracing.TraceOf(record.Context) is { } trace)
             _traceLinks.Add(trace);
+        var start = _batch.WrittenCount;
         ChangeRowEncoder.Write(_batch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
+        _chain?.Add(_batch.WrittenSpan[start..]);
         _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
         await RowAddedAsync(ct).ConfigureAwait(false);
     }
@@ -190,6 +199,7 @@ internal sealed class PostgresChangeSink : ICaptureSink
         foreach (var tuple in Spill.Read(xid))
         {
             ChangeRowEncoder.Complete(tuple.Span, commitLsn, ++ordinal, committedAt);
+            _chain?.Add(tuple.Span);
             _batch.Write(tuple.Span);
             await RowAddedAsync(ct).ConfigureAwait(false);
         }
@@ -280,15 +290,17 @@ internal sealed class PostgresChangeSink : ICaptureSink
         activity?.SetTag("hindsight.transactions", _txTransactions);
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
+        var block = _chain is { HasPending: true } ? _chain.Seal() : null;
         if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
         {
-            // Nothing of this store transaction has reached the store yet: rows and progress in one round trip.
+            // Nothing of this store transaction has reached the store yet: rows, block and progress in one round trip.
             if (!progress && _batchRows == 0) return null;
             if (_batchRows > 0)
             {
-                var batch = await OneTripBatchAsync(ct).ConfigureAwait(false);
+                var batch = await OneTripBatchAsync(chained: block is not null, ct).ConfigureAwait(false);
                 _oneTrip.Fill(batch.BatchCommands[0].Parameters, _source, _database);
                 SetProgress(batch.BatchCommands[1].Parameters);
+                if (block is not null) ChainWriter.Fill(batch.BatchCommands[2].Parameters, block);
                 await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
             else await UpdateProgressAsync(ct).ConfigureAwait(false);
@@ -300,12 +312,14 @@ internal sealed class PostgresChangeSink : ICaptureSink
             await EnsureTransactionAsync(ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
             await _schemaChanges.WriteAsync(_conn!, _tx!, _source, _database, ct).ConfigureAwait(false);
+            if (block is not null) await InsertBlockAsync(block, ct).ConfigureAwait(false);
             if (progress) await UpdateProgressAsync(ct).ConfigureAwait(false);
             await _tx!.CommitAsync(ct).ConfigureAwait(false);
             await _tx.DisposeAsync().ConfigureAwait(false);
             _tx = null;
         }
         _oneTrip.Reset();
+        if (block is not null) _chain!.Committed(block);
         HindsightMetrics.StoreCommitted(_source, _txChanges, _txTransactions, Stopwatch.GetElapsedTime(started), _txLastCommittedAt);
         if (_txLastCommitLsn > LastCommitLsn) LastCommitLsn = _txLastCommitLsn;
         ulong? ack = null;
@@ -381,17 +395,33 @@ internal sealed class PostgresChangeSink : ICaptureSink
         await _progressUpdate.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>The one-trip commit: the rows' INSERT and the progress update in one batch (prepared).</summary>
-    private async ValueTask<NpgsqlBatch> OneTripBatchAsync(CancellationToken ct)
+    /// <summary>The one-trip commit: the rows' INSERT, the progress update and (<paramref name="chained"/>) the chain's
+    /// block in one batch (prepared).</summary>
+    private async ValueTask<NpgsqlBatch> OneTripBatchAsync(bool chained, CancellationToken ct)
     {
-        if (_oneTripBatch is not null) return _oneTripBatch;
+        if ((chained ? _oneTripChainedBatch : _oneTripBatch) is { } made) return made;
         var batch = new NpgsqlBatch(_conn);
         batch.BatchCommands.Add(OneTripCommit.CreateInsert());
         var progress = new NpgsqlBatchCommand(ProgressSql);
         AddProgressParameters(progress.Parameters);
         batch.BatchCommands.Add(progress);
+        if (chained) batch.BatchCommands.Add(ChainWriter.CreateInsert());
         await batch.PrepareAsync(ct).ConfigureAwait(false);
-        return _oneTripBatch = batch;
+        return chained ? _oneTripChainedBatch = batch : _oneTripBatch = batch;
+    }
+
+    /// <summary>Inserts the chain's block in the open store transaction (prepared on first use).</summary>
+    private async ValueTask InsertBlockAsync(SealedBlock block, CancellationToken ct)
+    {
+        if (_chainInsert is null)
+        {
+            var cmd = ChainWriter.CreateInsert(_conn!);
+            await cmd.PrepareAsync(ct).ConfigureAwait(false);
+            _chainInsert = cmd;
+        }
+        _chainInsert.Transaction = _tx;
+        ChainWriter.Fill(_chainInsert.Parameters, block);
+        await _chainInsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
     private void MarkCompleted(ulong commitLsn, ulong endLsn, DateTime committedAt, long changes)
@@ -428,6 +458,9 @@ internal sealed class PostgresChangeSink : ICaptureSink
         _spill?.Dispose();
         if (_progressUpdate is not null) await _progressUpdate.DisposeAsync().ConfigureAwait(false);
         if (_oneTripBatch is not null) await _oneTripBatch.DisposeAsync().ConfigureAwait(false);
+        if (_oneTripChainedBatch is not null) await _oneTripChainedBatch.DisposeAsync().ConfigureAwait(false);
+        if (_chainInsert is not null) await _chainInsert.DisposeAsync().ConfigureAwait(false);
+        _chain?.Dispose();
         if (_tx is not null) { try { await _tx.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* connection may be gone */ } }
         if (_conn is not null) await _conn.DisposeAsync().ConfigureAwait(false);
     }

@@ -352,6 +352,9 @@ internal static class StoreMigrations
 
         // 13: images and context compressed with lz4 where the server has it (ImageCompression).
         ImageCompression.Sql,
+
+        // 14: the tamper-evident chain (ChainMigration): blocks, kept tree nodes, checkpoints, signing keys.
+        ChainMigration.Sql,
     ];
 
     /// <summary>

@@ -85,4 +85,18 @@ public sealed class CaptureOptions : ConnectionOptions
     /// moment to notice our own previous walsender is gone.
     /// </summary>
     public TimeSpan SlotInUseTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The Ed25519 key file (<c>hindsight setup</c> makes it) the worker signs its chain's checkpoints with, every
+    /// <see cref="CheckpointInterval"/>. Null: no checkpoints (the chain is still written).
+    /// </summary>
+    public string? SigningKeyPath { get; init; }
+
+    /// <summary>How often the worker signs a checkpoint of its chain (with <see cref="SigningKeyPath"/>); the first comes
+    /// once it holds the slot.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>A directory each checkpoint is also written to as a file (WORM storage, another host's mount, a witness's
+    /// inbox); null: the store only.</summary>
+    public string? CheckpointDirectory { get; init; }
 }

@@ -67,6 +67,8 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         var store = separateStore ?? source;
         _types ??= new PgTypeCatalog(source);
         var upkeep = new StoreUpkeep(store, _log);
+        using var signingKey = LoadSigningKey();
+        var checkpoints = signingKey is null ? null : new CheckpointSchedule(store, signingKey, options.CheckpointInterval, options.CheckpointDirectory, _log);
 
         var delay = options.ReconnectMinDelay;
         DateTime? slotBusySince = null;
@@ -79,7 +81,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 sourceName = await RegisterAsync(store, identity, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await RunSessionAsync(source, store, sourceName, identity.Database, rules, upkeep, () =>
+                    await RunSessionAsync(source, store, sourceName, identity.Database, rules, upkeep, checkpoints, () =>
                     {
                         if (slotBusySince is { } since && options.Standby)
                             _log.LogInformation("took over replication slot {Slot} after {Seconds:0.0}s in standby", options.Slot, (DateTime.UtcNow - since).TotalSeconds);
@@ -203,7 +205,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
     }
 
     private async Task RunSessionAsync(NpgsqlDataSource source, NpgsqlDataSource store, string sourceName, string database,
-        ColumnRules rules, StoreUpkeep upkeep, Action connected, CancellationToken ct)
+        ColumnRules rules, StoreUpkeep upkeep, CheckpointSchedule? checkpoints, Action connected, CancellationToken ct)
     {
         var target = new CaptureSinkTarget(store, options.Slot, sourceName, database, options.BatchSize);
         var sink = SinkFactory?.Invoke(target) ?? new PostgresChangeSink(store, options.Slot, sourceName, database, options.BatchSize);
@@ -250,6 +252,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         // acknowledgement, and with it "capturing" (readiness), does not wait for a whole heartbeat interval.
         var lastAck = DateTime.MinValue;
         var upkeeping = Task.CompletedTask;
+        var checkpointing = Task.CompletedTask;
         var stitching = Task.Run(async () =>
         {
             // The first event means the session holds the slot. Until then another worker (a replica this one stood by
@@ -260,6 +263,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
                 await sink.SlotAcquiredAsync(session.Token).ConfigureAwait(false);
                 // The store's upkeep is the slot holder's: not a standby's, nor a session's that failed before it held the slot.
                 upkeeping = upkeep.RunAsync(session.Token);
+                if (checkpoints is not null) checkpointing = checkpoints.RunAsync(sourceName, session.Token);
             }
             var first = true;
             await stitcher.RunAsync(channel.Reader, lsn =>
@@ -279,6 +283,7 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         {
             await Task.WhenAll(reading, stitching, heartbeat).ConfigureAwait(false);
             await upkeeping.ConfigureAwait(false); // set by the stitching task, which has ended
+            await checkpointing.ConfigureAwait(false);
         }
         catch (Exception) when (ct.IsCancellationRequested) { }
         catch (Exception) { /* rethrown below from the task that failed first */ }
@@ -292,6 +297,17 @@ public sealed class CaptureWorker(CaptureOptions options, ILoggerFactory? logger
         }
         await done.ConfigureAwait(false); // surfaces the first failure (the other task saw only the cancellation)
         throw new IOException("capture session ended unexpectedly");
+    }
+
+    /// <summary>The checkpoint signing key, when one is configured; a configured key that cannot be read stops the worker at once.</summary>
+    private Chain.SigningKey? LoadSigningKey()
+    {
+        if (options.SigningKeyPath is not { } path) return null;
+        try { return Chain.SigningKey.Load(path); }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            throw new CaptureException($"cannot read the checkpoint signing key: {e.Message} (hindsight setup makes one; or run without --signing-key)", e);
+        }
     }
 
     /// <summary>

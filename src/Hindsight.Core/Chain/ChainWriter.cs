@@ -1,0 +1,165 @@
+using System.Buffers;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Hindsight.Chain;
+
+/// <summary>
+/// Builds a source's chain as its changes are written: the leaf of each change as it is encoded, and at each store
+/// commit one block, inserted in the same store transaction as the changes and the progress row. A resend after a crash
+/// is skipped before it reaches the writer, and a store transaction that fails leaves no block: the chain neither
+/// breaks nor forks. The block number is part of the primary key, so a second writer of one source is refused.
+/// </summary>
+internal sealed class ChainWriter : IDisposable
+{
+    private readonly string _source;
+    private readonly ChangeLeaf _leaf = new();
+    private readonly ArrayBufferWriter<byte> _leaves = new(MerkleTree.HashSize * 256);
+    private readonly List<ChainRun> _runs = [];
+    private long _lastCommitLsn;
+
+    // What the store holds: the next block's number, the last block's hash, the tree of block hashes.
+    private long _nextBlock;
+    private byte[] _head = ChainBlock.Genesis;
+    private long _totalChanges;
+    private long _priorChanges;
+    private MerkleFrontier _tree = new();
+
+    private ChainWriter(string source) => _source = source;
+
+    /// <summary>True when changes were added since the last block.</summary>
+    public bool HasPending => _runs.Count > 0;
+
+    /// <summary>Reads the source's chain head; null when the store keeps no chain (<c>settings.chain</c> is <c>off</c>).</summary>
+    public static async Task<ChainWriter?> OpenAsync(NpgsqlConnection store, string source, CancellationToken ct)
+    {
+        var cmd = new NpgsqlCommand(
+            """
+            SELECT coalesce((SELECT value FROM hindsight.settings WHERE name = 'chain'), 'on'),
+                   b.block, b.hash, b.total_changes, b.prior_changes, b.frontier,
+                   (SELECT count(*) FROM hindsight.changes c WHERE c.source = $1 AND c.ordinal > 0)
+              FROM (SELECT 1) one
+              LEFT JOIN LATERAL (SELECT * FROM hindsight.chain_blocks WHERE source = $1 ORDER BY block DESC LIMIT 1) b ON true
+            """, store);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(source);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        await r.ReadAsync(ct).ConfigureAwait(false);
+        if (r.GetString(0) != "on") return null;
+        var writer = new ChainWriter(source);
+        if (r.IsDBNull(1)) writer._priorChanges = r.GetInt64(6); // no block yet: what is stored now came before the chain
+        else
+        {
+            writer._nextBlock = r.GetInt64(1) + 1;
+            writer._head = r.GetFieldValue<byte[]>(2);
+            writer._totalChanges = r.GetInt64(3);
+            writer._priorChanges = r.GetInt64(4);
+            writer._tree = new MerkleFrontier(writer._nextBlock, r.GetFieldValue<byte[]>(5));
+        }
+        return writer;
+    }
+
+    /// <summary>Adds the change encoded as <paramref name="tuple"/> (a <see cref="Sink.ChangeRowEncoder"/> tuple).</summary>
+    public void Add(ReadOnlySpan<byte> tuple)
+    {
+        var leaf = _leaves.GetSpan(MerkleTree.HashSize)[..MerkleTree.HashSize];
+        var (commitLsn, ordinal, committedAt) = _leaf.FromTuple(tuple, leaf);
+        _leaves.Advance(MerkleTree.HashSize);
+        if (_runs.Count > 0 && _runs[^1] is var last && last.CommitLsn == commitLsn && last.FirstOrdinal + last.Count == ordinal)
+            _runs[^1] = last with { Count = last.Count + 1 };
+        else _runs.Add(new ChainRun(commitLsn, ordinal, 1, committedAt));
+        if (commitLsn > _lastCommitLsn) _lastCommitLsn = commitLsn;
+    }
+
+    /// <summary>The block of the changes added since the last one, and the tree after it; nothing changes until <see cref="Committed"/>.</summary>
+    public SealedBlock Seal()
+    {
+        var leaves = _leaves.WrittenSpan.ToArray();
+        var runs = _runs.ToArray();
+        var root = MerkleTree.Root(ChainBlock.RunRoots(runs, leaves), runs.Length);
+        var changes = leaves.Length / MerkleTree.HashSize;
+        var hash = ChainBlock.HashOf(_source, _nextBlock, _head, root, changes, _priorChanges, runs);
+        var tree = _tree.Clone();
+        var nodes = new List<(int Level, long Index, byte[] Hash)>();
+        tree.Append(hash, nodes);
+        var block = new ChainBlock(_source, _nextBlock, _head, root, hash, changes, _totalChanges + changes, _priorChanges, runs, leaves, _lastCommitLsn);
+        return new SealedBlock(block, tree, nodes);
+    }
+
+    /// <summary>Adopts a sealed block once the store transaction that inserted it has committed.</summary>
+    public void Committed(SealedBlock sealedBlock)
+    {
+        _nextBlock = sealedBlock.Block.Number + 1;
+        _head = sealedBlock.Block.Hash;
+        _totalChanges = sealedBlock.Block.TotalChanges;
+        _tree = sealedBlock.Tree;
+        _leaves.ResetWrittenCount();
+        _runs.Clear();
+    }
+
+    /// <summary>The statement that inserts a sealed block and the tree nodes it completes (parameters by <see cref="Fill"/>).</summary>
+    public static NpgsqlBatchCommand CreateInsert()
+    {
+        var cmd = new NpgsqlBatchCommand(InsertSql);
+        foreach (var type in InsertTypes) cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = DBNull.Value });
+        return cmd;
+    }
+
+    /// <summary>The same statement, for a store transaction that is already open.</summary>
+    public static NpgsqlCommand CreateInsert(NpgsqlConnection conn)
+    {
+        var cmd = new NpgsqlCommand(InsertSql, conn);
+        foreach (var type in InsertTypes) cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = DBNull.Value });
+        return cmd;
+    }
+
+    /// <summary>Sets the insert's parameters to a sealed block.</summary>
+    public static void Fill(NpgsqlParameterCollection p, SealedBlock sealedBlock)
+    {
+        var b = sealedBlock.Block;
+        p[0].Value = b.Source;
+        p[1].Value = b.Number;
+        p[2].Value = b.PreviousHash;
+        p[3].Value = b.Hash;
+        p[4].Value = b.Root;
+        p[5].Value = b.Changes;
+        p[6].Value = b.TotalChanges;
+        p[7].Value = b.PriorChanges;
+        p[8].Value = b.Runs.Select(r => r.CommitLsn).ToArray();
+        p[9].Value = b.Runs.Select(r => r.FirstOrdinal).ToArray();
+        p[10].Value = b.Runs.Select(r => r.Count).ToArray();
+        p[17].Value = b.Runs.Select(r => DateTime.UnixEpoch.AddTicks(r.CommittedAtMicros * 10)).ToArray();
+        p[11].Value = b.Leaves;
+        p[12].Value = sealedBlock.Tree.ToBytes();
+        p[13].Value = b.LastCommitLsn;
+        p[14].Value = sealedBlock.Nodes.Select(n => (short)n.Level).ToArray();
+        p[15].Value = sealedBlock.Nodes.Select(n => n.Index).ToArray();
+        p[16].Value = sealedBlock.Nodes.Select(n => n.Hash).ToArray();
+    }
+
+    private const string InsertSql =
+        """
+        WITH block AS (
+            INSERT INTO hindsight.chain_blocks (source, block, prev_hash, hash, root, changes, total_changes, prior_changes,
+                                                run_commit_lsns, run_first_ordinals, run_counts, run_committed_ats, leaves, frontier, last_commit_lsn)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $18, $12, $13, $14))
+        INSERT INTO hindsight.chain_nodes (source, level, index, hash)
+        SELECT $1, n.level, n.index, n.hash FROM unnest($15::smallint[], $16::bigint[], $17::bytea[]) AS n(level, index, hash)
+        """;
+
+    private static readonly NpgsqlDbType[] InsertTypes =
+    [
+        NpgsqlDbType.Text, NpgsqlDbType.Bigint, NpgsqlDbType.Bytea, NpgsqlDbType.Bytea, NpgsqlDbType.Bytea, NpgsqlDbType.Integer,
+        NpgsqlDbType.Bigint, NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Integer,
+        NpgsqlDbType.Array | NpgsqlDbType.Integer, NpgsqlDbType.Bytea, NpgsqlDbType.Bytea, NpgsqlDbType.Bigint,
+        NpgsqlDbType.Array | NpgsqlDbType.Smallint, NpgsqlDbType.Array | NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Bytea,
+        NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
+    ];
+
+    /// <inheritdoc />
+    public void Dispose() => _leaf.Dispose();
+}
+
+/// <summary>A block ready to insert, the tree of block hashes with it, and the stored tree nodes it completes.</summary>
+internal sealed record SealedBlock(ChainBlock Block, MerkleFrontier Tree, List<(int Level, long Index, byte[] Hash)> Nodes);

@@ -1,0 +1,181 @@
+using Npgsql;
+
+namespace Hindsight.Chain;
+
+public sealed partial class TrailVerifier
+{
+    /// <summary>
+    /// Proves that change <paramref name="changeId"/> is in <paramref name="checkpoint"/>'s tree (by default the newest
+    /// checkpoint recorded in the store that covers it). The proof is checked before it is returned.
+    /// </summary>
+    /// <exception cref="ChainException">No such change; it is outside the chain; no checkpoint covers it; or the store's
+    /// tree does not lead to the checkpoint's root (run a verification).</exception>
+    public async Task<InclusionProof> ProveAsync(long changeId, SignedCheckpoint? checkpoint = null, CancellationToken cancellationToken = default)
+    {
+        var ct = cancellationToken;
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        await Checkpoints.RequireChainAsync(conn, ct).ConfigureAwait(false);
+        var change = await ReadChangeAsync(conn, changeId, ct).ConfigureAwait(false)
+                     ?? throw new ChainException($"the store has no change with id {changeId}");
+        if (change.Ordinal < 0)
+            throw new ChainException($"change {changeId} is a {change.Operation} row of a baseline or a prune, derived by Hindsight: it is outside the chain");
+
+        // The block whose runs hold the change.
+        StoredBlock? block = null;
+        {
+            var cmd = new NpgsqlCommand(
+                $"SELECT {StoredBlock.Columns} FROM hindsight.chain_blocks WHERE source = $1 AND run_commit_lsns @> ARRAY[$2::bigint] ORDER BY block", conn);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            cmd.Parameters.AddWithValue(change.Source);
+            cmd.Parameters.AddWithValue(change.CommitLsn);
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using var rDisposal = r.ConfigureAwait(false);
+            while (block is null && await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var b = StoredBlock.Read(r);
+                if (b.Runs.Any(run => run.CommitLsn == change.CommitLsn && change.Ordinal >= run.FirstOrdinal && change.Ordinal < run.FirstOrdinal + run.Count))
+                    block = b;
+            }
+        }
+        if (block is null)
+            throw new ChainException($"change {changeId} is in no block of source '{change.Source}': it was stored before the chain began, or inserted after the fact");
+        if (!block.IsWellFormed) throw new ChainException($"block {block.Number:N0} is malformed: run a verification (hindsight verify)");
+
+        if (checkpoint is null)
+        {
+            var cmd = new NpgsqlCommand("SELECT document FROM hindsight.checkpoints WHERE source = $1 AND blocks > $2 ORDER BY blocks DESC, id DESC LIMIT 1", conn);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            cmd.Parameters.AddWithValue(change.Source);
+            cmd.Parameters.AddWithValue(block.Number);
+            checkpoint = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json ? SignedCheckpoint.Parse(json)
+                : throw new ChainException($"no checkpoint covers block {block.Number:N0} of source '{change.Source}' yet: make one (hindsight checkpoint) and try again");
+        }
+        else if (checkpoint.Checkpoint.Source != change.Source)
+            throw new ChainException($"change {changeId} is of source '{change.Source}'; the checkpoint given is of '{checkpoint.Checkpoint.Source}'");
+        else if (checkpoint.Checkpoint.Blocks <= block.Number)
+            throw new ChainException($"change {changeId} is in block {block.Number:N0}, after the checkpoint given ({checkpoint.Checkpoint.Blocks:N0} blocks): use a newer one");
+
+        // The change's place in its run, and its run's place in the block.
+        var runIndex = 0;
+        var firstLeaf = 0;
+        while (!(block.Runs[runIndex].CommitLsn == change.CommitLsn && change.Ordinal >= block.Runs[runIndex].FirstOrdinal &&
+                 change.Ordinal < block.Runs[runIndex].FirstOrdinal + block.Runs[runIndex].Count))
+            firstLeaf += block.Runs[runIndex++].Count;
+        var run = block.Runs[runIndex];
+        var leafIndex = change.Ordinal - run.FirstOrdinal;
+        var runLeaves = block.Leaves.AsMemory(firstLeaf * MerkleTree.HashSize, run.Count * MerkleTree.HashSize);
+        var runPath = MerkleTree.Path(leafIndex, run.Count, (start, size) => MerkleTree.Root(runLeaves.Span.Slice((int)start * MerkleTree.HashSize, (int)size * MerkleTree.HashSize), (int)size));
+        var runRoots = ChainBlock.RunRoots(block.Runs, block.Leaves);
+        var blockPath = MerkleTree.Path(runIndex, block.Runs.Length, (start, size) => MerkleTree.Root(runRoots.AsSpan((int)start * MerkleTree.HashSize, (int)size * MerkleTree.HashSize), (int)size));
+        var treePath = await TreePathAsync(conn, change.Source, block.Number, checkpoint.Checkpoint.Blocks, ct).ConfigureAwait(false);
+
+        var proof = new InclusionProof(change, run, leafIndex, runPath, block.Number, block.PreviousHash, block.Changes, block.PriorChanges,
+            ChainBlock.RunsDigest(block.Runs), runIndex, block.Runs.Length, blockPath, treePath, checkpoint);
+        if (proof.Problem(null) is { } problem)
+            throw new ChainException($"change {changeId} cannot be proved against the checkpoint of {Checkpoint.Time(checkpoint.Checkpoint.MadeAt)}: {problem}. " +
+                                     "The store's chain differs from what was signed: run a verification (hindsight verify)");
+        return proof;
+    }
+
+    private static async Task<StoredChange?> ReadChangeAsync(NpgsqlConnection conn, long id, CancellationToken ct)
+    {
+        var cmd = new NpgsqlCommand(
+            """
+            SELECT id, source, database, schema, "table", primary_key, operation, before, after, context, committed_at,
+                   transaction_id, position, commit_lsn, ordinal
+              FROM hindsight.changes WHERE id = $1
+            """, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(id);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false)) return null;
+        return new StoredChange(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
+            r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9), StoredBlock.Micros(r.GetDateTime(10)), r.GetInt64(11), r.GetInt64(12),
+            r.GetInt64(13), r.GetInt32(14));
+    }
+
+    /// <summary>
+    /// The audit path of block <paramref name="index"/> in the tree of the first <paramref name="size"/> block hashes.
+    /// Every sibling is a run of perfect subtrees; each is hashed from the nodes kept at levels 16 and 8 where it is that
+    /// large, else from block hashes: at most a few hundred hashes read, in two queries, however long the chain.
+    /// </summary>
+    private static async Task<List<byte[]>> TreePathAsync(NpgsqlConnection conn, string source, long index, long size, CancellationToken ct)
+    {
+        // First which perfect subtrees the path needs, then one read per kind of stored hash, then the hashes.
+        var siblings = new List<(long Start, long Size)>();
+        MerkleTree.Path(index, size, (start, n) => { siblings.Add((start, n)); return MerkleTree.EmptyRoot; });
+        var perfect = siblings.SelectMany(s => Perfect(s.Start, s.Size)).ToList();
+        var wanted = new Dictionary<int, SortedSet<long>> { [0] = [], [8] = [], [16] = [] };
+        foreach (var (start, level) in perfect)
+        {
+            var stored = StoredLevelFor(level);
+            for (long i = start >> stored, end = (start + (1L << level)) >> stored; i < end; i++) wanted[stored].Add(i);
+        }
+        var hashes = new Dictionary<(int, long), byte[]>();
+        if (wanted[0].Count > 0)
+        {
+            var cmd = new NpgsqlCommand("SELECT block, hash FROM hindsight.chain_blocks WHERE source = $1 AND block = ANY($2)", conn);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            cmd.Parameters.AddWithValue(source);
+            cmd.Parameters.AddWithValue(wanted[0].ToArray());
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (r.ConfigureAwait(false))
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) hashes[(0, r.GetInt64(0))] = r.GetFieldValue<byte[]>(1);
+        }
+        if (wanted[8].Count + wanted[16].Count > 0)
+        {
+            var cmd = new NpgsqlCommand(
+                "SELECT n.level, n.index, n.hash FROM hindsight.chain_nodes n JOIN unnest($2::smallint[], $3::bigint[]) w(level, index) " +
+                "ON n.level = w.level AND n.index = w.index WHERE n.source = $1", conn);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            cmd.Parameters.AddWithValue(source);
+            cmd.Parameters.AddWithValue(wanted[8].Select(_ => (short)8).Concat(wanted[16].Select(_ => (short)16)).ToArray());
+            cmd.Parameters.AddWithValue(wanted[8].Concat(wanted[16]).ToArray());
+            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (r.ConfigureAwait(false))
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) hashes[(r.GetInt16(0), r.GetInt64(1))] = r.GetFieldValue<byte[]>(2);
+        }
+
+        byte[] PerfectHash(long start, int level)
+        {
+            var stored = StoredLevelFor(level);
+            var first = start >> stored;
+            var count = 1 << (level - stored);
+            var leaves = new byte[count * MerkleTree.HashSize];
+            for (var i = 0; i < count; i++)
+            {
+                if (!hashes.TryGetValue((stored, first + i), out var h))
+                    throw new ChainException(stored == 0
+                        ? $"block {first + i:N0} of source '{source}' is missing: run a verification (hindsight verify)"
+                        : $"the tree node at level {stored}, index {first + i} of source '{source}' is missing from hindsight.chain_nodes");
+                h.CopyTo(leaves, i * MerkleTree.HashSize);
+            }
+            return MerkleTree.Root(leaves, count);
+        }
+        byte[] Subtree(long start, long n)
+        {
+            if (long.IsPow2(n)) return PerfectHash(start, (int)long.Log2(n));
+            var k = MerkleTree.LargestPowerOfTwoBelow(n);
+            return MerkleTree.Node(Subtree(start, k), Subtree(start + k, n - k));
+        }
+        return siblings.Select(s => Subtree(s.Start, s.Size)).ToList();
+    }
+
+    // The perfect subtrees (start, level) a range of the tree splits into, the way RFC 6962's tree splits it.
+    private static IEnumerable<(long Start, int Level)> Perfect(long start, long n)
+    {
+        while (n > 0)
+        {
+            if (long.IsPow2(n)) { yield return (start, (int)long.Log2(n)); yield break; }
+            var k = MerkleTree.LargestPowerOfTwoBelow(n);
+            yield return (start, (int)long.Log2(k));
+            start += k;
+            n -= k;
+        }
+    }
+
+    // Which stored hashes a perfect subtree of 2^level blocks is computed from: kept nodes where it is that large.
+    private static int StoredLevelFor(int level) => level >= 16 ? 16 : level >= 8 ? 8 : 0;
+}
