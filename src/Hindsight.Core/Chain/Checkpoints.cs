@@ -28,7 +28,7 @@ public sealed class Checkpoints(NpgsqlDataSource store)
         var signed = key.Sign(head);
         var cmd = new NpgsqlCommand(
             """
-            INSERT INTO hindsight.chain_keys (key_id, public_key) VALUES ($8, $10) ON CONFLICT (key_id) DO NOTHING;
+            WITH key AS (INSERT INTO hindsight.chain_keys (key_id, public_key) VALUES ($8, $10) ON CONFLICT (key_id) DO NOTHING)
             INSERT INTO hindsight.checkpoints (source, blocks, changes, position, root, head, made_at, key_id, signature, document)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11)
             """, conn);

@@ -40,8 +40,10 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
                 "but the store holds no chain of that source: its whole chain was removed"), (long.MaxValue, 0)));
         foreach (var source in sources)
         {
+            // A file may be a copy of a checkpoint the store also records: each is checked once.
             var checkpoints = stored.Where(c => c.Checkpoint.Source == source)
-                .Concat(options.Checkpoints.Where(c => c.Checkpoint.Source == source)).ToList();
+                .Concat(options.Checkpoints.Where(c => c.Checkpoint.Source == source))
+                .DistinctBy(c => (c.KeyId, Convert.ToBase64String(c.Signature), Convert.ToBase64String(c.Checkpoint.SignedBytes()))).ToList();
             var (result, found) = await VerifySourceAsync(conn, source, options, checkpoints, keys, ct).ConfigureAwait(false);
             results.Add(result);
             breaks.AddRange(found);

@@ -59,6 +59,13 @@ public sealed class CrashRecoveryTests(PostgresFixture fixture, ITestOutputHelpe
         Assert.Equal(oracle, stored);
         Assert.Equal(stored, await h.ScalarAsync<long>("SELECT count(DISTINCT (transaction_id, ordinal)) FROM hindsight.changes"));
         Assert.Equal(0L, await h.ScalarAsync<long>(SetMismatches));
+
+        // The chain survived the kills too: every stored change in it once, no block lost or forked (a block commits with its changes).
+        var chain = await new Hindsight.Chain.TrailVerifier(h.Source).VerifyAsync();
+        Assert.True(chain.Intact, string.Join("\n", chain.Breaks.Select(b => b.Detail)));
+        Assert.Equal(stored, chain.Sources.Single().VerifiedChanges);
+        Assert.Equal(stored, chain.Sources.Single().ChainedChanges);
+        output.WriteLine($"chain: {chain.Sources.Single().Blocks} blocks, intact");
     }
 
     [Fact]
