@@ -31,8 +31,20 @@ internal sealed class ChainWriter : IDisposable
     public bool HasPending => _runs.Count > 0;
 
     /// <summary>Reads the source's chain head; null when the store keeps no chain (<c>settings.chain</c> is <c>off</c>).</summary>
-    public static async Task<ChainWriter?> OpenAsync(NpgsqlConnection store, string source, CancellationToken ct)
+    /// <remarks>With <paramref name="tx"/> (writers that may run side by side, the ingesters), the head block is locked until
+    /// that transaction ends, so that each of them appends to the head the one before committed: the chain never forks.
+    /// Two writers of a source's first block meet on its primary key instead, and the second tries again.</remarks>
+    public static async Task<ChainWriter?> OpenAsync(NpgsqlConnection store, string source, CancellationToken ct, NpgsqlTransaction? tx = null)
     {
+        if (tx is not null)
+        {
+            var lockHead = new NpgsqlCommand("SELECT 1 FROM hindsight.chain_blocks WHERE source = $1 ORDER BY block DESC LIMIT 1 FOR UPDATE", store, tx);
+            await using (lockHead.ConfigureAwait(false))
+            {
+                lockHead.Parameters.AddWithValue(source);
+                await lockHead.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
         var cmd = new NpgsqlCommand(
             """
             SELECT coalesce((SELECT value FROM hindsight.settings WHERE name = 'chain'), 'on'),
@@ -40,7 +52,7 @@ internal sealed class ChainWriter : IDisposable
                    (SELECT count(*) FROM hindsight.changes c WHERE c.source = $1 AND c.ordinal > 0)
               FROM (SELECT 1) one
               LEFT JOIN LATERAL (SELECT * FROM hindsight.chain_blocks WHERE source = $1 ORDER BY block DESC LIMIT 1) b ON true
-            """, store);
+            """, store, tx);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
         cmd.Parameters.AddWithValue(source);
         var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);

@@ -84,7 +84,8 @@ public sealed class VerifyingKey
     {
         _key = key;
         KeyId = Convert.ToHexStringLower(SHA256.HashData(key.Export(KeyBlobFormat.RawPublicKey))[..8]);
-        Pem = Encoding.ASCII.GetString(key.Export(KeyBlobFormat.PkixPublicKeyText));
+        // NSec writes CRLF line ends; PEM files on the machines that keep and check keys use LF, as OpenSSL writes them.
+        Pem = Encoding.ASCII.GetString(key.Export(KeyBlobFormat.PkixPublicKeyText)).Replace("\r\n", "\n", StringComparison.Ordinal);
     }
 
     /// <summary>The key's id: the first 8 bytes of SHA-256 of the raw 32-byte public key, in hex.</summary>

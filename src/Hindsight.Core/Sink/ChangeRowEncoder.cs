@@ -103,6 +103,30 @@ internal static class ChangeRowEncoder
         return length < 0 ? default : tuple.Slice(at, length);
     }
 
+    /// <summary>The tuples laid end to end in <paramref name="tuples"/>, one by one.</summary>
+    public static IEnumerable<ReadOnlyMemory<byte>> Split(ReadOnlyMemory<byte> tuples)
+    {
+        var at = 0;
+        while (at < tuples.Length)
+        {
+            var length = TupleLength(tuples.Span[at..]);
+            yield return tuples.Slice(at, length);
+            at += length;
+        }
+    }
+
+    // A tuple's length: the field count, then each field's length and bytes.
+    private static int TupleLength(ReadOnlySpan<byte> tuple)
+    {
+        var at = 2;
+        for (var i = 0; i < FieldCount; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(tuple[at..]);
+            at += 4 + Math.Max(0, length);
+        }
+        return at;
+    }
+
     /// <summary>True when the field is NULL.</summary>
     public static bool IsNull(ReadOnlySpan<byte> tuple, Field field) => Locate(tuple, field).Length < 0;
 

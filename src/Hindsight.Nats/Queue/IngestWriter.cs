@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using Hindsight.Chain;
 using Hindsight.Sink;
 using Npgsql;
 using NpgsqlTypes;
@@ -12,7 +14,8 @@ internal sealed record IngestItem(string Source, string Database, string Slot, u
 /// Writes a batch of queue messages into the store in one store transaction: the rows by one binary COPY (they are
 /// already the store's tuples), schema changes, and each source's progress. Exactly once: a batch holding rows already
 /// stored (a message delivered again after an ingester died between its store commit and its acknowledgement, or a
-/// resend past the duplicate window) is written again through a staging table that skips them.
+/// resend past the duplicate window) is written again through a staging table that skips them. Each source's chain gets
+/// one block of the rows this transaction stored, in the same transaction (docs/verification.md).
 /// </summary>
 internal static class IngestWriter
 {
@@ -37,10 +40,16 @@ internal static class IngestWriter
         long stored;
         long transactions = items.Sum(i => (long)(i.Changes?.Transactions ?? 0));
         var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var chained = items.Where(i => i.Changes is not null).Select(i => i.Source).Distinct().Order(StringComparer.Ordinal).ToList();
+        Dictionary<string, ChainWriter> chains = [];
+        HashSet<(string, long, int)>? moved = null;
         try
         {
             try
             {
+                // The chains' heads are locked (in a fixed order) before the rows go in: the chain of a source with no block yet
+                // counts what came before it, which must not include this batch.
+                chains = await OpenChainsAsync(conn, tx, chained, ct).ConfigureAwait(false);
                 if (tuples.WrittenCount > 0) await ChangeRowEncoder.CopyAsync(conn, tuples.WrittenMemory, ct).ConfigureAwait(false);
                 stored = items.Sum(i => (long)(i.Changes?.Changes ?? 0));
             }
@@ -48,9 +57,12 @@ internal static class IngestWriter
             {
                 await tx.RollbackAsync(ct).ConfigureAwait(false);
                 await tx.DisposeAsync().ConfigureAwait(false);
+                foreach (var c in chains.Values) c.Dispose();
                 tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-                (stored, transactions) = await CopySkippingStoredAsync(conn, tuples.WrittenMemory, ct).ConfigureAwait(false);
+                chains = await OpenChainsAsync(conn, tx, chained, ct).ConfigureAwait(false);
+                (stored, transactions, moved) = await CopySkippingStoredAsync(conn, tuples.WrittenMemory, ct).ConfigureAwait(false);
             }
+            await ChainAsync(conn, tx, items, chains, moved, ct).ConfigureAwait(false);
             foreach (var group in items.Where(i => i.SchemaChanges is { Count: > 0 }).GroupBy(i => (i.Source, i.Database)))
             {
                 var writer = new SchemaChangeWriter { SkipExisting = true };
@@ -79,12 +91,50 @@ internal static class IngestWriter
         finally
         {
             await tx.DisposeAsync().ConfigureAwait(false);
+            foreach (var c in chains.Values) c.Dispose();
         }
         return stored;
     }
 
+    private static async Task<Dictionary<string, ChainWriter>> OpenChainsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<string> sources,
+        CancellationToken ct)
+    {
+        var chains = new Dictionary<string, ChainWriter>();
+        foreach (var source in sources)
+            if (await ChainWriter.OpenAsync(conn, source, ct, tx).ConfigureAwait(false) is { } chain) chains[source] = chain;
+        return chains;
+    }
+
+    /// <summary>Appends to each source's chain a block of the rows this transaction stored (all of them, or those <paramref name="moved"/> says).</summary>
+    private static async Task ChainAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IReadOnlyList<IngestItem> items, Dictionary<string, ChainWriter> chains,
+        HashSet<(string, long, int)>? moved, CancellationToken ct)
+    {
+        foreach (var item in items)
+        {
+            if (item.Changes is not { } m || !chains.TryGetValue(item.Source, out var chain)) continue;
+            foreach (var tuple in ChangeRowEncoder.Split(m.Tuples))
+            {
+                if (moved is not null && !moved.Contains((item.Source, Field64(tuple.Span, ChangeRowEncoder.Field.CommitLsn), Field32(tuple.Span, ChangeRowEncoder.Field.Ordinal))))
+                    continue;
+                chain.Add(tuple.Span);
+            }
+        }
+        foreach (var chain in chains.Values.Where(c => c.HasPending))
+        {
+            var block = chain.Seal();
+            var cmd = ChainWriter.CreateInsert(conn);
+            await using var cmdDisposal = cmd.ConfigureAwait(false);
+            cmd.Transaction = tx;
+            ChainWriter.Fill(cmd.Parameters, block);
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    private static long Field64(ReadOnlySpan<byte> tuple, ChangeRowEncoder.Field field) => BinaryPrimitives.ReadInt64BigEndian(ChangeRowEncoder.Read(tuple, field));
+    private static int Field32(ReadOnlySpan<byte> tuple, ChangeRowEncoder.Field field) => BinaryPrimitives.ReadInt32BigEndian(ChangeRowEncoder.Read(tuple, field));
+
     /// <summary>Copies the rows into a staging table, then moves those the store does not hold yet.</summary>
-    private static async Task<(long Rows, long Transactions)> CopySkippingStoredAsync(NpgsqlConnection conn, ReadOnlyMemory<byte> tuples, CancellationToken ct)
+    private static async Task<(long Rows, long Transactions, HashSet<(string, long, int)> Moved)> CopySkippingStoredAsync(NpgsqlConnection conn, ReadOnlyMemory<byte> tuples, CancellationToken ct)
     {
         var prepare = new NpgsqlCommand(
             $"""
@@ -99,13 +149,14 @@ internal static class IngestWriter
             WITH moved AS (
                 INSERT INTO hindsight.changes ({ChangeRowEncoder.Columns}) SELECT {ChangeRowEncoder.Columns} FROM hindsight_ingest
                 ON CONFLICT ON CONSTRAINT changes_exactly_once DO NOTHING
-                RETURNING commit_lsn)
-            SELECT count(*), count(DISTINCT commit_lsn) FROM moved
+                RETURNING source, commit_lsn, ordinal)
+            SELECT source, commit_lsn, ordinal FROM moved
             """, conn);
         await using var moveDisposal = move.ConfigureAwait(false);
         var r = await move.ExecuteReaderAsync(ct).ConfigureAwait(false);
         await using var rDisposal = r.ConfigureAwait(false);
-        await r.ReadAsync(ct).ConfigureAwait(false);
-        return (r.GetInt64(0), r.GetInt64(1));
+        var moved = new HashSet<(string, long, int)>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) moved.Add((r.GetString(0), r.GetInt64(1), r.GetInt32(2)));
+        return (moved.Count, moved.Select(m => (m.Item1, m.Item2)).Distinct().Count(), moved);
     }
 }

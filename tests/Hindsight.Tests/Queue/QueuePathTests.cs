@@ -104,5 +104,9 @@ public sealed class QueuePathTests(PostgresFixture fixture, ITestOutputHelper ou
         Assert.Equal(4 * 7L, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'docs' AND operation = 'UPDATE'")); // 4 rounds of 5 + 2
         // Progress as the ingesters recorded it: every stored change counted.
         Assert.Equal(stored, await h.ScalarAsync<long>("SELECT stored_changes FROM hindsight.progress WHERE slot = $1", h.Slot));
+        // Two ingesters chained the source side by side: one chain, every change in it once.
+        var chain = await new Hindsight.Chain.TrailVerifier(h.Source).VerifyAsync();
+        Assert.True(chain.Intact, string.Join("\n", chain.Breaks.Select(b => $"{b.Kind}: {b.Detail}")));
+        Assert.Equal(stored, chain.Sources.Single().VerifiedChanges);
     }
 }

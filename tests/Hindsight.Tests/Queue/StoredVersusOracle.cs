@@ -32,6 +32,14 @@ internal static class StoredVersusOracle
         Assert.Equal(oracleHistories.Count, storedHistories.Count);
         foreach (var (row, history) in oracleHistories)
             Assert.True(storedHistories.TryGetValue(row, out var mine) && mine.SequenceEqual(history), $"the history of {row} is out of order or differs");
+
+        // The ingesters chained what they stored, each batch a block, side by side and through redeliveries: every
+        // change is in the chain once, and the chain verifies.
+        var chain = await new Hindsight.Chain.TrailVerifier(store).VerifyAsync(new Hindsight.Chain.VerificationOptions { Source = sourceName });
+        Assert.True(chain.Intact, string.Join("\n", chain.Breaks.Select(b => $"{b.Kind}: {b.Detail}")));
+        Assert.Equal(stored.Count, chain.Sources.Single().VerifiedChanges);
+        Assert.Equal(stored.Count, chain.Sources.Single().ChainedChanges);
+        output.WriteLine($"source {sourceName}: chain of {chain.Sources.Single().Blocks} blocks intact");
     }
 
     private static async Task<Dictionary<string, List<string>>> HistoriesAsync(NpgsqlDataSource db, string sql, params object[] args)
