@@ -21,23 +21,7 @@ public sealed partial class TrailVerifier
         if (change.Ordinal < 0)
             throw new ChainException($"change {changeId} is a {change.Operation} row of a baseline or a prune, derived by Hindsight: it is outside the chain");
 
-        // The block whose runs hold the change.
-        StoredBlock? block = null;
-        {
-            var cmd = new NpgsqlCommand(
-                $"SELECT {StoredBlock.Columns} FROM hindsight.chain_blocks WHERE source = $1 AND run_commit_lsns @> ARRAY[$2::bigint] ORDER BY block", conn);
-            await using var cmdDisposal = cmd.ConfigureAwait(false);
-            cmd.Parameters.AddWithValue(change.Source);
-            cmd.Parameters.AddWithValue(change.CommitLsn);
-            var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            await using var rDisposal = r.ConfigureAwait(false);
-            while (block is null && await r.ReadAsync(ct).ConfigureAwait(false))
-            {
-                var b = StoredBlock.Read(r);
-                if (b.Runs.Any(run => run.CommitLsn == change.CommitLsn && change.Ordinal >= run.FirstOrdinal && change.Ordinal < run.FirstOrdinal + run.Count))
-                    block = b;
-            }
-        }
+        var block = await FindBlockAsync(conn, change, ct).ConfigureAwait(false);
         if (block is null)
             throw new ChainException($"change {changeId} is in no block of source '{change.Source}': it was stored before the chain began, or inserted after the fact");
         if (!block.IsWellFormed) throw new ChainException($"block {block.Number:N0} is malformed: run a verification (hindsight verify)");
@@ -57,12 +41,8 @@ public sealed partial class TrailVerifier
             throw new ChainException($"change {changeId} is in block {block.Number:N0}, after the checkpoint given ({checkpoint.Checkpoint.Blocks:N0} blocks): use a newer one");
 
         // The change's place in its run, and its run's place in the block.
-        var runIndex = 0;
-        var firstLeaf = 0;
-        while (!(block.Runs[runIndex].CommitLsn == change.CommitLsn && change.Ordinal >= block.Runs[runIndex].FirstOrdinal &&
-                 change.Ordinal < block.Runs[runIndex].FirstOrdinal + block.Runs[runIndex].Count))
-            firstLeaf += block.Runs[runIndex++].Count;
-        var run = block.Runs[runIndex];
+        var (run, firstLeaf) = RunOf(block, change);
+        var runIndex = Array.IndexOf(block.Runs, run);
         var leafIndex = change.Ordinal - run.FirstOrdinal;
         var runLeaves = block.Leaves.AsMemory(firstLeaf * MerkleTree.HashSize, run.Count * MerkleTree.HashSize);
         var runPath = MerkleTree.Path(leafIndex, run.Count, (start, size) => MerkleTree.Root(runLeaves.Span.Slice((int)start * MerkleTree.HashSize, (int)size * MerkleTree.HashSize), (int)size));
@@ -76,6 +56,76 @@ public sealed partial class TrailVerifier
             throw new ChainException($"change {changeId} cannot be proved against the checkpoint of {Checkpoint.Time(checkpoint.Checkpoint.MadeAt)}: {problem}. " +
                                      "The store's chain differs from what was signed: run a verification (hindsight verify)");
         return proof;
+    }
+
+    /// <summary>
+    /// Checks one change against the chain: its leaf against the one its block recorded, and the block against its hash.
+    /// A quick check for a screen that shows the change; a full <see cref="VerifyAsync"/> also checks the links, the other
+    /// changes and the checkpoints' signatures.
+    /// </summary>
+    /// <returns>Null when the store has no such change.</returns>
+    /// <exception cref="ChainException">The store keeps no chain.</exception>
+    public async Task<ChangeVerification?> VerifyChangeAsync(long changeId, CancellationToken cancellationToken = default)
+    {
+        var ct = cancellationToken;
+        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        await Checkpoints.RequireChainAsync(conn, ct).ConfigureAwait(false);
+        if (await ReadChangeAsync(conn, changeId, ct).ConfigureAwait(false) is not { } change) return null;
+        if (change.Ordinal < 0) return new ChangeVerification(changeId, change.Source, ChangeVerificationState.Derived, null, null);
+        var block = await FindBlockAsync(conn, change, ct).ConfigureAwait(false);
+        if (block is null) return new ChangeVerification(changeId, change.Source, ChangeVerificationState.NotChained, null, null);
+        var state = ChangeVerificationState.Altered;
+        if (block.IsWellFormed)
+        {
+            var (run, firstLeaf) = RunOf(block, change);
+            var leaf = new byte[MerkleTree.HashSize];
+            using (var hasher = new ChangeLeaf()) hasher.FromStored(change, leaf);
+            var recorded = block.Leaves.AsSpan((firstLeaf + change.Ordinal - run.FirstOrdinal) * MerkleTree.HashSize, MerkleTree.HashSize);
+            var root = MerkleTree.Root(ChainBlock.RunRoots(block.Runs, block.Leaves), block.Runs.Length);
+            var hash = ChainBlock.HashOf(change.Source, block.Number, block.PreviousHash, root, block.Changes, block.PriorChanges, block.Runs);
+            if (recorded.SequenceEqual(leaf) && hash.AsSpan().SequenceEqual(block.Hash)) state = ChangeVerificationState.Verified;
+        }
+        var cmd = new NpgsqlCommand("SELECT document FROM hindsight.checkpoints WHERE source = $1 AND blocks > $2 ORDER BY blocks DESC, id DESC LIMIT 1", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(change.Source);
+        cmd.Parameters.AddWithValue(block.Number);
+        SignedCheckpoint? checkpoint = null;
+        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json)
+            try { checkpoint = SignedCheckpoint.Parse(json); } catch (FormatException) { /* an unreadable record covers nothing */ }
+        return new ChangeVerification(changeId, change.Source, state, block.Number, checkpoint);
+    }
+
+    private static async Task<StoredBlock?> FindBlockAsync(NpgsqlConnection conn, StoredChange change, CancellationToken ct)
+    {
+        var cmd = new NpgsqlCommand(
+            $"SELECT {StoredBlock.Columns} FROM hindsight.chain_blocks WHERE source = $1 AND run_commit_lsns @> ARRAY[$2::bigint] ORDER BY block", conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.AddWithValue(change.Source);
+        cmd.Parameters.AddWithValue(change.CommitLsn);
+        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        await using var rDisposal = r.ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var b = StoredBlock.Read(r);
+            if (b.Runs.Any(run => Holds(run, change))) return b;
+        }
+        return null;
+    }
+
+    private static bool Holds(ChainRun run, StoredChange change) =>
+        run.CommitLsn == change.CommitLsn && change.Ordinal >= run.FirstOrdinal && change.Ordinal < run.FirstOrdinal + run.Count;
+
+    // The run of a block that holds the change, and where its leaves start in the block.
+    private static (ChainRun Run, int FirstLeaf) RunOf(StoredBlock block, StoredChange change)
+    {
+        var firstLeaf = 0;
+        foreach (var run in block.Runs)
+        {
+            if (Holds(run, change)) return (run, firstLeaf);
+            firstLeaf += run.Count;
+        }
+        throw new InvalidOperationException("the block does not hold the change");
     }
 
     private static async Task<StoredChange?> ReadChangeAsync(NpgsqlConnection conn, long id, CancellationToken ct)

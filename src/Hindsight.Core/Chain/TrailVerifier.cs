@@ -319,7 +319,7 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
         if (pruned > prunedLogged)
             Add(new ChainBreak(source, ChainBreakKind.ChangeDeleted,
                 $"{pruned:N0} chained changes older than the last prune horizon are missing, but the prune log accounts for {prunedLogged:N0}: " +
-                $"{pruned - prunedLogged:N0} were deleted"), chainStart, 0);
+                $"{pruned - prunedLogged:N0} change(s) were deleted"), chainStart, 0);
         var unchained = await CountAsync(conn, "SELECT count(*) FROM hindsight.changes WHERE source = $1 AND ordinal < 0", source, ct).ConfigureAwait(false);
         var result = new SourceVerification(source, blocks.Count, blocks.Count == 0 ? 0 : blocks[^1].TotalChanges, verified, pruned, beforeChain, unchained,
             checkedCount, latest, keyChecked, Stopwatch.GetElapsedTime(started));
