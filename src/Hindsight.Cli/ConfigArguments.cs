@@ -125,6 +125,8 @@ internal static class ConfigArguments
         ["SourceConnectionString"] = ("Source", null),
         ["StoreConnectionString"] = ("Store", null),
         ["MaxLag"] = ("MaxLagSeconds", null),
+        ["SigningKeyPath"] = ("SigningKey", null),
+        ["CheckpointDirectory"] = ("CheckpointDir", null),
         // true is the command line's default (no --no-streaming); anything else goes to the option's parser.
         ["StreamLargeTransactions"] = ("NoStreaming", v => bool.TryParse(v, out var stream) ? stream ? null : "true" : v),
     };

@@ -49,7 +49,7 @@ internal static class RunCommand
         var checkpointInterval = new Option<int>("--checkpoint-interval")
         {
             Description = "With a signing key: how often to sign a checkpoint, in seconds (the first once the slot is held)",
-            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.CheckpointInterval.TotalSeconds, HelpName = "seconds",
+            DefaultValueFactory = _ => (int)HindsightCli.CaptureDefaults.CheckpointInterval.TotalSeconds, HelpName = StatusCommand.SecondsHelpName,
         };
         checkpointInterval.Validators.Add(v =>
         {

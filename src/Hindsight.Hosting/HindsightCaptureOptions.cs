@@ -62,6 +62,15 @@ public sealed class HindsightCaptureOptions
     /// <inheritdoc cref="CaptureOptions.StandbyPollInterval"/>
     public TimeSpan StandbyPollInterval { get; set; } = Defaults.StandbyPollInterval;
 
+    /// <inheritdoc cref="CaptureOptions.SigningKeyPath"/>
+    public string? SigningKeyPath { get; set; }
+
+    /// <inheritdoc cref="CaptureOptions.CheckpointInterval"/>
+    public TimeSpan CheckpointInterval { get; set; } = Defaults.CheckpointInterval;
+
+    /// <inheritdoc cref="CaptureOptions.CheckpointDirectory"/>
+    public string? CheckpointDirectory { get; set; }
+
     /// <summary>
     /// Readiness (<see cref="HindsightCaptureHealthCheck"/>) fails above this many bytes of WAL the slot has not
     /// acknowledged. Default 1 GiB, as <c>hindsight status --max-lag-bytes</c>.
@@ -96,5 +105,8 @@ public sealed class HindsightCaptureOptions
         HeartbeatInterval = HeartbeatInterval,
         Standby = Standby,
         StandbyPollInterval = StandbyPollInterval,
+        SigningKeyPath = string.IsNullOrEmpty(SigningKeyPath) ? null : SigningKeyPath,
+        CheckpointInterval = CheckpointInterval,
+        CheckpointDirectory = string.IsNullOrEmpty(CheckpointDirectory) ? null : CheckpointDirectory,
     };
 }

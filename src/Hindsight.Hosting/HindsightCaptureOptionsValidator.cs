@@ -19,6 +19,7 @@ internal sealed class HindsightCaptureOptionsValidator(string sectionPath) : IVa
         if (options.ReadPause < TimeSpan.Zero || options.ReadPause > TimeSpan.FromSeconds(1)) Fail(nameof(options.ReadPause), $"must be between 0 and 1 s (is {options.ReadPause})");
         if (options.HeartbeatInterval < TimeSpan.Zero) Fail(nameof(options.HeartbeatInterval), "must not be negative");
         if (options.StandbyPollInterval <= TimeSpan.Zero) Fail(nameof(options.StandbyPollInterval), "must be positive");
+        if (options.CheckpointInterval <= TimeSpan.Zero) Fail(nameof(options.CheckpointInterval), "must be positive");
         if (options.MaxLagBytes < 0) Fail(nameof(options.MaxLagBytes), "must not be negative");
         if (options.MaxLag < TimeSpan.Zero) Fail(nameof(options.MaxLag), "must not be negative");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
