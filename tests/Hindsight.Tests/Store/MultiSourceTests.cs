@@ -135,6 +135,22 @@ public sealed class MultiSourceTests(PostgresFixture fixture, ITestOutputHelper 
         var plan = await new Reverter(s, a).PlanAsync(new RevertSelection { TransactionId = xidOfA });
         Assert.NotEmpty(plan.Statements);
         Assert.All(plan.Statements, st => Assert.Equal(name, st.Change!.Source));
+
+        // One chain per source, each whole through the kills; a change altered in A breaks A's chain only, and names it.
+        var verifier = new Hindsight.Chain.TrailVerifier(s);
+        var chains = await verifier.VerifyAsync();
+        Assert.True(chains.Intact, string.Join("\n", chains.Breaks.Select(b => b.Detail)));
+        Assert.Equal(["b", name], chains.Sources.Select(c => c.Source).Order(StringComparer.Ordinal));
+        foreach (var c in chains.Sources) Assert.Equal(bySource[c.Source], c.VerifiedChanges);
+        var alteredOfA = await ScalarAsync<long>(s, "SELECT min(id) FROM hindsight.changes WHERE source = $1 AND \"table\" = 'accounts'", name);
+        await using (var alter = s.CreateCommand("UPDATE hindsight.changes SET after = after || '{\"balance\": 0}' WHERE id = $1"))
+        {
+            alter.Parameters.AddWithValue(alteredOfA);
+            await alter.ExecuteNonQueryAsync();
+        }
+        var broken = await verifier.VerifyAsync();
+        Assert.Equal(alteredOfA, Assert.Single(broken.Breaks).ChangeId);
+        Assert.Equal(name, broken.Breaks[0].Source);
     }
 
     [Fact]
