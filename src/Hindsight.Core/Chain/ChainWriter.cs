@@ -27,18 +27,21 @@ internal sealed class ChainWriter : IDisposable
 
     private ChainWriter(string source) => _source = source;
 
+    // The first key of the advisory locks that serialise the writers of one source's chain ("hsch").
+    private const int AdvisoryLockClass = 0x68736368;
+
     /// <summary>True when changes were added since the last block.</summary>
     public bool HasPending => _runs.Count > 0;
 
     /// <summary>Reads the source's chain head; null when the store keeps no chain (<c>settings.chain</c> is <c>off</c>).</summary>
-    /// <remarks>With <paramref name="tx"/> (writers that may run side by side, the ingesters), the head block is locked until
+    /// <remarks>With <paramref name="tx"/> (writers that may run side by side, the ingesters), the source's chain is locked until
     /// that transaction ends, so that each of them appends to the head the one before committed: the chain never forks.
-    /// Two writers of a source's first block meet on its primary key instead, and the second tries again.</remarks>
+    /// An advisory lock, not a row lock: the store's writer role may not lock rows it may not update.</remarks>
     public static async Task<ChainWriter?> OpenAsync(NpgsqlConnection store, string source, CancellationToken ct, NpgsqlTransaction? tx = null)
     {
         if (tx is not null)
         {
-            var lockHead = new NpgsqlCommand("SELECT 1 FROM hindsight.chain_blocks WHERE source = $1 ORDER BY block DESC LIMIT 1 FOR UPDATE", store, tx);
+            var lockHead = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({AdvisoryLockClass}, hashtext($1))", store, tx);
             await using (lockHead.ConfigureAwait(false))
             {
                 lockHead.Parameters.AddWithValue(source);

@@ -30,10 +30,30 @@ public sealed class SecurityTests(PostgresFixture fixture)
         // The test logs in as the roles (the private server trusts local connections; a real one would use passwords).
         await h.ExecuteAsync("ALTER ROLE hindsight_capture LOGIN; ALTER ROLE hindsight_reader LOGIN");
         var asCapture = As(h, "hindsight_capture");
-        h.StartWorker(h.Options(o => new() { SourceConnectionString = asCapture, Slot = o.Slot, Publication = o.Publication }));
+        var keyDir = Directory.CreateTempSubdirectory("hindsight-key-");
+        using (Hindsight.Chain.SigningKey.Create(Path.Combine(keyDir.FullName, "signing.key"))) { }
+        h.StartWorker(h.Options(o => new()
+        {
+            SourceConnectionString = asCapture, Slot = o.Slot, Publication = o.Publication,
+            SigningKeyPath = Path.Combine(keyDir.FullName, "signing.key"), CheckpointInterval = TimeSpan.FromMilliseconds(200),
+        }));
         await h.ExecuteAsync("INSERT INTO items VALUES (1, 'a'), (2, 'b'); UPDATE items SET v = 'c' WHERE id = 1; DELETE FROM items WHERE id = 2");
         await h.CatchUpAsync();
         Assert.Equal(4, await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.changes WHERE \"table\" = 'items'"));
+        // The writer role chains what it stores and records its checkpoints; the reader verifies them.
+        var waited = DateTime.UtcNow;
+        while (await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.checkpoints WHERE changes >= 4") == 0)
+        {
+            Assert.True(DateTime.UtcNow - waited < TimeSpan.FromSeconds(20), "the worker, as hindsight_capture, recorded no checkpoint");
+            await Task.Delay(100);
+        }
+        await using (var reader = NpgsqlDataSource.Create(As(h, "hindsight_reader")))
+        {
+            var chain = await new Hindsight.Chain.TrailVerifier(reader).VerifyAsync();
+            Assert.True(chain.Intact, string.Join("\n", chain.Breaks.Select(b => b.Detail)));
+            Assert.True(chain.Sources.Single().CheckpointsChecked > 0);
+        }
+        keyDir.Delete(recursive: true);
 
         // Append-only: the worker's own role cannot rewrite or remove what it stored.
         await using (var capture = NpgsqlDataSource.Create(asCapture))
@@ -45,6 +65,9 @@ public sealed class SecurityTests(PostgresFixture fixture)
                          "TRUNCATE hindsight.changes",
                          "UPDATE hindsight.settings SET value = 'x'",
                          "DELETE FROM hindsight.progress",
+                         "UPDATE hindsight.chain_blocks SET hash = prev_hash",
+                         "DELETE FROM hindsight.chain_blocks",
+                         "DELETE FROM hindsight.checkpoints",
                      })
                 Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, await SqlStateAsync(capture, sql));
         }
