@@ -114,6 +114,7 @@ public static class HindsightApiExtensions
             .WithTags("hindsight");
         ChangesEndpoints.Map(api);
         StreamEndpoints.Map(api);
+        ChainEndpoints.Map(api);
         HistoryEndpoints.Map(api);
         SchemaChangeEndpoints.Map(api);
         AsOfEndpoints.Map(api);

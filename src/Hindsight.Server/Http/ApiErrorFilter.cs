@@ -1,3 +1,4 @@
+using Hindsight.Chain;
 using Hindsight.Query;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -7,7 +8,7 @@ namespace Hindsight.Server.Http;
 
 /// <summary>
 /// Turns the exceptions of the query library into problem details: its clear messages about bad input become 400,
-/// a database that cannot be reached 503. Nothing else of an exception (no stack, no connection string) reaches the client.
+/// the chain's (no chain kept, no checkpoint yet) 409, a database that cannot be reached 503. Nothing else of an exception (no stack, no connection string) reaches the client.
 /// </summary>
 internal sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFilter
 {
@@ -28,6 +29,11 @@ internal sealed class ApiErrorFilter(ILogger<ApiErrorFilter> log) : IEndpointFil
         catch (ApiForbiddenException e)
         {
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "Forbidden", e.Message);
+        }
+        catch (ChainException e)
+        {
+            // The store keeps no chain, or no checkpoint covers the change yet: nothing wrong with the request, nothing to give.
+            return ApiProblems.Problem(StatusCodes.Status409Conflict, "Not available", e.Message);
         }
         catch (Exception e) when (e is ApiInputException or AuditQueryException or ArgumentException or FormatException)
         {

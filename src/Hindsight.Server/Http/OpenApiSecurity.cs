@@ -13,7 +13,7 @@ internal sealed class OpenApiSecurity : IOpenApiDocumentTransformer
     {
         document.Info.Title = "Hindsight API";
         document.Info.Description =
-            "The audit trail of a PostgreSQL database: changes, row history, as-of, revert, trends, health and a live stream. " +
+            "The audit trail of a PostgreSQL database: changes, row history, as-of, revert, trends, health, a live stream, and each change against its tamper-evident chain. " +
             $"Every call needs an API key: 'Authorization: Bearer <key>' (or '{HindsightAuth.KeyHeader}: <key>'). " +
             "Change objects use the store's column names (snake_case); so does every other field.";
         document.Components ??= new OpenApiComponents();

@@ -2,6 +2,7 @@
 // A view's render(root, params) may return a cleanup (the live tail's stream), run when the view is left.
 import { api, UNAUTHORIZED } from './api.js';
 import { problemBox, replace } from './render.js';
+import { showLatestCheckpoint } from './chain.js';
 import { current } from './router.js';
 import { clearKey, getKey, isAdmin, session, setKey, signedIn } from './session.js';
 import * as signin from './views/signin.js';
@@ -23,11 +24,16 @@ function leaveView() {
   cleanup = null;
 }
 
-/** The header: navigation (Revert only for admin keys) and who is signed in. */
+/** The header: navigation (Revert only for admin keys), the newest checkpoint, and who is signed in. */
 function showChrome(shown) {
   document.getElementById('nav').hidden = !shown;
   document.getElementById('who').hidden = !shown;
-  if (!shown) return;
+  const checkpoint = document.getElementById('checkpoint');
+  if (!shown) {
+    checkpoint.hidden = true;
+    return;
+  }
+  showLatestCheckpoint(checkpoint);
   document.getElementById('sign-out').hidden = session.host; // the app's own sign-in is the app's to end
   document.getElementById('who-name').textContent = session.name;
   const scope = document.getElementById('who-scope');

@@ -7,6 +7,7 @@ import { objectTable } from './values.js';
 import { qualified, tableLabel, timeNode, who, via } from './format.js';
 import { isAdmin } from './session.js';
 import { isRawNumber } from './api.js';
+import { verificationBadge } from './chain.js';
 
 const COLUMNS = ['Time (UTC)', 'Table', 'Key', 'Operation', 'Who', 'Via', 'What changed', ''];
 
@@ -41,7 +42,7 @@ export function changeActions(change, { history = true } = {}) {
   return el('nav', { class: 'change-actions', 'aria-label': 'Actions on this change' }, links);
 }
 
-/** The details of one change: diff, context, identifiers, actions. */
+/** The details of one change: diff, context, identifiers, its state against the chain, actions. */
 export function changeDetails(change) {
   return el('div', { class: 'change-details' },
     el('div', { class: 'details-grid' },
@@ -52,7 +53,9 @@ export function changeDetails(change) {
         objectTable({
           id: change.id, transaction: change.transaction_id, 'commit LSN': lsn(change.commit_lsn), ordinal: change.ordinal,
           committed: change.committed_at, stored: change.created_at, source: change.source, database: change.database,
-        }))),
+        }),
+        el('h3', { text: 'Integrity' }),
+        el('p', { class: 'integrity' }, verificationBadge(change)))),
     changeActions(change));
 }
 

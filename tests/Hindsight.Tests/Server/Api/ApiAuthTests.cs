@@ -15,6 +15,7 @@ public sealed class ApiAuthTests(PostgresFixture fixture)
     [
         "/api/changes", "/api/history?table=orders&key=1", "/api/as-of?table=orders&at=2030-01-01", "/api/trends", "/api/health",
         "/api/changes/stream", "/api/session", "/api/schema-changes", "/api/no-such-thing", "/openapi/v1.json",
+        "/api/changes/1/verification", "/api/changes/1/proof", "/api/checkpoints/latest",
     ];
 
     [Fact]

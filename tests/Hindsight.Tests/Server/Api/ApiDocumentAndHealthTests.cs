@@ -18,7 +18,8 @@ public sealed class ApiDocumentAndHealthTests(PostgresFixture fixture)
         Assert.Equal(200, status);
         Assert.StartsWith("3.", (string)doc!["openapi"]!, StringComparison.Ordinal);
         var paths = doc["paths"]!.AsObject();
-        foreach (var path in new[] { "/api/changes", "/api/changes/stream", "/api/history", "/api/as-of", "/api/revert/plan", "/api/revert", "/api/trends", "/api/health", "/api/session", "/api/schema-changes" })
+        foreach (var path in new[] { "/api/changes", "/api/changes/stream", "/api/history", "/api/as-of", "/api/revert/plan", "/api/revert", "/api/trends", "/api/health", "/api/session", "/api/schema-changes",
+                     "/api/changes/{id}/verification", "/api/changes/{id}/proof", "/api/checkpoints/latest" })
             Assert.True(paths.ContainsKey(path), $"{path} missing from {string.Join(", ", paths.Select(p => p.Key))}");
         Assert.NotNull(paths["/api/revert"]!["post"]);
         var parameters = paths["/api/changes"]!["get"]!["parameters"]!.AsArray().Select(p => (string)p!["name"]!).ToList();

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using Hindsight.Chain;
 using Hindsight.Tests.Server.Api;
 using Hindsight.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -43,6 +45,17 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         await DashboardData.WriteAsync(s, new { userId = "eve", requestId = "r-eve" },
             "UPDATE orders SET status = 'lost', note = 'eve' WHERE id IN (10, 11); DELETE FROM orders WHERE id = 12");
         await s.Harness.CatchUpAsync();
+        // A signed checkpoint of all of it: a change's details say it is verified "in the checkpoint of" its time.
+        var dir = Directory.CreateTempSubdirectory("hindsight-dashboard-");
+        try
+        {
+            using var key = SigningKey.Create(Path.Combine(dir.FullName, "signing.key"));
+            await new Checkpoints(s.Harness.Source).MakeAsync(await s.Harness.ScalarAsync<string>("SELECT source FROM hindsight.changes LIMIT 1"), key);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
@@ -168,6 +181,15 @@ public sealed class DashboardTests(PostgresFixture fixture, DashboardSite site) 
         await details.GetByRole(AriaRole.Button, new() { Name = "Show 2 unchanged columns" }).ClickAsync();
         await Expect(details.Locator("tr[data-column=id] td.diff-after")).ToHaveTextAsync("1");
         await Expect(details.Locator("table.kv").First).ToContainTextAsync("r-b1");
+        // Its state against the chain, and the newest checkpoint in the header; the proof downloads as the API gives it.
+        await Expect(details.Locator(".verification")).ToContainTextAsync("verified in the checkpoint of");
+        var keyId = await S.Harness.ScalarAsync<string>("SELECT key_id FROM hindsight.checkpoints");
+        var blocks = await S.Harness.ScalarAsync<long>("SELECT blocks FROM hindsight.checkpoints");
+        await Expect(p.Page.Locator("#checkpoint")).ToContainTextAsync($"{blocks} block{(blocks == 1 ? "" : "s")} · key {keyId}");
+        var download = await p.Page.RunAndWaitForDownloadAsync(() =>
+            details.GetByRole(AriaRole.Button, new() { Name = "Download proof" }).ClickAsync());
+        var proof = JsonNode.Parse(await File.ReadAllTextAsync(await download.PathAsync()))!;
+        Assert.Equal(await update.GetAttributeAsync("data-change-id"), proof["change"]!["id"]!.ToJsonString());
         await p.ShotAsync("03-trail-diff");
         await p.AssertCleanAsync();
     }

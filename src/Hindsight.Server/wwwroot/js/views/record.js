@@ -7,6 +7,7 @@ import { diffTable } from '../diff.js';
 import { objectTable } from '../values.js';
 import { timeNode, who, via } from '../format.js';
 import { changeActions } from '../changelist.js';
+import { verificationBadge } from '../chain.js';
 import { interleave, schemaChangeItem } from '../schemachanges.js';
 
 /** Versions asked for: one row rarely has more; when it does, the trail pages through them all. */
@@ -63,7 +64,8 @@ function version(v) {
       timeNode(c.committed_at), ' ', opBadge(c.operation),
       by ? el('span', { class: 'timeline-who', text: by }) : null,
       from ? el('span', { class: 'muted', text: from }) : null,
-      el('span', { class: 'muted small', text: `change ${c.id} · transaction ${c.transaction_id}` })),
+      el('span', { class: 'muted small', text: `change ${c.id} · transaction ${c.transaction_id}` }),
+      verificationBadge(c, { lazy: true })),
     diffTable(c),
     el('details', { class: 'timeline-context' }, el('summary', { text: 'Context' }), objectTable(c.context)),
     changeActions(c, { history: false }));
