@@ -38,7 +38,7 @@ public sealed class ChainCliTests(PostgresFixture fixture, ITestOutputHelper out
             SourceConnectionString = o.SourceConnectionString, Slot = o.Slot, Publication = o.Publication,
             SigningKeyPath = keyPath, CheckpointInterval = TimeSpan.FromMilliseconds(300), CheckpointDirectory = checkpoints,
         }));
-        await ChainWorkload.RunAsync(h, accounts: 12);
+        await ChainWorkload.RunAsync(h, accounts: 12, streamed: false);
         await h.CatchUpAsync();
         // The worker's schedule signs the head it sees: wait for a file that covers the whole chain.
         var blocks = await h.ScalarAsync<long>("SELECT count(*) FROM hindsight.chain_blocks");

@@ -24,7 +24,7 @@ public sealed class ChainRetentionTests(PostgresFixture fixture, ITestOutputHelp
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, ChainWorkload.Schema);
         h.StartWorker();
-        await ChainWorkload.RunAsync(h, accounts: 12);
+        await ChainWorkload.RunAsync(h, accounts: 12, streamed: false);
         await Task.Delay(50); // the later changes commit after the horizon below
         await h.ExecuteAsync("UPDATE accounts SET balance = balance + 1");
         await h.CatchUpAsync();
@@ -39,7 +39,7 @@ public sealed class ChainRetentionTests(PostgresFixture fixture, ITestOutputHelp
         await pruner.HoldAsync(new TableName("public", "accounts"), "3", null, "litigation");
         var pruned = await pruner.PruneAsync(new DateTimeOffset(horizon, TimeSpan.Zero), []);
         var prunedCount = pruned.Tables.Sum(t => t.Pruned);
-        Assert.True(prunedCount > 3000, $"pruned {prunedCount}");
+        Assert.True(prunedCount > 50, $"pruned {prunedCount}");
 
         var report = await new TrailVerifier(h.Source).VerifyAsync(new VerificationOptions { Checkpoints = [before], PublicKey = key.PublicKey });
         output.WriteLine(ChainTamperTests.Describe(report));

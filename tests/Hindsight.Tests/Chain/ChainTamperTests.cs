@@ -20,7 +20,7 @@ public sealed class ChainTamperTests(PostgresFixture fixture, ITestOutputHelper 
     {
         await using var h = await CaptureHarness.CreateAsync(fixture, ChainWorkload.Schema);
         h.StartWorker();
-        await ChainWorkload.RunAsync(h);
+        await ChainWorkload.RunAsync(h, accounts: 15);
         await h.CatchUpAsync();
         await h.StopWorkerAsync();
         var verifier = new TrailVerifier(h.Source);
