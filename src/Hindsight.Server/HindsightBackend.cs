@@ -87,47 +87,9 @@ internal sealed class HindsightBackend : IAsyncDisposable
     /// <summary>One change against the tamper-evident chain, and inclusion proofs (reads the store only).</summary>
     public TrailVerifier Verifier { get; }
 
-    /// <summary>
-    /// The newest checkpoint of each source (of <paramref name="source"/> only, when given), by source name, each with the
-    /// public key the store records for its key id (null when it records none). Empty on a store that keeps no chain.
-    /// </summary>
-    /// <remarks>
-    /// Read here rather than by <see cref="Checkpoints.LatestAsync"/> once per source: one statement for every source. A
-    /// record that cannot be read is left out, as verification leaves it out: the files kept elsewhere are what count.
-    /// </remarks>
-    public async Task<IReadOnlyList<(SignedCheckpoint Checkpoint, string? PublicKey)>> LatestCheckpointsAsync(string? source, CancellationToken ct)
-    {
-        var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connDisposal = conn.ConfigureAwait(false);
-        var has = new NpgsqlCommand("SELECT to_regclass('hindsight.checkpoints') IS NOT NULL AND to_regclass('hindsight.chain_keys') IS NOT NULL", conn);
-        await using (has.ConfigureAwait(false))
-            if (!(bool)(await has.ExecuteScalarAsync(ct).ConfigureAwait(false))!) return [];
-        var cmd = new NpgsqlCommand(
-            """
-            SELECT DISTINCT ON (source) document FROM hindsight.checkpoints
-             WHERE $1::text IS NULL OR source = $1
-             ORDER BY source, made_at DESC, id DESC
-            """, conn);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)source ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        var latest = new List<SignedCheckpoint>();
-        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using (r.ConfigureAwait(false))
-            while (await r.ReadAsync(ct).ConfigureAwait(false))
-            {
-                try { latest.Add(SignedCheckpoint.Parse(r.GetString(0))); }
-                catch (FormatException) { /* an unreadable record vouches for nothing */ }
-            }
-        if (latest.Count == 0) return [];
-        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
-        var read = new NpgsqlCommand("SELECT key_id, public_key FROM hindsight.chain_keys WHERE key_id = ANY($1)", conn);
-        await using var readDisposal = read.ConfigureAwait(false);
-        read.Parameters.AddWithValue(latest.Select(c => c.KeyId).Distinct().ToArray());
-        var k = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using (k.ConfigureAwait(false))
-            while (await k.ReadAsync(ct).ConfigureAwait(false)) keys[k.GetString(0)] = k.GetString(1);
-        return latest.Select(c => (c, keys.GetValueOrDefault(c.KeyId))).ToList();
-    }
+    /// <summary>The newest checkpoint of each source (of <paramref name="source"/> only), with the public key the store records for it.</summary>
+    public async Task<IReadOnlyList<(SignedCheckpoint Checkpoint, string? PublicKey)>> LatestCheckpointsAsync(string? source, CancellationToken ct) =>
+        (await new Checkpoints(_store).LatestPerSourceAsync(source, ct).ConfigureAwait(false)).Select(c => (c.Checkpoint, c.PublicKeyPem)).ToList();
 
     public async ValueTask DisposeAsync()
     {

@@ -71,6 +71,48 @@ public sealed class Checkpoints(NpgsqlDataSource store)
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? SignedCheckpoint.Parse(json) : null;
     }
 
+    /// <summary>
+    /// The newest checkpoint of each source (of <paramref name="source"/> only, when given), by source name, each with the
+    /// public key the store records for its key id (null when it records none). Empty on a store that keeps no chain.
+    /// </summary>
+    /// <remarks>
+    /// One statement for every source, rather than <see cref="LatestAsync"/> once per source. A
+    /// record that cannot be read is left out, as verification leaves it out: the files kept elsewhere are what count.
+    /// </remarks>
+    public async Task<IReadOnlyList<RecordedCheckpoint>> LatestPerSourceAsync(string? source, CancellationToken cancellationToken = default)
+    {
+        var conn = await _store.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connDisposal = conn.ConfigureAwait(false);
+        var has = new NpgsqlCommand("SELECT to_regclass('hindsight.checkpoints') IS NOT NULL AND to_regclass('hindsight.chain_keys') IS NOT NULL", conn);
+        await using (has.ConfigureAwait(false))
+            if (!(bool)(await has.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!) return [];
+        var cmd = new NpgsqlCommand(
+            """
+            SELECT DISTINCT ON (source) document FROM hindsight.checkpoints
+             WHERE $1::text IS NULL OR source = $1
+             ORDER BY source, made_at DESC, id DESC
+            """, conn);
+        await using var cmdDisposal = cmd.ConfigureAwait(false);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)source ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        var latest = new List<SignedCheckpoint>();
+        var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (r.ConfigureAwait(false))
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try { latest.Add(SignedCheckpoint.Parse(r.GetString(0))); }
+                catch (FormatException) { /* an unreadable record vouches for nothing */ }
+            }
+        if (latest.Count == 0) return [];
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        var read = new NpgsqlCommand("SELECT key_id, public_key FROM hindsight.chain_keys WHERE key_id = ANY($1)", conn);
+        await using var readDisposal = read.ConfigureAwait(false);
+        read.Parameters.AddWithValue(latest.Select(c => c.KeyId).Distinct().ToArray());
+        var k = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (k.ConfigureAwait(false))
+            while (await k.ReadAsync(cancellationToken).ConfigureAwait(false)) keys[k.GetString(0)] = k.GetString(1);
+        return latest.Select(c => new RecordedCheckpoint(c, keys.GetValueOrDefault(c.KeyId))).ToList();
+    }
+
     /// <summary>Writes a checkpoint file into <paramref name="directory"/> (created if missing), named after its source,
     /// size and time so that files never overwrite each other; written whole or not at all.</summary>
     /// <returns>The file's path.</returns>
@@ -110,3 +152,9 @@ public sealed class Checkpoints(NpgsqlDataSource store)
             throw new ChainException("the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on");
     }
 }
+
+/// <summary>A checkpoint recorded in the store, with the public key the store records for its key id (null when none).</summary>
+/// <param name="Checkpoint">The checkpoint.</param>
+/// <param name="PublicKeyPem">The store's own record of the signing key's public half: it says nothing against whoever can
+/// rewrite the store; check with the key kept elsewhere.</param>
+public sealed record RecordedCheckpoint(SignedCheckpoint Checkpoint, string? PublicKeyPem);
