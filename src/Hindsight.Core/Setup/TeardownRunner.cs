@@ -318,6 +318,19 @@ public sealed class TeardownRunner(TeardownOptions options)
             del.Parameters.AddWithValue(scope.Value);
             await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+        // Its chain goes with its changes: a new one starts at block 0 if it is set up again. Checkpoint files kept elsewhere
+        // still name the chain that was purged, and verification says it was removed.
+        if (scope.HasSources && await StoreMigrations.HasTableAsync(store, tx, "chain_blocks", ct).ConfigureAwait(false))
+        {
+            var del = new NpgsqlCommand(
+                """
+                WITH nodes AS (DELETE FROM hindsight.chain_nodes WHERE source = $1), checkpoints AS (DELETE FROM hindsight.checkpoints WHERE source = $1)
+                DELETE FROM hindsight.chain_blocks WHERE source = $1
+                """, store, tx);
+            await using var delDisposal = del.ConfigureAwait(false);
+            del.Parameters.AddWithValue(scope.Value);
+            await del.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
         // Its name is free again once nothing in the store carries it (another slot of the same source keeps it).
         if (scope.HasSources)
         {

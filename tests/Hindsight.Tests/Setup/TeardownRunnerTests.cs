@@ -65,11 +65,16 @@ public sealed class TeardownRunnerTests(PostgresFixture fixture) : IAsyncLifetim
             INSERT INTO hindsight.changes (source, database, schema, "table", operation, committed_at, transaction_id, position, commit_lsn, ordinal, queued_at)
             VALUES (current_database(), current_database(), 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now()),
                    ('other_db', 'other_db', 'public', 't', 'CREATE', now(), 1, 1, 1, 0, now());
+            INSERT INTO hindsight.chain_blocks (source, block, prev_hash, hash, root, changes, total_changes, prior_changes, run_commit_lsns,
+                                                run_first_ordinals, run_counts, run_committed_ats, leaves, frontier, last_commit_lsn)
+            SELECT s, 0, '\x00', '\x00', '\x00', 0, 0, 0, '{}', '{}', '{}', '{}', '\x', '\x', 0 FROM unnest(ARRAY[current_database(), 'other_db']) s;
             """);
         var report = await new TeardownRunner(new TeardownOptions { SourceConnectionString = cs, Slot = slot, Purge = true }).RunAsync();
         Assert.False(report.StoreSchemaDropped);
         Assert.Equal(1, report.ChangesDeleted);
         Assert.Equal(["other_db"], (await QueryAsync(cs, "SELECT database FROM hindsight.changes")).Select(r => r[0]));
+        // The purged source's chain went with its changes; the other's stays.
+        Assert.Equal(["other_db"], (await QueryAsync(cs, "SELECT source FROM hindsight.chain_blocks")).Select(r => r[0]));
     }
 
     [Fact]
