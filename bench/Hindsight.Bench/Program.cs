@@ -64,11 +64,16 @@ internal static class Program
                        per change (~30 min)
           temporal     EF Core's temporal operators (UseHindsightTemporal) over a store of 1,060,001 changes in the queried
                        database: TemporalAsOf of one row p99, of a 100,000-row table, TemporalAll of a row changed 10,000 times
+          chain        the tamper-evident chain: capture with the chain against without on the same workloads, alternating
+                       (small and large; --runs pairs, default 5; target >= 0.95); verify over a store of 1,000,000 changes
+                       chained by the worker's sink (target >= 200,000 changes/s) and where its time goes; inclusion proofs
+                       of 200 random changes against a checkpoint (target p99 <= 10 ms) (HINDSIGHT_BENCH_CHAIN_CHANGES: another
+                       store size, a quick look)
           all          every figure: throughput, latency, cost, memory and query on one server, then efcore
                        (it starts its own) (~22 min with the defaults)
 
         options:
-          --runs N                 A/B runs per throughput workload and latency figure (default 3; cost: default 2)
+          --runs N                 A/B runs per throughput workload and latency figure (default 3; cost: default 2; chain: default 5)
           --rate N                 latency: scheduled transactions per second (default 1000)
           --latency-seconds N      latency: measured seconds per consumer after a 5 s warm-up (default 30)
           --cost-seconds N         cost: pgbench -T (default 30)
@@ -119,7 +124,7 @@ internal static class Program
             Console.Error.WriteLine($"unknown option '{options.Rest[0]}'\n{Usage}");
             return 1;
         }
-        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "store" or "temporal" or "all"))
+        if (figure is not ("throughput" or "memory" or "profile" or "query" or "latency" or "cost" or "queue" or "partition" or "store" or "temporal" or "chain" or "all"))
         {
             Console.Error.WriteLine($"unknown figure '{figure}'\n{Usage}");
             return 1;
@@ -175,6 +180,7 @@ internal static class Program
         if (figure is "partition") Console.WriteLine(await new PartitionFigure(server, options).RunAsync());
         if (figure is "store") Console.WriteLine(await new StoreFigure(server, options).RunAsync());
         if (figure is "temporal") Console.WriteLine(await new TemporalFigure(server).RunAsync());
+        if (figure is "chain") Console.WriteLine(await new ChainFigure(server, options).RunAsync());
         Console.WriteLine($"total time {(DateTime.UtcNow - started).TotalMinutes:0.0} min; load average at the end: {Proc.LoadAverage()}");
     }
 
