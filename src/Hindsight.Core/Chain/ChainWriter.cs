@@ -6,9 +6,11 @@ namespace Hindsight.Chain;
 
 /// <summary>
 /// Builds a source's chain as its changes are written: the leaf of each change as it is encoded, and at each store
-/// commit one block, inserted in the same store transaction as the changes and the progress row. A resend after a crash
+/// commit its blocks (one per <see cref="MaxBlockChanges"/> changes, a large transaction's run split across them),
+/// inserted in the same store transaction as the changes and the progress row. A resend after a crash
 /// is skipped before it reaches the writer, and a store transaction that fails leaves no block: the chain neither
 /// breaks nor forks. The block number is part of the primary key, so a second writer of one source is refused.
+/// A writer whose store transaction failed is not used again: the next session opens a new one from the store.
 /// </summary>
 internal sealed class ChainWriter : IDisposable
 {
@@ -16,9 +18,14 @@ internal sealed class ChainWriter : IDisposable
     private readonly ChangeLeaf _leaf = new();
     private readonly ArrayBufferWriter<byte> _leaves = new(MerkleTree.HashSize * 256);
     private readonly List<ChainRun> _runs = [];
+    private readonly List<SealedBlock> _sealed = [];
     private long _lastCommitLsn;
 
-    // What the store holds: the next block's number, the last block's hash, the tree of block hashes.
+    /// <summary>Most changes in one block. Small blocks keep an inclusion proof cheap (it reads and hashes the change's
+    /// block), and cost one more row per 1,024 changes.</summary>
+    public const int MaxBlockChanges = 1024;
+
+    // The chain's head after the blocks sealed so far: the next block's number, the last block's hash, the tree of block hashes.
     private long _nextBlock;
     private byte[] _head = ChainBlock.Genesis;
     private long _totalChanges;
@@ -30,8 +37,8 @@ internal sealed class ChainWriter : IDisposable
     // The first key of the advisory locks that serialise the writers of one source's chain ("hsch").
     private const int AdvisoryLockClass = 0x68736368;
 
-    /// <summary>True when changes were added since the last block.</summary>
-    public bool HasPending => _runs.Count > 0;
+    /// <summary>True when changes were added since the last store commit.</summary>
+    public bool HasPending => _runs.Count > 0 || _sealed.Count > 0;
 
     /// <summary>Reads the source's chain head; null when the store keeps no chain (<c>settings.chain</c> is <c>off</c>).</summary>
     /// <remarks>With <paramref name="tx"/> (writers that may run side by side, the ingesters), the source's chain is locked until
@@ -85,10 +92,17 @@ internal sealed class ChainWriter : IDisposable
             _runs[^1] = last with { Count = last.Count + 1 };
         else _runs.Add(new ChainRun(commitLsn, ordinal, 1, committedAt));
         if (commitLsn > _lastCommitLsn) _lastCommitLsn = commitLsn;
+        if (_leaves.WrittenCount == MaxBlockChanges * MerkleTree.HashSize) _sealed.Add(SealOne());
     }
 
-    /// <summary>The block of the changes added since the last one, and the tree after it; nothing changes until <see cref="Committed"/>.</summary>
-    public SealedBlock Seal()
+    /// <summary>The blocks of the changes added since the last store commit, in order, to insert with them.</summary>
+    public IReadOnlyList<SealedBlock> Seal()
+    {
+        if (_runs.Count > 0) _sealed.Add(SealOne());
+        return _sealed.ToList();
+    }
+
+    private SealedBlock SealOne()
     {
         var leaves = _leaves.WrittenSpan.ToArray();
         var runs = _runs.ToArray();
@@ -99,19 +113,17 @@ internal sealed class ChainWriter : IDisposable
         var nodes = new List<(int Level, long Index, byte[] Hash)>();
         tree.Append(hash, nodes);
         var block = new ChainBlock(_source, _nextBlock, _head, root, hash, changes, _totalChanges + changes, _priorChanges, runs, leaves, _lastCommitLsn);
+        _nextBlock++;
+        _head = hash;
+        _totalChanges += changes;
+        _tree = tree;
+        _leaves.ResetWrittenCount();
+        _runs.Clear();
         return new SealedBlock(block, tree, nodes);
     }
 
-    /// <summary>Adopts a sealed block once the store transaction that inserted it has committed.</summary>
-    public void Committed(SealedBlock sealedBlock)
-    {
-        _nextBlock = sealedBlock.Block.Number + 1;
-        _head = sealedBlock.Block.Hash;
-        _totalChanges = sealedBlock.Block.TotalChanges;
-        _tree = sealedBlock.Tree;
-        _leaves.ResetWrittenCount();
-        _runs.Clear();
-    }
+    /// <summary>Forgets the sealed blocks once the store transaction that inserted them has committed.</summary>
+    public void Committed() => _sealed.Clear();
 
     /// <summary>The statement that inserts a sealed block and the tree nodes it completes (parameters by <see cref="Fill"/>).</summary>
     public static NpgsqlBatchCommand CreateInsert()

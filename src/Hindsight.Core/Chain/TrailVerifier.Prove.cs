@@ -15,26 +15,17 @@ public sealed partial class TrailVerifier
         var ct = cancellationToken;
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        await Checkpoints.RequireChainAsync(conn, ct).ConfigureAwait(false);
-        var change = await ReadChangeAsync(conn, changeId, ct).ConfigureAwait(false)
-                     ?? throw new ChainException($"the store has no change with id {changeId}");
+        var (found, block, newest) = await LocateAsync(conn, changeId, ct).ConfigureAwait(false);
+        var change = found ?? throw new ChainException($"the store has no change with id {changeId}");
         if (change.Ordinal < 0)
             throw new ChainException($"change {changeId} is a {change.Operation} row of a baseline or a prune, derived by Hindsight: it is outside the chain");
-
-        var block = await FindBlockAsync(conn, change, ct).ConfigureAwait(false);
         if (block is null)
             throw new ChainException($"change {changeId} is in no block of source '{change.Source}': it was stored before the chain began, or inserted after the fact");
         if (!block.IsWellFormed) throw new ChainException($"block {block.Number:N0} is malformed: run a verification (hindsight verify)");
 
         if (checkpoint is null)
-        {
-            var cmd = new NpgsqlCommand("SELECT document FROM hindsight.checkpoints WHERE source = $1 AND blocks > $2 ORDER BY blocks DESC, id DESC LIMIT 1", conn);
-            await using var cmdDisposal = cmd.ConfigureAwait(false);
-            cmd.Parameters.AddWithValue(change.Source);
-            cmd.Parameters.AddWithValue(block.Number);
-            checkpoint = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json ? SignedCheckpoint.Parse(json)
-                : throw new ChainException($"no checkpoint covers block {block.Number:N0} of source '{change.Source}' yet: make one (hindsight checkpoint) and try again");
-        }
+            checkpoint = newest ?? throw new ChainException(
+                $"no checkpoint covers block {block.Number:N0} of source '{change.Source}' yet: make one (hindsight checkpoint) and try again");
         else if (checkpoint.Checkpoint.Source != change.Source)
             throw new ChainException($"change {changeId} is of source '{change.Source}'; the checkpoint given is of '{checkpoint.Checkpoint.Source}'");
         else if (checkpoint.Checkpoint.Blocks <= block.Number)
@@ -70,10 +61,9 @@ public sealed partial class TrailVerifier
         var ct = cancellationToken;
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        await Checkpoints.RequireChainAsync(conn, ct).ConfigureAwait(false);
-        if (await ReadChangeAsync(conn, changeId, ct).ConfigureAwait(false) is not { } change) return null;
+        var (found, block, checkpoint) = await LocateAsync(conn, changeId, ct).ConfigureAwait(false);
+        if (found is not { } change) return null;
         if (change.Ordinal < 0) return new ChangeVerification(changeId, change.Source, ChangeVerificationState.Derived, null, null);
-        var block = await FindBlockAsync(conn, change, ct).ConfigureAwait(false);
         if (block is null) return new ChangeVerification(changeId, change.Source, ChangeVerificationState.NotChained, null, null);
         var state = ChangeVerificationState.Altered;
         if (block.IsWellFormed)
@@ -86,31 +76,52 @@ public sealed partial class TrailVerifier
             var hash = ChainBlock.HashOf(change.Source, block.Number, block.PreviousHash, root, block.Changes, block.PriorChanges, block.Runs);
             if (recorded.SequenceEqual(leaf) && hash.AsSpan().SequenceEqual(block.Hash)) state = ChangeVerificationState.Verified;
         }
-        var cmd = new NpgsqlCommand("SELECT document FROM hindsight.checkpoints WHERE source = $1 AND blocks > $2 ORDER BY blocks DESC, id DESC LIMIT 1", conn);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(change.Source);
-        cmd.Parameters.AddWithValue(block.Number);
-        SignedCheckpoint? checkpoint = null;
-        if (await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json)
-            try { checkpoint = SignedCheckpoint.Parse(json); } catch (FormatException) { /* an unreadable record covers nothing */ }
         return new ChangeVerification(changeId, change.Source, state, block.Number, checkpoint);
     }
 
-    private static async Task<StoredBlock?> FindBlockAsync(NpgsqlConnection conn, StoredChange change, CancellationToken ct)
+    /// <summary>
+    /// The change, the block that records it and the newest checkpoint recorded that covers that block, in one round trip
+    /// (a proof is asked for one at a time, by people and pages waiting for it). The block is found by the GIN index on
+    /// its runs' commit LSNs, then by the ordinal, without reading the leaves of the other blocks of a large transaction.
+    /// </summary>
+    /// <exception cref="ChainException">The store keeps no chain.</exception>
+    private static async Task<(StoredChange? Change, StoredBlock? Block, SignedCheckpoint? Checkpoint)> LocateAsync(NpgsqlConnection conn, long id,
+        CancellationToken ct)
     {
         var cmd = new NpgsqlCommand(
-            $"SELECT {StoredBlock.Columns} FROM hindsight.chain_blocks WHERE source = $1 AND run_commit_lsns @> ARRAY[$2::bigint] ORDER BY block", conn);
+            $"""
+            SELECT c.id, c.source, c.database, c.schema, c."table", c.primary_key, c.operation, c.before, c.after, c.context, c.committed_at,
+                   c.transaction_id, c.position, c.commit_lsn, c.ordinal, {string.Join(", ", StoredBlock.Columns.Split(", ").Select(x => "b." + x))}, k.document
+              FROM hindsight.changes c
+              LEFT JOIN LATERAL (
+                  SELECT * FROM hindsight.chain_blocks b
+                   WHERE b.source = c.source AND b.run_commit_lsns @> ARRAY[c.commit_lsn]
+                     AND EXISTS (SELECT 1 FROM unnest(b.run_commit_lsns, b.run_first_ordinals, b.run_counts) u(lsn, first, n)
+                                  WHERE u.lsn = c.commit_lsn AND c.ordinal >= u.first AND c.ordinal < u.first + u.n)
+                   ORDER BY b.block LIMIT 1) b ON c.ordinal > 0
+              LEFT JOIN LATERAL (
+                  SELECT document FROM hindsight.checkpoints k WHERE k.source = c.source AND k.blocks > b.block
+                   ORDER BY k.blocks DESC, k.id DESC LIMIT 1) k ON true
+             WHERE c.id = $1
+            """, conn);
         await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(change.Source);
-        cmd.Parameters.AddWithValue(change.CommitLsn);
-        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using var rDisposal = r.ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        cmd.Parameters.AddWithValue(id);
+        NpgsqlDataReader r;
+        try { r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false); }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
-            var b = StoredBlock.Read(r);
-            if (b.Runs.Any(run => Holds(run, change))) return b;
+            throw new ChainException("the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on", e);
         }
-        return null;
+        await using var rDisposal = r.ConfigureAwait(false);
+        if (!await r.ReadAsync(ct).ConfigureAwait(false)) return (null, null, null);
+        var change = new StoredChange(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
+            r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9), StoredBlock.Micros(r.GetDateTime(10)), r.GetInt64(11), r.GetInt64(12),
+            r.GetInt64(13), r.GetInt32(14));
+        var block = r.IsDBNull(15) ? null : StoredBlock.Read(r, 15);
+        SignedCheckpoint? checkpoint = null;
+        if (!r.IsDBNull(27))
+            try { checkpoint = SignedCheckpoint.Parse(r.GetString(27)); } catch (FormatException) { /* an unreadable record covers nothing */ }
+        return (change, block, checkpoint);
     }
 
     private static bool Holds(ChainRun run, StoredChange change) =>
@@ -126,24 +137,6 @@ public sealed partial class TrailVerifier
             firstLeaf += run.Count;
         }
         throw new InvalidOperationException("the block does not hold the change");
-    }
-
-    private static async Task<StoredChange?> ReadChangeAsync(NpgsqlConnection conn, long id, CancellationToken ct)
-    {
-        var cmd = new NpgsqlCommand(
-            """
-            SELECT id, source, database, schema, "table", primary_key, operation, before, after, context, committed_at,
-                   transaction_id, position, commit_lsn, ordinal
-              FROM hindsight.changes WHERE id = $1
-            """, conn);
-        await using var cmdDisposal = cmd.ConfigureAwait(false);
-        cmd.Parameters.AddWithValue(id);
-        var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        await using var rDisposal = r.ConfigureAwait(false);
-        if (!await r.ReadAsync(ct).ConfigureAwait(false)) return null;
-        return new StoredChange(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
-            r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9), StoredBlock.Micros(r.GetDateTime(10)), r.GetInt64(11), r.GetInt64(12),
-            r.GetInt64(13), r.GetInt32(14));
     }
 
     /// <summary>

@@ -234,36 +234,30 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
             }
 
             var cmd = new NpgsqlCommand(
-                """
-                SELECT id, database, schema, "table", primary_key, operation, before, after, context, committed_at,
-                       transaction_id, position, commit_lsn, ordinal
-                  FROM hindsight.changes
-                 WHERE source = $1 AND ordinal > 0 AND commit_lsn >= $2
-                 ORDER BY commit_lsn, ordinal
-                """, conn) { CommandTimeout = 0 };
+                $"SELECT {ChangeLeaf.StoredColumns} FROM hindsight.changes WHERE source = $1 AND ordinal > 0 AND commit_lsn >= $2 ORDER BY commit_lsn, ordinal",
+                conn) { CommandTimeout = 0 };
             await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Parameters.AddWithValue(source);
             cmd.Parameters.AddWithValue(floor);
+            var sourceUtf8 = System.Text.Encoding.UTF8.GetBytes(source);
             var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await using (r.ConfigureAwait(false))
                 while (await r.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    var c = new StoredChange(r.GetInt64(0), source, r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4),
-                        r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), StoredBlock.Micros(r.GetDateTime(9)), r.GetInt64(10), r.GetInt64(11),
-                        r.GetInt64(12), r.GetInt32(13));
+                    // Hashed from the bytes as they came; a change is made into strings only when it is suspect.
+                    var (changeLsn, changeOrdinal) = leaf.FromReader(r, sourceUtf8, computed);
                     long lsn; int ordinal;
-                    while (Expected(out lsn, out ordinal) && (lsn < c.CommitLsn || (lsn == c.CommitLsn && ordinal < c.Ordinal))) Missing();
-                    if (Expected(out lsn, out ordinal) && lsn == c.CommitLsn && ordinal == c.Ordinal)
+                    while (Expected(out lsn, out ordinal) && (lsn < changeLsn || (lsn == changeLsn && ordinal < changeOrdinal))) Missing();
+                    if (Expected(out lsn, out ordinal) && lsn == changeLsn && ordinal == changeOrdinal)
                     {
-                        leaf.FromStored(c, computed);
                         var s = slots[si];
                         if (computed.AsSpan().SequenceEqual(s.Leaf(offset))) verified++;
-                        else if (mismatched.Count < MaxSuspects) mismatched.Add((c, s, offset));
+                        else if (mismatched.Count < MaxSuspects) mismatched.Add((Read(r, source), s, offset));
                         else overflow++;
                         Next();
                     }
-                    else if (c.CommitLsn < chainStart) beforeChain++;
-                    else if (inserted.Count < MaxSuspects) inserted.Add(c);
+                    else if (changeLsn < chainStart) beforeChain++;
+                    else if (inserted.Count < MaxSuspects) inserted.Add(Read(r, source));
                     else overflow++;
                 }
             while (Expected(out _, out _)) Missing();
@@ -360,6 +354,12 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
         cmd.Parameters.AddWithValue(source);
         return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
+
+    // The current row of a query selecting ChangeLeaf.StoredColumns, as strings.
+    private static StoredChange Read(NpgsqlDataReader r, string source) =>
+        new(r.GetInt64(0), source, r.GetString(1), r.GetString(2), r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5),
+            r.GetString(6), r.GetString(7), r.GetString(8), StoredBlock.Micros(r.GetDateTime(9)), r.GetInt64(10), r.GetInt64(11), r.GetInt64(12),
+            r.GetInt32(13));
 
     private static string Describe(StoredChange c) =>
         $"{c.Operation} of {c.Schema}.{c.Table}" + (c.PrimaryKey is null ? "" : $" key {c.PrimaryKey}");

@@ -290,17 +290,17 @@ internal sealed class PostgresChangeSink : ICaptureSink
         activity?.SetTag("hindsight.transactions", _txTransactions);
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
-        var block = _chain is { HasPending: true } ? _chain.Seal() : null;
-        if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
+        var blocks = _chain is { HasPending: true } ? _chain.Seal() : [];
+        if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending && blocks.Count <= 1)
         {
             // Nothing of this store transaction has reached the store yet: rows, block and progress in one round trip.
             if (!progress && _batchRows == 0) return null;
             if (_batchRows > 0)
             {
-                var batch = await OneTripBatchAsync(chained: block is not null, ct).ConfigureAwait(false);
+                var batch = await OneTripBatchAsync(chained: blocks.Count == 1, ct).ConfigureAwait(false);
                 _oneTrip.Fill(batch.BatchCommands[0].Parameters, _source, _database);
                 SetProgress(batch.BatchCommands[1].Parameters);
-                if (block is not null) ChainWriter.Fill(batch.BatchCommands[2].Parameters, block);
+                if (blocks.Count == 1) ChainWriter.Fill(batch.BatchCommands[2].Parameters, blocks[0]);
                 await batch.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
             else await UpdateProgressAsync(ct).ConfigureAwait(false);
@@ -312,14 +312,14 @@ internal sealed class PostgresChangeSink : ICaptureSink
             await EnsureTransactionAsync(ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
             await _schemaChanges.WriteAsync(_conn!, _tx!, _source, _database, ct).ConfigureAwait(false);
-            if (block is not null) await InsertBlockAsync(block, ct).ConfigureAwait(false);
+            foreach (var block in blocks) await InsertBlockAsync(block, ct).ConfigureAwait(false);
             if (progress) await UpdateProgressAsync(ct).ConfigureAwait(false);
             await _tx!.CommitAsync(ct).ConfigureAwait(false);
             await _tx.DisposeAsync().ConfigureAwait(false);
             _tx = null;
         }
         _oneTrip.Reset();
-        if (block is not null) _chain!.Committed(block);
+        if (blocks.Count > 0) _chain!.Committed();
         HindsightMetrics.StoreCommitted(_source, _txChanges, _txTransactions, Stopwatch.GetElapsedTime(started), _txLastCommittedAt);
         if (_txLastCommitLsn > LastCommitLsn) LastCommitLsn = _txLastCommitLsn;
         ulong? ack = null;

@@ -119,9 +119,8 @@ internal static class IngestWriter
                 chain.Add(tuple.Span);
             }
         }
-        foreach (var chain in chains.Values.Where(c => c.HasPending))
+        foreach (var block in chains.Values.Where(c => c.HasPending).SelectMany(c => c.Seal()))
         {
-            var block = chain.Seal();
             var cmd = ChainWriter.CreateInsert(conn);
             await using var cmdDisposal = cmd.ConfigureAwait(false);
             cmd.Transaction = tx;

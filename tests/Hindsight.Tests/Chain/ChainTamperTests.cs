@@ -33,6 +33,21 @@ public sealed class ChainTamperTests(PostgresFixture fixture, ITestOutputHelper 
         Assert.Equal(stored, clean.Sources.Single().ChainedChanges);
         Assert.True(clean.Sources.Single().Blocks >= 2, $"several store commits, several blocks ({clean.Sources.Single().Blocks})");
 
+        // The streamed transaction's 3,000 changes are split into blocks of at most 1,024; a change in the middle of it is
+        // proved from its own block, and the proof holds against a signed checkpoint.
+        Assert.Equal(0L, await h.ScalarAsync<long>($"SELECT count(*) FROM hindsight.chain_blocks WHERE changes > {ChainWriter.MaxBlockChanges}"));
+        var keyDir = Directory.CreateTempSubdirectory("hindsight-key-");
+        using (var key = SigningKey.Create(Path.Combine(keyDir.FullName, "signing.key")))
+        {
+            await new Checkpoints(h.Source).MakeAsync(clean.Sources.Single().Source, key);
+            var middle = await h.ScalarAsync<long>("SELECT id FROM hindsight.changes WHERE \"table\" = 'lines' AND primary_key = '[1000,2000]'");
+            var proof = await verifier.ProveAsync(middle);
+            Assert.Null(proof.Problem(key.PublicKey));
+            Assert.True(proof.PathLength < 40, $"a proof of {proof.PathLength} hashes");
+            Assert.True((await verifier.VerifyChangeAsync(middle))!.State == ChangeVerificationState.Verified);
+        }
+        keyDir.Delete(recursive: true);
+
         await h.ExecuteAsync("CREATE TABLE pristine AS SELECT * FROM hindsight.changes");
         long Id(string sql) => h.ScalarAsync<long>(sql).GetAwaiter().GetResult();
         var updated = Id("SELECT id FROM hindsight.changes WHERE \"table\" = 'accounts' AND operation = 'UPDATE' ORDER BY id LIMIT 1");
