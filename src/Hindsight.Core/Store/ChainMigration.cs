@@ -2,7 +2,7 @@ namespace Hindsight.Store;
 
 /// <summary>
 /// Store migration 14: the tamper-evident chain (docs/verification.md). Each source's changes are chained as they are
-/// written: one block per store transaction (its changes' leaf hashes, a root over its runs, the previous block's
+/// written: blocks of at most 1,024 changes in the store transaction that stores them (leaf hashes, a root over their runs, the previous block's
 /// hash), an RFC 6962 tree over the block hashes with every 256th and 65,536th interior node kept for inclusion
 /// proofs, and the signed checkpoints of that tree. The changes themselves are not altered.
 /// </summary>
