@@ -46,6 +46,9 @@ internal sealed class PostgresChangeSink : ICaptureSink
     // The source's chain (docs/verification.md): a block per store commit, in the same store transaction. Null when
     // the store keeps none.
     private ChainWriter? _chain;
+    // Where the tuples in _batch start that the chain has not hashed yet. They are hashed on another thread while the
+    // batch is copied into the store (FlushAsync), or just before a one-trip commit: off the path of stitching and I/O.
+    private readonly List<int> _unhashed = [];
     private readonly OneTripCommit _oneTrip = new();
     private readonly SchemaChangeWriter _schemaChanges = new();
 
@@ -152,7 +155,7 @@ internal sealed class PostgresChangeSink : ICaptureSink
             _traceLinks.Add(trace);
         var start = _batch.WrittenCount;
         ChangeRowEncoder.Write(_batch, record, _sourceUtf8, _databaseUtf8, xid, commitLsn, committedAt, ordinal);
-        _chain?.Add(_batch.WrittenSpan[start..]);
+        if (_chain is not null) _unhashed.Add(start);
         _oneTrip.Add(record, xid, commitLsn, committedAt, ordinal);
         await RowAddedAsync(ct).ConfigureAwait(false);
     }
@@ -199,7 +202,7 @@ internal sealed class PostgresChangeSink : ICaptureSink
         foreach (var tuple in Spill.Read(xid))
         {
             ChangeRowEncoder.Complete(tuple.Span, commitLsn, ++ordinal, committedAt);
-            _chain?.Add(tuple.Span);
+            if (_chain is not null) _unhashed.Add(_batch.WrittenCount);
             _batch.Write(tuple.Span);
             await RowAddedAsync(ct).ConfigureAwait(false);
         }
@@ -290,13 +293,15 @@ internal sealed class PostgresChangeSink : ICaptureSink
         activity?.SetTag("hindsight.transactions", _txTransactions);
         var advanced = _txLastEndLsn > LastEndLsn;
         var progress = _txTransactions > 0 || advanced;
-        var blocks = _chain is { HasPending: true } ? _chain.Seal() : [];
-        if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending && blocks.Count <= 1)
+        IReadOnlyList<SealedBlock> blocks = [];
+        if (_tx is null && _oneTrip.Covers(_batchRows) && !_schemaChanges.HasPending)
         {
             // Nothing of this store transaction has reached the store yet: rows, block and progress in one round trip.
             if (!progress && _batchRows == 0) return null;
             if (_batchRows > 0)
             {
+                HashBatch(); // at most a one-trip's rows: one block
+                blocks = _chain is { HasPending: true } ? _chain.Seal() : [];
                 var batch = await OneTripBatchAsync(chained: blocks.Count == 1, ct).ConfigureAwait(false);
                 _oneTrip.Fill(batch.BatchCommands[0].Parameters, _source, _database);
                 SetProgress(batch.BatchCommands[1].Parameters);
@@ -312,6 +317,7 @@ internal sealed class PostgresChangeSink : ICaptureSink
             await EnsureTransactionAsync(ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
             await _schemaChanges.WriteAsync(_conn!, _tx!, _source, _database, ct).ConfigureAwait(false);
+            blocks = _chain is { HasPending: true } ? _chain.Seal() : [];
             foreach (var block in blocks) await InsertBlockAsync(block, ct).ConfigureAwait(false);
             if (progress) await UpdateProgressAsync(ct).ConfigureAwait(false);
             await _tx!.CommitAsync(ct).ConfigureAwait(false);
@@ -447,9 +453,26 @@ internal sealed class PostgresChangeSink : ICaptureSink
         if (_batchRows == 0) return;
         await EnsureTransactionAsync(ct).ConfigureAwait(false);
         _oneTrip.GiveUp(); // rows now go by COPY in an explicit store transaction
-        await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct).ConfigureAwait(false);
+        // The chain hashes the batch on another core while the store takes it; the buffer is reused only after both.
+        var hashing = _unhashed.Count > 0 ? Task.Run(HashBatch, CancellationToken.None) : Task.CompletedTask;
+        try
+        {
+            await ChangeRowEncoder.CopyAsync(_conn!, _batch.WrittenMemory, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await hashing.ConfigureAwait(false);
+        }
         _batch.ResetWrittenCount();
         _batchRows = 0;
+    }
+
+    /// <summary>Gives the chain the leaves of the tuples in the batch it has not seen yet, in order.</summary>
+    private void HashBatch()
+    {
+        var tuples = _batch.WrittenSpan;
+        foreach (var start in _unhashed) _chain!.Add(tuples[start..]);
+        _unhashed.Clear();
     }
 
     /// <inheritdoc />
