@@ -208,7 +208,7 @@ internal sealed class ChainFigure(BenchServer server, BenchOptions options)
         }
         var all = tuples.WrittenMemory;
         var output = new byte[MerkleTree.HashSize];
-        using var leaf = new ChangeLeaf();
+        var leaf = new ChangeLeaf();
 
         double Best(Action pass)
         {
@@ -463,7 +463,7 @@ internal sealed class ChainFigure(BenchServer server, BenchOptions options)
         var kept = new List<StoredChange>();
         await ReadAsync($"{Query} LIMIT 200000", kept.Add);
         // The leaves of the first 200,000 changes, computed from memory, scaled to the store.
-        using (var leaf = new ChangeLeaf())
+        var leaf = new ChangeLeaf();
         {
             var output = new byte[MerkleTree.HashSize];
             foreach (var c in kept.Take(10_000)) leaf.FromStored(c, output); // warm up
@@ -506,7 +506,6 @@ internal sealed class ChainFigure(BenchServer server, BenchOptions options)
             }
         });
         var mismatches = 0;
-        using (var leaf = new ChangeLeaf())
         {
             var expected = new byte[MerkleTree.HashSize];
             for (var i = 0; i < kept.Count; i++)
@@ -536,7 +535,6 @@ internal sealed class ChainFigure(BenchServer server, BenchOptions options)
                 row++;
             }
         });
-        using (var leaf = new ChangeLeaf())
         {
             var expected = new byte[MerkleTree.HashSize];
             for (var i = 0; i < kept.Count; i++)

@@ -12,7 +12,7 @@ namespace Hindsight.Chain;
 /// breaks nor forks. The block number is part of the primary key, so a second writer of one source is refused.
 /// A writer whose store transaction failed is not used again: the next session opens a new one from the store.
 /// </summary>
-internal sealed class ChainWriter : IDisposable
+internal sealed class ChainWriter
 {
     private readonly string _source;
     private readonly ChangeLeaf _leaf = new();
@@ -183,9 +183,6 @@ internal sealed class ChainWriter : IDisposable
         NpgsqlDbType.Array | NpgsqlDbType.Smallint, NpgsqlDbType.Array | NpgsqlDbType.Bigint, NpgsqlDbType.Array | NpgsqlDbType.Bytea,
         NpgsqlDbType.Array | NpgsqlDbType.TimestampTz,
     ];
-
-    /// <inheritdoc />
-    public void Dispose() => _leaf.Dispose();
 }
 
 /// <summary>A block ready to insert, the tree of block hashes with it, and the stored tree nodes it completes.</summary>

@@ -18,7 +18,7 @@ namespace Hindsight.Chain;
 /// 1970-01-01 UTC), transaction_id, position, commit_lsn and ordinal, each an 8-byte big-endian signed integer.
 /// <c>id</c>, <c>queued_at</c> and <c>created_at</c> are not in it: they say how the store was written, not what happened.
 /// </remarks>
-internal sealed class ChangeLeaf : IDisposable
+internal sealed class ChangeLeaf
 {
     /// <summary>The first byte of a change's leaf input (interior nodes start with 0x01, block headers with 0x02).</summary>
     public const byte Domain = 0x00;
@@ -166,9 +166,6 @@ internal sealed class ChangeLeaf : IDisposable
         BinaryPrimitives.WriteInt64BigEndian(_input.GetSpan(8), value);
         _input.Advance(8);
     }
-
-    /// <inheritdoc />
-    public void Dispose() { }
 
     // Walks the length-prefixed fields of a binary COPY tuple once.
     private ref struct TupleFields(ReadOnlySpan<byte> tuple)

@@ -146,10 +146,13 @@ public sealed class Checkpoints(NpgsqlDataSource store)
         catch (FormatException e) { throw new ChainException($"{path} is not a readable checkpoint: {e.Message}", e); }
     }
 
+    /// <summary>What a store from before the chain is told.</summary>
+    internal const string NoChain = "the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on";
+
     internal static async Task RequireChainAsync(NpgsqlConnection conn, CancellationToken ct)
     {
         if (!await Store.StoreMigrations.HasTableAsync(conn, null, "chain_blocks", ct).ConfigureAwait(false))
-            throw new ChainException("the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on");
+            throw new ChainException(NoChain);
     }
 }
 

@@ -58,7 +58,7 @@ public sealed class InclusionProof
         try
         {
             var leaf = new byte[MerkleTree.HashSize];
-            using (var hasher = new ChangeLeaf()) hasher.FromStored(Change, leaf);
+            new ChangeLeaf().FromStored(Change, leaf);
             if (Change.CommitLsn != Run.CommitLsn || Change.Ordinal != Run.FirstOrdinal + LeafIndex)
                 return "the change's commit LSN and ordinal are not the place its run gives it";
             var runRoot = MerkleTree.RootFromPath(leaf, LeafIndex, Run.Count, RunPath);

@@ -70,7 +70,7 @@ public sealed partial class TrailVerifier
         {
             var (run, firstLeaf) = RunOf(block, change);
             var leaf = new byte[MerkleTree.HashSize];
-            using (var hasher = new ChangeLeaf()) hasher.FromStored(change, leaf);
+            new ChangeLeaf().FromStored(change, leaf);
             var recorded = block.Leaves.AsSpan((firstLeaf + change.Ordinal - run.FirstOrdinal) * MerkleTree.HashSize, MerkleTree.HashSize);
             var root = MerkleTree.Root(ChainBlock.RunRoots(block.Runs, block.Leaves), block.Runs.Length);
             var hash = ChainBlock.HashOf(change.Source, block.Number, block.PreviousHash, root, block.Changes, block.PriorChanges, block.Runs);
@@ -90,8 +90,7 @@ public sealed partial class TrailVerifier
     {
         var cmd = new NpgsqlCommand(
             $"""
-            SELECT c.id, c.source, c.database, c.schema, c."table", c.primary_key, c.operation, c.before, c.after, c.context, c.committed_at,
-                   c.transaction_id, c.position, c.commit_lsn, c.ordinal, {string.Join(", ", StoredBlock.Columns.Split(", ").Select(x => "b." + x))}, k.document
+            SELECT {string.Join(", ", ChangeLeaf.StoredColumns.Split(", ").Select(x => "c." + x))}, c.source, {string.Join(", ", StoredBlock.Columns.Split(", ").Select(x => "b." + x))}, k.document
               FROM hindsight.changes c
               LEFT JOIN LATERAL (
                   SELECT * FROM hindsight.chain_blocks b
@@ -110,13 +109,11 @@ public sealed partial class TrailVerifier
         try { r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false); }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
         {
-            throw new ChainException("the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on", e);
+            throw new ChainException(Checkpoints.NoChain, e);
         }
         await using var rDisposal = r.ConfigureAwait(false);
         if (!await r.ReadAsync(ct).ConfigureAwait(false)) return (null, null, null);
-        var change = new StoredChange(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5),
-            r.GetString(6), r.GetString(7), r.GetString(8), r.GetString(9), StoredBlock.Micros(r.GetDateTime(10)), r.GetInt64(11), r.GetInt64(12),
-            r.GetInt64(13), r.GetInt32(14));
+        var change = Read(r, r.GetString(14));
         var block = r.IsDBNull(15) ? null : StoredBlock.Read(r, 15);
         SignedCheckpoint? checkpoint = null;
         if (!r.IsDBNull(27))

@@ -27,8 +27,7 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
         var ct = cancellationToken;
         var conn = await _store.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connDisposal = conn.ConfigureAwait(false);
-        if (!await Store.StoreMigrations.HasTableAsync(conn, null, "chain_blocks", ct).ConfigureAwait(false))
-            throw new ChainException("the store keeps no chain: run 'hindsight setup' to migrate it, and the worker chains what it stores from then on");
+        await Checkpoints.RequireChainAsync(conn, ct).ConfigureAwait(false);
         var sources = await ChainSourcesAsync(conn, options.Source, ct).ConfigureAwait(false);
         var keys = await StoredKeysAsync(conn, ct).ConfigureAwait(false);
         var stored = await StoredCheckpointsAsync(conn, options.Source, ct).ConfigureAwait(false);
@@ -208,7 +207,7 @@ public sealed partial class TrailVerifier(NpgsqlDataSource store)
         var missing = new List<(Slot Slot, int Offset)>();
         var inserted = new List<StoredChange>();
         long verified = 0, pruned = 0, beforeChain = 0, overflow = 0;
-        using (var leaf = new ChangeLeaf())
+        var leaf = new ChangeLeaf();
         {
             var computed = new byte[MerkleTree.HashSize];
             var si = 0;

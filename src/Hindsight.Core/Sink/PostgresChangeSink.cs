@@ -144,7 +144,6 @@ internal sealed class PostgresChangeSink : ICaptureSink
                 RedactionKey = r.IsDBNull(2) ? [] : Convert.FromHexString(r.GetString(2));
             }
         }
-        _chain?.Dispose();
         _chain = await ChainWriter.OpenAsync(_conn!, _source, ct).ConfigureAwait(false);
     }
 
@@ -483,7 +482,6 @@ internal sealed class PostgresChangeSink : ICaptureSink
         if (_oneTripBatch is not null) await _oneTripBatch.DisposeAsync().ConfigureAwait(false);
         if (_oneTripChainedBatch is not null) await _oneTripChainedBatch.DisposeAsync().ConfigureAwait(false);
         if (_chainInsert is not null) await _chainInsert.DisposeAsync().ConfigureAwait(false);
-        _chain?.Dispose();
         if (_tx is not null) { try { await _tx.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* connection may be gone */ } }
         if (_conn is not null) await _conn.DisposeAsync().ConfigureAwait(false);
     }

@@ -57,7 +57,6 @@ internal static class IngestWriter
             {
                 await tx.RollbackAsync(ct).ConfigureAwait(false);
                 await tx.DisposeAsync().ConfigureAwait(false);
-                foreach (var c in chains.Values) c.Dispose();
                 tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
                 chains = await OpenChainsAsync(conn, tx, chained, ct).ConfigureAwait(false);
                 (stored, transactions, moved) = await CopySkippingStoredAsync(conn, tuples.WrittenMemory, ct).ConfigureAwait(false);
@@ -91,7 +90,6 @@ internal static class IngestWriter
         finally
         {
             await tx.DisposeAsync().ConfigureAwait(false);
-            foreach (var c in chains.Values) c.Dispose();
         }
         return stored;
     }

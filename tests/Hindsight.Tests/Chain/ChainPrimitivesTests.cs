@@ -243,7 +243,7 @@ public sealed class ChainPrimitivesTests(ITestOutputHelper output) : IDisposable
                 "{}", """{"a": "😀", "b": true, "é": 1}""", "{}",
                 Micros(committedAt), 5_000_000_000, 0x16_B374_D850, 0x16_B374_D900, 5)),
         };
-        using var hasher = new ChangeLeaf();
+        var hasher = new ChangeLeaf();
         foreach (var (record, stored) in cases)
         {
             var tuple = new ArrayBufferWriter<byte>();
@@ -553,7 +553,7 @@ public sealed class ChainPrimitivesTests(ITestOutputHelper output) : IDisposable
     private static byte[] FromStored(StoredChange c)
     {
         var leaf = new byte[MerkleTree.HashSize];
-        using var hasher = new ChangeLeaf();
+        var hasher = new ChangeLeaf();
         hasher.FromStored(c, leaf);
         return leaf;
     }

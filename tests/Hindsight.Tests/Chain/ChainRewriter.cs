@@ -13,7 +13,7 @@ public static class ChainRewriter
     public static async Task RechainAsync(NpgsqlDataSource db, string source)
     {
         var leaves = new Dictionary<(long, int), byte[]>();
-        using (var leaf = new ChangeLeaf())
+        var leaf = new ChangeLeaf();
         await using (var cmd = db.CreateCommand(
             """
             SELECT id, database, schema, "table", primary_key, operation, before, after, context, committed_at, transaction_id, position, commit_lsn, ordinal
